@@ -1,0 +1,242 @@
+//! The plugin contract: [`SipDialer`], and the requests and results it speaks in.
+//!
+//! One implementation talks to the real cloud (`sipdial-opentok`), one is in memory
+//! (`FakeDialer`, feature `fake`); hosts can bring their own (a recording proxy, a
+//! different platform). The HTTP API only ever sees `Arc<dyn SipDialer>`.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::{
+    CallId, ClientToken, ConnectionData, ConnectionId, DialError, Dtmf, LayoutClasses, Role,
+    SessionId, SipAuth, SipFrom, SipHeaders, SipUri, StreamId, Timestamp, TokenExpiry,
+};
+
+/// What the browser needs to know about the platform to connect: the key (classic
+/// OpenTok project) or application id (Vonage application) that OpenTok.js is
+/// initialised with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformInfo {
+    /// The API key or application id; public by design.
+    pub api_key: String,
+}
+
+/// Archive mode of a new session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArchiveMode {
+    /// Archives start only when asked.
+    #[default]
+    Manual,
+    /// Archiving starts with the session (requires a routed session, which sipdial
+    /// always creates).
+    Always,
+}
+
+/// Options of a new session. Sessions are always routed (`p2p.preference=disabled`):
+/// the platform refuses to dial into a relayed session (409).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionOptions {
+    /// Where the media router should be placed: an IPv4 hint near the participants.
+    pub location: Option<Ipv4Addr>,
+    /// Archive mode.
+    pub archive_mode: ArchiveMode,
+    /// End-to-end encrypted media. SIP legs cannot join such sessions in practice;
+    /// kept for completeness.
+    pub e2ee: bool,
+}
+
+/// What a client token grants.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenOptions {
+    /// The connection's role (default: publisher).
+    pub role: Role,
+    /// Data other clients see on this connection (the SIP leg's is `sip=true`).
+    pub data: Option<ConnectionData>,
+    /// When the token expires (default: 24 hours).
+    pub expiry: Option<TokenExpiry>,
+    /// Initial layout classes of this connection's streams.
+    pub layout_classes: LayoutClasses,
+}
+
+/// Everything the platform's dial accepts (opentok-api.md §4).
+///
+/// Only `session_id`, `token` and `uri` are required; unset options are omitted from the
+/// request, never sent blank.
+#[derive(Debug, Clone)]
+pub struct DialRequest {
+    /// The routed session the SIP leg joins.
+    pub session_id: SessionId,
+    /// The token the SIP leg connects with; its connection data marks it as SIP.
+    pub token: ClientToken,
+    /// Where the INVITE goes.
+    pub uri: SipUri,
+    /// The INVITE's From user; a numeric user shows as caller id on the PSTN.
+    pub from: Option<SipFrom>,
+    /// Custom headers added to the INVITE.
+    pub headers: SipHeaders,
+    /// Digest credentials for the callee's challenge.
+    pub auth: Option<SipAuth>,
+    /// SRTP media. `;transport=tls` in the URI encrypts only signalling.
+    pub secure: bool,
+    /// Send video to the SIP leg (a composed grid of up to 9 streams).
+    pub video: bool,
+    /// Let force-mute apply to the SIP leg (the callee can toggle with `*6`).
+    pub observe_force_mute: bool,
+    /// Streams the SIP leg subscribes to; empty means all.
+    pub streams: Vec<StreamId>,
+}
+
+impl DialRequest {
+    /// A dial with every option at its default.
+    pub fn new(session_id: SessionId, token: ClientToken, uri: SipUri) -> Self {
+        Self {
+            session_id,
+            token,
+            uri,
+            from: None,
+            headers: SipHeaders::new(),
+            auth: None,
+            secure: false,
+            video: false,
+            observe_force_mute: false,
+            streams: Vec::new(),
+        }
+    }
+}
+
+/// A call the platform accepted. The connection exists from this moment, but the far
+/// end may still fail to ring: only the SIP callbacks tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipCall {
+    /// The platform's call (conference) id.
+    pub id: CallId,
+    /// The SIP leg's connection, the handle to hang it up with.
+    pub connection_id: ConnectionId,
+    /// The SIP leg's audio stream.
+    pub stream_id: StreamId,
+    /// The session the call is in.
+    pub session_id: SessionId,
+    /// When the platform created the call.
+    pub created_at: Timestamp,
+}
+
+/// Where DTMF digits are played.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DtmfTarget {
+    /// To every SIP leg of a session.
+    Session(SessionId),
+    /// To one connection (one SIP leg) of a session.
+    Connection(SessionId, ConnectionId),
+}
+
+impl DtmfTarget {
+    /// The session the target is in.
+    pub fn session_id(&self) -> &SessionId {
+        match self {
+            DtmfTarget::Session(s) | DtmfTarget::Connection(s, _) => s,
+        }
+    }
+}
+
+/// A stream published in a session, as the platform lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamInfo {
+    /// The stream's id.
+    pub id: StreamId,
+    /// `camera`, `screen` or `custom`; absent for audio-only streams such as SIP legs.
+    pub video_type: Option<String>,
+    /// The publisher's stream name.
+    pub name: Option<String>,
+    /// Layout classes currently set on the stream.
+    pub layout_class_list: Vec<String>,
+}
+
+/// The plugin point: whatever places SIP calls into video sessions.
+///
+/// Implementations must be cheap to share (`Arc<dyn SipDialer>`) and safe to call from
+/// many requests at once. Errors follow [`DialError`]'s split so that the HTTP API can
+/// answer each caller with the right status.
+#[async_trait]
+pub trait SipDialer: Send + Sync + 'static {
+    /// The public key or application id that browsers initialise OpenTok.js with.
+    fn platform(&self) -> PlatformInfo;
+
+    /// Creates a routed session (`POST /session/create` with `p2p.preference=disabled`).
+    ///
+    /// Sessions never expire on the platform, so callers keep and reuse the id.
+    async fn create_session(&self, options: SessionOptions) -> Result<SessionId, DialError>;
+
+    /// Signs a client token for `session` locally (no network round trip).
+    ///
+    /// The platform checks the signature, role and expiry when the client connects.
+    fn issue_token(
+        &self,
+        session: &SessionId,
+        options: TokenOptions,
+    ) -> Result<ClientToken, DialError>;
+
+    /// Asks the platform to dial out (`POST /v2/project/{key}/dial`).
+    ///
+    /// A success means the SIP connection was added to the session, not that the far
+    /// end rang or answered. Dial into a relayed session is a [`DialError::Conflict`],
+    /// into an unknown one [`DialError::NotFound`]. Never retried: a retry could place a
+    /// second call.
+    async fn dial(&self, request: DialRequest) -> Result<SipCall, DialError>;
+
+    /// Ends a call by force-disconnecting its connection
+    /// (`DELETE …/session/{sid}/connection/{cid}`).
+    ///
+    /// A connection that is already gone is [`DialError::NotFound`], which callers may
+    /// treat as success: hang-up is idempotent in effect.
+    async fn hang_up(&self, session: &SessionId, connection: &ConnectionId)
+    -> Result<(), DialError>;
+
+    /// Plays DTMF digits to one SIP leg or to every SIP leg of a session
+    /// (`POST …/play-dtmf`).
+    async fn play_dtmf(&self, target: &DtmfTarget, digits: &Dtmf) -> Result<(), DialError>;
+
+    /// Force-mutes one stream, e.g. a SIP leg dialled with `observe_force_mute`
+    /// (`POST …/stream/{id}/mute`).
+    async fn force_mute(&self, session: &SessionId, stream: &StreamId) -> Result<(), DialError>;
+
+    /// Lists the streams published in a session (`GET …/session/{sid}/stream`).
+    async fn list_streams(&self, session: &SessionId) -> Result<Vec<StreamInfo>, DialError>;
+}
+
+#[async_trait]
+impl<T: SipDialer + ?Sized> SipDialer for Arc<T> {
+    fn platform(&self) -> PlatformInfo {
+        (**self).platform()
+    }
+    async fn create_session(&self, options: SessionOptions) -> Result<SessionId, DialError> {
+        (**self).create_session(options).await
+    }
+    fn issue_token(
+        &self,
+        session: &SessionId,
+        options: TokenOptions,
+    ) -> Result<ClientToken, DialError> {
+        (**self).issue_token(session, options)
+    }
+    async fn dial(&self, request: DialRequest) -> Result<SipCall, DialError> {
+        (**self).dial(request).await
+    }
+    async fn hang_up(
+        &self,
+        session: &SessionId,
+        connection: &ConnectionId,
+    ) -> Result<(), DialError> {
+        (**self).hang_up(session, connection).await
+    }
+    async fn play_dtmf(&self, target: &DtmfTarget, digits: &Dtmf) -> Result<(), DialError> {
+        (**self).play_dtmf(target, digits).await
+    }
+    async fn force_mute(&self, session: &SessionId, stream: &StreamId) -> Result<(), DialError> {
+        (**self).force_mute(session, stream).await
+    }
+    async fn list_streams(&self, session: &SessionId) -> Result<Vec<StreamInfo>, DialError> {
+        (**self).list_streams(session).await
+    }
+}

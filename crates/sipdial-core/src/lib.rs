@@ -1,0 +1,45 @@
+//! The core of sipdial: the [`SipDialer`] plugin contract, the validated domain types it
+//! speaks in, and (in later modules) the framework-neutral HTTP API that the Tower layer
+//! and the Axum/Actix adapters serve.
+//!
+//! Everything a caller can send is parsed into a validated newtype before it gets near
+//! a dialer: a [`SipUri`] cannot carry a CR/LF, a [`SipHeaders`] cannot override `Via`,
+//! a [`Dtmf`] cannot carry a letter. Secrets ([`ClientToken`], [`SipAuth`]) redact
+//! themselves in `Debug` and have no `Display` or `Serialize`.
+
+mod dialer;
+mod dtmf;
+mod error;
+mod ids;
+mod macros;
+mod room;
+mod secret;
+pub mod session_format;
+mod sip;
+mod time;
+mod token;
+
+#[cfg(feature = "jwt")]
+pub mod jwt;
+
+pub use dialer::{
+    ArchiveMode, DialRequest, DtmfTarget, PlatformInfo, SessionOptions, SipCall, SipDialer,
+    StreamInfo, TokenOptions,
+};
+pub use dtmf::{Dtmf, MAX_DTMF_LEN};
+pub use error::{DialError, ValidationError};
+pub use ids::{CallId, ConnectionId, MAX_RESOURCE_ID_LEN, MAX_SESSION_ID_LEN, SessionId, StreamId};
+pub use room::{MAX_ROOM_LEN, Room};
+pub use secret::{ClientToken, SipAuth};
+pub use sip::{
+    MAX_SIP_FROM_LEN, MAX_SIP_HEADER_VALUE_LEN, MAX_SIP_HEADERS, MAX_SIP_HEADERS_BYTES,
+    MAX_SIP_URI_LEN, SipFrom, SipHeaders, SipUri,
+};
+pub use time::Timestamp;
+pub use token::{
+    ConnectionData, DEFAULT_TOKEN_TTL, LayoutClasses, MAX_CONNECTION_DATA_LEN,
+    MAX_LAYOUT_CLASSES_LEN, MAX_TOKEN_TTL, Role, TokenExpiry,
+};
+
+/// Re-exported so that implementors of [`SipDialer`] use the same macro version.
+pub use async_trait::async_trait;
