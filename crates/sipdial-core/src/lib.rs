@@ -7,6 +7,8 @@
 //! a [`Dtmf`] cannot carry a letter. Secrets ([`ClientToken`], [`SipAuth`]) redact
 //! themselves in `Debug` and have no `Display` or `Serialize`.
 
+pub mod api;
+mod body;
 mod dialer;
 mod dtmf;
 mod error;
@@ -22,6 +24,8 @@ mod token;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 
+pub use api::{SipDialApi, SipDialApiBuilder};
+pub use body::ResponseBody;
 pub use dialer::{
     ArchiveMode, DialRequest, DtmfTarget, PlatformInfo, SessionOptions, SipCall, SipDialer,
     StreamInfo, TokenOptions,
