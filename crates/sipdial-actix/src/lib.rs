@@ -1,0 +1,1 @@
+//! sipdial-actix (placeholder, being written).

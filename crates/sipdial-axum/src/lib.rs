@@ -1,0 +1,1 @@
+//! sipdial-axum (placeholder, being written).

@@ -1,0 +1,1 @@
+//! sipdial-opentok (placeholder, being written).

@@ -1,0 +1,1 @@
+//! sipdial-testing (placeholder, being written).

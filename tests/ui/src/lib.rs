@@ -1,0 +1,1 @@
+//! trybuild checks live in tests/.
