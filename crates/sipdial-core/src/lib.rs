@@ -24,6 +24,9 @@ mod token;
 #[cfg(feature = "jwt")]
 pub mod jwt;
 
+#[cfg(feature = "fake")]
+pub mod fake;
+
 pub use api::{SipDialApi, SipDialApiBuilder};
 pub use body::ResponseBody;
 pub use dialer::{
