@@ -1,1 +1,26 @@
-//! sipdial-testing (placeholder, being written).
+#![doc = include_str!("../README.md")]
+
+mod auth;
+mod body;
+mod client_token;
+mod clock;
+mod credentials;
+mod error;
+mod faults;
+mod jwt;
+mod recorded;
+mod routes;
+mod server;
+mod state;
+
+pub use auth::{AuthKind, MAX_REST_JWT_LIFETIME_SECS};
+pub use client_token::TokenFormat;
+pub use credentials::{
+    TEST_API_KEY, TEST_API_SECRET, TEST_APPLICATION_ID, TEST_PRIVATE_KEY_PEM, TEST_PUBLIC_KEY_PEM,
+};
+pub use faults::{Fault, FaultRule};
+pub use recorded::RecordedRequest;
+pub use server::{FakePlatform, FakePlatformBuilder};
+pub use state::{
+    ConnectionKind, ConnectionSnapshot, MediaMode, SessionSnapshot, SipLeg, StreamSnapshot,
+};

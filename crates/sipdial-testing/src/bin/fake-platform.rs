@@ -1,0 +1,94 @@
+//! Serves a [`sipdial_testing::FakePlatform`] until Ctrl-C or SIGTERM, for tests written
+//! in other languages (e.g. the official Node SDK's flow) and for manual runs.
+//!
+//! Environment: `FAKE_API_KEY`, `FAKE_API_SECRET` (default: the test credentials),
+//! `FAKE_APPLICATION_ID` with `FAKE_APPLICATION_PUBLIC_KEY_PATH` (default: the test
+//! application), `HOST` (default `127.0.0.1`), `PORT` (default `0`, an ephemeral port).
+//! Prints `fake platform listening on http://HOST:PORT` once it accepts connections.
+
+use std::io::Write as _;
+use std::net::{IpAddr, SocketAddr};
+use std::process::ExitCode;
+
+use sipdial_testing::{FakePlatform, TEST_API_KEY, TEST_API_SECRET};
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
+fn main() -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fake-platform: cannot start a runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("fake-platform: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let host: IpAddr = env_or("HOST", "127.0.0.1")
+        .parse()
+        .map_err(|_| "HOST must be an IP address".to_owned())?;
+    let port: u16 = env_or("PORT", "0")
+        .parse()
+        .map_err(|_| "PORT must be a number from 0 to 65535".to_owned())?;
+    let mut builder = FakePlatform::builder()
+        .api_key(env_or("FAKE_API_KEY", TEST_API_KEY))
+        .api_secret(env_or("FAKE_API_SECRET", TEST_API_SECRET))
+        .bind(SocketAddr::new(host, port));
+    if let Ok(app_id) = std::env::var("FAKE_APPLICATION_ID") {
+        let path = std::env::var("FAKE_APPLICATION_PUBLIC_KEY_PATH")
+            .map_err(|_| "FAKE_APPLICATION_ID needs FAKE_APPLICATION_PUBLIC_KEY_PATH".to_owned())?;
+        let pem = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read FAKE_APPLICATION_PUBLIC_KEY_PATH: {e}"))?;
+        builder = builder.application(app_id, pem);
+    }
+    let platform = builder
+        .start()
+        .await
+        .map_err(|e| format!("cannot start: {e}"))?;
+    let addr = platform.local_addr();
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "fake platform listening on http://{addr}");
+        let _ = out.flush();
+    }
+    wait_for_signal().await;
+    platform.shutdown().await;
+    Ok(())
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
