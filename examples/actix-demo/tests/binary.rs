@@ -1,0 +1,27 @@
+//! The actix-demo binary: demo-mode start-up line and banner, real-mode start-up,
+//! malformed configuration and graceful shutdown. The checks live once in
+//! `sipdial_demo_support::harness::checks`.
+
+use sipdial_demo_support::harness::checks;
+
+const BIN: &str = env!("CARGO_BIN_EXE_actix-demo");
+
+#[test]
+fn demo_mode_prints_its_line_serves_the_banner_and_stops_on_sigterm() {
+    checks::demo_mode_startup(BIN, "actix-demo");
+}
+
+#[test]
+fn credentials_switch_to_the_real_dialer_without_leaking_them() {
+    checks::cloud_mode_startup(BIN);
+}
+
+#[test]
+fn malformed_variables_stop_startup_naming_the_variable() {
+    checks::malformed_config_exits(BIN, "actix-demo");
+}
+
+#[test]
+fn a_busy_port_stops_startup() {
+    checks::busy_port_exits(BIN, "actix-demo");
+}

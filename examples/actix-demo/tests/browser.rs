@@ -1,0 +1,19 @@
+//! The sample page in real headless Chromium against the actix-demo binary in demo mode,
+//! with extra targets from SIP_TARGETS so the target picker is exercised: dial the picked
+//! target, state, DTMF, hang up, End SIP Calls, polling, a rate-limit error on the page,
+//! phone width. Screenshot: target/artifacts/actix-demo.png.
+
+const TARGETS: &str = r#"{
+  "support": {"uri": "sip:support@pbx.example.com", "label": "Support desk"},
+  "sales": {"uri": "sip:sales@pbx.example.com", "label": "Sales line", "secure": true}
+}"#;
+
+#[test]
+fn the_page_works_in_chromium_with_a_target_picker() {
+    sipdial_demo_support::harness::browser_test(
+        env!("CARGO_BIN_EXE_actix-demo"),
+        "actix-demo",
+        &[("SIP_TARGETS", TARGETS)],
+        &["--expect-targets=3", "--pick=Support desk"],
+    );
+}

@@ -1,0 +1,534 @@
+// The SIP Interconnect sample page on sipdial's HTTP API.
+//
+// Flow: create (or join) the room's session, connect to it with OpenTok.js and publish
+// the camera, sort incoming streams into the WebRTC and SIP panels by their connection
+// data, and drive SIP calls through the server: dial, list, DTMF, hang up. The page never
+// holds a moderator token or SIP credentials: every call-control action goes through the
+// server, which decides what this page may do.
+'use strict';
+
+(() => {
+  const config = readConfig();
+  const api = config.apiPrefix || '/sip';
+  const $ = (id) => document.getElementById(id);
+
+  const ui = {
+    errors: $('errors'),
+    status: $('status'),
+    sessionId: $('session-id'),
+    picker: $('target-picker'),
+    target: $('target'),
+    start: $('start-call'),
+    endAll: $('end-calls'),
+    calls: $('calls'),
+    callsEmpty: $('calls-empty'),
+    publisher: $('publisher'),
+    publisherNote: $('publisher-note'),
+    webrtc: $('webrtc-streams'),
+    sip: $('sip-streams'),
+    servedBy: $('served-by'),
+  };
+
+  const state = {
+    room: new URLSearchParams(location.search).get('room') || undefined,
+    sessionId: null,
+    apiKey: null,
+    targets: [],
+    calls: new Map(), // call id -> { call, element }
+    polling: null,
+    refreshing: null,
+  };
+
+  const MAX_ERRORS = 4;
+  const DTMF_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
+
+  function readConfig() {
+    const node = document.getElementById('sipdial-config');
+    try {
+      return JSON.parse(node ? node.textContent : '{}');
+    } catch (e) {
+      return {};
+    }
+  }
+
+  // ---- API ---------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, code, message, retryAfter) {
+      super(message);
+      this.status = status;
+      this.code = code;
+      this.retryAfter = retryAfter;
+    }
+  }
+
+  async function request(method, path, body) {
+    const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let res;
+    try {
+      res = await fetch(api + path, init);
+    } catch (e) {
+      throw new ApiError(0, 'network_error', 'The server could not be reached (' + e.message + ').');
+    }
+    const text = res.status === 204 ? '' : await res.text();
+    let data = null;
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch (e) {
+        data = null;
+      }
+    }
+    if (!res.ok) {
+      const err = (data && data.error) || {};
+      throw new ApiError(
+        res.status,
+        err.code || 'http_' + res.status,
+        err.message || res.statusText || 'The request failed.',
+        res.headers.get('Retry-After'),
+      );
+    }
+    return data;
+  }
+
+  const listOf = (data, key) => (Array.isArray(data) ? data : (data && data[key]) || []);
+
+  // ---- messages ----------------------------------------------------------------------
+
+  function showError(action, err) {
+    const box = document.createElement('div');
+    box.className = 'error';
+    const text = document.createElement('p');
+    const what = document.createElement('strong');
+    what.textContent = action + ' failed';
+    text.append(what);
+    if (err instanceof ApiError) {
+      const code = err.status ? err.status + ' ' + err.code : err.code;
+      text.append(' (' + code + '): ' + err.message);
+      if (err.status === 429) {
+        text.append(
+          err.retryAfter
+            ? ' Try again in ' + err.retryAfter + ' s.'
+            : ' Try again in a moment.',
+        );
+      }
+    } else {
+      text.append(': ' + (err && err.message ? err.message : String(err)));
+    }
+    const dismiss = document.createElement('button');
+    dismiss.type = 'button';
+    dismiss.className = 'dismiss';
+    dismiss.textContent = 'Dismiss';
+    dismiss.setAttribute('aria-label', 'Dismiss this error');
+    dismiss.addEventListener('click', () => box.remove());
+    box.append(text, dismiss);
+    ui.errors.prepend(box);
+    while (ui.errors.children.length > MAX_ERRORS) ui.errors.lastElementChild.remove();
+    if (window.console) console.warn(action + ' failed', err);
+  }
+
+  function say(message) {
+    ui.status.textContent = message;
+  }
+
+  // ---- targets -----------------------------------------------------------------------
+
+  function renderTargets() {
+    ui.target.replaceChildren();
+    for (const t of state.targets) {
+      const option = document.createElement('option');
+      option.value = t.name;
+      option.textContent = t.label || t.name;
+      ui.target.append(option);
+    }
+    ui.picker.hidden = state.targets.length < 2;
+    ui.start.disabled = !state.sessionId || state.targets.length === 0;
+    if (state.targets.length === 0) say('No SIP target is configured on the server.');
+  }
+
+  function targetLabel(name) {
+    const t = state.targets.find((x) => x.name === name);
+    return t ? t.label || t.name : name || 'SIP call';
+  }
+
+  // ---- calls -------------------------------------------------------------------------
+
+  function isEnded(call) {
+    return call.state === 'ended' || Boolean(call.endedAt);
+  }
+
+  function formatTime(ms) {
+    if (typeof ms !== 'number') return '';
+    return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  }
+
+  function buildCallElement(call) {
+    const li = document.createElement('li');
+    li.className = 'call';
+    li.dataset.callId = call.id;
+    const label = targetLabel(call.target);
+
+    const head = document.createElement('div');
+    head.className = 'call-head';
+    const name = document.createElement('span');
+    name.className = 'call-target';
+    name.textContent = label;
+    const badge = document.createElement('span');
+    badge.className = 'call-state';
+    head.append(name, badge);
+
+    const meta = document.createElement('p');
+    meta.className = 'call-meta';
+    const idCode = document.createElement('code');
+    idCode.textContent = call.id;
+    meta.append('Call ', idCode, call.createdAt ? ' · started ' + formatTime(call.createdAt) : '');
+
+    const actions = document.createElement('div');
+    actions.className = 'call-actions';
+    const hangup = document.createElement('button');
+    hangup.type = 'button';
+    hangup.className = 'hangup danger';
+    hangup.textContent = 'Hang up';
+    hangup.setAttribute('aria-label', 'Hang up the call to ' + label);
+    hangup.addEventListener('click', () => hangUp(call.id, hangup));
+
+    const keypad = document.createElement('details');
+    keypad.className = 'dtmf';
+    const summary = document.createElement('summary');
+    summary.textContent = 'DTMF keypad';
+    const pad = document.createElement('div');
+    pad.className = 'keypad';
+    pad.setAttribute('role', 'group');
+    pad.setAttribute('aria-label', 'DTMF keypad for the call to ' + label);
+    const dtmfStatus = document.createElement('p');
+    dtmfStatus.className = 'dtmf-status';
+    dtmfStatus.setAttribute('role', 'status');
+    for (const key of DTMF_KEYS) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'key';
+      b.textContent = key;
+      b.dataset.digit = key;
+      b.setAttribute('aria-label', 'Send DTMF ' + key);
+      b.addEventListener('click', () => sendDtmf(call.id, key, dtmfStatus));
+      pad.append(b);
+    }
+    keypad.append(summary, pad, dtmfStatus);
+    actions.append(hangup, keypad);
+
+    li.append(head, meta, actions);
+    return li;
+  }
+
+  function updateCallElement(li, call) {
+    const badge = li.querySelector('.call-state');
+    const s = call.state || 'unknown';
+    badge.textContent = s;
+    badge.dataset.state = s;
+  }
+
+  // Reconciles the list with the server's view, keeping each call's element (and so an
+  // open keypad and keyboard focus) across refreshes.
+  function renderCalls(calls) {
+    const seen = new Set();
+    for (const call of calls) {
+      if (isEnded(call)) continue;
+      seen.add(call.id);
+      let entry = state.calls.get(call.id);
+      if (!entry) {
+        entry = { call, element: buildCallElement(call) };
+        state.calls.set(call.id, entry);
+        ui.calls.append(entry.element);
+      }
+      entry.call = call;
+      updateCallElement(entry.element, call);
+    }
+    for (const [id, entry] of state.calls) {
+      if (!seen.has(id)) {
+        const hadFocus = entry.element.contains(document.activeElement);
+        entry.element.remove();
+        state.calls.delete(id);
+        if (hadFocus) ui.start.focus();
+      }
+    }
+    const count = state.calls.size;
+    ui.callsEmpty.hidden = count > 0;
+    ui.endAll.disabled = count === 0;
+  }
+
+  // One refresh at a time: a slow answer is never overwritten by an older one.
+  function refreshCalls() {
+    if (!state.sessionId) return Promise.resolve();
+    if (state.refreshing) return state.refreshing;
+    state.refreshing = request('GET', '/calls?sessionId=' + encodeURIComponent(state.sessionId))
+      .then((data) => renderCalls(listOf(data, 'calls')))
+      .catch((err) => showError('Refreshing the call list', err))
+      .finally(() => {
+        state.refreshing = null;
+      });
+    return state.refreshing;
+  }
+
+  function startPolling() {
+    stopPolling();
+    const every = Number(config.pollIntervalMs) > 0 ? Number(config.pollIntervalMs) : 2000;
+    state.polling = setInterval(() => {
+      if (!document.hidden) refreshCalls();
+    }, every);
+  }
+
+  function stopPolling() {
+    if (state.polling) clearInterval(state.polling);
+    state.polling = null;
+  }
+
+  async function startCall() {
+    const body = { sessionId: state.sessionId };
+    if (state.targets.length > 0) body.target = ui.target.value || state.targets[0].name;
+    ui.start.disabled = true;
+    say('Dialing ' + targetLabel(body.target) + '…');
+    try {
+      const call = await request('POST', '/dial', body);
+      say('Dialed ' + targetLabel(call.target || body.target) + '.');
+      if (call && call.id) renderCalls([...[...state.calls.values()].map((e) => e.call), call]);
+      await refreshCalls();
+    } catch (err) {
+      say('');
+      showError('Start SIP Call', err);
+    } finally {
+      ui.start.disabled = !state.sessionId || state.targets.length === 0;
+    }
+  }
+
+  async function hangUp(id, button) {
+    if (button) button.disabled = true;
+    try {
+      await request('DELETE', '/calls/' + encodeURIComponent(id));
+      say('Hung up the call to ' + targetLabel(state.calls.get(id)?.call.target) + '.');
+      const rest = [...state.calls.values()].map((e) => e.call).filter((c) => c.id !== id);
+      renderCalls(rest);
+      await refreshCalls();
+    } catch (err) {
+      showError('Hang up', err);
+      if (button) button.disabled = false;
+    }
+  }
+
+  async function sendDtmf(id, digits, statusNode) {
+    statusNode.textContent = 'Sending ' + digits + '…';
+    try {
+      await request('POST', '/calls/' + encodeURIComponent(id) + '/dtmf', { digits });
+      statusNode.textContent = 'Sent DTMF ' + digits + '.';
+    } catch (err) {
+      statusNode.textContent = '';
+      showError('Send DTMF ' + digits, err);
+    }
+  }
+
+  // Ends every active call of the session through the server, including calls placed
+  // from another tab, and reports each failure on its own.
+  async function endAllCalls() {
+    ui.endAll.disabled = true;
+    try {
+      const data = await request(
+        'GET',
+        '/calls?sessionId=' + encodeURIComponent(state.sessionId),
+      );
+      const active = listOf(data, 'calls').filter((c) => !isEnded(c));
+      if (active.length === 0) {
+        say('There are no active SIP calls.');
+      } else {
+        say('Ending ' + active.length + ' SIP call' + (active.length === 1 ? '' : 's') + '…');
+        const results = await Promise.allSettled(
+          active.map((c) => request('DELETE', '/calls/' + encodeURIComponent(c.id))),
+        );
+        const failed = results.filter((r) => r.status === 'rejected');
+        for (const f of failed) showError('End SIP Calls', f.reason);
+        say(
+          'Ended ' + (active.length - failed.length) + ' of ' + active.length + ' SIP call' +
+            (active.length === 1 ? '' : 's') + '.',
+        );
+      }
+    } catch (err) {
+      showError('End SIP Calls', err);
+    } finally {
+      await refreshCalls();
+      ui.endAll.disabled = state.calls.size === 0;
+    }
+  }
+
+  // ---- video -------------------------------------------------------------------------
+
+  function noteIn(container, text) {
+    let note = container.querySelector('.video-note');
+    if (!note) {
+      note = document.createElement('p');
+      note.className = 'video-note';
+      container.prepend(note);
+    }
+    note.textContent = text;
+    note.hidden = false;
+  }
+
+  function videoUnavailable(reason) {
+    const tail = ' SIP calls still work from the controls on this page.';
+    noteIn(ui.publisher, reason + tail);
+    noteIn(ui.webrtc, 'No video: ' + reason);
+    noteIn(ui.sip, 'No video: ' + reason);
+    document.body.classList.add('no-video');
+  }
+
+  function loadScript(url, timeoutMs) {
+    return new Promise((resolve, reject) => {
+      if (window.OT) return resolve(window.OT);
+      const s = document.createElement('script');
+      const timer = setTimeout(() => reject(new Error('timed out')), timeoutMs);
+      s.src = url;
+      s.async = true;
+      s.onload = () => {
+        clearTimeout(timer);
+        if (window.OT) resolve(window.OT);
+        else reject(new Error('the script did not define OT'));
+      };
+      s.onerror = () => {
+        clearTimeout(timer);
+        reject(new Error('it could not be loaded'));
+      };
+      document.head.append(s);
+    });
+  }
+
+  // The server marks the SIP leg's connection data (`sip=true`, as the original
+  // sample did); accept both that form and a JSON object with `sip: true`.
+  function isSipStream(stream) {
+    const data = (stream && stream.connection && stream.connection.data) || '';
+    if (/(^|[&;,\s])sip=true($|[&;,\s])/.test(data)) return true;
+    try {
+      const parsed = JSON.parse(data);
+      return Boolean(parsed && parsed.sip === true);
+    } catch (e) {
+      return false;
+    }
+  }
+
+  function updateStreamNotes() {
+    for (const panel of [ui.webrtc, ui.sip]) {
+      const note = panel.querySelector('.video-note');
+      if (note) note.hidden = panel.querySelector('.stream') !== null;
+    }
+  }
+
+  async function startVideo() {
+    if (config.demo) {
+      videoUnavailable(
+        'Video is off in demo mode: the session exists only in the server’s FakeDialer, not in the Vonage Video cloud.',
+      );
+      return;
+    }
+    let OT;
+    try {
+      OT = await loadScript(config.opentokJsUrl, 15000);
+    } catch (e) {
+      videoUnavailable('OpenTok.js could not be loaded (' + e.message + ').');
+      return;
+    }
+    if (OT.checkSystemRequirements && OT.checkSystemRequirements() !== 1) {
+      videoUnavailable('This browser does not support WebRTC video.');
+      return;
+    }
+    let token;
+    try {
+      token = await request('POST', '/token', { sessionId: state.sessionId });
+    } catch (err) {
+      showError('Getting a video token', err);
+      videoUnavailable('No token for the video session.');
+      return;
+    }
+    const session = OT.initSession(state.apiKey, state.sessionId);
+    session.on('streamCreated', (event) => {
+      const sip = isSipStream(event.stream);
+      const panel = sip ? ui.sip : ui.webrtc;
+      const box = document.createElement('div');
+      box.className = 'stream';
+      box.id = 'stream-' + event.stream.streamId;
+      panel.append(box);
+      updateStreamNotes();
+      session.subscribe(
+        event.stream,
+        box,
+        { insertMode: 'append', width: '100%', height: '100%' },
+        (err) => err && showError('Subscribing to a stream', err),
+      );
+    });
+    session.on('streamDestroyed', (event) => {
+      const box = document.getElementById('stream-' + event.stream.streamId);
+      if (box) box.remove();
+      updateStreamNotes();
+    });
+    session.on('sessionDisconnected', () => videoUnavailable('Disconnected from the video session.'));
+    session.connect(token.token, (err) => {
+      if (err) {
+        videoUnavailable('Could not connect to the video session (' + err.message + ').');
+        return;
+      }
+      ui.publisherNote.hidden = true;
+      const publisher = OT.initPublisher(
+        ui.publisher,
+        { insertMode: 'append', width: '100%', height: '100%', name: 'Browser' },
+        (perr) => {
+          if (perr) {
+            ui.publisherNote.hidden = false;
+            noteIn(ui.publisher, 'The camera could not be published (' + perr.message + ').');
+          }
+        },
+      );
+      session.publish(publisher, (perr) => perr && showError('Publishing the camera', perr));
+    });
+  }
+
+  // ---- start -------------------------------------------------------------------------
+
+  async function start() {
+    if (config.servedBy) ui.servedBy.textContent = config.servedBy;
+    ui.start.addEventListener('click', startCall);
+    ui.endAll.addEventListener('click', endAllCalls);
+    renderCalls([]);
+
+    try {
+      const body = state.room ? { room: state.room } : {};
+      const session = await request('POST', '/session', body);
+      state.sessionId = session.sessionId;
+      state.apiKey = session.apiKey;
+      ui.sessionId.textContent = session.sessionId;
+      ui.sessionId.title = 'Room ' + (session.room || 'default');
+    } catch (err) {
+      showError('Creating the session', err);
+      videoUnavailable('There is no session to join.');
+      return;
+    }
+
+    try {
+      state.targets = listOf(await request('GET', '/targets'), 'targets');
+    } catch (err) {
+      showError('Loading the SIP targets', err);
+    }
+    renderTargets();
+    await refreshCalls();
+    startPolling();
+    document.addEventListener('visibilitychange', () => {
+      if (!document.hidden) refreshCalls();
+    });
+    document.body.dataset.ready = 'true';
+    startVideo();
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+})();

@@ -1,0 +1,168 @@
+//! What the sipdial example apps share, written once: configuration from environment
+//! variables, the choice between demo mode and the real Vonage Video dialer, the
+//! embedded sample page, logging, the listening socket and graceful shutdown.
+//!
+//! Each example's `main.rs` is then only its framework's mounting code:
+//!
+//! ```no_run
+//! # async fn serve(_: sipdial_core::SipDialApi, _: Vec<sipdial_demo_support::Asset>, _: std::net::TcpListener) {}
+//! # async fn run() -> std::process::ExitCode {
+//! let (demo, listener) = match sipdial_demo_support::start("my-demo") {
+//!     Ok(started) => started,
+//!     Err(code) => return code,
+//! };
+//! // mount demo.api() at its prefix and every demo.assets() at its path, then serve
+//! // `listener` until sipdial_demo_support::shutdown_signal() resolves.
+//! serve(demo.api(), demo.assets(), listener).await;
+//! # std::process::ExitCode::SUCCESS
+//! # }
+//! ```
+//!
+//! With no credential variable set at all the demo runs on the in-memory
+//! [`FakeDialer`](sipdial_core::fake::FakeDialer) with a built-in SIP target, so the page
+//! works on a fresh clone; `docs/quickstart.md` lists every variable.
+
+mod config;
+mod error;
+#[cfg(feature = "harness")]
+pub mod harness;
+mod page;
+mod runtime;
+mod targets;
+
+use std::sync::Arc;
+
+use sipdial_core::fake::FakeDialer;
+use sipdial_core::{SipDialApi, SipDialer};
+use sipdial_opentok::OpenTokDialer;
+
+pub use config::{DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, vars};
+pub use error::ConfigError;
+pub use page::{Asset, DEMO_BANNER, PageConfig, render as render_page};
+pub use runtime::{init_tracing, shutdown_signal, start};
+pub use targets::{DEFAULT_TARGET_NAME, DEMO_TARGET_NAME, DEMO_TARGET_URI};
+
+/// Where both demos mount the API.
+pub const API_PREFIX: &str = "/sip";
+
+/// A configured demo: the API over the chosen dialer and the rendered page.
+#[derive(Debug)]
+pub struct Demo {
+    app_name: &'static str,
+    config: DemoConfig,
+    api: SipDialApi,
+    assets: Vec<Asset>,
+}
+
+impl Demo {
+    /// Reads the process environment (see [`vars`]) and builds the demo.
+    pub fn from_env(app_name: &'static str) -> Result<Self, ConfigError> {
+        Self::from_config(app_name, DemoConfig::from_env()?)
+    }
+
+    /// Builds the demo from an already read configuration.
+    pub fn from_config(app_name: &'static str, config: DemoConfig) -> Result<Self, ConfigError> {
+        let dialer: Arc<dyn SipDialer> = match &config.cloud {
+            None => Arc::new(FakeDialer::new()),
+            Some(cloud) => {
+                let mut builder = OpenTokDialer::builder(cloud.credentials.clone());
+                if let Some(url) = &cloud.api_url {
+                    builder = builder.base_url(url.clone());
+                }
+                Arc::new(builder.build().map_err(ConfigError::Dialer)?)
+            }
+        };
+        let api = build_api(&config, dialer)?;
+        let html = page::render(&PageConfig {
+            api_prefix: api.prefix(),
+            demo: config.is_demo(),
+            opentok_js_url: config.opentok_js_url(),
+            served_by: app_name,
+        });
+        Ok(Self {
+            app_name,
+            assets: page::assets(html),
+            config,
+            api,
+        })
+    }
+
+    /// The API to mount (cheap to clone).
+    pub fn api(&self) -> SipDialApi {
+        self.api.clone()
+    }
+
+    /// The page and its static files, each to be served at [`Asset::path`].
+    pub fn assets(&self) -> Vec<Asset> {
+        self.assets.clone()
+    }
+
+    /// The configuration the demo was built from.
+    pub fn config(&self) -> &DemoConfig {
+        &self.config
+    }
+
+    /// Whether calls go to the fake dialer.
+    pub fn is_demo(&self) -> bool {
+        self.config.is_demo()
+    }
+
+    /// The name the binary logs and the page footer show.
+    pub fn app_name(&self) -> &'static str {
+        self.app_name
+    }
+}
+
+fn build_api(config: &DemoConfig, dialer: Arc<dyn SipDialer>) -> Result<SipDialApi, ConfigError> {
+    let mut builder = SipDialApi::builder(dialer).prefix(API_PREFIX);
+    for target in &config.targets {
+        builder = builder.target(target.to_sip_target());
+    }
+    if let Some(name) = &config.default_target {
+        builder = builder.default_target(name.clone());
+    }
+    if let Some(n) = config.max_active_calls {
+        builder = builder.max_active_calls_per_session(n as usize);
+    }
+    if let Some(n) = config.dials_per_minute {
+        builder = builder.dials_per_minute(n);
+    }
+    if !config.allowed_origins.is_empty() {
+        builder = builder.allowed_origins(config.allowed_origins.clone());
+    }
+    builder.build().map_err(ConfigError::Api)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::tests::config_from;
+
+    #[test]
+    fn demo_builds_over_the_fake_dialer_with_the_page() {
+        let demo = Demo::from_config("test-demo", config_from(&[], None).unwrap()).unwrap();
+        assert!(demo.is_demo());
+        assert_eq!(demo.api().prefix(), "/sip");
+        let page = demo.assets().into_iter().find(|a| a.path() == "/").unwrap();
+        let html = String::from_utf8(page.body().to_vec()).unwrap();
+        assert!(html.contains(DEMO_BANNER));
+        assert!(html.contains(r#""servedBy":"test-demo""#));
+    }
+
+    #[test]
+    fn credentials_select_the_real_dialer() {
+        let creds = sipdial_opentok::Credentials::project("123456", "1234567890abcdef1234567890abcdef1234567890");
+        let config = config_from(
+            &[("SIP_URI", "sip:desk@pbx.example.com"), ("SIP_PASSWORD", "s3cret-pw"), ("SIP_USERNAME", "u")],
+            Some(creds),
+        )
+        .unwrap();
+        let demo = Demo::from_config("test-demo", config).unwrap();
+        assert!(!demo.is_demo());
+        let page = demo.assets().into_iter().find(|a| a.path() == "/").unwrap();
+        let html = String::from_utf8(page.body().to_vec()).unwrap();
+        assert!(!html.contains("demo-banner\""));
+        assert!(!html.contains("s3cret-pw"), "no SIP secret reaches the page");
+        assert!(!html.contains("pbx.example.com"), "nor the SIP URI");
+    }
+}

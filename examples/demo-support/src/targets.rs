@@ -1,0 +1,422 @@
+//! SIP targets from the environment: the original sample's `SIP_*` variables make the
+//! `default` target, and `SIP_TARGETS` adds named ones.
+//!
+//! `SIP_TARGETS` is one JSON object keyed by target name, so a whole set of destinations
+//! fits in one variable (a `.env` line, a Kubernetes secret):
+//!
+//! ```json
+//! {"support": {"uri": "sip:support@pbx.example.com", "label": "Support desk",
+//!              "from": "15551230000@pbx.example.com", "username": "u", "password": "p",
+//!              "headers": {"X-Queue": "vip"}, "secure": true, "video": false}}
+//! ```
+//!
+//! The JSON is walked by hand rather than deserialized with serde so that no error
+//! message can quote a value: serde's type errors echo the offending string, which for a
+//! misplaced password would print it.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use sipdial_core::api::{MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipTarget};
+use sipdial_core::{SipAuth, SipFrom, SipHeaders, SipUri};
+
+use crate::ConfigError;
+use crate::config::{Lookup, parse_bool, vars};
+
+/// Name of the target built from `SIP_URI` and friends.
+pub const DEFAULT_TARGET_NAME: &str = "default";
+/// Name of demo mode's built-in target.
+pub const DEMO_TARGET_NAME: &str = "demo";
+/// The built-in demo destination: never dialed, the fake dialer only records it.
+pub const DEMO_TARGET_URI: &str = "sip:demo@sipdial-demo.invalid";
+const DEMO_TARGET_LABEL: &str = "Demo SIP endpoint (simulated)";
+const DEFAULT_TARGET_LABEL: &str = "SIP endpoint";
+
+/// One destination the page may call, with everything the browser must never see.
+#[derive(Debug, Clone)]
+pub(crate) struct TargetConfig {
+    pub(crate) name: String,
+    pub(crate) label: String,
+    pub(crate) uri: SipUri,
+    pub(crate) from: Option<SipFrom>,
+    pub(crate) auth: Option<SipAuth>,
+    pub(crate) headers: SipHeaders,
+    pub(crate) secure: bool,
+    pub(crate) video: bool,
+}
+
+impl TargetConfig {
+    /// The API's form of this target.
+    pub(crate) fn to_sip_target(&self) -> SipTarget {
+        let mut t = SipTarget::new(self.name.clone(), self.uri.clone())
+            .label(self.label.clone())
+            .headers(self.headers.clone())
+            .secure(self.secure)
+            .video(self.video);
+        if let Some(from) = &self.from {
+            t = t.from(from.clone());
+        }
+        if let Some(auth) = &self.auth {
+            t = t.auth(auth.clone());
+        }
+        t
+    }
+}
+
+/// The default target (when `SIP_URI` is set, or always in demo mode) followed by the
+/// `SIP_TARGETS` entries in name order.
+pub(crate) fn from_lookup(lookup: Lookup<'_>, demo: bool) -> Result<Vec<TargetConfig>, ConfigError> {
+    let mut targets = Vec::new();
+    if let Some(t) = default_target(lookup, demo)? {
+        targets.push(t);
+    }
+    if let Some(json) = lookup(vars::SIP_TARGETS)? {
+        for t in parse_targets_json(&json)? {
+            if targets.iter().any(|existing| existing.name == t.name) {
+                return Err(ConfigError::invalid(
+                    vars::SIP_TARGETS,
+                    format!(
+                        "target `{}` clashes with the target built from SIP_URI; pick another name",
+                        t.name
+                    ),
+                ));
+            }
+            targets.push(t);
+        }
+    }
+    Ok(targets)
+}
+
+fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<TargetConfig>, ConfigError> {
+    let uri = lookup(vars::SIP_URI)?;
+    let (name, label_default, uri) = match uri {
+        Some(uri) => (
+            DEFAULT_TARGET_NAME,
+            DEFAULT_TARGET_LABEL,
+            SipUri::new(uri).map_err(|e| ConfigError::invalid(vars::SIP_URI, e.to_string()))?,
+        ),
+        None if demo => (
+            DEMO_TARGET_NAME,
+            DEMO_TARGET_LABEL,
+            SipUri::new(DEMO_TARGET_URI).expect("the demo URI is valid"),
+        ),
+        None => {
+            // Settings for a default target that does not exist are a mistake, not noise.
+            for var in [
+                vars::SIP_LABEL,
+                vars::SIP_FROM,
+                vars::SIP_USERNAME,
+                vars::SIP_PASSWORD,
+                vars::SIP_HEADERS,
+                vars::SIP_SECURE,
+                vars::SIP_VIDEO,
+            ] {
+                if lookup(var)?.is_some() {
+                    return Err(ConfigError::invalid(
+                        vars::SIP_URI,
+                        format!("is required when {var} is set"),
+                    ));
+                }
+            }
+            return Ok(None);
+        }
+    };
+    let label = match lookup(vars::SIP_LABEL)? {
+        Some(l) => check_label(vars::SIP_LABEL, l)?,
+        None => label_default.to_owned(),
+    };
+    let from = lookup(vars::SIP_FROM)?
+        .map(|f| SipFrom::new(f).map_err(|e| ConfigError::invalid(vars::SIP_FROM, e.to_string())))
+        .transpose()?;
+    let auth = match (lookup(vars::SIP_USERNAME)?, lookup(vars::SIP_PASSWORD)?) {
+        (Some(u), Some(p)) => Some(SipAuth::new(u, p)),
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(ConfigError::invalid(
+                vars::SIP_PASSWORD,
+                "is required when SIP_USERNAME is set",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::invalid(
+                vars::SIP_USERNAME,
+                "is required when SIP_PASSWORD is set",
+            ));
+        }
+    };
+    let headers = match lookup(vars::SIP_HEADERS)? {
+        Some(json) => {
+            let value: Value = serde_json::from_str(&json).map_err(|e| {
+                ConfigError::invalid(vars::SIP_HEADERS, format!("is not valid JSON ({})", json_position(&e)))
+            })?;
+            headers_from_value(&value)
+                .map_err(|reason| ConfigError::invalid(vars::SIP_HEADERS, reason))?
+        }
+        None => SipHeaders::new(),
+    };
+    let secure = lookup(vars::SIP_SECURE)?
+        .map(|v| parse_bool(vars::SIP_SECURE, &v))
+        .transpose()?
+        .unwrap_or(false);
+    let video = lookup(vars::SIP_VIDEO)?
+        .map(|v| parse_bool(vars::SIP_VIDEO, &v))
+        .transpose()?
+        .unwrap_or(false);
+    Ok(Some(TargetConfig {
+        name: name.to_owned(),
+        label,
+        uri,
+        from,
+        auth,
+        headers,
+        secure,
+        video,
+    }))
+}
+
+/// Where a JSON syntax error is, without the text around it.
+fn json_position(e: &serde_json::Error) -> String {
+    format!("line {}, column {}", e.line(), e.column())
+}
+
+fn check_label(var: &'static str, label: String) -> Result<String, ConfigError> {
+    if label.trim().is_empty()
+        || label.chars().count() > MAX_TARGET_LABEL_LEN
+        || label.chars().any(char::is_control)
+    {
+        return Err(ConfigError::invalid(
+            var,
+            format!("a label is 1 to {MAX_TARGET_LABEL_LEN} characters without control characters"),
+        ));
+    }
+    Ok(label)
+}
+
+/// The API's rule for target names (checked again by its `build()`); checked here first
+/// because a name is echoed in messages only once it is known to be harmless.
+fn valid_target_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_TARGET_NAME_LEN
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// A JSON object of string values as [`SipHeaders`]; the reason never quotes a value.
+fn headers_from_value(value: &Value) -> Result<SipHeaders, String> {
+    let Value::Object(map) = value else {
+        return Err("must be a JSON object of header names to string values".into());
+    };
+    let mut headers = BTreeMap::new();
+    for (name, v) in map {
+        let Value::String(s) = v else {
+            return Err("every header value must be a JSON string".into());
+        };
+        headers.insert(name.clone(), s.clone());
+    }
+    SipHeaders::try_from(headers).map_err(|e| e.to_string())
+}
+
+fn parse_targets_json(json: &str) -> Result<Vec<TargetConfig>, ConfigError> {
+    let bad = |reason: String| ConfigError::invalid(vars::SIP_TARGETS, reason);
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| bad(format!("is not valid JSON ({})", json_position(&e))))?;
+    let Value::Object(entries) = value else {
+        return Err(bad(
+            "must be a JSON object keyed by target name, e.g. {\"support\": {\"uri\": \"sip:...\"}}".into(),
+        ));
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    for (name, entry) in &entries {
+        if !valid_target_name(name) {
+            return Err(bad(format!(
+                "a target name must be 1 to {MAX_TARGET_NAME_LEN} ASCII letters, digits, '-', '_' or '.'"
+            )));
+        }
+        let Value::Object(fields) = entry else {
+            return Err(bad(format!("target `{name}` must be a JSON object")));
+        };
+        out.push(target_from_fields(name, fields).map_err(|reason| bad(format!("target `{name}`: {reason}")))?);
+    }
+    // serde_json's map order depends on its features: make it name order always.
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<TargetConfig, String> {
+    const KNOWN: &[&str] = &["uri", "label", "from", "username", "password", "headers", "secure", "video"];
+    if let Some(unknown) = fields.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        // Field names are safe to echo only once they are known to be harmless.
+        return Err(if valid_target_name(unknown) {
+            format!("unknown field `{unknown}` (known: {})", KNOWN.join(", "))
+        } else {
+            format!("has an unknown field (known: {})", KNOWN.join(", "))
+        });
+    }
+    let string = |field: &str| -> Result<Option<String>, String> {
+        match fields.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(format!("`{field}` must be a string")),
+        }
+    };
+    let boolean = |field: &str| -> Result<bool, String> {
+        match fields.get(field) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(_) => Err(format!("`{field}` must be true or false")),
+        }
+    };
+    let uri = string("uri")?.ok_or("`uri` is required")?;
+    let uri = SipUri::new(uri).map_err(|e| format!("`uri`: {e}"))?;
+    let label = match string("label")? {
+        Some(l) => check_label(vars::SIP_TARGETS, l).map_err(|_| {
+            format!("`label` is 1 to {MAX_TARGET_LABEL_LEN} characters without control characters")
+        })?,
+        None => name.to_owned(),
+    };
+    let from = string("from")?
+        .map(|f| SipFrom::new(f).map_err(|e| format!("`from`: {e}")))
+        .transpose()?;
+    let auth = match (string("username")?, string("password")?) {
+        (Some(u), Some(p)) => Some(SipAuth::new(u, p)),
+        (None, None) => None,
+        _ => return Err("`username` and `password` go together".into()),
+    };
+    let headers = match fields.get("headers") {
+        None | Some(Value::Null) => SipHeaders::new(),
+        Some(v) => headers_from_value(v).map_err(|e| format!("`headers`: {e}"))?,
+    };
+    Ok(TargetConfig {
+        name: name.to_owned(),
+        label,
+        uri,
+        from,
+        auth,
+        headers,
+        secure: boolean("secure")?,
+        video: boolean("video")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::tests::config_from;
+
+    fn refused(pairs: &[(&'static str, &str)]) -> (Option<&'static str>, String) {
+        let err = config_from(pairs, None).expect_err("should be refused");
+        (err.variable(), err.to_string())
+    }
+
+    #[test]
+    fn demo_mode_has_a_dialable_target() {
+        let c = config_from(&[], None).unwrap();
+        let t = &c.targets[0];
+        assert_eq!((t.name.as_str(), t.uri.as_str()), ("demo", super::DEMO_TARGET_URI));
+        assert!(t.auth.is_none());
+    }
+
+    #[test]
+    fn sip_variables_make_the_default_target() {
+        let c = config_from(
+            &[
+                ("SIP_URI", "sips:desk@pbx.example.com;transport=tls"),
+                ("SIP_LABEL", "Front desk"),
+                ("SIP_FROM", "15551230000@pbx.example.com"),
+                ("SIP_USERNAME", "alice"),
+                ("SIP_PASSWORD", "hunter2"),
+                ("SIP_HEADERS", r#"{"X-Customer-Id":"42"}"#),
+                ("SIP_SECURE", "true"),
+                ("SIP_VIDEO", "yes"),
+            ],
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.target_names(), ["default"]);
+        let t = &c.targets[0];
+        assert_eq!(t.label, "Front desk");
+        assert_eq!(t.from.as_ref().unwrap().as_str(), "15551230000@pbx.example.com");
+        assert_eq!(t.auth.as_ref().unwrap().expose_password(), "hunter2");
+        assert_eq!(t.headers.get("X-Customer-Id"), Some("42"));
+        assert!(t.secure && t.video);
+        assert!(!format!("{t:?}").contains("hunter2"), "Debug must redact the password");
+    }
+
+    #[test]
+    fn sip_targets_adds_named_targets() {
+        let c = config_from(
+            &[(
+                "SIP_TARGETS",
+                r#"{"support": {"uri": "sip:support@pbx.example.com", "label": "Support desk",
+                    "username": "u", "password": "p", "headers": {"X-Queue": "vip"}, "secure": true},
+                   "sales": {"uri": "sip:sales@pbx.example.com"}}"#,
+            )],
+            None,
+        )
+        .unwrap();
+        // demo target first, then SIP_TARGETS in name order
+        assert_eq!(c.target_names(), ["demo", "sales", "support"]);
+        assert_eq!(c.targets[1].label, "sales");
+        assert_eq!(c.targets[2].label, "Support desk");
+        assert!(c.targets[2].secure && c.targets[2].auth.is_some());
+        let c = config_from(
+            &[("SIP_TARGETS", r#"{"a": {"uri": "sip:a@h.example"}}"#), ("SIP_DEFAULT_TARGET", "a")],
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.default_target.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn malformed_sip_variables_name_their_variable() {
+        let cases: &[(&[(&'static str, &str)], &str)] = &[
+            (&[("SIP_URI", "tel:+15551234")], "SIP_URI"),
+            (&[("SIP_URI", "sip:a@b.example\r\nVia: x")], "SIP_URI"),
+            (&[("SIP_FROM", "not an address")], "SIP_FROM"),
+            (&[("SIP_HEADERS", "[1,2]")], "SIP_HEADERS"),
+            (&[("SIP_HEADERS", "{\"X-A\": 1}")], "SIP_HEADERS"),
+            (&[("SIP_HEADERS", "{\"Via\": \"x\"}")], "SIP_HEADERS"),
+            (&[("SIP_HEADERS", "{nope")], "SIP_HEADERS"),
+            (&[("SIP_SECURE", "perhaps")], "SIP_SECURE"),
+            (&[("SIP_VIDEO", "2")], "SIP_VIDEO"),
+            (&[("SIP_USERNAME", "alice")], "SIP_PASSWORD"),
+            (&[("SIP_PASSWORD", "secret")], "SIP_USERNAME"),
+            (&[("SIP_TARGETS", "[]")], "SIP_TARGETS"),
+            (&[("SIP_TARGETS", "{\"a b\": {\"uri\": \"sip:a@b.example\"}}")], "SIP_TARGETS"),
+            (&[("SIP_TARGETS", "{\"a\": {}}")], "SIP_TARGETS"),
+            (&[("SIP_TARGETS", "{\"a\": {\"uri\": \"sip:a@b.example\", \"secure\": \"yes\"}}")], "SIP_TARGETS"),
+            (&[("SIP_TARGETS", "{\"a\": {\"uri\": \"sip:a@b.example\", \"pasword\": \"x\"}}")], "SIP_TARGETS"),
+            (&[("SIP_TARGETS", "{\"demo\": {\"uri\": \"sip:a@b.example\"}}")], "SIP_TARGETS"),
+        ];
+        for (pairs, var) in cases {
+            let (got, message) = refused(pairs);
+            assert_eq!(got, Some(*var), "{pairs:?} -> {message}");
+            assert!(message.contains(var), "{message}");
+        }
+    }
+
+    #[test]
+    fn cloud_mode_without_sip_uri_refuses_orphan_settings() {
+        let creds = sipdial_opentok::Credentials::project("123456", "secret-secret-secret");
+        let err = config_from(&[("SIP_USERNAME", "alice"), ("SIP_PASSWORD", "pw")], Some(creds))
+            .unwrap_err();
+        assert_eq!(err.variable(), Some("SIP_URI"));
+        let creds = sipdial_opentok::Credentials::project("123456", "secret-secret-secret");
+        let c = config_from(&[], Some(creds)).unwrap();
+        assert!(c.target_names().is_empty());
+    }
+
+    #[test]
+    fn messages_never_quote_secrets() {
+        let cases: &[&[(&'static str, &str)]] = &[
+            &[("SIP_TARGETS", r#"{"a": {"uri": "sip:a@b.example", "secure": "TOPSECRET"}}"#)],
+            &[("SIP_TARGETS", r#"{"a": {"uri": "sip:a@b.example", "password": 1, "username": "TOPSECRET"}}"#)],
+            &[("SIP_TARGETS", r#"{"a": {"uri": "TOPSECRET"}}"#)],
+            &[("SIP_TARGETS", r#"{"a": {"uri": "sip:a@b.example", "TOPSECRET x": 1}}"#)],
+            &[("SIP_HEADERS", r#"{"X-A": ["TOPSECRET"]}"#)],
+            &[("SIP_TARGETS", r#"{"a": {"uri": "sip:a@b.example", "password": "TOPSECRET"#)],
+        ];
+        for pairs in cases {
+            let (_, message) = refused(pairs);
+            assert!(!message.contains("TOPSECRET"), "{message}");
+        }
+    }
+}

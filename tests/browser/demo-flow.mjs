@@ -1,0 +1,253 @@
+// Drives an example app's page in Debian's headless Chromium (playwright-core, no
+// browser download) through the whole SIP flow, and saves screenshots.
+//
+//   node demo-flow.mjs --url=http://127.0.0.1:PORT/ --screenshot=target/artifacts/x.png \
+//        [--expect-targets=N] [--pick=LABEL]
+//
+// Env: CHROMIUM_PATH (default /usr/bin/chromium). Exits 1 on the first failed step,
+// printing what the page showed. The Rust tests in examples/*-demo/tests/browser.rs start
+// the demo binaries and call this script.
+import { chromium } from 'playwright-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [k, ...v] = a.replace(/^--/, '').split('=');
+    return [k, v.join('=') || 'true'];
+  }),
+);
+const baseUrl = args.url;
+const screenshot = args.screenshot;
+const expectTargets = Number(args['expect-targets'] || 1);
+const pickLabel = args.pick;
+if (!baseUrl || !screenshot) {
+  console.error('usage: node demo-flow.mjs --url=URL --screenshot=PATH [--expect-targets=N] [--pick=LABEL]');
+  process.exit(2);
+}
+const origin = new URL(baseUrl).origin;
+const STEP_TIMEOUT = 15000;
+
+let step = 0;
+function ok(what) {
+  step += 1;
+  console.log(`ok ${step} - ${what}`);
+}
+
+const userDataDir = mkdtempSync(path.join(tmpdir(), 'sipdial-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  headless: true,
+  viewport: { width: 1280, height: 900 },
+  args: [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-quic',
+  ],
+});
+
+const pageErrors = [];
+const foreignRequests = [];
+let page;
+
+async function fail(message) {
+  console.error(`not ok ${step + 1} - ${message}`);
+  if (page) {
+    try {
+      const text = await page.evaluate(() => document.body.innerText);
+      console.error('--- page text ---\n' + text);
+      await page.screenshot({ path: screenshot.replace(/\.png$/, '-failure.png'), fullPage: true });
+    } catch (e) {
+      console.error('(could not read the page: ' + e.message + ')');
+    }
+  }
+  if (pageErrors.length) console.error('--- page errors ---\n' + pageErrors.join('\n'));
+  await context.close().catch(() => {});
+  rmSync(userDataDir, { recursive: true, force: true });
+  process.exit(1);
+}
+
+async function waitFor(description, fn, arg) {
+  try {
+    await page.waitForFunction(fn, arg, { timeout: STEP_TIMEOUT, polling: 50 });
+  } catch (e) {
+    await fail(`${description} (timed out)`);
+  }
+}
+
+function check(condition, description) {
+  if (!condition) return fail(description);
+  return Promise.resolve();
+}
+
+const callCount = () => page.locator('#calls li.call').count();
+const waitForCalls = (n, why) =>
+  waitFor(`${why}: expected ${n} call(s) listed`, (k) => document.querySelectorAll('#calls li.call').length === k, n);
+const startEnabled = () =>
+  waitFor('Start SIP Call enabled again', () => !document.getElementById('start-call').disabled);
+
+try {
+  page = context.pages()[0] || (await context.newPage());
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  page.on('console', (m) => {
+    if (m.type() === 'error') pageErrors.push('console: ' + m.text());
+  });
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.origin !== origin && u.protocol.startsWith('http')) foreignRequests.push(r.url());
+  });
+
+  // ---- load ---------------------------------------------------------------------------
+  const response = await page.goto(baseUrl, { waitUntil: 'domcontentloaded' });
+  await check(response && response.status() === 200, `GET / answered ${response && response.status()}`);
+  await waitFor('the page finished starting (session, targets, calls)', () => document.body.dataset.ready === 'true');
+  ok('page loaded and created its session');
+
+  for (const text of ['Your Publisher', 'Start SIP Call', 'End SIP Calls', 'WebRTC Streams', 'SIP Streams']) {
+    await check((await page.getByText(text, { exact: true }).count()) > 0, `"${text}" is on the page`);
+  }
+  ok('original layout: publisher, SIP buttons, WebRTC and SIP panels');
+
+  const banner = page.locator('#demo-banner');
+  await check(await banner.isVisible(), 'the demo-mode banner is visible');
+  await check((await banner.innerText()).includes('Demo mode'), 'the banner says demo mode');
+  const publisherNote = await page.locator('#publisher .video-note').innerText();
+  await check(/demo mode/i.test(publisherNote), `the publisher panel explains there is no video (${publisherNote})`);
+  await check(/SIP calls still work/.test(publisherNote), 'the publisher panel says SIP still works');
+  ok('demo banner shown and video panels say why there is no video');
+
+  const sessionId = (await page.locator('#session-id').innerText()).trim();
+  await check(sessionId.length > 10, `a session id is shown (${sessionId})`);
+  await check((await page.locator('#errors .error').count()) === 0, 'no error at start');
+
+  // ---- targets ------------------------------------------------------------------------
+  const picker = page.locator('#target-picker');
+  if (expectTargets > 1) {
+    await check(await picker.isVisible(), 'the target picker is shown for several targets');
+    const options = await page.locator('#target option').allInnerTexts();
+    await check(options.length === expectTargets, `picker lists ${expectTargets} targets (got ${options.join(', ')})`);
+    if (pickLabel) {
+      await page.getByLabel('Call').selectOption({ label: pickLabel });
+    }
+    ok(`target picker lists ${options.join(', ')}`);
+  } else {
+    await check(!(await picker.isVisible()), 'no target picker for a single target');
+    ok('single target: no picker');
+  }
+
+  // ---- one call: state, DTMF, hang up --------------------------------------------------
+  await check((await page.locator('#calls-empty').isVisible()), 'the empty-list note shows before any call');
+  await page.getByRole('button', { name: 'Start SIP Call' }).click();
+  await waitForCalls(1, 'after Start SIP Call');
+  await waitFor('the call shows a state', () => {
+    const s = document.querySelector('#calls li.call .call-state');
+    return s && s.textContent.trim().length > 0 && s.textContent !== 'unknown';
+  });
+  const firstCall = page.locator('#calls li.call').first();
+  const state = (await firstCall.locator('.call-state').innerText()).trim();
+  const label = (await firstCall.locator('.call-target').innerText()).trim();
+  if (pickLabel) await check(label === pickLabel, `the call is to the picked target (${label})`);
+  ok(`call listed: ${label}, state ${state}`);
+
+  await firstCall.locator('summary', { hasText: 'DTMF keypad' }).click();
+  await firstCall.getByRole('button', { name: 'Send DTMF 5' }).click();
+  await waitFor('DTMF 5 acknowledged', () =>
+    document.querySelector('#calls li.call .dtmf-status')?.textContent === 'Sent DTMF 5.');
+  await firstCall.getByRole('button', { name: 'Send DTMF #' }).click();
+  await waitFor('DTMF # acknowledged', () =>
+    document.querySelector('#calls li.call .dtmf-status')?.textContent === 'Sent DTMF #.');
+  ok('DTMF 5 and # sent through the server');
+
+  await firstCall.getByRole('button', { name: /^Hang up/ }).click();
+  await waitForCalls(0, 'after Hang up');
+  await check(await page.locator('#calls-empty').isVisible(), 'the empty-list note is back');
+  ok('hung up one call; list empty');
+
+  // ---- two calls, End SIP Calls ---------------------------------------------------------
+  for (const n of [1, 2]) {
+    await startEnabled();
+    await page.getByRole('button', { name: 'Start SIP Call' }).click();
+    await waitForCalls(n, `after starting call ${n}`);
+  }
+  ok('two calls listed');
+  await page.getByRole('button', { name: 'End SIP Calls' }).click();
+  await waitForCalls(0, 'after End SIP Calls');
+  await waitFor('the status reports both calls ended', () =>
+    /Ended 2 of 2 SIP calls/.test(document.getElementById('status').textContent));
+  await check(await page.locator('#end-calls').isDisabled(), 'End SIP Calls is disabled with no call');
+  ok('End SIP Calls hung up both; list empty');
+
+  // ---- a call placed elsewhere shows up by polling -------------------------------------
+  const dial = await fetch(origin + '/sip/dial', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: origin },
+    body: JSON.stringify({ sessionId }),
+  });
+  await check(dial.status === 201, `a dial from outside the page answered ${dial.status}`);
+  await waitForCalls(1, 'the call list refreshes itself');
+  ok('a call placed from another client appeared within the poll interval');
+
+  // ---- rate limit rendered on the page ------------------------------------------------
+  let clicks = 0;
+  while ((await page.locator('#errors .error').count()) === 0 && clicks < 12) {
+    await startEnabled();
+    await page.getByRole('button', { name: 'Start SIP Call' }).click();
+    clicks += 1;
+    await startEnabled();
+  }
+  const errorText = await page.locator('#errors .error').first().innerText().catch(() => '');
+  await check(/429/.test(errorText), `a 429 error is shown on the page (after ${clicks} clicks: "${errorText}")`);
+  await check(/Start SIP Call failed/.test(errorText), 'the error names the action');
+  await check(await page.locator('#errors').getAttribute('role') === 'alert', 'errors are in a role=alert region');
+  const active = await callCount();
+  await check(active >= 1 && active <= 3, `the active calls stay within the limit (${active})`);
+  ok(`rate limit shown after ${clicks} more dial(s): ${errorText.replace(/\s+/g, ' ')}`);
+
+  await page.getByRole('button', { name: 'Dismiss this error' }).first().click();
+  await check((await page.locator('#errors .error').count()) === 0, 'the error can be dismissed');
+
+  // ---- accessibility basics -------------------------------------------------------------
+  const unnamed = await page.evaluate(() =>
+    [...document.querySelectorAll('button, select')].filter((el) => {
+      const name = el.getAttribute('aria-label') || el.textContent.trim() || (el.labels && el.labels[0]?.textContent);
+      return !name;
+    }).length,
+  );
+  await check(unnamed === 0, `${unnamed} control(s) without an accessible name`);
+  await page.locator('#start-call').focus();
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Tab');
+  const outline = await page.evaluate(() => {
+    const s = getComputedStyle(document.activeElement);
+    return document.activeElement.id + ' ' + s.outlineStyle + ' ' + s.outlineWidth;
+  });
+  await check(/solid 3px/.test(outline), `keyboard focus is visible (${outline})`);
+  ok('controls are named and keyboard focus is visible');
+
+  await check(foreignRequests.length === 0, `demo mode requested other origins: ${foreignRequests.join(', ')}`);
+  await check(pageErrors.length === 0, 'no script errors on the page');
+  ok('no script error and no request outside the app in demo mode');
+
+  await page.screenshot({ path: screenshot, fullPage: true });
+
+  // ---- phone width ---------------------------------------------------------------------
+  await page.setViewportSize({ width: 375, height: 740 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  await check(overflow <= 0, `no horizontal scrolling at phone width (overflow ${overflow}px)`);
+  const startBox = await page.locator('#start-call').boundingBox();
+  await check(startBox && startBox.height >= 44, 'touch-sized buttons at phone width');
+  await page.screenshot({ path: screenshot.replace(/\.png$/, '-phone.png'), fullPage: true });
+  ok('usable at phone width');
+
+  console.log(`${step} passed, 0 failed`);
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+} catch (e) {
+  await fail('unexpected error: ' + (e && e.stack ? e.stack : e));
+}
