@@ -1,0 +1,141 @@
+//! Configuration from environment variables, read through a lookup function so that it
+//! can be tested without mutating the process environment.
+
+use std::path::Path;
+
+use secrecy::ExposeSecret;
+
+use crate::{ConfigError, Credentials};
+
+/// The classic project's API key.
+pub const OPENTOK_API_KEY: &str = "OPENTOK_API_KEY";
+/// The classic project's API secret.
+pub const OPENTOK_API_SECRET: &str = "OPENTOK_API_SECRET";
+/// The Vonage application id.
+pub const VONAGE_APPLICATION_ID: &str = "VONAGE_APPLICATION_ID";
+/// The Vonage application's private key, as PEM text.
+pub const VONAGE_PRIVATE_KEY: &str = "VONAGE_PRIVATE_KEY";
+/// The path of a file holding the Vonage application's private key.
+pub const VONAGE_PRIVATE_KEY_PATH: &str = "VONAGE_PRIVATE_KEY_PATH";
+/// Overrides the REST base URL (a proxy, a test double such as `FakePlatform`).
+pub const OPENTOK_API_URL: &str = "OPENTOK_API_URL";
+
+/// A variable's value, with empty (or all-blank) values counting as unset: `.env`
+/// templates routinely leave `OPENTOK_API_SECRET=` in place.
+pub(crate) fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    lookup(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+pub(crate) fn credentials(
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Credentials>, ConfigError> {
+    let api_key = get(lookup, OPENTOK_API_KEY);
+    let api_secret = get(lookup, OPENTOK_API_SECRET);
+    let app_id = get(lookup, VONAGE_APPLICATION_ID);
+    let key = get(lookup, VONAGE_PRIVATE_KEY);
+    let key_path = get(lookup, VONAGE_PRIVATE_KEY_PATH);
+
+    let project_var = if api_key.is_some() {
+        Some(OPENTOK_API_KEY)
+    } else if api_secret.is_some() {
+        Some(OPENTOK_API_SECRET)
+    } else {
+        None
+    };
+    let app_var = if app_id.is_some() {
+        Some(VONAGE_APPLICATION_ID)
+    } else if key.is_some() {
+        Some(VONAGE_PRIVATE_KEY)
+    } else if key_path.is_some() {
+        Some(VONAGE_PRIVATE_KEY_PATH)
+    } else {
+        None
+    };
+
+    match (project_var, app_var) {
+        (None, None) => Ok(None),
+        (Some(first), Some(second)) => Err(ConfigError::ConflictingVariables {
+            first,
+            second,
+            reason: "configure either a project (OPENTOK_API_KEY, OPENTOK_API_SECRET) or a Vonage application (VONAGE_APPLICATION_ID, VONAGE_PRIVATE_KEY or VONAGE_PRIVATE_KEY_PATH)",
+        }),
+        (Some(_), None) => project(api_key, api_secret).map(Some),
+        (None, Some(_)) => application(app_id, key, key_path).map(Some),
+    }
+}
+
+fn project(
+    api_key: Option<String>,
+    api_secret: Option<String>,
+) -> Result<Credentials, ConfigError> {
+    let api_key = api_key.ok_or(ConfigError::MissingVariable {
+        name: OPENTOK_API_KEY,
+        hint: Some("required with OPENTOK_API_SECRET"),
+    })?;
+    let api_secret = api_secret.ok_or(ConfigError::MissingVariable {
+        name: OPENTOK_API_SECRET,
+        hint: Some("required with OPENTOK_API_KEY"),
+    })?;
+    let credentials = Credentials::project(api_key, api_secret);
+    credentials.validate().map_err(|e| match e {
+        ConfigError::InvalidCredential { what, reason } => ConfigError::InvalidVariable {
+            name: if what == "API key" {
+                OPENTOK_API_KEY
+            } else {
+                OPENTOK_API_SECRET
+            },
+            reason,
+        },
+        other => other,
+    })?;
+    Ok(credentials)
+}
+
+fn application(
+    app_id: Option<String>,
+    key: Option<String>,
+    key_path: Option<String>,
+) -> Result<Credentials, ConfigError> {
+    let app_id = app_id.ok_or(ConfigError::MissingVariable {
+        name: VONAGE_APPLICATION_ID,
+        hint: Some("required with VONAGE_PRIVATE_KEY or VONAGE_PRIVATE_KEY_PATH"),
+    })?;
+    let (pem, key_var) = match (key, key_path) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::ConflictingVariables {
+                first: VONAGE_PRIVATE_KEY,
+                second: VONAGE_PRIVATE_KEY_PATH,
+                reason: "give the private key either inline or as a file path",
+            });
+        }
+        (None, None) => {
+            return Err(ConfigError::MissingVariable {
+                name: VONAGE_PRIVATE_KEY,
+                hint: Some("or VONAGE_PRIVATE_KEY_PATH, required with VONAGE_APPLICATION_ID"),
+            });
+        }
+        (Some(pem), None) => (secrecy::SecretString::from(pem), VONAGE_PRIVATE_KEY),
+        (None, Some(path)) => {
+            let pem = crate::credentials::read_key_file(Path::new(&path)).map_err(|reason| {
+                ConfigError::InvalidVariable {
+                    name: VONAGE_PRIVATE_KEY_PATH,
+                    reason: format!("cannot read {path}: {reason}"),
+                }
+            })?;
+            (pem, VONAGE_PRIVATE_KEY_PATH)
+        }
+    };
+    Credentials::application(app_id, pem.expose_secret()).map_err(|e| match e {
+        ConfigError::InvalidCredential { what, reason } => ConfigError::InvalidVariable {
+            name: if what == "application id" {
+                VONAGE_APPLICATION_ID
+            } else {
+                key_var
+            },
+            reason,
+        },
+        other => other,
+    })
+}

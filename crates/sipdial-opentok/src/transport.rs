@@ -1,0 +1,171 @@
+//! Sends a planned request: fresh auth header, timeouts, bounded body, one tracing span.
+//!
+//! The span carries the operation, method, path (ids only, no query), status and
+//! latency. Nothing else is recorded: headers hold the REST JWT and bodies hold the
+//! client token and the SIP password.
+
+use std::error::Error as _;
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use reqwest::{Client, Response};
+use sipdial_core::DialError;
+use tracing::Instrument as _;
+use tracing::field::Empty;
+
+use crate::Credentials;
+use crate::status::{MAX_MESSAGE_CHARS, clean_message, is_no_streams_yet, map_status};
+use crate::tokens::now_secs;
+use crate::wire::{Body, Planned};
+
+/// Largest answer read from the platform; its documented answers are a few hundred bytes.
+pub(crate) const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// The HTTP side of a dialer.
+#[derive(Clone)]
+pub(crate) struct Rest {
+    pub(crate) client: Client,
+    /// Without a trailing slash.
+    pub(crate) base_url: String,
+    pub(crate) timeout: Duration,
+    pub(crate) user_agent: HeaderValue,
+}
+
+/// A 2xx answer, or a stream list's "no streams yet" 404 (see
+/// [`is_no_streams_yet`]).
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Vec<u8>,
+}
+
+impl Rest {
+    /// Sends `planned` authenticated by `credentials`; non-2xx answers become errors.
+    pub(crate) async fn send(
+        &self,
+        credentials: &Credentials,
+        planned: &Planned,
+    ) -> Result<Answer, DialError> {
+        let span = tracing::info_span!(
+            "opentok.request",
+            operation = planned.op.as_str(),
+            method = %planned.method,
+            path = %planned.path,
+            status = Empty,
+            latency_ms = Empty,
+        );
+        let started = Instant::now();
+        let result = self.exchange(credentials, planned).instrument(span.clone()).await;
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        span.record("latency_ms", latency_ms);
+        let _entered = span.enter();
+        match result {
+            Ok(answer) => {
+                span.record("status", answer.status);
+                tracing::debug!(status = answer.status, latency_ms, "platform answered");
+                Ok(answer)
+            }
+            Err((status, error)) => {
+                if let Some(status) = status {
+                    span.record("status", status);
+                }
+                tracing::warn!(status, latency_ms, error = %error, "platform request failed");
+                Err(error)
+            }
+        }
+    }
+
+    async fn exchange(
+        &self,
+        credentials: &Credentials,
+        planned: &Planned,
+    ) -> Result<Answer, (Option<u16>, DialError)> {
+        let (auth_name, auth_value) = credentials
+            .rest_auth_header(now_secs())
+            .map_err(|e| (None, e))?;
+        let url = format!("{}{}", self.base_url, planned.path);
+        let mut request = self
+            .client
+            .request(planned.method.clone(), url)
+            .timeout(self.timeout)
+            .header(auth_name, auth_value)
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(USER_AGENT, self.user_agent.clone());
+        request = match &planned.body {
+            Body::Empty => request,
+            Body::Json(bytes) => request
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(bytes.clone()),
+            Body::Form(form) => request
+                .header(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                )
+                .body(form.clone()),
+        };
+        let response = request.send().await.map_err(|e| (None, transport_error(e)))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = read_body(response)
+            .await
+            .map_err(|e| (Some(status.as_u16()), e))?;
+        if status.is_success() || is_no_streams_yet(planned, status, &body) {
+            Ok(Answer {
+                status: status.as_u16(),
+                body,
+            })
+        } else {
+            Err((
+                Some(status.as_u16()),
+                map_status(planned, status, &headers, &body),
+            ))
+        }
+    }
+}
+
+/// Reads at most [`MAX_RESPONSE_BYTES`] of the answer.
+async fn read_body(mut response: Response) -> Result<Vec<u8>, DialError> {
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(DialError::Upstream {
+                status,
+                code: None,
+                message: Some("the platform's answer is too large".to_owned()),
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Maps a reqwest failure: timeouts apart, a short description and the innermost cause
+/// (e.g. "Connection refused"), with the URL removed.
+pub(crate) fn transport_error(error: reqwest::Error) -> DialError {
+    if error.is_timeout() {
+        return DialError::Timeout;
+    }
+    let error = error.without_url();
+    let what = if error.is_connect() {
+        "could not connect to the platform"
+    } else if error.is_body() || error.is_decode() {
+        "the connection broke while reading the platform's answer"
+    } else if error.is_request() {
+        "the request to the platform failed"
+    } else {
+        "the platform could not be reached"
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = error.source();
+    let mut innermost = None;
+    while let Some(c) = cause {
+        innermost = Some(c.to_string());
+        cause = c.source();
+    }
+    let message = match innermost {
+        Some(c) => format!("{what}: {}", clean_message(&c, &[])),
+        None => what.to_owned(),
+    };
+    DialError::Transport {
+        message: message.chars().take(MAX_MESSAGE_CHARS + 64).collect(),
+    }
+}
