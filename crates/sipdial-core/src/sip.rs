@@ -40,6 +40,8 @@ const RESERVED_HEADERS: &[&str] = &[
     "l",
     "content-type",
     "c",
+    "content-encoding",
+    "e",
     "max-forwards",
     "route",
     "record-route",
@@ -50,6 +52,7 @@ const RESERVED_HEADERS: &[&str] = &[
     "expires",
     "allow",
     "supported",
+    "k",
     "require",
     "proxy-require",
 ];
@@ -120,9 +123,14 @@ fn check_host(what: &'static str, host: &str) -> Result<(), ValidationError> {
     }
     for label in host.split('.') {
         if label.is_empty() || label.len() > 63 {
-            return Err(ValidationError::new(what, "host has an empty or overlong label"));
+            return Err(ValidationError::new(
+                what,
+                "host has an empty or overlong label",
+            ));
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             || label.starts_with('-')
             || label.ends_with('-')
         {
@@ -138,7 +146,10 @@ fn check_host(what: &'static str, host: &str) -> Result<(), ValidationError> {
 fn check_port(what: &'static str, port: &str) -> Result<(), ValidationError> {
     match port.parse::<u16>() {
         Ok(p) if p > 0 && port.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
-        _ => Err(ValidationError::new(what, "port must be a number from 1 to 65535")),
+        _ => Err(ValidationError::new(
+            what,
+            "port must be a number from 1 to 65535",
+        )),
     }
 }
 
@@ -148,7 +159,13 @@ fn split_host_port(hostport: &str) -> (&str, Option<&str>) {
         match hostport.find(']') {
             Some(end) => {
                 let (h, rest) = hostport.split_at(end + 1);
-                (h, rest.strip_prefix(':'))
+                match rest.strip_prefix(':') {
+                    Some(port) => (h, Some(port)),
+                    // Anything else after `]` is not a port: hand the whole text to the
+                    // host check, which refuses it.
+                    None if !rest.is_empty() => (hostport, None),
+                    None => (h, None),
+                }
             }
             None => (hostport, None),
         }
@@ -170,7 +187,10 @@ fn check_no_controls(what: &'static str, value: &str) -> Result<(), ValidationEr
             "must be ASCII without whitespace or control characters (CR, LF, NUL, ...)",
         ));
     }
-    if value.bytes().any(|b| matches!(b, b'<' | b'>' | b'"' | b'\\')) {
+    if value
+        .bytes()
+        .any(|b| matches!(b, b'<' | b'>' | b'"' | b'\\'))
+    {
         return Err(ValidationError::new(
             what,
             "must not contain '<', '>', '\"' or '\\'",
@@ -187,7 +207,10 @@ fn check_user_at_host(what: &'static str, rest: &str) -> Result<(), ValidationEr
         return Err(ValidationError::new(what, "user part must not be empty"));
     }
     if !user.bytes().all(is_user_char) {
-        return Err(ValidationError::new(what, "user part has a forbidden character"));
+        return Err(ValidationError::new(
+            what,
+            "user part has a forbidden character",
+        ));
     }
     let (hostport, params) = match hostpart.split_once(';') {
         Some((hp, params)) => (hp, Some(params)),
@@ -224,7 +247,10 @@ fn check_sip_uri(value: &str) -> Result<(), ValidationError> {
         ));
     }
     check_no_controls(WHAT, value)?;
-    let lower = value.get(..5).map(str::to_ascii_lowercase).unwrap_or_default();
+    let lower = value
+        .get(..5)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     let rest = if lower == "sips:" {
         &value[5..]
     } else if lower.starts_with("sip:") {
@@ -233,7 +259,10 @@ fn check_sip_uri(value: &str) -> Result<(), ValidationError> {
         return Err(ValidationError::new(WHAT, "must start with sip: or sips:"));
     };
     if rest.contains('?') && rest.rsplit_once('@').is_some_and(|(_, h)| h.contains('?')) {
-        return Err(ValidationError::new(WHAT, "URI headers (?...) are not allowed"));
+        return Err(ValidationError::new(
+            WHAT,
+            "URI headers (?...) are not allowed",
+        ));
     }
     check_user_at_host(WHAT, rest)
 }
@@ -299,7 +328,10 @@ fn is_token(name: &str) -> bool {
 /// [`MAX_SIP_HEADERS`] headers and [`MAX_SIP_HEADERS_BYTES`] bytes in all. Names are
 /// compared case-insensitively, so `X-A` and `x-a` cannot both be set.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "BTreeMap<String, String>", into = "BTreeMap<String, String>")]
+#[serde(
+    try_from = "BTreeMap<String, String>",
+    into = "BTreeMap<String, String>"
+)]
 pub struct SipHeaders(BTreeMap<String, String>);
 
 impl SipHeaders {
@@ -342,10 +374,7 @@ impl SipHeaders {
             ));
         }
         if self.0.keys().any(|k| k.eq_ignore_ascii_case(&name)) {
-            return Err(ValidationError::new(
-                WHAT,
-                format!("`{name}` is set twice"),
-            ));
+            return Err(ValidationError::new(WHAT, format!("`{name}` is set twice")));
         }
         if self.0.len() + 1 > MAX_SIP_HEADERS {
             return Err(ValidationError::new(
