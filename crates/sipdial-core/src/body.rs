@@ -60,3 +60,87 @@ impl http_body::Body for ResponseBody {
         SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
     }
 }
+
+pin_project_lite::pin_project! {
+    /// Body of the responses of [`crate::SipDialLayer`]: the API's own body for the
+    /// requests it serves, the inner service's body, untouched, for every other request.
+    ///
+    /// Its error type is the inner body's, so wrapping a service changes nothing for
+    /// the responses that pass through.
+    #[derive(Debug)]
+    pub struct LayerBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<B> {
+        Api { #[pin] body: ResponseBody },
+        Inner { #[pin] body: B },
+    }
+}
+
+impl<B> LayerBody<B> {
+    /// Wraps the API's body.
+    pub fn api(body: ResponseBody) -> Self {
+        Self { kind: Kind::Api { body } }
+    }
+
+    /// Wraps the inner service's body.
+    pub fn inner(body: B) -> Self {
+        Self { kind: Kind::Inner { body } }
+    }
+
+    /// Whether the API answered (rather than the inner service).
+    pub fn is_api(&self) -> bool {
+        matches!(self.kind, Kind::Api { .. })
+    }
+
+    /// The inner service's body, when it answered.
+    pub fn into_inner(self) -> Result<B, ResponseBody> {
+        match self.kind {
+            Kind::Api { body } => Err(body),
+            Kind::Inner { body } => Ok(body),
+        }
+    }
+}
+
+impl<B> http_body::Body for LayerBody<B>
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.project().kind.project() {
+            KindProj::Api { body } => match body.poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => Poll::Ready(Some(Ok(frame))),
+                Poll::Ready(Some(Err(never))) => match never {},
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+            KindProj::Inner { body } => body.poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Api { body } => body.is_end_stream(),
+            Kind::Inner { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Api { body } => body.size_hint(),
+            Kind::Inner { body } => body.size_hint(),
+        }
+    }
+}

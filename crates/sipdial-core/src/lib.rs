@@ -16,6 +16,8 @@ mod ids;
 mod macros;
 mod room;
 mod secret;
+mod service;
+mod layer;
 pub mod session_format;
 mod sip;
 mod time;
@@ -28,7 +30,9 @@ pub mod jwt;
 pub mod fake;
 
 pub use api::{SipDialApi, SipDialApiBuilder};
-pub use body::ResponseBody;
+pub use body::{LayerBody, ResponseBody};
+pub use layer::{LayerFuture, SipDialLayer, SipDialMiddleware};
+pub use service::{ResponseFuture, SipDialService};
 pub use dialer::{
     ArchiveMode, DialRequest, DtmfTarget, PlatformInfo, SessionOptions, SipCall, SipDialer,
     StreamInfo, TokenOptions,

@@ -1,15 +1,51 @@
 //! The HTTP API (session, token, dial and call-control routes), written once and served
 //! by the Tower service, the Tower layer and every framework adapter.
 //!
-//! SKELETON: the public signatures below are the contract the adapters build on; the
-//! route table, validation, policy and error mapping are filled in by the HTTP API work.
+//! [`SipDialApi::handle`] takes an `http::Request` with the full path (prefix
+//! included) and any body, and answers an `http::Response<ResponseBody>`. The contract
+//! (routes, JSON shapes, the error table) is in `docs/http-api.md`; the OpenAPI
+//! document comes from [`openapi::document`].
+//!
+//! One concern per module: `config` (builder and targets), `routes` (the route table),
+//! `extract` (content type, body limit, JSON), `origin` (the CSRF-style check),
+//! `authorizer`, `store`, `limits`, `error` and `handlers`.
 
-use std::sync::Arc;
+mod authorizer;
+mod config;
+mod error;
+mod extract;
+mod handlers;
+mod limits;
+pub mod openapi;
+mod origin;
+mod routes;
+mod store;
+mod wire;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use futures_util::future::{BoxFuture, Shared};
+use http::{HeaderValue, StatusCode, header};
+use tracing::Instrument;
 
-use crate::SipDialer;
 use crate::body::ResponseBody;
+use crate::{Room, SessionId, SipDialer};
+
+pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
+pub use config::{
+    ApiConfigError, MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipDialApiBuilder, SipTarget,
+    UriAllowList,
+};
+pub use error::ApiError;
+pub use limits::{
+    ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS,
+    DIAL_RATE_WINDOW,
+};
+pub use store::{
+    CallRecord, CallState, CallStore, InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION, StoreError,
+};
 
 /// Boxed error of a request body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -18,6 +54,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub const DEFAULT_PREFIX: &str = "/sip";
 /// Default request body limit (16 KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
+/// Connection data of every SIP leg's token, as in the original sample, so pages can
+/// tell SIP streams apart. Browser tokens may not carry data starting with `sip=`.
+pub const SIP_CONNECTION_DATA: &str = "sip=true";
 
 /// The configured API: cheap to clone, shared by every request.
 #[derive(Clone)]
@@ -25,11 +64,21 @@ pub struct SipDialApi {
     inner: Arc<Inner>,
 }
 
+/// Session creations in flight, one per room, awaited by every concurrent request.
+type RoomFlights = Arc<Mutex<HashMap<Room, Shared<BoxFuture<'static, Result<SessionId, ApiError>>>>>>;
+
 struct Inner {
-    #[allow(dead_code)]
     dialer: Arc<dyn SipDialer>,
     prefix: String,
     body_limit: usize,
+    targets: Vec<config::Target>,
+    default_target: Option<usize>,
+    allow_list: config::CompiledAllowList,
+    authorizer: Arc<dyn Authorizer>,
+    origins: origin::OriginPolicy,
+    limiter: Arc<limits::DialLimiter>,
+    store: Arc<dyn CallStore>,
+    rooms_in_flight: RoomFlights,
 }
 
 impl std::fmt::Debug for SipDialApi {
@@ -37,6 +86,10 @@ impl std::fmt::Debug for SipDialApi {
         f.debug_struct("SipDialApi")
             .field("prefix", &self.inner.prefix)
             .field("body_limit", &self.inner.body_limit)
+            .field(
+                "targets",
+                &self.inner.targets.iter().map(|t| &t.name).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -44,11 +97,7 @@ impl std::fmt::Debug for SipDialApi {
 impl SipDialApi {
     /// Starts configuring an API over `dialer`.
     pub fn builder(dialer: Arc<dyn SipDialer>) -> SipDialApiBuilder {
-        SipDialApiBuilder {
-            dialer,
-            prefix: DEFAULT_PREFIX.to_owned(),
-            body_limit: DEFAULT_BODY_LIMIT,
-        }
+        SipDialApiBuilder::new(dialer)
     }
 
     /// The mount prefix (`/sip` by default), without a trailing slash.
@@ -67,51 +116,141 @@ impl SipDialApi {
         path == p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/'))
     }
 
+    /// The dialer the API places calls with, for hosts that also call it directly.
+    pub fn dialer(&self) -> &Arc<dyn SipDialer> {
+        &self.inner.dialer
+    }
+
+    /// The call store, for hosts (and the SIP callback handling) that update calls.
+    pub fn store(&self) -> &Arc<dyn CallStore> {
+        &self.inner.store
+    }
+
+    /// The route template (below the prefix, e.g. `/calls/{id}`) that `method` on
+    /// `path` (full path) is served by, if any. Used to check the OpenAPI document
+    /// against what the service serves.
+    pub fn route_of(&self, method: &http::Method, path: &str) -> Option<&'static str> {
+        let rest = path.strip_prefix(self.prefix())?;
+        routes::match_route(method, rest).ok().map(|m| m.spec.path)
+    }
+
     /// Answers one request. The path is the full request path (prefix included); the
     /// body is read up to [`Self::body_limit`] while streaming.
-    pub async fn handle<B>(&self, _req: http::Request<B>) -> http::Response<ResponseBody>
+    ///
+    /// Never fails: every error is a JSON error response. Runs inside a `sipdial`
+    /// tracing span with the method, route, status and call id (no secrets, no
+    /// query string).
+    pub async fn handle<B>(&self, req: http::Request<B>) -> http::Response<ResponseBody>
     where
         B: http_body::Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
     {
-        http::Response::builder()
-            .status(http::StatusCode::NOT_IMPLEMENTED)
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(ResponseBody::full(
-                r#"{"error":{"code":"not_implemented","message":"not implemented yet"}}"#,
-            ))
-            .expect("static response")
+        let span = tracing::info_span!(
+            "sipdial",
+            method = %req.method(),
+            route = tracing::field::Empty,
+            status = tracing::field::Empty,
+            call_id = tracing::field::Empty,
+        );
+        let fut = async move {
+            let res = match self.dispatch(req).await {
+                Ok(res) => res,
+                Err(e) => {
+                    if e.status().is_server_error() {
+                        tracing::warn!(code = e.code(), "request failed");
+                    } else {
+                        tracing::debug!(code = e.code(), "request refused");
+                    }
+                    e.into_response()
+                }
+            };
+            let span = tracing::Span::current();
+            span.record("status", res.status().as_u16());
+            tracing::info!("request answered");
+            res
+        };
+        fut.instrument(span).await
+    }
+
+    async fn dispatch<B>(
+        &self,
+        req: http::Request<B>,
+    ) -> Result<http::Response<ResponseBody>, ApiError>
+    where
+        B: http_body::Body<Data = Bytes> + Send,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = req.into_parts();
+        let path = parts.uri.path();
+        let rest = path
+            .strip_prefix(self.prefix())
+            .filter(|r| r.is_empty() || r.starts_with('/'))
+            .ok_or_else(ApiError::no_route)?;
+        let matched = routes::match_route(&parts.method, rest)?;
+        let spec = matched.spec;
+        let param = matched.param.map(str::to_owned);
+        tracing::Span::current().record("route", spec.path);
+        if spec.is_state_changing() {
+            self.inner
+                .origins
+                .check(&parts.method, &parts.uri, &parts.headers)
+                .map_err(|refusal| {
+                    let message = match refusal {
+                        origin::OriginRefusal::Opaque => "requests from an opaque origin are not allowed",
+                        origin::OriginRefusal::Foreign => "requests from this origin are not allowed",
+                    };
+                    ApiError::forbidden("origin_not_allowed", message)
+                })?;
+        }
+        let h = handlers::Handlers {
+            inner: &self.inner,
+            head: &parts,
+        };
+        use routes::RouteId as R;
+        match spec.id {
+            R::ListTargets => h.list_targets().await,
+            R::ListCalls => h.list_calls(parts.uri.query()).await,
+            R::GetCall => h.get_call(param.as_deref()).await,
+            R::HangUp => h.hang_up(param.as_deref()).await,
+            R::CreateSession | R::IssueToken | R::Dial | R::PlayDtmf => {
+                let bytes = extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
+                match spec.id {
+                    R::CreateSession => h.create_session(extract::parse_json(&bytes)?).await,
+                    R::IssueToken => h.issue_token(extract::parse_json(&bytes)?).await,
+                    R::Dial => h.dial(extract::parse_json(&bytes)?, self.prefix()).await,
+                    _ => h.play_dtmf(param.as_deref(), extract::parse_json(&bytes)?).await,
+                }
+            }
+        }
     }
 }
 
-/// Builder of [`SipDialApi`]; `build()` validates the whole configuration.
-pub struct SipDialApiBuilder {
-    dialer: Arc<dyn SipDialer>,
-    prefix: String,
-    body_limit: usize,
+/// A JSON response with `status`.
+pub(crate) fn json_response<T: serde::Serialize>(
+    status: StatusCode,
+    value: &T,
+) -> Result<http::Response<ResponseBody>, ApiError> {
+    let body = serde_json::to_vec(value).map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the response could not be encoded",
+        )
+    })?;
+    let mut res = http::Response::new(ResponseBody::full(body));
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
-impl SipDialApiBuilder {
-    /// Mount prefix (default `/sip`).
-    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.prefix = prefix.into();
-        self
-    }
-
-    /// Request body limit in bytes (default 16 KiB).
-    pub fn body_limit(mut self, limit: usize) -> Self {
-        self.body_limit = limit;
-        self
-    }
-
-    /// Validates the configuration.
-    pub fn build(self) -> Result<SipDialApi, crate::ValidationError> {
-        Ok(SipDialApi {
-            inner: Arc::new(Inner {
-                dialer: self.dialer,
-                prefix: self.prefix.trim_end_matches('/').to_owned(),
-                body_limit: self.body_limit,
-            }),
-        })
-    }
+/// A 204.
+pub(crate) fn no_content() -> http::Response<ResponseBody> {
+    let mut res = http::Response::new(ResponseBody::empty());
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }

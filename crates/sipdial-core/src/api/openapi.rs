@@ -1,0 +1,282 @@
+//! The OpenAPI 3.1 document of the API, assembled from the route table (paths,
+//! methods, statuses) plus the JSON schemas below.
+//!
+//! Hand-assembled with `serde_json` rather than derived with utoipa: the route table is
+//! already the single source of what is served, the schemas are few, and it keeps a
+//! proc-macro stack out of every build of the core. `docs/openapi.json` is this
+//! document, checked by a test to be current and to cover every route, method and
+//! status the service answers.
+
+use serde_json::{Map, Value, json};
+
+use super::routes::{ROUTES, RouteId, RouteSpec, statuses};
+use super::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX};
+use crate::{MAX_CONNECTION_DATA_LEN, MAX_DTMF_LEN, MAX_ROOM_LEN};
+
+/// The OpenAPI 3.1 document, with paths relative to the server URL (the mount prefix,
+/// `/sip` by default).
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for spec in ROUTES {
+        let path = paths
+            .entry(spec.path.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(ops) = path {
+            ops.insert(spec.method.to_ascii_lowercase(), operation(spec));
+        }
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "sipdial HTTP API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": format!(
+                "Dial SIP calls into Vonage Video (OpenTok) sessions. Paths are relative to \
+                 the mount prefix (default `{DEFAULT_PREFIX}`). Every error body is \
+                 `{{\"error\":{{\"code\":\"...\",\"message\":\"...\"}}}}`. Besides the \
+                 statuses listed per operation, a path no route serves answers 404 and a \
+                 known path with another method answers 405 with `Allow`. Request bodies \
+                 are limited to {DEFAULT_BODY_LIMIT} bytes by default. State-changing \
+                 requests carrying a foreign `Origin` answer 403."
+            ),
+            "license": { "name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0" }
+        },
+        "servers": [{ "url": DEFAULT_PREFIX, "description": "the default mount prefix" }],
+        "paths": paths,
+        "components": {
+            "schemas": schemas(),
+            "headers": {
+                "RetryAfter": {
+                    "description": "Seconds to wait before retrying.",
+                    "schema": { "type": "integer", "minimum": 1 }
+                }
+            }
+        }
+    })
+}
+
+/// The document as pretty-printed JSON with a trailing newline (the checked-in form).
+pub fn document_string() -> String {
+    let mut s = serde_json::to_string_pretty(&document()).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn json_content(schema: &str) -> Value {
+    json!({ "application/json": { "schema": schema_ref(schema) } })
+}
+
+fn request_schema(id: RouteId) -> Option<(&'static str, bool)> {
+    match id {
+        RouteId::CreateSession => Some(("SessionRequest", false)),
+        RouteId::IssueToken => Some(("TokenRequest", true)),
+        RouteId::Dial => Some(("DialRequest", true)),
+        RouteId::PlayDtmf => Some(("DtmfRequest", true)),
+        _ => None,
+    }
+}
+
+fn success_schema(id: RouteId) -> Option<&'static str> {
+    match id {
+        RouteId::CreateSession => Some("Session"),
+        RouteId::ListTargets => Some("Targets"),
+        RouteId::IssueToken => Some("Token"),
+        RouteId::Dial | RouteId::GetCall => Some("Call"),
+        RouteId::ListCalls => Some("Calls"),
+        RouteId::HangUp | RouteId::PlayDtmf => None,
+    }
+}
+
+fn error_description(status: u16) -> &'static str {
+    match status {
+        400 => "Invalid JSON or an invalid field (the message names it).",
+        403 => "Denied by the authorizer, the origin check or the URI allow-list.",
+        404 => "Unknown session or call (or the platform no longer knows it).",
+        409 => "Conflict: the session is not routed, or the call has ended.",
+        413 => "The body is larger than the limit.",
+        415 => "The body is not JSON.",
+        429 => "A per-session limit or the platform's rate limit; see Retry-After.",
+        500 => "The call store failed.",
+        502 => "The platform answered with an error or rejected the server's credentials.",
+        504 => "The platform did not answer in time.",
+        _ => "Error.",
+    }
+}
+
+fn operation(spec: &RouteSpec) -> Value {
+    let mut responses = Map::new();
+    for status in statuses(spec) {
+        let response = if status == spec.success {
+            let mut r = json!({ "description": "Success." });
+            if let Some(schema) = success_schema(spec.id) {
+                r["content"] = json_content(schema);
+            }
+            if spec.id == RouteId::Dial {
+                r["headers"] = json!({
+                    "Location": {
+                        "description": "The call's URL: `{prefix}/calls/{id}`.",
+                        "schema": { "type": "string" }
+                    }
+                });
+            }
+            r
+        } else {
+            let mut r = json!({
+                "description": error_description(status),
+                "content": json_content("Error"),
+            });
+            if status == 429 {
+                r["headers"] = json!({ "Retry-After": { "$ref": "#/components/headers/RetryAfter" } });
+            }
+            r
+        };
+        responses.insert(status.to_string(), response);
+    }
+    let mut op = json!({
+        "operationId": spec.operation_id,
+        "summary": spec.summary,
+        "responses": responses,
+    });
+    if let Some((schema, required)) = request_schema(spec.id) {
+        op["requestBody"] = json!({ "required": required, "content": json_content(schema) });
+    }
+    if spec.path.contains("{id}") {
+        op["parameters"] = json!([{
+            "name": "id", "in": "path", "required": true,
+            "description": "The call id.",
+            "schema": { "type": "string" }
+        }]);
+    }
+    if spec.id == RouteId::ListCalls {
+        op["parameters"] = json!([
+            { "name": "sessionId", "in": "query", "required": true, "schema": { "type": "string" } },
+            { "name": "all", "in": "query", "required": false,
+              "description": "Include ended calls.", "schema": { "type": "boolean", "default": false } }
+        ]);
+    }
+    op
+}
+
+fn schemas() -> Value {
+    let id = json!({ "type": "string", "pattern": "^[A-Za-z0-9._~-]+$" });
+    json!({
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "additionalProperties": false,
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "additionalProperties": false,
+                    "properties": {
+                        "code": { "type": "string" },
+                        "message": { "type": "string" }
+                    }
+                }
+            }
+        },
+        "SessionRequest": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "room": { "type": "string", "pattern": format!("^[A-Za-z0-9_.-]{{1,{MAX_ROOM_LEN}}}$"), "default": "default" }
+            }
+        },
+        "Session": {
+            "type": "object",
+            "required": ["room", "apiKey", "sessionId"],
+            "additionalProperties": false,
+            "properties": {
+                "room": { "type": "string" },
+                "apiKey": { "type": "string" },
+                "sessionId": id
+            }
+        },
+        "Targets": {
+            "type": "object",
+            "required": ["targets", "defaultTarget", "customUriAllowed"],
+            "additionalProperties": false,
+            "properties": {
+                "targets": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "label"],
+                        "additionalProperties": false,
+                        "properties": { "name": { "type": "string" }, "label": { "type": "string" } }
+                    }
+                },
+                "defaultTarget": { "type": ["string", "null"] },
+                "customUriAllowed": { "type": "boolean" }
+            }
+        },
+        "Role": { "type": "string", "enum": ["publisher", "subscriber", "publisheronly", "moderator"] },
+        "TokenRequest": {
+            "type": "object",
+            "required": ["sessionId"],
+            "additionalProperties": false,
+            "properties": {
+                "sessionId": id,
+                "role": { "$ref": "#/components/schemas/Role" },
+                "data": { "type": "string", "maxLength": MAX_CONNECTION_DATA_LEN }
+            }
+        },
+        "Token": {
+            "type": "object",
+            "required": ["token", "role", "expiresAt"],
+            "additionalProperties": false,
+            "properties": {
+                "token": { "type": "string" },
+                "role": { "$ref": "#/components/schemas/Role" },
+                "expiresAt": { "type": "integer", "description": "Milliseconds since the Unix epoch." }
+            }
+        },
+        "DialRequest": {
+            "type": "object",
+            "required": ["sessionId"],
+            "additionalProperties": false,
+            "properties": {
+                "sessionId": id,
+                "target": { "type": "string", "description": "A configured target's name; optional with one target or a default." },
+                "uri": { "type": "string", "description": "Only when the server's allow-list matches it." },
+                "headers": { "type": "object", "additionalProperties": { "type": "string" } },
+                "streams": { "type": "array", "items": id }
+            }
+        },
+        "CallState": { "type": "string", "enum": ["dialing", "ringing", "active", "on_hold", "ended"] },
+        "Call": {
+            "type": "object",
+            "required": ["id", "sessionId", "target", "connectionId", "streamId", "state", "createdAt"],
+            "additionalProperties": false,
+            "properties": {
+                "id": id,
+                "sessionId": id,
+                "target": { "type": ["string", "null"] },
+                "connectionId": id,
+                "streamId": id,
+                "state": { "$ref": "#/components/schemas/CallState" },
+                "createdAt": { "type": "integer", "description": "Milliseconds since the Unix epoch." },
+                "endedAt": { "type": "integer", "description": "Milliseconds since the Unix epoch." }
+            }
+        },
+        "Calls": {
+            "type": "object",
+            "required": ["calls"],
+            "additionalProperties": false,
+            "properties": { "calls": { "type": "array", "items": { "$ref": "#/components/schemas/Call" } } }
+        },
+        "DtmfRequest": {
+            "type": "object",
+            "required": ["digits"],
+            "additionalProperties": false,
+            "properties": {
+                "digits": { "type": "string", "pattern": format!("^[0-9*#p]{{1,{MAX_DTMF_LEN}}}$") }
+            }
+        }
+    })
+}

@@ -1,0 +1,345 @@
+//! Where the API remembers rooms and calls: the [`CallStore`] plugin and its in-memory
+//! implementation.
+//!
+//! The trait is async and speaks in plain records so that a shared store (Redis, SQL)
+//! can back several instances of one app later. Its operations are the ones the routes
+//! need, each answerable from an index: a session's calls are found through the
+//! session, never by scanning every call.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::{CallId, ConnectionId, Room, SessionId, StreamId, Timestamp};
+
+/// How far a call got. After a successful dial a call is [`CallState::Dialing`]: the
+/// platform added the SIP connection, but only its callbacks tell whether the far end
+/// rang or answered. [`CallState::Ended`] is terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    /// The platform accepted the dial; the INVITE is on its way.
+    Dialing,
+    /// The far end is ringing.
+    Ringing,
+    /// The far end answered.
+    Active,
+    /// The far end put the call on hold.
+    OnHold,
+    /// The call is over (hung up here, by the far end, or failed).
+    Ended,
+}
+
+impl CallState {
+    /// The wire spelling (`dialing`, `on_hold`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallState::Dialing => "dialing",
+            CallState::Ringing => "ringing",
+            CallState::Active => "active",
+            CallState::OnHold => "on_hold",
+            CallState::Ended => "ended",
+        }
+    }
+}
+
+/// One call as the API reports it: `{id, sessionId, target, connectionId, streamId,
+/// state, createdAt, endedAt?}`. Times are milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRecord {
+    /// The platform's call id.
+    pub id: CallId,
+    /// The session the SIP leg is in.
+    pub session_id: SessionId,
+    /// The configured target whose settings were used; `null` for a caller-supplied
+    /// URI dialled without one.
+    pub target: Option<String>,
+    /// The SIP leg's connection.
+    pub connection_id: ConnectionId,
+    /// The SIP leg's stream.
+    pub stream_id: StreamId,
+    /// How far the call got.
+    pub state: CallState,
+    /// When the platform created the call.
+    pub created_at: Timestamp,
+    /// When the call ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<Timestamp>,
+}
+
+/// A store that could not answer. Its message goes to logs only; callers get a generic
+/// 500.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("call store error: {message}")]
+pub struct StoreError {
+    message: String,
+}
+
+impl StoreError {
+    /// An error saying `message` (no secrets: it is logged).
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+/// Rooms, the sessions they map to, and calls.
+///
+/// Exactly-once session creation per room inside one process is the API's job (it
+/// single-flights concurrent first requests); across processes
+/// [`CallStore::insert_room_session`] must be an atomic insert-if-absent so that every
+/// instance settles on one session.
+#[async_trait]
+pub trait CallStore: Send + Sync + 'static {
+    /// The session of `room`, if it has one.
+    async fn room_session(&self, room: &Room) -> Result<Option<SessionId>, StoreError>;
+
+    /// Maps `room` to `session` unless it is mapped already; returns the mapping that
+    /// holds afterwards (the earlier one wins).
+    async fn insert_room_session(
+        &self,
+        room: &Room,
+        session: &SessionId,
+    ) -> Result<SessionId, StoreError>;
+
+    /// Whether `session` was created (or registered) through this store.
+    async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError>;
+
+    /// Records a new call.
+    async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError>;
+
+    /// One call.
+    async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError>;
+
+    /// A session's calls in the order they were placed; ended ones only when asked.
+    async fn session_calls(
+        &self,
+        session: &SessionId,
+        include_ended: bool,
+    ) -> Result<Vec<CallRecord>, StoreError>;
+
+    /// Moves a call to `state` at `at` and returns it; `None` for an unknown call.
+    /// [`CallState::Ended`] is terminal: later updates leave an ended call as it is.
+    async fn update_state(
+        &self,
+        id: &CallId,
+        state: CallState,
+        at: Timestamp,
+    ) -> Result<Option<CallRecord>, StoreError>;
+}
+
+/// Ended calls kept per session in memory; older ones are forgotten.
+pub const MAX_ENDED_CALLS_PER_SESSION: usize = 100;
+
+/// The default [`CallStore`]: process memory, lost on restart.
+#[derive(Debug, Default)]
+pub struct InMemoryCallStore {
+    state: Mutex<MemState>,
+}
+
+#[derive(Debug, Default)]
+struct MemState {
+    rooms: HashMap<Room, SessionId>,
+    sessions: HashMap<SessionId, Room>,
+    calls: HashMap<CallId, CallRecord>,
+    by_session: HashMap<SessionId, VecDeque<CallId>>,
+}
+
+impl InMemoryCallStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemState> {
+        // A panic while holding the lock cannot leave the maps half-updated in a way
+        // that matters more than losing the store, so a poisoned lock is reused.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl MemState {
+    /// Drops the oldest ended calls of `session` beyond the retention cap.
+    fn trim_ended(&mut self, session: &SessionId) {
+        let Some(ids) = self.by_session.get_mut(session) else {
+            return;
+        };
+        let ended = ids
+            .iter()
+            .filter(|id| self.calls.get(*id).is_some_and(|c| c.state == CallState::Ended))
+            .count();
+        let mut excess = ended.saturating_sub(MAX_ENDED_CALLS_PER_SESSION);
+        if excess == 0 {
+            return;
+        }
+        let calls = &mut self.calls;
+        ids.retain(|id| {
+            if excess > 0 && calls.get(id).is_some_and(|c| c.state == CallState::Ended) {
+                calls.remove(id);
+                excess -= 1;
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+#[async_trait]
+impl CallStore for InMemoryCallStore {
+    async fn room_session(&self, room: &Room) -> Result<Option<SessionId>, StoreError> {
+        Ok(self.lock().rooms.get(room).cloned())
+    }
+
+    async fn insert_room_session(
+        &self,
+        room: &Room,
+        session: &SessionId,
+    ) -> Result<SessionId, StoreError> {
+        let mut st = self.lock();
+        if let Some(existing) = st.rooms.get(room) {
+            return Ok(existing.clone());
+        }
+        st.rooms.insert(room.clone(), session.clone());
+        st.sessions.insert(session.clone(), room.clone());
+        Ok(session.clone())
+    }
+
+    async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError> {
+        Ok(self.lock().sessions.contains_key(session))
+    }
+
+    async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {
+        let mut st = self.lock();
+        if let Some(old) = st.calls.remove(&call.id)
+            && let Some(ids) = st.by_session.get_mut(&old.session_id)
+        {
+            ids.retain(|id| *id != call.id);
+        }
+        st.by_session
+            .entry(call.session_id.clone())
+            .or_default()
+            .push_back(call.id.clone());
+        st.calls.insert(call.id.clone(), call);
+        Ok(())
+    }
+
+    async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError> {
+        Ok(self.lock().calls.get(id).cloned())
+    }
+
+    async fn session_calls(
+        &self,
+        session: &SessionId,
+        include_ended: bool,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let st = self.lock();
+        let Some(ids) = st.by_session.get(session) else {
+            return Ok(Vec::new());
+        };
+        Ok(ids
+            .iter()
+            .filter_map(|id| st.calls.get(id))
+            .filter(|c| include_ended || c.state != CallState::Ended)
+            .cloned()
+            .collect())
+    }
+
+    async fn update_state(
+        &self,
+        id: &CallId,
+        state: CallState,
+        at: Timestamp,
+    ) -> Result<Option<CallRecord>, StoreError> {
+        let mut st = self.lock();
+        let Some(call) = st.calls.get_mut(id) else {
+            return Ok(None);
+        };
+        if call.state != CallState::Ended {
+            call.state = state;
+            if state == CallState::Ended {
+                call.ended_at = Some(at);
+            }
+        }
+        let call = call.clone();
+        if call.state == CallState::Ended {
+            st.trim_ended(&call.session_id);
+        }
+        Ok(Some(call))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::FutureExt;
+
+    fn now<F: std::future::Future>(f: F) -> F::Output {
+        f.now_or_never().expect("the in-memory store never waits")
+    }
+
+    fn call(id: &str, session: &SessionId) -> CallRecord {
+        CallRecord {
+            id: CallId::new(id).unwrap(),
+            session_id: session.clone(),
+            target: Some("support".into()),
+            connection_id: ConnectionId::new(format!("c-{id}")).unwrap(),
+            stream_id: StreamId::new(format!("s-{id}")).unwrap(),
+            state: CallState::Dialing,
+            created_at: Timestamp::from_millis(1),
+            ended_at: None,
+        }
+    }
+
+    #[test]
+    fn first_room_mapping_wins() {
+        let store = InMemoryCallStore::new();
+        let room = Room::new("r1").unwrap();
+        let a = SessionId::new("1_a").unwrap();
+        let b = SessionId::new("1_b").unwrap();
+        assert_eq!(now(store.insert_room_session(&room, &a)).unwrap(), a);
+        assert_eq!(now(store.insert_room_session(&room, &b)).unwrap(), a);
+        assert!(now(store.is_known_session(&a)).unwrap());
+        assert!(!now(store.is_known_session(&b)).unwrap());
+    }
+
+    #[test]
+    fn ended_is_terminal_and_listed_only_on_request() {
+        let store = InMemoryCallStore::new();
+        let s = SessionId::new("1_a").unwrap();
+        now(store.insert_call(call("k1", &s))).unwrap();
+        now(store.insert_call(call("k2", &s))).unwrap();
+        let id = CallId::new("k1").unwrap();
+        let ended = now(store.update_state(&id, CallState::Ended, Timestamp::from_millis(5)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(ended.ended_at, Some(Timestamp::from_millis(5)));
+        let again = now(store.update_state(&id, CallState::Active, Timestamp::from_millis(9)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(again.state, CallState::Ended);
+        assert_eq!(again.ended_at, Some(Timestamp::from_millis(5)));
+        assert_eq!(now(store.session_calls(&s, false)).unwrap().len(), 1);
+        assert_eq!(now(store.session_calls(&s, true)).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn ended_calls_are_capped_per_session() {
+        let store = InMemoryCallStore::new();
+        let s = SessionId::new("1_a").unwrap();
+        for i in 0..MAX_ENDED_CALLS_PER_SESSION + 5 {
+            let c = call(&format!("k{i}"), &s);
+            let id = c.id.clone();
+            now(store.insert_call(c)).unwrap();
+            now(store.update_state(&id, CallState::Ended, Timestamp::from_millis(2))).unwrap();
+        }
+        now(store.insert_call(call("live", &s))).unwrap();
+        let all = now(store.session_calls(&s, true)).unwrap();
+        assert_eq!(all.len(), MAX_ENDED_CALLS_PER_SESSION + 1);
+        assert_eq!(all[0].id.as_str(), "k5");
+        assert!(now(store.call(&CallId::new("k0").unwrap())).unwrap().is_none());
+    }
+}

@@ -1,0 +1,89 @@
+//! The JSON shapes of requests and responses (camelCase).
+//!
+//! Request fields are plain strings here and validated field by field in the handlers,
+//! so every error names its field with a message written by us. Unknown fields are
+//! refused (`deny_unknown_fields`): a misspelt `"rol"` or `"sipUri"` silently ignored
+//! would do something other than what the caller meant.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::api::store::CallRecord;
+use crate::Role;
+
+/// `POST /session`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct SessionRequest {
+    pub(crate) room: Option<String>,
+}
+
+/// `POST /session` → 200.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionResponse<'a> {
+    pub(crate) room: &'a str,
+    pub(crate) api_key: &'a str,
+    pub(crate) session_id: &'a str,
+}
+
+/// One entry of `GET /targets`.
+#[derive(Debug, Serialize)]
+pub(crate) struct TargetInfo<'a> {
+    pub(crate) name: &'a str,
+    pub(crate) label: &'a str,
+}
+
+/// `GET /targets` → 200.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TargetsResponse<'a> {
+    pub(crate) targets: Vec<TargetInfo<'a>>,
+    pub(crate) default_target: Option<&'a str>,
+    pub(crate) custom_uri_allowed: bool,
+}
+
+/// `POST /token`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct TokenRequest {
+    pub(crate) session_id: String,
+    pub(crate) role: Option<String>,
+    pub(crate) data: Option<String>,
+}
+
+/// `POST /token` → 200. The token is the one secret the API hands out, to the page
+/// that asked for it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TokenResponse<'a> {
+    pub(crate) token: &'a str,
+    pub(crate) role: Role,
+    /// Milliseconds since the Unix epoch, like every time in the API.
+    pub(crate) expires_at: u64,
+}
+
+/// `POST /dial`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct DialBody {
+    pub(crate) session_id: String,
+    pub(crate) target: Option<String>,
+    pub(crate) uri: Option<String>,
+    pub(crate) headers: Option<BTreeMap<String, String>>,
+    pub(crate) streams: Option<Vec<String>>,
+}
+
+/// `POST /calls/{id}/dtmf`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub(crate) struct DtmfBody {
+    pub(crate) digits: String,
+}
+
+/// `GET /calls` → 200.
+#[derive(Debug, Serialize)]
+pub(crate) struct CallsResponse {
+    pub(crate) calls: Vec<CallRecord>,
+}
