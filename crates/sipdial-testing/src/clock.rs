@@ -53,7 +53,7 @@ mod tests {
     #[test]
     fn formats_known_dates() {
         assert_eq!(platform_date(0), "Thu Jan 01 00:00:00 UTC 1970");
-        assert_eq!(platform_date(1_479_513_036), "Sat Nov 19 23:50:36 UTC 2016");
+        assert_eq!(platform_date(1_479_513_036), "Fri Nov 18 23:50:36 UTC 2016");
         assert_eq!(platform_date(1_709_210_096), "Thu Feb 29 12:34:56 UTC 2024");
     }
 }

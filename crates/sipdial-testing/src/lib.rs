@@ -12,6 +12,7 @@ mod recorded;
 mod routes;
 mod server;
 mod state;
+pub mod tokens;
 
 pub use auth::{AuthKind, MAX_REST_JWT_LIFETIME_SECS};
 pub use client_token::TokenFormat;
