@@ -29,6 +29,9 @@ pub mod jwt;
 #[cfg(feature = "fake")]
 pub mod fake;
 
+#[cfg(feature = "test-suite")]
+pub mod testing;
+
 pub use api::{SipDialApi, SipDialApiBuilder};
 pub use body::{LayerBody, ResponseBody};
 pub use layer::{LayerFuture, SipDialLayer, SipDialMiddleware};

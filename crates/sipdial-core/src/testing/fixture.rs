@@ -1,0 +1,82 @@
+//! The API configuration every case runs against.
+
+use std::sync::Arc;
+
+use crate::api::{DEFAULT_BODY_LIMIT, SipTarget};
+use crate::fake::FakeDialer;
+use crate::{SipAuth, SipDialApi, SipDialer, SipUri};
+
+/// A [`FakeDialer`] and a [`SipDialApi`] configured over it with two targets, one allowed
+/// origin and small call limits, so that each limit is reached in a few requests.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    /// The dialer the API calls; cases script failures on it and count its calls.
+    pub dialer: Arc<FakeDialer>,
+    /// The configured API, handed to [`super::HttpIntegration::build`].
+    pub api: SipDialApi,
+}
+
+impl Fixture {
+    /// The mount prefix.
+    pub const PREFIX: &'static str = "/sip";
+    /// The one origin allowed to change state.
+    pub const ALLOWED_ORIGIN: &'static str = "https://app.example";
+    /// An origin that must be refused.
+    pub const FOREIGN_ORIGIN: &'static str = "https://evil.example";
+    /// Concurrent active calls allowed per session.
+    pub const MAX_ACTIVE_CALLS: usize = 2;
+    /// Dials allowed per session per minute.
+    pub const DIALS_PER_MINUTE: u32 = 3;
+    /// The body limit (the default).
+    pub const BODY_LIMIT: usize = DEFAULT_BODY_LIMIT;
+    /// The default target's name.
+    pub const DEFAULT_TARGET: &'static str = "support";
+    /// The default target's label.
+    pub const DEFAULT_TARGET_LABEL: &'static str = "Support desk";
+    /// The second target's name.
+    pub const OTHER_TARGET: &'static str = "sales";
+    /// The SIP host of both targets: configuration, never shown to callers.
+    pub const SIP_HOST: &'static str = "pbx.fixture.example";
+    /// The default target's digest password: a secret, never shown to callers.
+    pub const SIP_PASSWORD: &'static str = "fixture-sip-password-7f3a";
+
+    /// A fresh dialer and API: no rooms, no calls, full rate budgets.
+    ///
+    /// # Panics
+    /// When the fixture's own configuration is refused: a bug of the suite or of
+    /// the builder, reported before any case runs.
+    pub fn new() -> Self {
+        let dialer = Arc::new(FakeDialer::new());
+        let uri = |user: &str| {
+            SipUri::new(format!("sip:{user}@{}", Self::SIP_HOST))
+                .unwrap_or_else(|e| panic!("fixture SIP URI refused: {e}"))
+        };
+        let api = SipDialApi::builder(dialer.clone() as Arc<dyn SipDialer>)
+            .prefix(Self::PREFIX)
+            .body_limit(Self::BODY_LIMIT)
+            .target(
+                SipTarget::new(Self::DEFAULT_TARGET, uri("desk"))
+                    .label(Self::DEFAULT_TARGET_LABEL)
+                    .auth(SipAuth::new("desk", Self::SIP_PASSWORD)),
+            )
+            .target(SipTarget::new(Self::OTHER_TARGET, uri("sales")).label("Sales"))
+            .default_target(Self::DEFAULT_TARGET)
+            .allowed_origins([Self::ALLOWED_ORIGIN])
+            .max_active_calls_per_session(Self::MAX_ACTIVE_CALLS)
+            .dials_per_minute(Self::DIALS_PER_MINUTE)
+            .build()
+            .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
+        Self { dialer, api }
+    }
+
+    /// `{prefix}{path}`.
+    pub fn path(path: &str) -> String {
+        format!("{}{path}", Self::PREFIX)
+    }
+}
+
+impl Default for Fixture {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,21 @@
+//! The HTTP conformance suite: every case of the HTTP API contract, written once and run
+//! against every way of serving the API (the bare Tower service, the Tower layer and
+//! each framework adapter), in the style of juniper's `run_http_test_suite`.
+//!
+//! A form under test implements [`HttpIntegration`]: it mounts a [`SipDialApi`] the way a
+//! host app would and translates a [`TestRequest`] into its framework's request and the
+//! answer back into a [`TestResponse`]. [`run_suite`] then builds a fresh [`Fixture`] for
+//! every case, so cases never share calls, rooms or rate-limit budgets, and reports every
+//! failing case by name at once. A case added here runs against every form.
+//!
+//! [`SipDialApi`]: crate::SipDialApi
+
+mod cases;
+mod fixture;
+pub mod host;
+mod request;
+mod runner;
+
+pub use fixture::Fixture;
+pub use request::{TestBody, TestRequest, TestRequestBody, TestResponse};
+pub use runner::{CASES, CaseFailure, HttpIntegration, run_suite, run_suite_report};

@@ -1,0 +1,138 @@
+//! The trait a form implements and the runner that drives every case through it.
+
+use std::future::Future;
+
+use super::{Fixture, TestRequest, TestResponse, cases};
+use crate::SipDialApi;
+
+/// One way of serving the HTTP API, as seen by a client.
+///
+/// Implemented by each form's test: the bare Tower service, the Tower layer over a host
+/// service, the Axum router and layer, the Actix scope. The futures need not be `Send`:
+/// Actix serves on a single-threaded runtime.
+pub trait HttpIntegration: Sized {
+    /// Mounts `api` the way a host app would. When [`Self::wraps_host_app`] is true, the
+    /// host app answers every path the API does not serve with [`super::host::response`].
+    fn build(api: SipDialApi) -> impl Future<Output = Self>;
+
+    /// Whether foreign paths reach a host app (layer and mounted forms) rather than the
+    /// API itself (the bare service).
+    fn wraps_host_app(&self) -> bool;
+
+    /// Sends one request and collects the whole answer.
+    fn send(&self, request: TestRequest) -> impl Future<Output = TestResponse>;
+}
+
+/// A case that failed, by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseFailure {
+    /// The case's function name (one of [`CASES`]).
+    pub case: &'static str,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl std::fmt::Display for CaseFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.case, self.message)
+    }
+}
+
+/// What a case sees: a fresh fixture and the form mounted over its API.
+pub(super) struct Cx<I> {
+    pub(super) fixture: Fixture,
+    pub(super) http: I,
+}
+
+impl<I: HttpIntegration> Cx<I> {
+    async fn new() -> Self {
+        let fixture = Fixture::new();
+        let http = I::build(fixture.api.clone()).await;
+        Self { fixture, http }
+    }
+
+    pub(super) async fn send(&self, request: TestRequest) -> TestResponse {
+        self.http.send(request).await
+    }
+}
+
+/// Declares the case list once: the names and the runner come from the same list, so
+/// a case added here runs against every form.
+macro_rules! suite {
+    ($($case:ident),+ $(,)?) => {
+        /// The name of every case, in the order they run.
+        pub const CASES: &[&str] = &[$(stringify!($case)),+];
+
+        /// Runs every case against `I`, each with a fresh [`Fixture`], and returns the
+        /// failures (empty when the form conforms).
+        pub async fn run_suite_report<I: HttpIntegration>() -> Vec<CaseFailure> {
+            let mut failures = Vec::new();
+            $(
+                let cx = Cx::<I>::new().await;
+                if let Err(message) = cases::$case(&cx).await {
+                    failures.push(CaseFailure { case: stringify!($case), message });
+                }
+            )+
+            failures
+        }
+    };
+}
+
+suite![
+    session_creates_and_reuses_a_room,
+    session_defaults_the_room,
+    session_reads_a_chunked_body,
+    targets_lists_names_and_labels_only,
+    token_for_a_known_session,
+    token_for_an_unknown_session_is_404,
+    token_moderator_is_denied_by_the_default_authorizer,
+    token_invalid_role_names_the_field,
+    token_missing_session_id_names_the_field,
+    dial_default_target_is_201_with_location,
+    dial_named_target,
+    dial_unknown_target_is_refused,
+    dial_uri_without_allow_list_is_refused,
+    dial_unknown_session_is_404,
+    calls_list_and_get,
+    hang_up_is_204_and_idempotent,
+    dtmf_is_204,
+    dtmf_invalid_digits_names_the_field,
+    invalid_json_is_400,
+    unknown_call_is_404,
+    unknown_route_is_404,
+    wrong_method_is_405_with_allow,
+    platform_conflict_is_409,
+    body_at_the_limit_is_accepted,
+    body_over_the_limit_is_413,
+    chunked_body_over_the_limit_is_413,
+    non_json_body_is_415,
+    active_call_limit_is_429_with_retry_after,
+    dial_rate_limit_is_429_with_retry_after,
+    platform_rate_limit_is_429_with_retry_after,
+    platform_error_is_502_without_its_body,
+    rejected_credentials_are_502,
+    platform_timeout_is_504,
+    foreign_origin_is_403,
+    allowed_origin_is_accepted,
+    safe_methods_ignore_origin,
+    foreign_paths_pass_through,
+    responses_never_leak_secrets,
+];
+
+/// Runs every case against `I` and panics with the name and reason of every failing
+/// case at once.
+///
+/// # Panics
+/// When any case fails.
+pub async fn run_suite<I: HttpIntegration>() {
+    let failures = run_suite_report::<I>().await;
+    if !failures.is_empty() {
+        let list: Vec<String> = failures.iter().map(|f| format!("  - {f}")).collect();
+        panic!(
+            "{} of {} conformance cases failed:\n{}",
+            failures.len(),
+            CASES.len(),
+            list.join("\n")
+        );
+    }
+}
