@@ -108,7 +108,8 @@
     text.append(what);
     if (err instanceof ApiError) {
       const code = err.status ? err.status + ' ' + err.code : err.code;
-      text.append(' (' + code + '): ' + err.message);
+      const message = /[.!?]$/.test(err.message) ? err.message : err.message + '.';
+      text.append(' (' + code + '): ' + message);
       if (err.status === 429) {
         text.append(
           err.retryAfter
@@ -374,11 +375,12 @@
     note.hidden = false;
   }
 
-  function videoUnavailable(reason) {
+  // `reason` goes in the publisher box; `short` in the stream panels.
+  function videoUnavailable(reason, short) {
     const tail = ' SIP calls still work from the controls on this page.';
     noteIn(ui.publisher, reason + tail);
-    noteIn(ui.webrtc, 'No video: ' + reason);
-    noteIn(ui.sip, 'No video: ' + reason);
+    noteIn(ui.webrtc, 'No streams: ' + (short || reason));
+    noteIn(ui.sip, 'No streams: ' + (short || reason));
     document.body.classList.add('no-video');
   }
 
@@ -426,6 +428,7 @@
     if (config.demo) {
       videoUnavailable(
         'Video is off in demo mode: the session exists only in the server’s FakeDialer, not in the Vonage Video cloud.',
+        'video is off in demo mode.',
       );
       return;
     }
@@ -433,7 +436,7 @@
     try {
       OT = await loadScript(config.opentokJsUrl, 15000);
     } catch (e) {
-      videoUnavailable('OpenTok.js could not be loaded (' + e.message + ').');
+      videoUnavailable('OpenTok.js could not be loaded (' + e.message + ').', 'OpenTok.js could not be loaded.');
       return;
     }
     if (OT.checkSystemRequirements && OT.checkSystemRequirements() !== 1) {
@@ -472,7 +475,10 @@
     session.on('sessionDisconnected', () => videoUnavailable('Disconnected from the video session.'));
     session.connect(token.token, (err) => {
       if (err) {
-        videoUnavailable('Could not connect to the video session (' + err.message + ').');
+        videoUnavailable(
+          'Could not connect to the video session (' + err.message + ').',
+          'not connected to the video session.',
+        );
         return;
       }
       ui.publisherNote.hidden = true;
