@@ -1,0 +1,167 @@
+//! Shared fixture of the `http_*` tests: an API over the `FakeDialer`, a request
+//! helper that goes through `SipDialService::oneshot`, and values that must never leak.
+#![allow(dead_code, unreachable_pub)]
+
+use std::sync::Arc;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde_json::Value;
+use sipdial_core::api::{SipTarget, UriAllowList};
+use sipdial_core::fake::FakeDialer;
+use sipdial_core::{SipAuth, SipDialApi, SipDialApiBuilder, SipDialService, SipFrom, SipHeaders, SipUri};
+use tower::ServiceExt;
+
+/// The SIP password of the `support` target.
+pub const SIP_PASSWORD: &str = "sip-Pa55word-that-must-not-leak";
+/// The fake's API secret.
+pub const API_SECRET: &str = "api-secret-that-must-not-leak-0123456789";
+/// The host of every test request.
+pub const HOST: &str = "app.example.com";
+
+pub struct Fixture {
+    pub fake: Arc<FakeDialer>,
+    pub api: SipDialApi,
+}
+
+/// The targets every fixture has: `support` (default, with credentials and a host
+/// header) and `sales`.
+pub fn builder(fake: &Arc<FakeDialer>) -> SipDialApiBuilder {
+    let mut host_headers = SipHeaders::new();
+    host_headers.insert("X-Source", "host").unwrap();
+    SipDialApi::builder(fake.clone())
+        .target(
+            SipTarget::new("support", SipUri::new("sip:support@pbx.example.com;transport=tls").unwrap())
+                .label("Support desk")
+                .from(SipFrom::new("14155550101@example.com").unwrap())
+                .auth(SipAuth::new("agent", SIP_PASSWORD))
+                .headers(host_headers)
+                .secure(true),
+        )
+        .target(SipTarget::new("sales", SipUri::new("sip:sales@pbx.example.com").unwrap()))
+        .default_target("support")
+        .allow_uri(UriAllowList::new().allow("sip:+1555*@gw.example.com"))
+}
+
+pub fn fake() -> Arc<FakeDialer> {
+    Arc::new(FakeDialer::builder().api_secret(API_SECRET).build())
+}
+
+pub fn fixture() -> Fixture {
+    let fake = fake();
+    let api = builder(&fake).build().unwrap();
+    Fixture { fake, api }
+}
+
+pub fn fixture_with(f: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder) -> Fixture {
+    let fake = fake();
+    let api = f(builder(&fake)).build().unwrap();
+    Fixture { fake, api }
+}
+
+/// A response, buffered.
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Res {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body))
+        })
+    }
+
+    pub fn code(&self) -> String {
+        self.json()["error"]["code"].as_str().unwrap_or("").to_owned()
+    }
+
+    pub fn message(&self) -> String {
+        self.json()["error"]["message"].as_str().unwrap_or("").to_owned()
+    }
+
+    /// Asserts an error status with the standard body, and returns the code.
+    pub fn assert_error(&self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.body));
+        let json = self.json();
+        let obj = json.as_object().unwrap();
+        assert_eq!(obj.len(), 1, "{json}");
+        let err = json["error"].as_object().unwrap();
+        assert_eq!(err.len(), 2, "{json}");
+        assert!(err["code"].is_string() && err["message"].is_string(), "{json}");
+        assert_eq!(self.headers[http::header::CONTENT_TYPE], "application/json");
+        self.code()
+    }
+}
+
+/// A request to `path` with an optional JSON body, from the app's own origin.
+pub fn request(method: Method, path: &str, body: Option<Value>) -> Request<Full<Bytes>> {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header(http::header::HOST, HOST);
+    let body = match body {
+        Some(v) => {
+            b = b.header(http::header::CONTENT_TYPE, "application/json");
+            Bytes::from(serde_json::to_vec(&v).unwrap())
+        }
+        None => Bytes::new(),
+    };
+    b.body(Full::new(body)).unwrap()
+}
+
+pub async fn send_req<B>(api: &SipDialApi, req: Request<B>) -> Res
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let res = SipDialService::new(api.clone()).oneshot(req).await.unwrap();
+    let (parts, body) = res.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    Res {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
+}
+
+pub async fn send(api: &SipDialApi, method: Method, path: &str, body: Option<Value>) -> Res {
+    send_req(api, request(method, path, body)).await
+}
+
+impl Fixture {
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>) -> Res {
+        send(&self.api, method, path, body).await
+    }
+
+    /// The session of `room`, created through the API.
+    pub async fn session(&self, room: &str) -> String {
+        let res = self
+            .send(Method::POST, "/sip/session", Some(serde_json::json!({ "room": room })))
+            .await;
+        assert_eq!(res.status, 200, "{:?}", res.body);
+        res.json()["sessionId"].as_str().unwrap().to_owned()
+    }
+
+    /// A call dialled through the API into `session`; returns the call JSON.
+    pub async fn dial(&self, session: &str) -> Value {
+        let res = self
+            .send(Method::POST, "/sip/dial", Some(serde_json::json!({ "sessionId": session })))
+            .await;
+        assert_eq!(res.status, 201, "{:?}", res.body);
+        res.json()
+    }
+}
+
+/// The claims of a JWT, unverified.
+pub fn jwt_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url payload");
+    serde_json::from_slice(&bytes).unwrap()
+}
