@@ -53,6 +53,11 @@ pub(crate) async fn slow(resp: http::Response<Body>, pause: Duration) -> http::R
         .await
         .map(http_body_util::Collected::to_bytes)
         .unwrap_or_default();
+    if bytes.is_empty() {
+        // Nothing to dribble (a 204): hold the whole response back instead.
+        tokio::time::sleep(pause).await;
+        return http::Response::from_parts(parts, empty());
+    }
     let mid = bytes.len() / 2;
     let first = bytes.slice(..mid);
     let second = bytes.slice(mid..);

@@ -258,3 +258,51 @@ async fn a_bad_application_key_fails_start() {
         .unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
 }
+
+#[tokio::test]
+async fn debug_output_never_shows_secrets_or_tokens() {
+    let fake = FakePlatform::start().await.unwrap();
+    let c = Client::new(&fake);
+    let jwt = project_jwt();
+    let sid = c.session(true).await;
+    let token = client_token(&sid);
+    let body = json!({"sessionId": sid, "token": token,
+                      "sip": {"uri": "sip:a@b.example", "auth": {"username": "u", "password": "pw-123"}}});
+    let resp = c
+        .json(
+            reqwest::Method::POST,
+            &format!("/v2/project/{TEST_API_KEY}/dial"),
+            &body,
+            &Auth::Project(jwt.clone()),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let dump = format!(
+        "{fake:?} {:?} {:?}",
+        fake.requests(),
+        fake.connections(&sid)
+    );
+    for secret in [TEST_API_SECRET, jwt.as_str(), token.as_str(), "pw-123"] {
+        assert!(!dump.contains(secret), "leaked into Debug output");
+    }
+    // ...while the recorded request still holds them for assertions
+    assert_eq!(
+        fake.requests()[1].header("x-opentok-auth"),
+        Some(jwt.as_str())
+    );
+    assert_eq!(
+        fake.requests()[1].json().unwrap()["sip"]["auth"]["password"],
+        "pw-123"
+    );
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let fake = FakePlatform::start().await.unwrap();
+    let c = Client::new(&fake);
+    let big = "a=".to_owned() + &"x".repeat(1024 * 1024);
+    let resp = c
+        .form("/session/create", &big, &Auth::Project(project_jwt()))
+        .await;
+    expect_error(resp, 413).await;
+}
