@@ -81,11 +81,9 @@ impl Credentials {
         private_key_pem: impl Into<String>,
     ) -> Result<Self, ConfigError> {
         let application_id = application_id.into();
-        check_application_id(&application_id).map_err(|reason| {
-            ConfigError::InvalidCredential {
-                what: "application id",
-                reason,
-            }
+        check_application_id(&application_id).map_err(|reason| ConfigError::InvalidCredential {
+            what: "application id",
+            reason,
         })?;
         let pem = SecretString::from(private_key_pem.into());
         let private_key = parse_private_key(pem.expose_secret()).map_err(|reason| {
@@ -299,7 +297,11 @@ fn check_api_key(key: &str) -> Result<(), String> {
     if key.is_empty() {
         return Err("must not be empty".to_owned());
     }
-    if key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if key.len() > 64
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return Err("must be at most 64 ASCII letters, digits, '-' or '_'".to_owned());
     }
     Ok(())

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 use sipdial_core::{
-    ClientToken, ConnectionId, DialError, DialRequest, Dtmf, DtmfTarget, PlatformInfo, SessionId,
-    DEFAULT_TOKEN_TTL, SessionOptions, SipCall, SipDialer, StreamId, StreamInfo, TokenOptions,
-    async_trait,
+    ClientToken, ConnectionId, DEFAULT_TOKEN_TTL, DialError, DialRequest, Dtmf, DtmfTarget,
+    PlatformInfo, SessionId, SessionOptions, SipCall, SipDialer, StreamId, StreamInfo,
+    TokenOptions, async_trait,
 };
 
 use crate::legacy::T1Fields;
@@ -101,9 +101,12 @@ impl OpenTokDialer {
         options: TokenOptions,
     ) -> Result<ClientToken, DialError> {
         let credentials = &self.inner.credentials;
-        let secret = credentials.project_secret().ok_or_else(|| DialError::Config {
-            message: "legacy T1 tokens need project credentials (API key and secret)".to_owned(),
-        })?;
+        let secret = credentials
+            .project_secret()
+            .ok_or_else(|| DialError::Config {
+                message: "legacy T1 tokens need project credentials (API key and secret)"
+                    .to_owned(),
+            })?;
         check_session_owner(session, credentials.id())?;
         let now = now_secs();
         let expire_time = options
@@ -119,15 +122,21 @@ impl OpenTokDialer {
         Ok(fields.sign(credentials.id(), secret))
     }
 
-    fn jwt_token(&self, session: &SessionId, options: &TokenOptions) -> Result<ClientToken, DialError> {
+    fn jwt_token(
+        &self,
+        session: &SessionId,
+        options: &TokenOptions,
+    ) -> Result<ClientToken, DialError> {
         let credentials = &self.inner.credentials;
         let claims = tokens::client_claims(credentials.id(), session, options);
         if let Some(secret) = credentials.project_secret() {
             return claims.sign_hs256(secret);
         }
-        let key = credentials.application_key().ok_or_else(|| DialError::Config {
-            message: "no signing key configured".to_owned(),
-        })?;
+        let key = credentials
+            .application_key()
+            .ok_or_else(|| DialError::Config {
+                message: "no signing key configured".to_owned(),
+            })?;
         ApplicationTokenClaims::from_client_claims(claims, uuid::Uuid::new_v4().to_string())
             .sign(key)
     }
@@ -199,7 +208,9 @@ impl SipDialer for OpenTokDialer {
     }
 
     async fn list_streams(&self, session: &SessionId) -> Result<Vec<StreamInfo>, DialError> {
-        let answer = self.send(&wire::list_streams(self.project(), session)).await?;
+        let answer = self
+            .send(&wire::list_streams(self.project(), session))
+            .await?;
         wire::parse_streams(answer.status, &answer.body)
     }
 }
@@ -233,9 +244,7 @@ impl fmt::Debug for OpenTokDialerBuilder {
 impl OpenTokDialerBuilder {
     /// A builder from environment variables read through `lookup`: the credentials of
     /// [`Credentials::from_env_with`] (required here) and `OPENTOK_API_URL`.
-    pub fn from_env_with(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, ConfigError> {
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let credentials =
             Credentials::from_env_with(&lookup)?.ok_or(ConfigError::MissingVariable {
                 name: env::OPENTOK_API_KEY,
@@ -301,8 +310,7 @@ impl OpenTokDialerBuilder {
         {
             return Err(ConfigError::InvalidSetting {
                 setting: "token_format",
-                reason: "legacy T1 tokens need project credentials (API key and secret)"
-                    .to_owned(),
+                reason: "legacy T1 tokens need project credentials (API key and secret)".to_owned(),
             });
         }
         for (setting, d) in [

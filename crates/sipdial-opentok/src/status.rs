@@ -161,7 +161,9 @@ mod tests {
         assert_eq!(map(401, "", none()), DialError::RejectedCredentials);
         assert_eq!(map(403, "{}", none()), DialError::RejectedCredentials);
         assert_eq!(map(404, "", none()), DialError::not_found("session"));
-        assert!(matches!(map(409, "", none()), DialError::Conflict { message } if message.contains("not routed")));
+        assert!(
+            matches!(map(409, "", none()), DialError::Conflict { message } if message.contains("not routed"))
+        );
         let mut h = HeaderMap::new();
         h.insert(RETRY_AFTER, HeaderValue::from_static(" 7 "));
         assert_eq!(
@@ -171,8 +173,14 @@ mod tests {
             }
         );
         let mut h = HeaderMap::new();
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
-        assert_eq!(map(429, "", h), DialError::RateLimited { retry_after: None });
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(
+            map(429, "", h),
+            DialError::RateLimited { retry_after: None }
+        );
         assert_eq!(
             map(503, r#"{"code":"15001","message":"busy"}"#, none()),
             DialError::Upstream {
@@ -189,7 +197,10 @@ mod tests {
                 message: None
             }
         );
-        assert!(matches!(map(408, "", none()), DialError::Upstream { status: 408, .. }));
+        assert!(matches!(
+            map(408, "", none()),
+            DialError::Upstream { status: 408, .. }
+        ));
     }
 
     #[test]
@@ -204,7 +215,10 @@ mod tests {
         assert!(!text.contains('\n') && !text.contains('\r'), "{text}");
         let long = "x".repeat(1000);
         let e = map(500, &format!(r#"{{"message":"{long}"}}"#), HeaderMap::new());
-        let DialError::Upstream { message: Some(m), .. } = e else {
+        let DialError::Upstream {
+            message: Some(m), ..
+        } = e
+        else {
             panic!("{e:?}")
         };
         assert_eq!(m.chars().count(), MAX_MESSAGE_CHARS + 1);

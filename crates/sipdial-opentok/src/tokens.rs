@@ -92,6 +92,10 @@ pub(crate) fn nonce() -> f64 {
 }
 
 /// The shared client-token claims for `session` issued now.
-pub(crate) fn client_claims(id: &str, session: &SessionId, options: &TokenOptions) -> ClientTokenClaims {
+pub(crate) fn client_claims(
+    id: &str,
+    session: &SessionId,
+    options: &TokenOptions,
+) -> ClientTokenClaims {
     ClientTokenClaims::new(id, session, options, now_secs(), nonce())
 }

@@ -54,7 +54,10 @@ impl Rest {
             latency_ms = Empty,
         );
         let started = Instant::now();
-        let result = self.exchange(credentials, planned).instrument(span.clone()).await;
+        let result = self
+            .exchange(credentials, planned)
+            .instrument(span.clone())
+            .await;
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         span.record("latency_ms", latency_ms);
         let _entered = span.enter();
@@ -102,7 +105,10 @@ impl Rest {
                 )
                 .body(form.clone()),
         };
-        let response = request.send().await.map_err(|e| (None, transport_error(e)))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|e| (None, transport_error(e)))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = read_body(response)

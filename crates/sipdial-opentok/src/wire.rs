@@ -193,7 +193,10 @@ pub(crate) fn hang_up(project: &str, session: &SessionId, connection: &Connectio
     Planned {
         op: Operation::HangUp,
         method: Method::DELETE,
-        path: project_path(project, &format!("/session/{session}/connection/{connection}")),
+        path: project_path(
+            project,
+            &format!("/session/{session}/connection/{connection}"),
+        ),
         body: Body::Empty,
         not_found: "connection",
         scrub: Vec::new(),
@@ -304,8 +307,8 @@ pub(crate) fn parse_call(
             &format!("{what} (the call may have been placed; check the SIP callbacks)"),
         )
     };
-    let answer: DialAnswer =
-        serde_json::from_slice(body).map_err(|_| bad("a dial answer without id, connectionId and streamId"))?;
+    let answer: DialAnswer = serde_json::from_slice(body)
+        .map_err(|_| bad("a dial answer without id, connectionId and streamId"))?;
     Ok(SipCall {
         id: CallId::new(answer.id).map_err(|_| bad("an invalid call id"))?,
         connection_id: ConnectionId::new(answer.connection_id)
@@ -341,13 +344,14 @@ pub(crate) fn parse_streams(status: u16, body: &[u8]) -> Result<Vec<StreamInfo>,
     if status == 404 {
         return Ok(Vec::new());
     }
-    let list: StreamList = serde_json::from_slice(body)
-        .map_err(|_| bad_answer(status, "not a stream list"))?;
+    let list: StreamList =
+        serde_json::from_slice(body).map_err(|_| bad_answer(status, "not a stream list"))?;
     list.items
         .into_iter()
         .map(|item| {
             Ok(StreamInfo {
-                id: StreamId::new(item.id).map_err(|_| bad_answer(status, "an invalid stream id"))?,
+                id: StreamId::new(item.id)
+                    .map_err(|_| bad_answer(status, "an invalid stream id"))?,
                 video_type: item.video_type.filter(|v| !v.is_empty()),
                 name: item.name.filter(|n| !n.is_empty()),
                 layout_class_list: item.layout_class_list,
@@ -452,8 +456,15 @@ mod tests {
                 "secure": true, "video": true, "observeForceMute": true}})
         );
         let dbg = format!("{p:?}");
-        assert!(!dbg.contains("tok-secret") && !dbg.contains("pw-secret"), "{dbg}");
-        let scrub: Vec<&str> = p.scrub.iter().map(secrecy::ExposeSecret::expose_secret).collect();
+        assert!(
+            !dbg.contains("tok-secret") && !dbg.contains("pw-secret"),
+            "{dbg}"
+        );
+        let scrub: Vec<&str> = p
+            .scrub
+            .iter()
+            .map(secrecy::ExposeSecret::expose_secret)
+            .collect();
         assert_eq!(scrub, ["tok-secret", "pw-secret"]);
     }
 
@@ -472,7 +483,12 @@ mod tests {
             format!("/v2/project/123456/session/{SID}/connection/CONNECTIONID/play-dtmf")
         );
         assert_eq!(body_str(&p), r#"{"digits":"6"}"#);
-        let p = play_dtmf("k", &DtmfTarget::Session(sid()), &Dtmf::new("1#p*").unwrap()).unwrap();
+        let p = play_dtmf(
+            "k",
+            &DtmfTarget::Session(sid()),
+            &Dtmf::new("1#p*").unwrap(),
+        )
+        .unwrap();
         assert_eq!(p.path, format!("/v2/project/k/session/{SID}/play-dtmf"));
         assert_eq!(p.not_found, "session");
 
@@ -485,7 +501,10 @@ mod tests {
         assert!(matches!(p.body, Body::Empty));
 
         let p = force_mute("k", &sid(), &StreamId::new("s1").unwrap());
-        assert_eq!(p.path, format!("/v2/project/k/session/{SID}/stream/s1/mute"));
+        assert_eq!(
+            p.path,
+            format!("/v2/project/k/session/{SID}/stream/s1/mute")
+        );
         assert_eq!(body_str(&p), "{}");
 
         let p = list_streams("k", &sid());

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use sipdial_opentok::{
-    ConfigError, CredentialKind, Credentials, OPENTOK_API_URL, OpenTokDialer,
-    OpenTokDialerBuilder, TokenFormat, VONAGE_API_URL,
+    ConfigError, CredentialKind, Credentials, OPENTOK_API_URL, OpenTokDialer, OpenTokDialerBuilder,
+    TokenFormat, VONAGE_API_URL,
 };
-use sipdial_testing::{TEST_API_SECRET, TEST_APPLICATION_ID, TEST_PRIVATE_KEY_PEM, TEST_PUBLIC_KEY_PEM};
+use sipdial_testing::{
+    TEST_API_SECRET, TEST_APPLICATION_ID, TEST_PRIVATE_KEY_PEM, TEST_PUBLIC_KEY_PEM,
+};
 
 fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
     let map: HashMap<String, String> = pairs
@@ -51,14 +53,21 @@ impl Drop for KeyFile {
 fn no_variables_means_demo_mode() {
     assert!(creds(&[]).unwrap().is_none());
     // Blank values count as unset (`.env` templates leave them in place).
-    assert!(creds(&[("OPENTOK_API_KEY", ""), ("OPENTOK_API_SECRET", "  ")]).unwrap().is_none());
+    assert!(
+        creds(&[("OPENTOK_API_KEY", ""), ("OPENTOK_API_SECRET", "  ")])
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[test]
 fn project_variables() {
-    let c = creds(&[("OPENTOK_API_KEY", "123456"), ("OPENTOK_API_SECRET", TEST_API_SECRET)])
-        .unwrap()
-        .unwrap();
+    let c = creds(&[
+        ("OPENTOK_API_KEY", "123456"),
+        ("OPENTOK_API_SECRET", TEST_API_SECRET),
+    ])
+    .unwrap()
+    .unwrap();
     assert_eq!(c.kind(), CredentialKind::Project);
     assert_eq!(c.id(), "123456");
     assert_eq!(c.default_base_url(), OPENTOK_API_URL);
@@ -93,12 +102,14 @@ fn application_variables() {
 
     // A PEM flattened to one line with literal \n, as .env files carry it.
     let flat = TEST_PRIVATE_KEY_PEM.trim().replace('\n', "\\n");
-    assert!(creds(&[
-        ("VONAGE_APPLICATION_ID", TEST_APPLICATION_ID),
-        ("VONAGE_PRIVATE_KEY", &flat),
-    ])
-    .unwrap()
-    .is_some());
+    assert!(
+        creds(&[
+            ("VONAGE_APPLICATION_ID", TEST_APPLICATION_ID),
+            ("VONAGE_PRIVATE_KEY", &flat),
+        ])
+        .unwrap()
+        .is_some()
+    );
 
     let file = KeyFile::new(TEST_PRIVATE_KEY_PEM);
     let c = creds(&[
@@ -134,7 +145,11 @@ fn application_variables() {
     .unwrap_err();
     assert!(invalid("VONAGE_PRIVATE_KEY")(&e), "{e:?}");
     // A truncated key: the body is cut in half.
-    let truncated: String = TEST_PRIVATE_KEY_PEM.lines().take(10).collect::<Vec<_>>().join("\n")
+    let truncated: String = TEST_PRIVATE_KEY_PEM
+        .lines()
+        .take(10)
+        .collect::<Vec<_>>()
+        .join("\n")
         + "\n-----END PRIVATE KEY-----\n";
     let e = creds(&[
         ("VONAGE_APPLICATION_ID", TEST_APPLICATION_ID),
@@ -148,7 +163,10 @@ fn application_variables() {
     ])
     .unwrap_err();
     assert!(invalid("VONAGE_PRIVATE_KEY_PATH")(&e), "{e:?}");
-    assert!(e.to_string().contains("/nonexistent/sipdial/key.pem"), "{e}");
+    assert!(
+        e.to_string().contains("/nonexistent/sipdial/key.pem"),
+        "{e}"
+    );
     let e = creds(&[
         ("VONAGE_APPLICATION_ID", TEST_APPLICATION_ID),
         ("VONAGE_PRIVATE_KEY", TEST_PRIVATE_KEY_PEM),
@@ -156,7 +174,14 @@ fn application_variables() {
     ])
     .unwrap_err();
     assert!(
-        matches!(e, ConfigError::ConflictingVariables { first: "VONAGE_PRIVATE_KEY", second: "VONAGE_PRIVATE_KEY_PATH", .. }),
+        matches!(
+            e,
+            ConfigError::ConflictingVariables {
+                first: "VONAGE_PRIVATE_KEY",
+                second: "VONAGE_PRIVATE_KEY_PATH",
+                ..
+            }
+        ),
         "{e:?}"
     );
 }
@@ -170,7 +195,14 @@ fn both_kinds_at_once_is_an_error() {
     ])
     .unwrap_err();
     assert!(
-        matches!(e, ConfigError::ConflictingVariables { first: "OPENTOK_API_KEY", second: "VONAGE_APPLICATION_ID", .. }),
+        matches!(
+            e,
+            ConfigError::ConflictingVariables {
+                first: "OPENTOK_API_KEY",
+                second: "VONAGE_APPLICATION_ID",
+                ..
+            }
+        ),
         "{e:?}"
     );
 }
@@ -179,10 +211,19 @@ fn both_kinds_at_once_is_an_error() {
 fn errors_never_echo_a_secret_or_key() {
     let secret = "super-secret-value-1234";
     let cases: Vec<Vec<(&str, &str)>> = vec![
-        vec![("OPENTOK_API_KEY", "bad key!"), ("OPENTOK_API_SECRET", secret)],
+        vec![
+            ("OPENTOK_API_KEY", "bad key!"),
+            ("OPENTOK_API_SECRET", secret),
+        ],
         vec![("OPENTOK_API_SECRET", secret)],
-        vec![("VONAGE_APPLICATION_ID", "x"), ("VONAGE_PRIVATE_KEY", TEST_PRIVATE_KEY_PEM)],
-        vec![("VONAGE_APPLICATION_ID", TEST_APPLICATION_ID), ("VONAGE_PRIVATE_KEY", secret)],
+        vec![
+            ("VONAGE_APPLICATION_ID", "x"),
+            ("VONAGE_PRIVATE_KEY", TEST_PRIVATE_KEY_PEM),
+        ],
+        vec![
+            ("VONAGE_APPLICATION_ID", TEST_APPLICATION_ID),
+            ("VONAGE_PRIVATE_KEY", secret),
+        ],
     ];
     let key_body = TEST_PRIVATE_KEY_PEM.lines().nth(1).unwrap();
     for pairs in cases {
@@ -216,7 +257,12 @@ fn dialer_from_env_reads_the_base_url_and_requires_credentials() {
     let e = OpenTokDialerBuilder::from_env_with(env(&[])).unwrap_err();
     assert!(missing("OPENTOK_API_KEY")(&e), "{e:?}");
     assert!(e.to_string().contains("VONAGE_APPLICATION_ID"), "{e}");
-    for url in ["ftp://x", "not a url", "http://user:pw@host", "https://h/?q=1"] {
+    for url in [
+        "ftp://x",
+        "not a url",
+        "http://user:pw@host",
+        "https://h/?q=1",
+    ] {
         let e = OpenTokDialerBuilder::from_env_with(env(&[
             ("OPENTOK_API_KEY", "123456"),
             ("OPENTOK_API_SECRET", "s"),
@@ -235,38 +281,64 @@ fn builder_checks_every_setting() {
     assert_eq!(d.base_url(), OPENTOK_API_URL);
     assert!(matches!(
         OpenTokDialer::builder(Credentials::project("", "s")).build(),
-        Err(ConfigError::InvalidCredential { what: "API key", .. })
+        Err(ConfigError::InvalidCredential {
+            what: "API key",
+            ..
+        })
     ));
     assert!(matches!(
         OpenTokDialer::builder(Credentials::project("1", "")).build(),
-        Err(ConfigError::InvalidCredential { what: "API secret", .. })
+        Err(ConfigError::InvalidCredential {
+            what: "API secret",
+            ..
+        })
     ));
     assert!(matches!(
         ok().timeout(Duration::ZERO).build(),
-        Err(ConfigError::InvalidSetting { setting: "timeout", .. })
+        Err(ConfigError::InvalidSetting {
+            setting: "timeout",
+            ..
+        })
     ));
     assert!(matches!(
         ok().connect_timeout(Duration::ZERO).build(),
-        Err(ConfigError::InvalidSetting { setting: "connect_timeout", .. })
+        Err(ConfigError::InvalidSetting {
+            setting: "connect_timeout",
+            ..
+        })
     ));
     assert!(matches!(
         ok().user_agent("bad\nagent").build(),
-        Err(ConfigError::InvalidSetting { setting: "user_agent", .. })
+        Err(ConfigError::InvalidSetting {
+            setting: "user_agent",
+            ..
+        })
     ));
     assert!(matches!(
         ok().base_url("https://user:pass@api.example.com").build(),
         Err(ConfigError::InvalidBaseUrl { .. })
     ));
     assert_eq!(
-        ok().base_url("https://proxy.example.com/opentok/").build().unwrap().base_url(),
+        ok().base_url("https://proxy.example.com/opentok/")
+            .build()
+            .unwrap()
+            .base_url(),
         "https://proxy.example.com/opentok"
     );
     let app = Credentials::application(TEST_APPLICATION_ID, TEST_PRIVATE_KEY_PEM).unwrap();
     assert!(matches!(
-        OpenTokDialer::builder(app.clone()).token_format(TokenFormat::LegacyT1).build(),
-        Err(ConfigError::InvalidSetting { setting: "token_format", .. })
+        OpenTokDialer::builder(app.clone())
+            .token_format(TokenFormat::LegacyT1)
+            .build(),
+        Err(ConfigError::InvalidSetting {
+            setting: "token_format",
+            ..
+        })
     ));
-    assert_eq!(OpenTokDialer::builder(app).build().unwrap().base_url(), VONAGE_API_URL);
+    assert_eq!(
+        OpenTokDialer::builder(app).build().unwrap().base_url(),
+        VONAGE_API_URL
+    );
     assert!(matches!(
         Credentials::application_from_file(TEST_APPLICATION_ID, "/nonexistent/key.pem"),
         Err(ConfigError::PrivateKeyFile { .. })

@@ -11,7 +11,7 @@ use sipdial_core::{
     SipUri, StreamId, TokenOptions,
 };
 use sipdial_opentok::OpenTokDialer;
-use sipdial_testing::{Fault, FaultRule, FakePlatform};
+use sipdial_testing::{FakePlatform, Fault, FaultRule};
 
 fn status_fault(status: u16, body: Option<&str>, retry_after: Option<u64>) -> Fault {
     Fault::Status {
@@ -55,10 +55,16 @@ async fn all_operations(dialer: &OpenTokDialer, sid: &SessionId) -> Vec<(&'stati
                 .await
                 .unwrap_err(),
         ),
-        ("force_mute", dialer.force_mute(sid, &stream).await.unwrap_err()),
+        (
+            "force_mute",
+            dialer.force_mute(sid, &stream).await.unwrap_err(),
+        ),
         ("list_streams", dialer.list_streams(sid).await.unwrap_err()),
     ]
 }
+
+/// Whether the error an operation (named) returned is the expected one.
+type Check = Box<dyn Fn(&str, &DialError) -> bool>;
 
 async fn session_for(kind: Kind, fake: &FakePlatform) -> SessionId {
     kind.dialer(fake)
@@ -73,9 +79,13 @@ async fn statuses_map_for_every_operation() {
     for kind in KINDS {
         let dialer = kind.dialer(&fake);
         let sid = session_for(kind, &fake).await;
-        let cases: Vec<(Fault, Box<dyn Fn(&str, &DialError) -> bool>)> = vec![
+        let cases: Vec<(Fault, Check)> = vec![
             (
-                status_fault(400, Some(r#"{"code":400,"message":"Invalid sessionId"}"#), None),
+                status_fault(
+                    400,
+                    Some(r#"{"code":400,"message":"Invalid sessionId"}"#),
+                    None,
+                ),
                 Box::new(|_, e| {
                     *e == DialError::InvalidInput {
                         field: None,
@@ -96,7 +106,11 @@ async fn statuses_map_for_every_operation() {
                 Box::new(|_, e| *e == DialError::RejectedCredentials),
             ),
             (
-                status_fault(404, Some(r#"{"code":404,"message":"Session not found"}"#), None),
+                status_fault(
+                    404,
+                    Some(r#"{"code":404,"message":"Session not found"}"#),
+                    None,
+                ),
                 Box::new(|op, e| {
                     let what = match op {
                         "create_session" => "project",
@@ -130,7 +144,11 @@ async fn statuses_map_for_every_operation() {
                 Box::new(|_, e| *e == DialError::RateLimited { retry_after: None }),
             ),
             (
-                status_fault(500, Some(r#"{"code":15001,"message":"Media router unavailable"}"#), None),
+                status_fault(
+                    500,
+                    Some(r#"{"code":15001,"message":"Media router unavailable"}"#),
+                    None,
+                ),
                 Box::new(|_, e| {
                     *e == DialError::Upstream {
                         status: 500,
@@ -152,7 +170,14 @@ async fn statuses_map_for_every_operation() {
             (
                 status_fault(502, Some("<html>Bad Gateway</html>"), None),
                 Box::new(|_, e| {
-                    matches!(e, DialError::Upstream { status: 502, code: None, message: None })
+                    matches!(
+                        e,
+                        DialError::Upstream {
+                            status: 502,
+                            code: None,
+                            message: None
+                        }
+                    )
                 }),
             ),
             (
@@ -180,7 +205,10 @@ async fn long_platform_messages_are_truncated() {
         Some(&format!(r#"{{"code":1,"message":"{long}"}}"#)),
         None,
     )));
-    let err = dialer.create_session(SessionOptions::default()).await.unwrap_err();
+    let err = dialer
+        .create_session(SessionOptions::default())
+        .await
+        .unwrap_err();
     let DialError::Upstream {
         message: Some(m), ..
     } = err
@@ -206,7 +234,11 @@ async fn a_slow_platform_times_out() {
             .await
             .unwrap_err();
         assert_eq!(err, DialError::Timeout);
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
 
         // A body that stalls halfway also times out: the timeout covers the answer.
         fake.inject(
@@ -277,7 +309,10 @@ async fn an_unreachable_platform_is_a_transport_error_without_the_url() {
     let DialError::Transport { message } = &err else {
         panic!("{err:?}")
     };
-    assert!(message.starts_with("could not connect to the platform"), "{message}");
+    assert!(
+        message.starts_with("could not connect to the platform"),
+        "{message}"
+    );
     assert!(!message.contains("secret-path-marker"), "{message}");
     assert!(!message.contains(&addr.port().to_string()), "{message}");
 }
@@ -292,7 +327,10 @@ async fn malformed_answers_are_upstream_errors() {
         .create_session(SessionOptions::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, DialError::Upstream { status: 200, .. }), "{err:?}");
+    assert!(
+        matches!(err, DialError::Upstream { status: 200, .. }),
+        "{err:?}"
+    );
     let token = dialer.issue_token(&sid, TokenOptions::default()).unwrap();
     let err = dialer
         .dial(DialRequest::new(
@@ -307,5 +345,8 @@ async fn malformed_answers_are_upstream_errors() {
         "{err:?}"
     );
     let err = dialer.list_streams(&sid).await.unwrap_err();
-    assert!(matches!(err, DialError::Upstream { status: 200, .. }), "{err:?}");
+    assert!(
+        matches!(err, DialError::Upstream { status: 200, .. }),
+        "{err:?}"
+    );
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::net::Ipv4Addr;
 
-use common::{Kind, KINDS, assert_common_headers, assert_rest_auth, fake, verify};
+use common::{KINDS, Kind, assert_common_headers, assert_rest_auth, fake, verify};
 use reqwest::Method;
 use sipdial_core::session_format::{self, SessionIdParts};
 use sipdial_core::{
@@ -29,7 +29,10 @@ fn sip_token_options() -> TokenOptions {
 }
 
 async fn routed_session(dialer: &OpenTokDialer) -> SessionId {
-    dialer.create_session(SessionOptions::default()).await.unwrap()
+    dialer
+        .create_session(SessionOptions::default())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -50,7 +53,10 @@ async fn create_session_sends_a_routed_form_and_reads_the_id() {
         let reqs = fake.requests();
         assert_eq!(reqs.len(), 1);
         let r = &reqs[0];
-        assert_eq!((r.method.clone(), r.path.as_str()), (Method::POST, "/session/create"));
+        assert_eq!(
+            (r.method.clone(), r.path.as_str()),
+            (Method::POST, "/session/create")
+        );
         assert_common_headers(r, FORM);
         assert_rest_auth(kind, r);
         assert_eq!(r.body_text(), "archiveMode=manual&p2p.preference=disabled");
@@ -157,7 +163,11 @@ async fn issued_tokens_are_signed_as_the_sdks_sign_them() {
         }
         // Without data, connection_data is absent, not blank.
         let token = dialer.issue_token(&sid, TokenOptions::default()).unwrap();
-        assert!(verify(kind, token.expose_secret()).get("connection_data").is_none());
+        assert!(
+            verify(kind, token.expose_secret())
+                .get("connection_data")
+                .is_none()
+        );
     }
 }
 
@@ -211,10 +221,11 @@ async fn dial_sends_only_set_fields_and_reads_the_call() {
             })
         );
         assert!(!sip.secure && !sip.video && !sip.observe_force_mute);
-        assert!(fake
-            .streams(sid.as_str())
-            .iter()
-            .any(|s| s.stream_id == call.stream_id.as_str()));
+        assert!(
+            fake.streams(sid.as_str())
+                .iter()
+                .any(|s| s.stream_id == call.stream_id.as_str())
+        );
         let now_ms = common::now_secs() * 1000;
         assert!(call.created_at.as_millis() <= now_ms + 1000);
         assert!(call.created_at.as_millis() + 10_000 >= now_ms);
@@ -251,7 +262,10 @@ async fn dial_sends_only_set_fields_and_reads_the_call() {
             .unwrap();
         assert_eq!(sip.from.as_deref(), Some("14155550101@example.com"));
         assert_eq!(sip.auth_username.as_deref(), Some("alice"));
-        assert_eq!(sip.headers.get("X-Customer-Id").map(String::as_str), Some("42"));
+        assert_eq!(
+            sip.headers.get("X-Customer-Id").map(String::as_str),
+            Some("42")
+        );
         assert!(sip.secure && sip.video && sip.observe_force_mute);
     }
 }
@@ -377,7 +391,10 @@ async fn play_dtmf_to_a_session_and_to_a_connection() {
             assert_common_headers(r, JSON);
             assert_rest_auth(kind, r);
         }
-        assert_eq!(fake.session(sid.as_str()).unwrap().dtmf, vec!["0123456789*#p"]);
+        assert_eq!(
+            fake.session(sid.as_str()).unwrap().dtmf,
+            vec!["0123456789*#p"]
+        );
         let leg = fake
             .connections(sid.as_str())
             .into_iter()
@@ -406,8 +423,11 @@ async fn force_mute_and_list_streams() {
 
         let client = fake.add_client(sid.as_str(), None).unwrap();
         let token = dialer.issue_token(&sid, sip_token_options()).unwrap();
-        let mut request =
-            DialRequest::new(sid.clone(), token, SipUri::new("sip:a@example.com").unwrap());
+        let mut request = DialRequest::new(
+            sid.clone(),
+            token,
+            SipUri::new("sip:a@example.com").unwrap(),
+        );
         request.observe_force_mute = true;
         let call = dialer.dial(request).await.unwrap();
         fake.clear_requests();
@@ -429,7 +449,10 @@ async fn force_mute_and_list_streams() {
             .unwrap();
         assert_eq!(cam.video_type.as_deref(), Some("camera"));
         let sip = streams.iter().find(|s| s.id == call.stream_id).unwrap();
-        assert_eq!(sip.video_type, None, "an audio-only SIP leg has no videoType");
+        assert_eq!(
+            sip.video_type, None,
+            "an audio-only SIP leg has no videoType"
+        );
 
         fake.clear_requests();
         dialer.force_mute(&sid, &call.stream_id).await.unwrap();
@@ -543,7 +566,11 @@ async fn wrong_credentials_are_rejected() {
             .unwrap_err(),
         DialError::RejectedCredentials
     );
-    let fake = FakePlatform::builder().without_application().start().await.unwrap();
+    let fake = FakePlatform::builder()
+        .without_application()
+        .start()
+        .await
+        .unwrap();
     assert_eq!(
         Kind::Application
             .dialer(&fake)

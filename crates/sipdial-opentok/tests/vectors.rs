@@ -35,13 +35,20 @@ fn session_id_vectors_decode() {
         "1_MX4xMjM0NTZ-MTIuMzQuNTYuNzh-TW9uIE1hciAxNyAwMTo0ODo1NSBQRFQgMjAxNH4wLjM0MTM0MzE0MDIyOTU4Mjh-",
     ))
     .unwrap();
-    assert_eq!((p.api_key.as_str(), p.location.as_str()), ("123456", "12.34.56.78"));
+    assert_eq!(
+        (p.api_key.as_str(), p.location.as_str()),
+        ("123456", "12.34.56.78")
+    );
     let p = session_format::decode(&sid("2_MX40NTMyODc3Mn5-fg")).unwrap();
     assert_eq!(p.api_key, "45328772");
 
     // The dialer signs for its own sessions and refuses another project's.
     let dialer = project_dialer();
-    assert!(dialer.issue_token(&sid(SID), TokenOptions::default()).is_ok());
+    assert!(
+        dialer
+            .issue_token(&sid(SID), TokenOptions::default())
+            .is_ok()
+    );
     let err = dialer
         .issue_token(&sid("2_MX40NTMyODc3Mn5-fg"), TokenOptions::default())
         .unwrap_err();
@@ -49,11 +56,17 @@ fn session_id_vectors_decode() {
         matches!(&err, DialError::InvalidInput { field: Some(f), .. } if f == "session_id"),
         "{err:?}"
     );
-    assert!(dialer
-        .legacy_t1_token(&sid("2_MX40NTMyODc3Mn5-fg"), TokenOptions::default())
-        .is_err());
+    assert!(
+        dialer
+            .legacy_t1_token(&sid("2_MX40NTMyODc3Mn5-fg"), TokenOptions::default())
+            .is_err()
+    );
     // Ids that do not decode are accepted (best effort, as in the SDKs).
-    assert!(dialer.issue_token(&sid("opaque-session"), TokenOptions::default()).is_ok());
+    assert!(
+        dialer
+            .issue_token(&sid("opaque-session"), TokenOptions::default())
+            .is_ok()
+    );
 }
 
 /// §9.2: the T1 token, data string, signature and token byte for byte.
@@ -98,10 +111,16 @@ fn legacy_t1_token_from_dialer_verifies() {
     let token = dialer.legacy_t1_token(&sid(SID), options).unwrap();
     let inner = String::from_utf8(STANDARD.decode(&token.expose_secret()[4..]).unwrap()).unwrap();
     let (head, data) = inner.split_once(':').unwrap();
-    assert!(data.contains("connection_data=sip%3Dtrue%20name%3DA%26B"), "{data}");
+    assert!(
+        data.contains("connection_data=sip%3Dtrue%20name%3DA%26B"),
+        "{data}"
+    );
     assert!(data.contains("role=publisher"));
     let sig = head.strip_prefix("partner_id=123456&sig=").unwrap();
-    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, SECRET.as_bytes());
+    let key = aws_lc_rs::hmac::Key::new(
+        aws_lc_rs::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        SECRET.as_bytes(),
+    );
     let expected: String = aws_lc_rs::hmac::sign(&key, data.as_bytes())
         .as_ref()
         .iter()
@@ -145,7 +164,10 @@ fn rest_jwt_vector() {
     );
     // RestClaims::new back-dates iat by 60 s and expires 300 s after now.
     let c = RestClaims::new(&creds, 1_700_000_060, "j".into());
-    assert_eq!((c.iat, c.exp, c.iss, c.ist), (1_700_000_000, 1_700_000_360, KEY, "project"));
+    assert_eq!(
+        (c.iat, c.exp, c.iss, c.ist),
+        (1_700_000_000, 1_700_000_360, KEY, "project")
+    );
     assert_eq!(c.application_id, None);
 }
 

@@ -55,17 +55,26 @@ pub async fn fake() -> FakePlatform {
 }
 
 pub fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// The JWT of a recorded request's auth header, and whether it came as a Bearer.
 pub fn auth_jwt(r: &RecordedRequest) -> (String, bool) {
     if let Some(v) = r.header("x-opentok-auth") {
-        assert!(r.header("authorization").is_none(), "both auth headers sent");
+        assert!(
+            r.header("authorization").is_none(),
+            "both auth headers sent"
+        );
         return (v.to_owned(), false);
     }
     let v = r.header("authorization").expect("no auth header");
-    (v.strip_prefix("Bearer ").expect("not a Bearer").to_owned(), true)
+    (
+        v.strip_prefix("Bearer ").expect("not a Bearer").to_owned(),
+        true,
+    )
 }
 
 /// Decodes a JWT's header and claims without verifying it.
@@ -113,14 +122,25 @@ pub fn assert_rest_auth(kind: Kind, r: &RecordedRequest) -> Value {
         }
     }
     assert_eq!(verify(kind, &jwt), claims);
-    let keys: Vec<&str> = claims.as_object().unwrap().keys().map(String::as_str).collect();
+    let keys: Vec<&str> = claims
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
     let now = now_secs();
     assert_eq!(claims["iss"], kind.id());
     assert_eq!(claims["ist"], "project");
     let iat = claims["iat"].as_u64().unwrap();
     let exp = claims["exp"].as_u64().unwrap();
-    assert!((now - 65..=now - 55).contains(&iat), "iat {iat} vs now {now}");
-    assert!((now + 295..=now + 305).contains(&exp), "exp {exp} vs now {now}");
+    assert!(
+        (now - 65..=now - 55).contains(&iat),
+        "iat {iat} vs now {now}"
+    );
+    assert!(
+        (now + 295..=now + 305).contains(&exp),
+        "exp {exp} vs now {now}"
+    );
     let jti = claims["jti"].as_str().unwrap();
     assert_eq!(uuid::Uuid::parse_str(jti).unwrap().get_version_num(), 4);
     match kind {
