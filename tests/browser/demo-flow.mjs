@@ -136,7 +136,7 @@ try {
     const options = await page.locator('#target option').allInnerTexts();
     await check(options.length === expectTargets, `picker lists ${expectTargets} targets (got ${options.join(', ')})`);
     if (pickLabel) {
-      await page.getByLabel('Call').selectOption({ label: pickLabel });
+      await page.getByLabel('Call', { exact: true }).selectOption({ label: pickLabel });
     }
     ok(`target picker lists ${options.join(', ')}`);
   } else {

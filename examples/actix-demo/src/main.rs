@@ -19,7 +19,10 @@ async fn main() -> ExitCode {
         let mut app = App::new().service(sipdial_actix::scope(api.clone()));
         for asset in assets.clone() {
             let path = asset.path();
-            app = app.route(path, web::get().to(move || std::future::ready(respond(&asset))));
+            app = app.route(
+                path,
+                web::get().to(move || std::future::ready(respond(&asset))),
+            );
         }
         app
     })

@@ -18,7 +18,10 @@ async fn main() -> ExitCode {
     // The API at /sip, the page at / and its two files under /assets.
     let mut app = sipdial_axum::router(demo.api());
     for asset in demo.assets() {
-        app = app.route(asset.path(), get(move || std::future::ready(respond(&asset))));
+        app = app.route(
+            asset.path(),
+            get(move || std::future::ready(respond(&asset))),
+        );
     }
     let served = async {
         let listener = tokio::net::TcpListener::from_std(listener)?;

@@ -210,14 +210,21 @@ pub(crate) fn parse_bool(var: &'static str, value: &str) -> Result<bool, ConfigE
 fn parse_positive(var: &'static str, value: &str) -> Result<u32, ConfigError> {
     match value.trim().parse::<u32>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(ConfigError::invalid(var, "must be a whole number of at least 1")),
+        _ => Err(ConfigError::invalid(
+            var,
+            "must be a whole number of at least 1",
+        )),
     }
 }
 
 /// Accepts `http(s)://...` and, when `allow_path` is set, a same-origin absolute path
 /// (`/static/opentok.min.js`) for hosts that self-host a script. Rejects anything that
 /// could run or break out as markup (`javascript:`, quotes, angle brackets, spaces).
-fn check_http_url(var: &'static str, value: String, allow_path: bool) -> Result<String, ConfigError> {
+fn check_http_url(
+    var: &'static str,
+    value: String,
+    allow_path: bool,
+) -> Result<String, ConfigError> {
     let lower = value.to_ascii_lowercase();
     let scheme_ok = lower.starts_with("https://") || lower.starts_with("http://");
     let path_ok = allow_path && value.starts_with('/') && !value.starts_with("//");
@@ -229,13 +236,17 @@ fn check_http_url(var: &'static str, value: String, allow_path: bool) -> Result<
         };
         return Err(ConfigError::invalid(var, expected));
     }
-    if scheme_ok && value.splitn(2, "://").nth(1).is_none_or(|rest| rest.is_empty() || rest.starts_with('/')) {
+    if scheme_ok
+        && value
+            .split_once("://")
+            .is_none_or(|(_, rest)| rest.is_empty() || rest.starts_with('/'))
+    {
         return Err(ConfigError::invalid(var, "has no host"));
     }
     if value.len() > 2048
-        || value
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\'))
+        || value.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '`' | '\\')
+        })
     {
         return Err(ConfigError::invalid(
             var,
@@ -258,9 +269,9 @@ fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
                 )
             })?;
         let host_ok = !rest.is_empty()
-            && rest
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+            && rest.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+            });
         if !host_ok {
             return Err(ConfigError::invalid(
                 vars::ALLOWED_ORIGINS,
@@ -296,7 +307,10 @@ pub(crate) mod tests {
     }
 
     fn var_of(result: Result<DemoConfig, ConfigError>) -> &'static str {
-        result.expect_err("should be refused").variable().expect("names a variable")
+        result
+            .expect_err("should be refused")
+            .variable()
+            .expect("names a variable")
     }
 
     #[test]
@@ -326,9 +340,15 @@ pub(crate) mod tests {
         assert_eq!(var_of(config_from(&[("PORT", "http")], None)), "PORT");
         assert_eq!(var_of(config_from(&[("PORT", "65536")], None)), "PORT");
         assert_eq!(var_of(config_from(&[("PORT", "-1")], None)), "PORT");
-        assert_eq!(var_of(config_from(&[("HOST", "example.com")], None)), "HOST");
         assert_eq!(
-            var_of(config_from(&[("OPENTOK_JS_URL", "javascript:alert(1)")], None)),
+            var_of(config_from(&[("HOST", "example.com")], None)),
+            "HOST"
+        );
+        assert_eq!(
+            var_of(config_from(
+                &[("OPENTOK_JS_URL", "javascript:alert(1)")],
+                None
+            )),
             "OPENTOK_JS_URL"
         );
         assert_eq!(
@@ -336,7 +356,10 @@ pub(crate) mod tests {
             "OPENTOK_JS_URL"
         );
         assert_eq!(
-            var_of(config_from(&[("OPENTOK_JS_URL", "//cdn.example/ot.js")], None)),
+            var_of(config_from(
+                &[("OPENTOK_JS_URL", "//cdn.example/ot.js")],
+                None
+            )),
             "OPENTOK_JS_URL"
         );
         assert_eq!(
@@ -356,11 +379,17 @@ pub(crate) mod tests {
             "SIPDIAL_DIALS_PER_MINUTE"
         );
         assert_eq!(
-            var_of(config_from(&[("SIPDIAL_ALLOWED_ORIGINS", "example.com")], None)),
+            var_of(config_from(
+                &[("SIPDIAL_ALLOWED_ORIGINS", "example.com")],
+                None
+            )),
             "SIPDIAL_ALLOWED_ORIGINS"
         );
         assert_eq!(
-            var_of(config_from(&[("SIPDIAL_ALLOWED_ORIGINS", "https://a.example/path")], None)),
+            var_of(config_from(
+                &[("SIPDIAL_ALLOWED_ORIGINS", "https://a.example/path")],
+                None
+            )),
             "SIPDIAL_ALLOWED_ORIGINS"
         );
         assert_eq!(
@@ -377,21 +406,30 @@ pub(crate) mod tests {
                 ("OPENTOK_API_URL", "http://127.0.0.1:9000"),
                 ("SIPDIAL_MAX_ACTIVE_CALLS", "2"),
                 ("SIPDIAL_DIALS_PER_MINUTE", "4"),
-                ("SIPDIAL_ALLOWED_ORIGINS", "https://app.example, http://localhost:3000"),
+                (
+                    "SIPDIAL_ALLOWED_ORIGINS",
+                    "https://app.example, http://localhost:3000",
+                ),
             ],
             None,
         )
         .unwrap();
         assert_eq!(c.opentok_js_url(), "/static/opentok.min.js");
         assert_eq!((c.max_active_calls, c.dials_per_minute), (Some(2), Some(4)));
-        assert_eq!(c.allowed_origins, ["https://app.example", "http://localhost:3000"]);
+        assert_eq!(
+            c.allowed_origins,
+            ["https://app.example", "http://localhost:3000"]
+        );
     }
 
     #[test]
     fn credentials_switch_off_demo_mode() {
         let creds = Credentials::project("123456", "1234567890abcdef1234567890abcdef1234567890");
         let c = config_from(
-            &[("SIP_URI", "sip:desk@pbx.example.com"), ("OPENTOK_API_URL", "http://127.0.0.1:1")],
+            &[
+                ("SIP_URI", "sip:desk@pbx.example.com"),
+                ("OPENTOK_API_URL", "http://127.0.0.1:1"),
+            ],
             Some(creds),
         )
         .unwrap();
@@ -411,7 +449,10 @@ pub(crate) mod tests {
         for f in ["0", "false", "No", "off"] {
             assert!(!parse_bool("X", f).unwrap());
         }
-        assert_eq!(parse_bool("SIP_SECURE", "maybe").unwrap_err().variable(), Some("SIP_SECURE"));
+        assert_eq!(
+            parse_bool("SIP_SECURE", "maybe").unwrap_err().variable(),
+            Some("SIP_SECURE")
+        );
     }
 
     #[test]

@@ -82,7 +82,9 @@ impl RunningDemo {
     /// `listening on http://...` line. Panics with the demo's output when it exits or
     /// stays silent for [`START_TIMEOUT`].
     pub fn start(bin: &str, envs: &[(&str, &str)]) -> Self {
-        let mut child = demo_command(bin, envs).spawn().expect("spawn the demo binary");
+        let mut child = demo_command(bin, envs)
+            .spawn()
+            .expect("spawn the demo binary");
         let stderr = collect(child.stderr.take().expect("piped stderr"));
         let stdout_pipe = child.stdout.take().expect("piped stdout");
         let stdout = Arc::new(Mutex::new(String::new()));
@@ -90,12 +92,14 @@ impl RunningDemo {
         let sink = Arc::clone(&stdout);
         std::thread::spawn(move || {
             for line in BufReader::new(stdout_pipe).lines().map_while(Result::ok) {
+                {
+                    let mut t = sink.lock().unwrap_or_else(|e| e.into_inner());
+                    t.push_str(&line);
+                    t.push('\n');
+                }
                 if let Some((_, url)) = line.split_once(" listening on ") {
                     let _ = tx.send(url.trim().trim_end_matches('/').to_owned());
                 }
-                let mut t = sink.lock().unwrap_or_else(|e| e.into_inner());
-                t.push_str(&line);
-                t.push('\n');
             }
         });
         let deadline = Instant::now() + START_TIMEOUT;
@@ -135,12 +139,18 @@ impl RunningDemo {
 
     /// Everything the demo wrote to stdout so far.
     pub fn stdout(&self) -> String {
-        self.stdout.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stdout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Everything the demo logged to stderr so far.
     pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Waits until stderr contains `needle` (logs are written asynchronously to the
@@ -175,8 +185,13 @@ impl RunningDemo {
             .status()
             .expect("run kill");
         assert!(sent.success(), "kill -TERM {pid} failed");
-        let status = wait_with_timeout(&mut self.child, Duration::from_secs(10))
-            .unwrap_or_else(|| panic!("the demo did not stop within 10 s of SIGTERM\nstderr:\n{}", self.stderr()));
+        let status =
+            wait_with_timeout(&mut self.child, Duration::from_secs(10)).unwrap_or_else(|| {
+                panic!(
+                    "the demo did not stop within 10 s of SIGTERM\nstderr:\n{}",
+                    self.stderr()
+                )
+            });
         (status, started.elapsed())
     }
 }
@@ -217,7 +232,9 @@ pub struct Exited {
 /// Runs `bin` with `envs` and waits (up to [`START_TIMEOUT`]) for it to exit by itself,
 /// as it must on a configuration error. Panics if it starts serving instead.
 pub fn run_to_exit(bin: &str, envs: &[(&str, &str)]) -> Exited {
-    let mut child = demo_command(bin, envs).spawn().expect("spawn the demo binary");
+    let mut child = demo_command(bin, envs)
+        .spawn()
+        .expect("spawn the demo binary");
     let stdout = collect(child.stdout.take().expect("piped stdout"));
     let stderr = collect(child.stderr.take().expect("piped stderr"));
     let status = match wait_with_timeout(&mut child, START_TIMEOUT) {
@@ -402,7 +419,12 @@ pub fn skip_browser_test(test: &str, reason: &str) {
 /// screenshot as `target/artifacts/{name}.png`. `extra_args` go to the script
 /// (e.g. `--expect-targets=3`). Panics with the script's and the demo's output on
 /// failure; returns the screenshot path.
-pub fn run_browser_flow(tools: &BrowserTools, demo: &RunningDemo, name: &str, extra_args: &[&str]) -> PathBuf {
+pub fn run_browser_flow(
+    tools: &BrowserTools,
+    demo: &RunningDemo,
+    name: &str,
+    extra_args: &[&str],
+) -> PathBuf {
     let screenshot = artifacts_dir().join(format!("{name}.png"));
     let _ = std::fs::remove_file(&screenshot);
     let mut child = Command::new("node")
@@ -430,7 +452,10 @@ pub fn run_browser_flow(tools: &BrowserTools, demo: &RunningDemo, name: &str, ex
     print!("{stdout}");
     match status {
         Some(s) if s.success() => {
-            assert!(screenshot.is_file(), "the flow passed but saved no screenshot");
+            assert!(
+                screenshot.is_file(),
+                "the flow passed but saved no screenshot"
+            );
             println!("screenshot: {}", screenshot.display());
             screenshot
         }
@@ -450,46 +475,95 @@ pub mod checks {
     /// banner, the API answers under `/sip`, and SIGTERM stops the process cleanly.
     pub fn demo_mode_startup(bin: &str, app: &str) {
         let demo = RunningDemo::start(bin, &[]);
-        assert!(demo.url().starts_with("http://127.0.0.1:"), "{}", demo.url());
-        assert!(!demo.url().ends_with(":0"), "the real port is printed, not 0");
         assert!(
-            demo.stdout().contains(&format!("{app} listening on http://127.0.0.1:")),
+            demo.url().starts_with("http://127.0.0.1:"),
+            "{}",
+            demo.url()
+        );
+        assert!(
+            !demo.url().ends_with(":0"),
+            "the real port is printed, not 0"
+        );
+        assert!(
+            demo.stdout()
+                .contains(&format!("{app} listening on http://127.0.0.1:")),
             "{}",
             demo.stdout()
         );
-        assert!(demo.wait_for_stderr("DEMO MODE"), "no demo-mode line:\n{}", demo.stderr());
+        assert!(
+            demo.wait_for_stderr("DEMO MODE"),
+            "no demo-mode line:\n{}",
+            demo.stderr()
+        );
         let log = demo.stderr();
-        for hint in ["FakeDialer", "OPENTOK_API_KEY", "OPENTOK_API_SECRET", "VONAGE_APPLICATION_ID", "SIP_URI"] {
-            assert!(log.contains(hint), "the demo-mode line should mention {hint}:\n{log}");
+        for hint in [
+            "FakeDialer",
+            "OPENTOK_API_KEY",
+            "OPENTOK_API_SECRET",
+            "VONAGE_APPLICATION_ID",
+            "SIP_URI",
+        ] {
+            assert!(
+                log.contains(hint),
+                "the demo-mode line should mention {hint}:\n{log}"
+            );
         }
 
         let page = demo.get("/");
         assert_eq!(page.status, 200);
-        assert_eq!(page.header("content-type"), Some("text/html; charset=utf-8"));
+        assert_eq!(
+            page.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
         assert_eq!(page.header("cache-control"), Some("no-store"));
         assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
-        assert!(page.body.contains(crate::DEMO_BANNER), "the page carries the demo banner");
+        assert!(
+            page.body.contains(crate::DEMO_BANNER),
+            "the page carries the demo banner"
+        );
         assert!(page.body.contains(&format!(r#""servedBy":"{app}""#)));
         assert!(page.body.contains(r#""demo":true"#));
-        for heading in ["Your Publisher", "Start SIP Call", "End SIP Calls", "WebRTC Streams", "SIP Streams"] {
+        for heading in [
+            "Your Publisher",
+            "Start SIP Call",
+            "End SIP Calls",
+            "WebRTC Streams",
+            "SIP Streams",
+        ] {
             assert!(page.body.contains(heading), "{heading}");
         }
         let js = demo.get("/assets/app.js");
-        assert_eq!((js.status, js.header("content-type")), (200, Some("text/javascript; charset=utf-8")));
+        assert_eq!(
+            (js.status, js.header("content-type")),
+            (200, Some("text/javascript; charset=utf-8"))
+        );
         let css = demo.get("/assets/style.css");
-        assert_eq!((css.status, css.header("content-type")), (200, Some("text/css; charset=utf-8")));
+        assert_eq!(
+            (css.status, css.header("content-type")),
+            (200, Some("text/css; charset=utf-8"))
+        );
         assert_eq!(demo.get("/nope").status, 404);
 
         let targets = demo.get("/sip/targets");
         assert_eq!(targets.status, 200, "{}", targets.body);
-        assert!(targets.body.contains(crate::DEMO_TARGET_NAME), "{}", targets.body);
-        assert!(!targets.body.contains(crate::DEMO_TARGET_URI), "the URI never reaches the browser");
+        assert!(
+            targets.body.contains(crate::DEMO_TARGET_NAME),
+            "{}",
+            targets.body
+        );
+        assert!(
+            !targets.body.contains(crate::DEMO_TARGET_URI),
+            "the URI never reaches the browser"
+        );
         let session = demo.request("POST", "/sip/session", Some("{}"));
         assert_eq!(session.status, 200, "{}", session.body);
         assert!(session.body.contains("sessionId"), "{}", session.body);
 
         let (status, took) = demo.terminate();
-        assert!(status.success(), "SIGTERM should end the demo cleanly, got {status:?}");
+        assert!(
+            status.success(),
+            "SIGTERM should end the demo cleanly, got {status:?}"
+        );
         assert!(took.as_secs() < 10, "graceful shutdown took {took:?}");
     }
 
@@ -500,7 +574,10 @@ pub mod checks {
             bin,
             &[
                 ("OPENTOK_API_KEY", "123456"),
-                ("OPENTOK_API_SECRET", "1234567890abcdef1234567890abcdef1234567890"),
+                (
+                    "OPENTOK_API_SECRET",
+                    "1234567890abcdef1234567890abcdef1234567890",
+                ),
                 ("OPENTOK_API_URL", "http://127.0.0.1:9"),
                 ("SIP_URI", "sip:desk@pbx.example.com"),
                 ("SIP_PASSWORD", "TOPSECRET-sip"),
@@ -513,14 +590,21 @@ pub mod checks {
         assert!(!page.body.contains(crate::DEMO_BANNER));
         assert!(page.body.contains(r#""demo":false"#));
         let targets = demo.get("/sip/targets");
-        assert!(targets.body.contains(crate::DEFAULT_TARGET_NAME), "{}", targets.body);
+        assert!(
+            targets.body.contains(crate::DEFAULT_TARGET_NAME),
+            "{}",
+            targets.body
+        );
         for text in [demo.stderr(), demo.stdout(), page.body, targets.body] {
             assert!(!text.contains("TOPSECRET"), "a secret leaked:\n{text}");
-            assert!(!text.contains("1234567890abcdef"), "the API secret leaked:\n{text}");
+            assert!(
+                !text.contains("1234567890abcdef"),
+                "the API secret leaked:\n{text}"
+            );
         }
     }
 
-    /// Each malformed variable stops start-up with exit code 78 and a message naming
+    /// Each malformed variable stops start-up with [`crate::EXIT_CONFIG`] and a message naming
     /// it, never quoting a secret.
     pub fn malformed_config_exits(bin: &str, app: &str) {
         let cases: &[(&[(&str, &str)], &str)] = &[
@@ -528,36 +612,83 @@ pub mod checks {
             (&[("HOST", "my host")], "HOST"),
             (&[("SIP_HEADERS", "[\"X-A\"]")], "SIP_HEADERS"),
             (&[("SIP_SECURE", "sometimes")], "SIP_SECURE"),
-            (&[("SIP_URI", "tel:+15551234567"), ("SIP_PASSWORD", "TOPSECRET"), ("SIP_USERNAME", "u")], "SIP_URI"),
-            (&[("SIP_TARGETS", "{\"x\": {\"uri\": \"sip:a@b.example\", \"password\": \"TOPSECRET\", \"secure\": \"TOPSECRET\"}}")], "SIP_TARGETS"),
-            (&[("OPENTOK_JS_URL", "javascript:alert(1)")], "OPENTOK_JS_URL"),
-            (&[("SIPDIAL_MAX_ACTIVE_CALLS", "0")], "SIPDIAL_MAX_ACTIVE_CALLS"),
+            (
+                &[
+                    ("SIP_URI", "tel:+15551234567"),
+                    ("SIP_PASSWORD", "TOPSECRET"),
+                    ("SIP_USERNAME", "u"),
+                ],
+                "SIP_URI",
+            ),
+            (
+                &[(
+                    "SIP_TARGETS",
+                    "{\"x\": {\"uri\": \"sip:a@b.example\", \"password\": \"TOPSECRET\", \"secure\": \"TOPSECRET\"}}",
+                )],
+                "SIP_TARGETS",
+            ),
+            (
+                &[("OPENTOK_JS_URL", "javascript:alert(1)")],
+                "OPENTOK_JS_URL",
+            ),
+            (
+                &[("SIPDIAL_MAX_ACTIVE_CALLS", "0")],
+                "SIPDIAL_MAX_ACTIVE_CALLS",
+            ),
             (&[("OPENTOK_API_KEY", "123456")], "OPENTOK_API_SECRET"),
-            (&[("VONAGE_APPLICATION_ID", "4f1e4b1c-2a6e-4c51-9d0b-6f1e8f6a2b3c"), ("VONAGE_PRIVATE_KEY_PATH", "/nonexistent/TOPSECRET.key")], "VONAGE_PRIVATE_KEY"),
+            (
+                &[
+                    (
+                        "VONAGE_APPLICATION_ID",
+                        "4f1e4b1c-2a6e-4c51-9d0b-6f1e8f6a2b3c",
+                    ),
+                    ("VONAGE_PRIVATE_KEY_PATH", "/nonexistent/TOPSECRET.key"),
+                ],
+                "VONAGE_PRIVATE_KEY",
+            ),
         ];
         for (envs, var) in cases {
             let run = run_to_exit(bin, envs);
-            assert_eq!(run.status.code(), Some(78), "{envs:?}: {}", run.stderr);
+            assert_eq!(
+                run.status.code(),
+                Some(i32::from(crate::EXIT_CONFIG)),
+                "{envs:?}: {}",
+                run.stderr
+            );
             assert!(
-                run.stderr.contains(&format!("{app}: configuration error")) && run.stderr.contains(var),
+                run.stderr.contains(&format!("{app}: configuration error"))
+                    && run.stderr.contains(var),
                 "{envs:?}: the message should name {var}:\n{}",
                 run.stderr
             );
-            assert!(!run.stdout.contains("listening on"), "{envs:?} started serving");
+            assert!(
+                !run.stdout.contains("listening on"),
+                "{envs:?} started serving"
+            );
             if !var.starts_with("VONAGE") {
-                assert!(!run.stderr.contains("TOPSECRET"), "{envs:?} quoted a secret:\n{}", run.stderr);
+                assert!(
+                    !run.stderr.contains("TOPSECRET"),
+                    "{envs:?} quoted a secret:\n{}",
+                    run.stderr
+                );
             }
         }
     }
 
-    /// A port already taken stops start-up with exit code 69 naming the address.
+    /// A port already taken stops start-up with [`crate::EXIT_UNAVAILABLE`] naming the address.
     pub fn busy_port_exits(bin: &str, app: &str) {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
         let port = taken.local_addr().expect("local addr").port().to_string();
         let run = run_to_exit(bin, &[("PORT", &port)]);
-        assert_eq!(run.status.code(), Some(69), "{}", run.stderr);
+        assert_eq!(
+            run.status.code(),
+            Some(i32::from(crate::EXIT_UNAVAILABLE)),
+            "{}",
+            run.stderr
+        );
         assert!(
-            run.stderr.contains(&format!("{app}: cannot listen on 127.0.0.1:{port}")),
+            run.stderr
+                .contains(&format!("{app}: cannot listen on 127.0.0.1:{port}")),
             "{}",
             run.stderr
         );

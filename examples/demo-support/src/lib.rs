@@ -38,8 +38,8 @@ use sipdial_opentok::OpenTokDialer;
 
 pub use config::{DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, vars};
 pub use error::ConfigError;
-pub use page::{Asset, DEMO_BANNER, PageConfig, render as render_page};
-pub use runtime::{init_tracing, shutdown_signal, start};
+pub use page::{Asset, DEMO_BANNER, POLL_INTERVAL_MS, PageConfig, render as render_page};
+pub use runtime::{EXIT_CONFIG, EXIT_UNAVAILABLE, init_tracing, shutdown_signal, start};
 pub use targets::{DEFAULT_TARGET_NAME, DEMO_TARGET_NAME, DEMO_TARGET_URI};
 
 /// Where both demos mount the API.
@@ -151,9 +151,16 @@ mod tests {
 
     #[test]
     fn credentials_select_the_real_dialer() {
-        let creds = sipdial_opentok::Credentials::project("123456", "1234567890abcdef1234567890abcdef1234567890");
+        let creds = sipdial_opentok::Credentials::project(
+            "123456",
+            "1234567890abcdef1234567890abcdef1234567890",
+        );
         let config = config_from(
-            &[("SIP_URI", "sip:desk@pbx.example.com"), ("SIP_PASSWORD", "s3cret-pw"), ("SIP_USERNAME", "u")],
+            &[
+                ("SIP_URI", "sip:desk@pbx.example.com"),
+                ("SIP_PASSWORD", "s3cret-pw"),
+                ("SIP_USERNAME", "u"),
+            ],
             Some(creds),
         )
         .unwrap();
@@ -162,7 +169,10 @@ mod tests {
         let page = demo.assets().into_iter().find(|a| a.path() == "/").unwrap();
         let html = String::from_utf8(page.body().to_vec()).unwrap();
         assert!(!html.contains("demo-banner\""));
-        assert!(!html.contains("s3cret-pw"), "no SIP secret reaches the page");
+        assert!(
+            !html.contains("s3cret-pw"),
+            "no SIP secret reaches the page"
+        );
         assert!(!html.contains("pbx.example.com"), "nor the SIP URI");
     }
 }

@@ -171,7 +171,10 @@ mod tests {
         assert_eq!(cfg["demo"], true);
         assert_eq!(cfg["apiPrefix"], "/sip");
         assert_eq!(cfg["servedBy"], "axum-demo");
-        assert_eq!(cfg["opentokJsUrl"], "https://static.opentok.com/v2/js/opentok.min.js");
+        assert_eq!(
+            cfg["opentokJsUrl"],
+            "https://static.opentok.com/v2/js/opentok.min.js"
+        );
     }
 
     #[test]
@@ -185,16 +188,29 @@ mod tests {
     fn injected_text_cannot_close_the_script_or_fill_a_slot() {
         let evil = "</script><script>alert(1)</script><!-- {{SIPDIAL_BANNER}} & \u{2028}";
         let html = page(false, evil);
-        assert_eq!(html.matches("</script>").count(), INDEX_HTML.matches("</script>").count());
+        assert_eq!(
+            html.matches("</script>").count(),
+            INDEX_HTML.matches("</script>").count()
+        );
         assert!(!html.contains("<!-- {{"));
         assert!(!html.contains(r#"id="demo-banner""#));
-        assert_eq!(config_json(&html)["servedBy"], evil, "the value round-trips exactly");
+        assert_eq!(
+            config_json(&html)["servedBy"],
+            evil,
+            "the value round-trips exactly"
+        );
     }
 
     #[test]
     fn the_page_keeps_the_original_layout() {
         let html = page(true, "x");
-        for heading in ["Your Publisher", "Start SIP Call", "End SIP Calls", "WebRTC Streams", "SIP Streams"] {
+        for heading in [
+            "Your Publisher",
+            "Start SIP Call",
+            "End SIP Calls",
+            "WebRTC Streams",
+            "SIP Streams",
+        ] {
             assert!(html.contains(heading), "{heading}");
         }
         assert!(html.contains(r#"role="alert""#));

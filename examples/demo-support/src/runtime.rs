@@ -81,7 +81,11 @@ fn announce(demo: &Demo, local: SocketAddr) {
         );
     } else {
         tracing::info!(
-            api_url = config.cloud.as_ref().and_then(|c| c.api_url.as_deref()).unwrap_or("the platform default"),
+            api_url = config
+                .cloud
+                .as_ref()
+                .and_then(|c| c.api_url.as_deref())
+                .unwrap_or("the platform default"),
             "real mode: calls are placed through the Vonage Video API"
         );
         if config.targets.is_empty() {
@@ -138,8 +142,17 @@ mod tests {
 
     #[test]
     fn unspecified_addresses_are_shown_as_loopback() {
-        assert_eq!(browsable("0.0.0.0:8080".parse().unwrap()).to_string(), "127.0.0.1:8080");
-        assert_eq!(browsable("[::]:8080".parse().unwrap()).to_string(), "[::1]:8080");
-        assert_eq!(browsable("10.1.2.3:1".parse().unwrap()).to_string(), "10.1.2.3:1");
+        assert_eq!(
+            browsable("0.0.0.0:8080".parse().unwrap()).to_string(),
+            "127.0.0.1:8080"
+        );
+        assert_eq!(
+            browsable("[::]:8080".parse().unwrap()).to_string(),
+            "[::1]:8080"
+        );
+        assert_eq!(
+            browsable("10.1.2.3:1".parse().unwrap()).to_string(),
+            "10.1.2.3:1"
+        );
     }
 }

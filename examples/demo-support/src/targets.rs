@@ -65,7 +65,10 @@ impl TargetConfig {
 
 /// The default target (when `SIP_URI` is set, or always in demo mode) followed by the
 /// `SIP_TARGETS` entries in name order.
-pub(crate) fn from_lookup(lookup: Lookup<'_>, demo: bool) -> Result<Vec<TargetConfig>, ConfigError> {
+pub(crate) fn from_lookup(
+    lookup: Lookup<'_>,
+    demo: bool,
+) -> Result<Vec<TargetConfig>, ConfigError> {
     let mut targets = Vec::new();
     if let Some(t) = default_target(lookup, demo)? {
         targets.push(t);
@@ -147,7 +150,10 @@ fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<TargetConfig>
     let headers = match lookup(vars::SIP_HEADERS)? {
         Some(json) => {
             let value: Value = serde_json::from_str(&json).map_err(|e| {
-                ConfigError::invalid(vars::SIP_HEADERS, format!("is not valid JSON ({})", json_position(&e)))
+                ConfigError::invalid(
+                    vars::SIP_HEADERS,
+                    format!("is not valid JSON ({})", json_position(&e)),
+                )
             })?;
             headers_from_value(&value)
                 .map_err(|reason| ConfigError::invalid(vars::SIP_HEADERS, reason))?
@@ -197,7 +203,9 @@ fn check_label(var: &'static str, label: String) -> Result<String, ConfigError> 
 fn valid_target_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= MAX_TARGET_NAME_LEN
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// A JSON object of string values as [`SipHeaders`]; the reason never quotes a value.
@@ -234,7 +242,10 @@ fn parse_targets_json(json: &str) -> Result<Vec<TargetConfig>, ConfigError> {
         let Value::Object(fields) = entry else {
             return Err(bad(format!("target `{name}` must be a JSON object")));
         };
-        out.push(target_from_fields(name, fields).map_err(|reason| bad(format!("target `{name}`: {reason}")))?);
+        out.push(
+            target_from_fields(name, fields)
+                .map_err(|reason| bad(format!("target `{name}`: {reason}")))?,
+        );
     }
     // serde_json's map order depends on its features: make it name order always.
     out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -242,7 +253,9 @@ fn parse_targets_json(json: &str) -> Result<Vec<TargetConfig>, ConfigError> {
 }
 
 fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<TargetConfig, String> {
-    const KNOWN: &[&str] = &["uri", "label", "from", "username", "password", "headers", "secure", "video"];
+    const KNOWN: &[&str] = &[
+        "uri", "label", "from", "username", "password", "headers", "secure", "video",
+    ];
     if let Some(unknown) = fields.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         // Field names are safe to echo only once they are known to be harmless.
         return Err(if valid_target_name(unknown) {
@@ -310,7 +323,10 @@ mod tests {
     fn demo_mode_has_a_dialable_target() {
         let c = config_from(&[], None).unwrap();
         let t = &c.targets[0];
-        assert_eq!((t.name.as_str(), t.uri.as_str()), ("demo", super::DEMO_TARGET_URI));
+        assert_eq!(
+            (t.name.as_str(), t.uri.as_str()),
+            ("demo", super::DEMO_TARGET_URI)
+        );
         assert!(t.auth.is_none());
     }
 
@@ -333,11 +349,17 @@ mod tests {
         assert_eq!(c.target_names(), ["default"]);
         let t = &c.targets[0];
         assert_eq!(t.label, "Front desk");
-        assert_eq!(t.from.as_ref().unwrap().as_str(), "15551230000@pbx.example.com");
+        assert_eq!(
+            t.from.as_ref().unwrap().as_str(),
+            "15551230000@pbx.example.com"
+        );
         assert_eq!(t.auth.as_ref().unwrap().expose_password(), "hunter2");
         assert_eq!(t.headers.get("X-Customer-Id"), Some("42"));
         assert!(t.secure && t.video);
-        assert!(!format!("{t:?}").contains("hunter2"), "Debug must redact the password");
+        assert!(
+            !format!("{t:?}").contains("hunter2"),
+            "Debug must redact the password"
+        );
     }
 
     #[test]
@@ -358,7 +380,10 @@ mod tests {
         assert_eq!(c.targets[2].label, "Support desk");
         assert!(c.targets[2].secure && c.targets[2].auth.is_some());
         let c = config_from(
-            &[("SIP_TARGETS", r#"{"a": {"uri": "sip:a@h.example"}}"#), ("SIP_DEFAULT_TARGET", "a")],
+            &[
+                ("SIP_TARGETS", r#"{"a": {"uri": "sip:a@h.example"}}"#),
+                ("SIP_DEFAULT_TARGET", "a"),
+            ],
             None,
         )
         .unwrap();
@@ -380,11 +405,29 @@ mod tests {
             (&[("SIP_USERNAME", "alice")], "SIP_PASSWORD"),
             (&[("SIP_PASSWORD", "secret")], "SIP_USERNAME"),
             (&[("SIP_TARGETS", "[]")], "SIP_TARGETS"),
-            (&[("SIP_TARGETS", "{\"a b\": {\"uri\": \"sip:a@b.example\"}}")], "SIP_TARGETS"),
+            (
+                &[("SIP_TARGETS", "{\"a b\": {\"uri\": \"sip:a@b.example\"}}")],
+                "SIP_TARGETS",
+            ),
             (&[("SIP_TARGETS", "{\"a\": {}}")], "SIP_TARGETS"),
-            (&[("SIP_TARGETS", "{\"a\": {\"uri\": \"sip:a@b.example\", \"secure\": \"yes\"}}")], "SIP_TARGETS"),
-            (&[("SIP_TARGETS", "{\"a\": {\"uri\": \"sip:a@b.example\", \"pasword\": \"x\"}}")], "SIP_TARGETS"),
-            (&[("SIP_TARGETS", "{\"demo\": {\"uri\": \"sip:a@b.example\"}}")], "SIP_TARGETS"),
+            (
+                &[(
+                    "SIP_TARGETS",
+                    "{\"a\": {\"uri\": \"sip:a@b.example\", \"secure\": \"yes\"}}",
+                )],
+                "SIP_TARGETS",
+            ),
+            (
+                &[(
+                    "SIP_TARGETS",
+                    "{\"a\": {\"uri\": \"sip:a@b.example\", \"pasword\": \"x\"}}",
+                )],
+                "SIP_TARGETS",
+            ),
+            (
+                &[("SIP_TARGETS", "{\"demo\": {\"uri\": \"sip:a@b.example\"}}")],
+                "SIP_TARGETS",
+            ),
         ];
         for (pairs, var) in cases {
             let (got, message) = refused(pairs);
@@ -396,8 +439,11 @@ mod tests {
     #[test]
     fn cloud_mode_without_sip_uri_refuses_orphan_settings() {
         let creds = sipdial_opentok::Credentials::project("123456", "secret-secret-secret");
-        let err = config_from(&[("SIP_USERNAME", "alice"), ("SIP_PASSWORD", "pw")], Some(creds))
-            .unwrap_err();
+        let err = config_from(
+            &[("SIP_USERNAME", "alice"), ("SIP_PASSWORD", "pw")],
+            Some(creds),
+        )
+        .unwrap_err();
         assert_eq!(err.variable(), Some("SIP_URI"));
         let creds = sipdial_opentok::Credentials::project("123456", "secret-secret-secret");
         let c = config_from(&[], Some(creds)).unwrap();
@@ -407,12 +453,24 @@ mod tests {
     #[test]
     fn messages_never_quote_secrets() {
         let cases: &[&[(&'static str, &str)]] = &[
-            &[("SIP_TARGETS", r#"{"a": {"uri": "sip:a@b.example", "secure": "TOPSECRET"}}"#)],
-            &[("SIP_TARGETS", r#"{"a": {"uri": "sip:a@b.example", "password": 1, "username": "TOPSECRET"}}"#)],
+            &[(
+                "SIP_TARGETS",
+                r#"{"a": {"uri": "sip:a@b.example", "secure": "TOPSECRET"}}"#,
+            )],
+            &[(
+                "SIP_TARGETS",
+                r#"{"a": {"uri": "sip:a@b.example", "password": 1, "username": "TOPSECRET"}}"#,
+            )],
             &[("SIP_TARGETS", r#"{"a": {"uri": "TOPSECRET"}}"#)],
-            &[("SIP_TARGETS", r#"{"a": {"uri": "sip:a@b.example", "TOPSECRET x": 1}}"#)],
+            &[(
+                "SIP_TARGETS",
+                r#"{"a": {"uri": "sip:a@b.example", "TOPSECRET x": 1}}"#,
+            )],
             &[("SIP_HEADERS", r#"{"X-A": ["TOPSECRET"]}"#)],
-            &[("SIP_TARGETS", r#"{"a": {"uri": "sip:a@b.example", "password": "TOPSECRET"#)],
+            &[(
+                "SIP_TARGETS",
+                r#"{"a": {"uri": "sip:a@b.example", "password": "TOPSECRET"#,
+            )],
         ];
         for pairs in cases {
             let (_, message) = refused(pairs);
