@@ -19,7 +19,7 @@
 //! ```
 //!
 //! With no credential variable set at all the demo runs on the in-memory
-//! [`FakeDialer`](sipdial_core::fake::FakeDialer) with a built-in SIP target, so the page
+//! `sipdial_core::fake::FakeDialer` with a built-in SIP target, so the page
 //! works on a fresh clone; `docs/quickstart.md` lists every variable.
 
 mod config;
