@@ -49,7 +49,6 @@ impl Fault {
 /// Rules are tried in the order they were injected; the first one that matches and is not
 /// used up applies, and only one applies per request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct FaultRule {
     /// Only requests with this method.
     pub method: Option<Method>,
