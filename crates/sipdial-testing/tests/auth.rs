@@ -174,6 +174,14 @@ async fn refuses_missing_and_wrong_credentials() {
             "Basic auth",
             Auth::Header("Authorization", "Basic YTpi".into()),
         ),
+        (
+            "Bearer with a forged payload",
+            Auth::App(forge(&app_jwt(), now)),
+        ),
+        (
+            "X-OPENTOK-AUTH with a forged payload",
+            Auth::Project(forge(&project_jwt(), now)),
+        ),
     ];
     for (name, auth) in cases {
         let resp = create(&c, auth).await;
@@ -183,6 +191,14 @@ async fn refuses_missing_and_wrong_credentials() {
     }
     assert!(fake.sessions().is_empty());
     assert!(fake.requests().iter().all(|r| r.auth_claims.is_none()));
+}
+
+/// Keeps the header and signature of `token` but swaps in claims with a later `exp`.
+fn forge(token: &str, now: i64) -> String {
+    let parts: Vec<&str> = token.split('.').collect();
+    let claims = json!({"iss": TEST_API_KEY, "ist": "project", "application_id": TEST_APPLICATION_ID,
+                        "iat": now, "exp": now + 900});
+    format!("{}.{}.{}", parts[0], base64_claims(&claims), parts[2])
 }
 
 fn base64_claims(v: &serde_json::Value) -> String {
