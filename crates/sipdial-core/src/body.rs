@@ -86,12 +86,16 @@ pin_project_lite::pin_project! {
 impl<B> LayerBody<B> {
     /// Wraps the API's body.
     pub fn api(body: ResponseBody) -> Self {
-        Self { kind: Kind::Api { body } }
+        Self {
+            kind: Kind::Api { body },
+        }
     }
 
     /// Wraps the inner service's body.
     pub fn inner(body: B) -> Self {
-        Self { kind: Kind::Inner { body } }
+        Self {
+            kind: Kind::Inner { body },
+        }
     }
 
     /// Whether the API answered (rather than the inner service).

@@ -39,7 +39,10 @@ fn resolve<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
     match schema.get("$ref").and_then(Value::as_str) {
         Some(r) => {
             let ptr = r.strip_prefix('#').expect("local ref");
-            resolve(doc, doc.pointer(ptr).unwrap_or_else(|| panic!("dangling {r}")))
+            resolve(
+                doc,
+                doc.pointer(ptr).unwrap_or_else(|| panic!("dangling {r}")),
+            )
         }
         None => schema,
     }
@@ -70,8 +73,16 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str) {
         assert!(options.contains(value), "{at}: {value} not in {options:?}");
     }
     if let (Some(obj), Some(props)) = (value.as_object(), schema.get("properties")) {
-        for req in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
-            assert!(obj.contains_key(req.as_str().unwrap()), "{at}: missing {req}");
+        for req in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                obj.contains_key(req.as_str().unwrap()),
+                "{at}: missing {req}"
+            );
         }
         for (k, v) in obj {
             match props.get(k) {
@@ -100,54 +111,185 @@ async fn corpus(f: &Fixture) -> Vec<(Method, String, Res)> {
             out.push(($m, path, res));
         }};
     }
-    go!(Method::POST, "/sip/session".into(), Some(json!({ "room": "r" })));
-    let sid = out.last().unwrap().2.json()["sessionId"].as_str().unwrap().to_owned();
-    go!(Method::POST, "/sip/session".into(), Some(json!({ "room": "bad room" })));
-    go!(Method::POST, "/sip/session".into(), Some(json!({ "room": "x".repeat(20_000) })));
-    f.fake.script_once(Operation::CreateSession, Script::Fail(DialError::Timeout));
-    go!(Method::POST, "/sip/session".into(), Some(json!({ "room": "t" })));
-    f.fake.script_once(Operation::CreateSession, Script::Fail(DialError::RejectedCredentials));
-    go!(Method::POST, "/sip/session".into(), Some(json!({ "room": "t" })));
-    f.fake.script_once(Operation::CreateSession, Script::Fail(DialError::RateLimited { retry_after: None }));
-    go!(Method::POST, "/sip/session".into(), Some(json!({ "room": "t" })));
+    go!(
+        Method::POST,
+        "/sip/session".into(),
+        Some(json!({ "room": "r" }))
+    );
+    let sid = out.last().unwrap().2.json()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    go!(
+        Method::POST,
+        "/sip/session".into(),
+        Some(json!({ "room": "bad room" }))
+    );
+    go!(
+        Method::POST,
+        "/sip/session".into(),
+        Some(json!({ "room": "x".repeat(20_000) }))
+    );
+    f.fake
+        .script_once(Operation::CreateSession, Script::Fail(DialError::Timeout));
+    go!(
+        Method::POST,
+        "/sip/session".into(),
+        Some(json!({ "room": "t" }))
+    );
+    f.fake.script_once(
+        Operation::CreateSession,
+        Script::Fail(DialError::RejectedCredentials),
+    );
+    go!(
+        Method::POST,
+        "/sip/session".into(),
+        Some(json!({ "room": "t" }))
+    );
+    f.fake.script_once(
+        Operation::CreateSession,
+        Script::Fail(DialError::RateLimited { retry_after: None }),
+    );
+    go!(
+        Method::POST,
+        "/sip/session".into(),
+        Some(json!({ "room": "t" }))
+    );
     go!(Method::GET, "/sip/targets".into(), None);
-    go!(Method::POST, "/sip/token".into(), Some(json!({ "sessionId": sid })));
-    go!(Method::POST, "/sip/token".into(), Some(json!({ "sessionId": sid, "role": "moderator" })));
-    go!(Method::POST, "/sip/token".into(), Some(json!({ "sessionId": "1_unknown" })));
+    go!(
+        Method::POST,
+        "/sip/token".into(),
+        Some(json!({ "sessionId": sid }))
+    );
+    go!(
+        Method::POST,
+        "/sip/token".into(),
+        Some(json!({ "sessionId": sid, "role": "moderator" }))
+    );
+    go!(
+        Method::POST,
+        "/sip/token".into(),
+        Some(json!({ "sessionId": "1_unknown" }))
+    );
     go!(Method::POST, "/sip/token".into(), Some(json!({})));
-    f.fake.script_once(Operation::IssueToken, Script::Fail(DialError::Config { message: "x".into() }));
-    go!(Method::POST, "/sip/token".into(), Some(json!({ "sessionId": sid })));
-    go!(Method::POST, "/sip/dial".into(), Some(json!({ "sessionId": sid })));
-    let id = out.last().unwrap().2.json()["id"].as_str().unwrap().to_owned();
-    go!(Method::POST, "/sip/dial".into(), Some(json!({ "sessionId": sid, "uri": "sip:a@evil.example" })));
-    go!(Method::POST, "/sip/dial".into(), Some(json!({ "sessionId": "1_unknown" })));
-    go!(Method::POST, "/sip/dial".into(), Some(json!({ "sessionId": sid, "target": 5 })));
-    f.fake.script_once(Operation::Dial, Script::Fail(DialError::Conflict { message: "relayed".into() }));
-    go!(Method::POST, "/sip/dial".into(), Some(json!({ "sessionId": sid })));
-    f.fake.script_once(Operation::Dial, Script::Fail(DialError::Timeout));
-    go!(Method::POST, "/sip/dial".into(), Some(json!({ "sessionId": sid })));
-    f.fake.script_once(Operation::Dial, Script::Fail(DialError::Transport { message: "x".into() }));
-    go!(Method::POST, "/sip/dial".into(), Some(json!({ "sessionId": sid })));
+    f.fake.script_once(
+        Operation::IssueToken,
+        Script::Fail(DialError::Config {
+            message: "x".into(),
+        }),
+    );
+    go!(
+        Method::POST,
+        "/sip/token".into(),
+        Some(json!({ "sessionId": sid }))
+    );
+    go!(
+        Method::POST,
+        "/sip/dial".into(),
+        Some(json!({ "sessionId": sid }))
+    );
+    let id = out.last().unwrap().2.json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    go!(
+        Method::POST,
+        "/sip/dial".into(),
+        Some(json!({ "sessionId": sid, "uri": "sip:a@evil.example" }))
+    );
+    go!(
+        Method::POST,
+        "/sip/dial".into(),
+        Some(json!({ "sessionId": "1_unknown" }))
+    );
+    go!(
+        Method::POST,
+        "/sip/dial".into(),
+        Some(json!({ "sessionId": sid, "target": 5 }))
+    );
+    f.fake.script_once(
+        Operation::Dial,
+        Script::Fail(DialError::Conflict {
+            message: "relayed".into(),
+        }),
+    );
+    go!(
+        Method::POST,
+        "/sip/dial".into(),
+        Some(json!({ "sessionId": sid }))
+    );
+    f.fake
+        .script_once(Operation::Dial, Script::Fail(DialError::Timeout));
+    go!(
+        Method::POST,
+        "/sip/dial".into(),
+        Some(json!({ "sessionId": sid }))
+    );
+    f.fake.script_once(
+        Operation::Dial,
+        Script::Fail(DialError::Transport {
+            message: "x".into(),
+        }),
+    );
+    go!(
+        Method::POST,
+        "/sip/dial".into(),
+        Some(json!({ "sessionId": sid }))
+    );
     for _ in 0..4 {
-        go!(Method::POST, "/sip/dial".into(), Some(json!({ "sessionId": sid })));
+        go!(
+            Method::POST,
+            "/sip/dial".into(),
+            Some(json!({ "sessionId": sid }))
+        );
     }
     go!(Method::GET, format!("/sip/calls?sessionId={sid}"), None);
-    go!(Method::GET, format!("/sip/calls?sessionId={sid}&all=true"), None);
+    go!(
+        Method::GET,
+        format!("/sip/calls?sessionId={sid}&all=true"),
+        None
+    );
     go!(Method::GET, "/sip/calls".into(), None);
     go!(Method::GET, "/sip/calls?sessionId=1_unknown".into(), None);
     go!(Method::GET, format!("/sip/calls/{id}"), None);
     go!(Method::GET, "/sip/calls/unknown".into(), None);
-    go!(Method::POST, format!("/sip/calls/{id}/dtmf"), Some(json!({ "digits": "1#" })));
-    go!(Method::POST, format!("/sip/calls/{id}/dtmf"), Some(json!({ "digits": "x" })));
-    go!(Method::POST, "/sip/calls/unknown/dtmf".into(), Some(json!({ "digits": "1" })));
-    f.fake.script_once(Operation::PlayDtmf, Script::Fail(DialError::RateLimited { retry_after: Some(Duration::from_secs(2)) }));
-    go!(Method::POST, format!("/sip/calls/{id}/dtmf"), Some(json!({ "digits": "1" })));
-    f.fake.script_once(Operation::HangUp, Script::Fail(DialError::Timeout));
+    go!(
+        Method::POST,
+        format!("/sip/calls/{id}/dtmf"),
+        Some(json!({ "digits": "1#" }))
+    );
+    go!(
+        Method::POST,
+        format!("/sip/calls/{id}/dtmf"),
+        Some(json!({ "digits": "x" }))
+    );
+    go!(
+        Method::POST,
+        "/sip/calls/unknown/dtmf".into(),
+        Some(json!({ "digits": "1" }))
+    );
+    f.fake.script_once(
+        Operation::PlayDtmf,
+        Script::Fail(DialError::RateLimited {
+            retry_after: Some(Duration::from_secs(2)),
+        }),
+    );
+    go!(
+        Method::POST,
+        format!("/sip/calls/{id}/dtmf"),
+        Some(json!({ "digits": "1" }))
+    );
+    f.fake
+        .script_once(Operation::HangUp, Script::Fail(DialError::Timeout));
     go!(Method::DELETE, format!("/sip/calls/{id}"), None);
     go!(Method::DELETE, format!("/sip/calls/{id}"), None);
     go!(Method::DELETE, format!("/sip/calls/{id}"), None);
     go!(Method::DELETE, "/sip/calls/unknown".into(), None);
-    go!(Method::POST, format!("/sip/calls/{id}/dtmf"), Some(json!({ "digits": "1" })));
+    go!(
+        Method::POST,
+        format!("/sip/calls/{id}/dtmf"),
+        Some(json!({ "digits": "1" }))
+    );
     // Route-level answers, which the document describes once in its description.
     go!(Method::GET, "/sip/nope".into(), None);
     go!(Method::PUT, "/sip/dial".into(), None);
@@ -168,11 +310,22 @@ async fn every_route_method_and_status_served_is_documented() {
         let op = &doc["paths"][template][method.as_str().to_ascii_lowercase()];
         assert!(op.is_object(), "{method} {template} is not documented");
         let response = &op["responses"][status.to_string()];
-        assert!(response.is_object(), "{method} {template} {status} is not documented");
+        assert!(
+            response.is_object(),
+            "{method} {template} {status} is not documented"
+        );
         if let Some(schema) = response.pointer("/content/application~1json/schema") {
-            check(&doc, schema, &res.json(), &format!("{method} {template} {status}"));
+            check(
+                &doc,
+                schema,
+                &res.json(),
+                &format!("{method} {template} {status}"),
+            );
         } else {
-            assert!(res.body.is_empty(), "{method} {template} {status} has an undocumented body");
+            assert!(
+                res.body.is_empty(),
+                "{method} {template} {status} has an undocumented body"
+            );
         }
         if status == 429 {
             assert!(response["headers"]["Retry-After"].is_object());
@@ -196,7 +349,11 @@ async fn every_route_method_and_status_served_is_documented() {
             );
         }
     }
-    assert!(seen.len() >= 30, "corpus reached only {} statuses", seen.len());
+    assert!(
+        seen.len() >= 30,
+        "corpus reached only {} statuses",
+        seen.len()
+    );
 }
 
 #[test]
@@ -207,7 +364,10 @@ fn document_is_openapi_3_1_with_resolvable_refs() {
         match v {
             Value::Object(m) => {
                 if let Some(r) = m.get("$ref").and_then(Value::as_str) {
-                    assert!(doc.pointer(r.trim_start_matches('#')).is_some(), "dangling {r}");
+                    assert!(
+                        doc.pointer(r.trim_start_matches('#')).is_some(),
+                        "dangling {r}"
+                    );
                 }
                 m.values().for_each(|x| walk(doc, x));
             }
@@ -216,6 +376,11 @@ fn document_is_openapi_3_1_with_resolvable_refs() {
         }
     }
     walk(&doc, &doc);
-    let ops: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+    let ops: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
     assert_eq!(ops, 8);
 }

@@ -18,12 +18,21 @@ use sipdial_core::{Role, SipDialApi, async_trait};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_concurrent_first_requests_create_one_session() {
     let f = fixture();
-    f.fake.script_once(Operation::CreateSession, Script::Delay(Duration::from_millis(100)));
+    f.fake.script_once(
+        Operation::CreateSession,
+        Script::Delay(Duration::from_millis(100)),
+    );
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let api = f.api.clone();
             tokio::spawn(async move {
-                send(&api, Method::POST, "/sip/session", Some(json!({ "room": "busy" }))).await
+                send(
+                    &api,
+                    Method::POST,
+                    "/sip/session",
+                    Some(json!({ "room": "busy" })),
+                )
+                .await
             })
         })
         .collect();
@@ -42,7 +51,11 @@ async fn default_authorizer_refuses_moderator_tokens() {
     let f = fixture();
     let sid = f.session("r").await;
     let res = f
-        .send(Method::POST, "/sip/token", Some(json!({ "sessionId": sid, "role": "moderator" })))
+        .send(
+            Method::POST,
+            "/sip/token",
+            Some(json!({ "sessionId": sid, "role": "moderator" })),
+        )
         .await;
     assert_eq!(res.assert_error(403), "forbidden");
     assert_eq!(f.fake.count(Operation::IssueToken), 0);
@@ -58,12 +71,16 @@ struct StaffAuthorizer {
 #[async_trait]
 impl Authorizer for StaffAuthorizer {
     async fn authorize(&self, head: &http::request::Parts, action: &Action) -> Decision {
-        self.seen.lock().unwrap().push(format!("{} {}", head.method, action.name()));
+        self.seen
+            .lock()
+            .unwrap()
+            .push(format!("{} {}", head.method, action.name()));
         let staff = head.headers.get("x-staff").is_some_and(|v| v == "yes");
         match action {
-            Action::IssueToken { role: Role::Moderator, .. } if !staff => {
-                Decision::deny("only staff moderate")
-            }
+            Action::IssueToken {
+                role: Role::Moderator,
+                ..
+            } if !staff => Decision::deny("only staff moderate"),
             Action::IssueToken { .. } if staff => Decision::AllowWithRole(Role::Moderator),
             Action::Dial { .. } if head.headers.get("x-user").is_none() => {
                 Decision::deny("sign in to dial")
@@ -79,20 +96,33 @@ async fn a_custom_authorizer_grants_moderator_and_denies_dialing() {
     let f = fixture_with(|b| b.authorizer(auth.clone()));
     let sid = f.session("r").await;
 
-    let mut req = request(Method::POST, "/sip/token", Some(json!({ "sessionId": sid })));
+    let mut req = request(
+        Method::POST,
+        "/sip/token",
+        Some(json!({ "sessionId": sid })),
+    );
     req.headers_mut().insert("x-staff", "yes".parse().unwrap());
     let res = send_req(&f.api, req).await;
     assert_eq!(res.status, 200);
     assert_eq!(res.json()["role"], "moderator");
-    assert_eq!(jwt_claims(res.json()["token"].as_str().unwrap())["role"], "moderator");
+    assert_eq!(
+        jwt_claims(res.json()["token"].as_str().unwrap())["role"],
+        "moderator"
+    );
 
     let res = f
-        .send(Method::POST, "/sip/token", Some(json!({ "sessionId": sid, "role": "moderator" })))
+        .send(
+            Method::POST,
+            "/sip/token",
+            Some(json!({ "sessionId": sid, "role": "moderator" })),
+        )
         .await;
     assert_eq!(res.assert_error(403), "forbidden");
     assert_eq!(res.message(), "only staff moderate");
 
-    let res = f.send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid }))).await;
+    let res = f
+        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid })))
+        .await;
     assert_eq!(res.assert_error(403), "forbidden");
     assert_eq!(f.fake.count(Operation::Dial), 0);
 
@@ -115,10 +145,17 @@ async fn authorizer_sees_every_action() {
     let call = send_req(&f.api, req).await.json();
     let id = call["id"].as_str().unwrap();
     f.send(Method::GET, "/sip/targets", None).await;
-    f.send(Method::GET, &format!("/sip/calls?sessionId={sid}"), None).await;
+    f.send(Method::GET, &format!("/sip/calls?sessionId={sid}"), None)
+        .await;
     f.send(Method::GET, &format!("/sip/calls/{id}"), None).await;
-    f.send(Method::POST, &format!("/sip/calls/{id}/dtmf"), Some(json!({ "digits": "1" }))).await;
-    f.send(Method::DELETE, &format!("/sip/calls/{id}"), None).await;
+    f.send(
+        Method::POST,
+        &format!("/sip/calls/{id}/dtmf"),
+        Some(json!({ "digits": "1" })),
+    )
+    .await;
+    f.send(Method::DELETE, &format!("/sip/calls/{id}"), None)
+        .await;
     let seen = auth.seen.lock().unwrap().clone();
     assert_eq!(
         seen,
@@ -134,8 +171,12 @@ async fn authorizer_sees_every_action() {
     );
 }
 
-fn with_origin(mut req: Request<http_body_util::Full<bytes::Bytes>>, origin: &str) -> Request<http_body_util::Full<bytes::Bytes>> {
-    req.headers_mut().insert(header::ORIGIN, origin.parse().unwrap());
+fn with_origin(
+    mut req: Request<http_body_util::Full<bytes::Bytes>>,
+    origin: &str,
+) -> Request<http_body_util::Full<bytes::Bytes>> {
+    req.headers_mut()
+        .insert(header::ORIGIN, origin.parse().unwrap());
     req
 }
 
@@ -145,7 +186,11 @@ async fn foreign_origins_cannot_change_state() {
     let sid = f.session("r").await;
     let dial = || request(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid })));
 
-    for origin in ["https://evil.example", "null", "http://app.example.com:8080"] {
+    for origin in [
+        "https://evil.example",
+        "null",
+        "http://app.example.com:8080",
+    ] {
         let res = send_req(&f.api, with_origin(dial(), origin)).await;
         assert_eq!(res.assert_error(403), "origin_not_allowed", "{origin}");
     }
@@ -157,17 +202,33 @@ async fn foreign_origins_cannot_change_state() {
     assert_eq!(res.status, 201, "configured origin");
     let id = res.json()["id"].as_str().unwrap().to_owned();
 
-    let del = with_origin(request(Method::DELETE, &format!("/sip/calls/{id}"), None), "https://evil.example");
-    assert_eq!(send_req(&f.api, del).await.assert_error(403), "origin_not_allowed");
+    let del = with_origin(
+        request(Method::DELETE, &format!("/sip/calls/{id}"), None),
+        "https://evil.example",
+    );
+    assert_eq!(
+        send_req(&f.api, del).await.assert_error(403),
+        "origin_not_allowed"
+    );
     // Reads are not state-changing.
-    let get = with_origin(request(Method::GET, &format!("/sip/calls/{id}"), None), "https://evil.example");
+    let get = with_origin(
+        request(Method::GET, &format!("/sip/calls/{id}"), None),
+        "https://evil.example",
+    );
     assert_eq!(send_req(&f.api, get).await.status, 200);
     // The origin check comes before the route's own checks.
     let token = with_origin(
-        request(Method::POST, "/sip/token", Some(json!({ "sessionId": sid, "role": "moderator" }))),
+        request(
+            Method::POST,
+            "/sip/token",
+            Some(json!({ "sessionId": sid, "role": "moderator" })),
+        ),
         "https://evil.example",
     );
-    assert_eq!(send_req(&f.api, token).await.assert_error(403), "origin_not_allowed");
+    assert_eq!(
+        send_req(&f.api, token).await.assert_error(403),
+        "origin_not_allowed"
+    );
 }
 
 #[tokio::test]
@@ -176,7 +237,9 @@ async fn active_calls_per_session_are_limited() {
     let sid = f.session("r").await;
     let first = f.dial(&sid).await;
     f.dial(&sid).await;
-    let res = f.send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid }))).await;
+    let res = f
+        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid })))
+        .await;
     assert_eq!(res.assert_error(429), "too_many_calls");
     assert_eq!(res.headers[header::RETRY_AFTER], "30");
     assert_eq!(f.fake.count(Operation::Dial), 2);
@@ -185,7 +248,12 @@ async fn active_calls_per_session_are_limited() {
     f.dial(&other).await;
     // Ending a call frees a slot.
     let id = first["id"].as_str().unwrap();
-    assert_eq!(f.send(Method::DELETE, &format!("/sip/calls/{id}"), None).await.status, 204);
+    assert_eq!(
+        f.send(Method::DELETE, &format!("/sip/calls/{id}"), None)
+            .await
+            .status,
+        204
+    );
     f.dial(&sid).await;
 }
 
@@ -194,12 +262,26 @@ async fn dial_rate_per_session_is_limited() {
     let f = fixture_with(|b| b.dials_per_minute(2).max_active_calls_per_session(10));
     let sid = f.session("r").await;
     f.dial(&sid).await;
-    f.fake.script_once(Operation::Dial, Script::Fail(sipdial_core::DialError::Timeout));
+    f.fake.script_once(
+        Operation::Dial,
+        Script::Fail(sipdial_core::DialError::Timeout),
+    );
     // Failed attempts count too: toll fraud is attempted, not only achieved.
-    assert_eq!(f.send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid }))).await.status, 504);
-    let res = f.send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid }))).await;
+    assert_eq!(
+        f.send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid })))
+            .await
+            .status,
+        504
+    );
+    let res = f
+        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid })))
+        .await;
     assert_eq!(res.assert_error(429), "dial_rate_limited");
-    let after: u64 = res.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    let after: u64 = res.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((55..=60).contains(&after), "{after}");
     assert_eq!(f.fake.count(Operation::Dial), 2);
 }
@@ -208,7 +290,8 @@ async fn dial_rate_per_session_is_limited() {
 async fn concurrent_dials_cannot_overshoot_the_active_limit() {
     let f = fixture_with(|b| b.max_active_calls_per_session(3).dials_per_minute(100));
     let sid = f.session("r").await;
-    f.fake.script_always(Operation::Dial, Script::Delay(Duration::from_millis(50)));
+    f.fake
+        .script_always(Operation::Dial, Script::Delay(Duration::from_millis(50)));
     let ok = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..10)
         .map(|_| {
@@ -216,7 +299,13 @@ async fn concurrent_dials_cannot_overshoot_the_active_limit() {
             let sid = sid.clone();
             let ok = ok.clone();
             tokio::spawn(async move {
-                let res = send(&api, Method::POST, "/sip/dial", Some(json!({ "sessionId": sid }))).await;
+                let res = send(
+                    &api,
+                    Method::POST,
+                    "/sip/dial",
+                    Some(json!({ "sessionId": sid })),
+                )
+                .await;
                 if res.status == 201 {
                     ok.fetch_add(1, Ordering::SeqCst);
                 } else {
@@ -238,11 +327,15 @@ fn build_refuses_bad_configuration() {
     let b = || SipDialApi::builder(fake.clone());
     let err = |r: Result<SipDialApi, ApiConfigError>| r.unwrap_err();
     assert!(matches!(
-        err(b().target(SipTarget::parse("desk", "http://not-sip")).build()),
+        err(b()
+            .target(SipTarget::parse("desk", "http://not-sip"))
+            .build()),
         ApiConfigError::TargetUri { .. }
     ));
     assert!(matches!(
-        err(b().target(SipTarget::parse("bad name", "sip:a@b.example")).build()),
+        err(b()
+            .target(SipTarget::parse("bad name", "sip:a@b.example"))
+            .build()),
         ApiConfigError::TargetName(_)
     ));
     assert!(matches!(
@@ -253,7 +346,10 @@ fn build_refuses_bad_configuration() {
         ApiConfigError::DuplicateTarget(_)
     ));
     assert!(matches!(
-        err(b().target(SipTarget::parse("a", "sip:a@b.example")).default_target("b").build()),
+        err(b()
+            .target(SipTarget::parse("a", "sip:a@b.example"))
+            .default_target("b")
+            .build()),
         ApiConfigError::UnknownDefaultTarget(_)
     ));
     assert!(matches!(
@@ -261,12 +357,23 @@ fn build_refuses_bad_configuration() {
         ApiConfigError::Origin { .. }
     ));
     assert!(matches!(
-        err(b().allow_uri(UriAllowList::new().allow("sip:*@*.example")).build()),
+        err(b()
+            .allow_uri(UriAllowList::new().allow("sip:*@*.example"))
+            .build()),
         ApiConfigError::UriPattern { .. }
     ));
-    assert!(matches!(err(b().prefix("sip").build()), ApiConfigError::Prefix(_)));
-    assert!(matches!(err(b().body_limit(0).build()), ApiConfigError::BodyLimit));
-    assert!(matches!(err(b().dials_per_minute(0).build()), ApiConfigError::Limit(_)));
+    assert!(matches!(
+        err(b().prefix("sip").build()),
+        ApiConfigError::Prefix(_)
+    ));
+    assert!(matches!(
+        err(b().body_limit(0).build()),
+        ApiConfigError::BodyLimit
+    ));
+    assert!(matches!(
+        err(b().dials_per_minute(0).build()),
+        ApiConfigError::Limit(_)
+    ));
     let api = b().prefix("/voice/").build().unwrap();
     assert_eq!(api.prefix(), "/voice");
     assert!(api.serves("/voice") && api.serves("/voice/dial") && !api.serves("/voicemail"));

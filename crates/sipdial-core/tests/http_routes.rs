@@ -22,9 +22,21 @@ async fn session_is_created_once_per_room_and_reused() {
     assert_eq!(body["apiKey"], "123456");
     assert!(body["sessionId"].as_str().unwrap().starts_with("1_"));
     assert_eq!(a.headers[header::CACHE_CONTROL], "no-store");
-    let b = f.send(Method::POST, "/sip/session", Some(json!({ "room": "default" }))).await;
+    let b = f
+        .send(
+            Method::POST,
+            "/sip/session",
+            Some(json!({ "room": "default" })),
+        )
+        .await;
     assert_eq!(b.json()["sessionId"], body["sessionId"]);
-    let c = f.send(Method::POST, "/sip/session", Some(json!({ "room": "other" }))).await;
+    let c = f
+        .send(
+            Method::POST,
+            "/sip/session",
+            Some(json!({ "room": "other" })),
+        )
+        .await;
     assert_ne!(c.json()["sessionId"], body["sessionId"]);
     assert_eq!(f.fake.count(Operation::CreateSession), 2);
 }
@@ -60,7 +72,11 @@ async fn token_defaults_to_publisher_for_a_known_session() {
     let f = fixture();
     let sid = f.session("r").await;
     let res = f
-        .send(Method::POST, "/sip/token", Some(json!({ "sessionId": sid, "data": "name=Ann" })))
+        .send(
+            Method::POST,
+            "/sip/token",
+            Some(json!({ "sessionId": sid, "data": "name=Ann" })),
+        )
         .await;
     assert_eq!(res.status, 200, "{:?}", res.body);
     let body = res.json();
@@ -69,9 +85,16 @@ async fn token_defaults_to_publisher_for_a_known_session() {
     assert_eq!(claims["session_id"], sid.as_str());
     assert_eq!(claims["role"], "publisher");
     assert_eq!(claims["connection_data"], "name=Ann");
-    assert_eq!(body["expiresAt"].as_u64().unwrap(), claims["exp"].as_u64().unwrap() * 1000);
+    assert_eq!(
+        body["expiresAt"].as_u64().unwrap(),
+        claims["exp"].as_u64().unwrap() * 1000
+    );
     let sub = f
-        .send(Method::POST, "/sip/token", Some(json!({ "sessionId": sid, "role": "subscriber" })))
+        .send(
+            Method::POST,
+            "/sip/token",
+            Some(json!({ "sessionId": sid, "role": "subscriber" })),
+        )
         .await;
     assert_eq!(sub.json()["role"], "subscriber");
 }
@@ -82,7 +105,11 @@ async fn token_for_an_unknown_session_is_404() {
     // A well-formed session this middleware did not create.
     let foreign = f.fake.create_relayed_session();
     let res = f
-        .send(Method::POST, "/sip/token", Some(json!({ "sessionId": foreign.as_str() })))
+        .send(
+            Method::POST,
+            "/sip/token",
+            Some(json!({ "sessionId": foreign.as_str() })),
+        )
         .await;
     assert_eq!(res.assert_error(404), "session_not_found");
     assert_eq!(f.fake.count(Operation::IssueToken), 0);
@@ -93,7 +120,11 @@ async fn token_data_may_not_pose_as_a_sip_leg() {
     let f = fixture();
     let sid = f.session("r").await;
     let res = f
-        .send(Method::POST, "/sip/token", Some(json!({ "sessionId": sid, "data": "sip=true" })))
+        .send(
+            Method::POST,
+            "/sip/token",
+            Some(json!({ "sessionId": sid, "data": "sip=true" })),
+        )
         .await;
     res.assert_error(400);
     assert!(res.message().contains("`data`"), "{}", res.message());
@@ -116,7 +147,10 @@ async fn dial_uses_the_host_target_and_answers_201_with_location() {
     assert_eq!(res.status, 201, "{:?}", res.body);
     let call = res.json();
     let id = call["id"].as_str().unwrap();
-    assert_eq!(res.headers[header::LOCATION], format!("/sip/calls/{id}").as_str());
+    assert_eq!(
+        res.headers[header::LOCATION],
+        format!("/sip/calls/{id}").as_str()
+    );
     assert_eq!(call["sessionId"], sid.as_str());
     assert_eq!(call["target"], "support");
     assert_eq!(call["state"], "dialing");
@@ -128,12 +162,22 @@ async fn dial_uses_the_host_target_and_answers_201_with_location() {
     );
 
     let recorded = f.fake.recorded();
-    let token = recorded.iter().find(|r| r.op == Operation::IssueToken).unwrap();
+    let token = recorded
+        .iter()
+        .find(|r| r.op == Operation::IssueToken)
+        .unwrap();
     assert!(token.detail.contains("role=publisher"), "{}", token.detail);
-    assert!(token.detail.contains(r#"data=Some("sip=true")"#), "{}", token.detail);
+    assert!(
+        token.detail.contains(r#"data=Some("sip=true")"#),
+        "{}",
+        token.detail
+    );
     let dial = recorded.iter().find(|r| r.op == Operation::Dial).unwrap();
     let d = &dial.detail;
-    assert!(d.contains("uri=sip:support@pbx.example.com;transport=tls"), "{d}");
+    assert!(
+        d.contains("uri=sip:support@pbx.example.com;transport=tls"),
+        "{d}"
+    );
     assert!(d.contains("from=14155550101@example.com"), "{d}");
     assert!(d.contains("auth_user=agent"), "{d}");
     assert!(d.contains("secure=true"), "{d}");
@@ -148,16 +192,33 @@ async fn dial_picks_a_named_target_and_refuses_unknown_ones() {
     let f = fixture();
     let sid = f.session("r").await;
     let res = f
-        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid, "target": "sales" })))
+        .send(
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": sid, "target": "sales" })),
+        )
         .await;
     assert_eq!(res.status, 201);
     assert_eq!(res.json()["target"], "sales");
-    let dial = f.fake.recorded().into_iter().find(|r| r.op == Operation::Dial).unwrap();
-    assert!(dial.detail.contains("uri=sip:sales@pbx.example.com"), "{}", dial.detail);
+    let dial = f
+        .fake
+        .recorded()
+        .into_iter()
+        .find(|r| r.op == Operation::Dial)
+        .unwrap();
+    assert!(
+        dial.detail.contains("uri=sip:sales@pbx.example.com"),
+        "{}",
+        dial.detail
+    );
     assert!(dial.detail.contains("auth_user=-"), "{}", dial.detail);
 
     let res = f
-        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid, "target": "nope" })))
+        .send(
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": sid, "target": "nope" })),
+        )
         .await;
     res.assert_error(400);
     assert!(res.message().contains("`target`"));
@@ -167,12 +228,24 @@ async fn dial_picks_a_named_target_and_refuses_unknown_ones() {
 async fn dial_without_target_needs_a_default() {
     let fake = fake();
     let api = sipdial_core::SipDialApi::builder(fake.clone())
-        .target(sipdial_core::api::SipTarget::parse("a", "sip:a@x.example.com"))
-        .target(sipdial_core::api::SipTarget::parse("b", "sip:b@x.example.com"))
+        .target(sipdial_core::api::SipTarget::parse(
+            "a",
+            "sip:a@x.example.com",
+        ))
+        .target(sipdial_core::api::SipTarget::parse(
+            "b",
+            "sip:b@x.example.com",
+        ))
         .build()
         .unwrap();
     let sid = send(&api, Method::POST, "/sip/session", None).await.json()["sessionId"].clone();
-    let res = send(&api, Method::POST, "/sip/dial", Some(json!({ "sessionId": sid }))).await;
+    let res = send(
+        &api,
+        Method::POST,
+        "/sip/dial",
+        Some(json!({ "sessionId": sid })),
+    )
+    .await;
     res.assert_error(400);
     assert!(res.message().contains("`target`"), "{}", res.message());
 }
@@ -189,8 +262,17 @@ async fn custom_uri_only_through_the_allow_list_and_never_with_credentials() {
         )
         .await;
     assert_eq!(ok.status, 201, "{:?}", ok.body);
-    let dial = f.fake.recorded().into_iter().find(|r| r.op == Operation::Dial).unwrap();
-    assert!(dial.detail.contains("uri=sip:+15551234567@gw.example.com"), "{}", dial.detail);
+    let dial = f
+        .fake
+        .recorded()
+        .into_iter()
+        .find(|r| r.op == Operation::Dial)
+        .unwrap();
+    assert!(
+        dial.detail.contains("uri=sip:+15551234567@gw.example.com"),
+        "{}",
+        dial.detail
+    );
     assert!(dial.detail.contains("auth_user=-"), "{}", dial.detail);
 
     for uri in [
@@ -199,12 +281,20 @@ async fn custom_uri_only_through_the_allow_list_and_never_with_credentials() {
         "sip:+15551234567@evil.example",
     ] {
         let res = f
-            .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid, "uri": uri })))
+            .send(
+                Method::POST,
+                "/sip/dial",
+                Some(json!({ "sessionId": sid, "uri": uri })),
+            )
             .await;
         assert_eq!(res.assert_error(403), "uri_not_allowed", "{uri}");
     }
     let bad = f
-        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid, "uri": "sip:a@b\r\nX: y" })))
+        .send(
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": sid, "uri": "sip:a@b\r\nX: y" })),
+        )
         .await;
     bad.assert_error(400);
     assert!(bad.message().contains("`uri`"));
@@ -214,7 +304,9 @@ async fn custom_uri_only_through_the_allow_list_and_never_with_credentials() {
 #[tokio::test]
 async fn custom_uri_is_refused_without_an_allow_list() {
     let fake = fake();
-    let api = sipdial_core::SipDialApi::builder(fake.clone()).build().unwrap();
+    let api = sipdial_core::SipDialApi::builder(fake.clone())
+        .build()
+        .unwrap();
     let sid = send(&api, Method::POST, "/sip/session", None).await.json()["sessionId"].clone();
     let res = send(
         &api,
@@ -234,30 +326,52 @@ async fn calls_are_listed_read_and_hung_up_idempotently() {
     let c2 = f.dial(&sid).await;
     let id1 = c1["id"].as_str().unwrap();
 
-    let list = f.send(Method::GET, &format!("/sip/calls?sessionId={sid}"), None).await;
+    let list = f
+        .send(Method::GET, &format!("/sip/calls?sessionId={sid}"), None)
+        .await;
     assert_eq!(list.status, 200);
     assert_eq!(list.json()["calls"], json!([c1, c2]));
 
-    let one = f.send(Method::GET, &format!("/sip/calls/{id1}"), None).await;
+    let one = f
+        .send(Method::GET, &format!("/sip/calls/{id1}"), None)
+        .await;
     assert_eq!(one.status, 200);
     assert_eq!(one.json(), c1);
 
-    let del = f.send(Method::DELETE, &format!("/sip/calls/{id1}"), None).await;
+    let del = f
+        .send(Method::DELETE, &format!("/sip/calls/{id1}"), None)
+        .await;
     assert_eq!(del.status, 204);
     assert!(del.body.is_empty());
     assert_eq!(f.fake.active_calls().len(), 1);
-    let again = f.send(Method::DELETE, &format!("/sip/calls/{id1}"), None).await;
+    let again = f
+        .send(Method::DELETE, &format!("/sip/calls/{id1}"), None)
+        .await;
     assert_eq!(again.status, 204);
-    assert_eq!(f.fake.count(Operation::HangUp), 1, "an ended call is not hung up twice");
+    assert_eq!(
+        f.fake.count(Operation::HangUp),
+        1,
+        "an ended call is not hung up twice"
+    );
 
-    let ended = f.send(Method::GET, &format!("/sip/calls/{id1}"), None).await.json();
+    let ended = f
+        .send(Method::GET, &format!("/sip/calls/{id1}"), None)
+        .await
+        .json();
     assert_eq!(ended["state"], "ended");
     assert!(ended["endedAt"].as_u64().unwrap() >= ended["createdAt"].as_u64().unwrap());
 
-    let active = f.send(Method::GET, &format!("/sip/calls?sessionId={sid}"), None).await.json();
+    let active = f
+        .send(Method::GET, &format!("/sip/calls?sessionId={sid}"), None)
+        .await
+        .json();
     assert_eq!(active["calls"].as_array().unwrap().len(), 1);
     let all = f
-        .send(Method::GET, &format!("/sip/calls?all=true&sessionId={sid}&_=123"), None)
+        .send(
+            Method::GET,
+            &format!("/sip/calls?all=true&sessionId={sid}&_=123"),
+            None,
+        )
         .await
         .json();
     assert_eq!(all["calls"].as_array().unwrap().len(), 2);
@@ -268,11 +382,19 @@ async fn hang_up_of_a_call_the_platform_already_dropped_is_204() {
     let f = fixture();
     let sid = f.session("r").await;
     let call = f.dial(&sid).await;
-    f.fake.script_once(Operation::HangUp, Script::Fail(DialError::not_found("connection")));
+    f.fake.script_once(
+        Operation::HangUp,
+        Script::Fail(DialError::not_found("connection")),
+    );
     let id = call["id"].as_str().unwrap();
-    let res = f.send(Method::DELETE, &format!("/sip/calls/{id}"), None).await;
+    let res = f
+        .send(Method::DELETE, &format!("/sip/calls/{id}"), None)
+        .await;
     assert_eq!(res.status, 204);
-    let state = f.send(Method::GET, &format!("/sip/calls/{id}"), None).await.json();
+    let state = f
+        .send(Method::GET, &format!("/sip/calls/{id}"), None)
+        .await
+        .json();
     assert_eq!(state["state"], "ended");
 }
 
@@ -283,22 +405,40 @@ async fn dtmf_is_played_to_the_call_and_refused_once_it_ended() {
     let call = f.dial(&sid).await;
     let id = call["id"].as_str().unwrap();
     let res = f
-        .send(Method::POST, &format!("/sip/calls/{id}/dtmf"), Some(json!({ "digits": "12#p*" })))
+        .send(
+            Method::POST,
+            &format!("/sip/calls/{id}/dtmf"),
+            Some(json!({ "digits": "12#p*" })),
+        )
         .await;
     assert_eq!(res.status, 204, "{:?}", res.body);
-    let played = f.fake.recorded().into_iter().find(|r| r.op == Operation::PlayDtmf).unwrap();
+    let played = f
+        .fake
+        .recorded()
+        .into_iter()
+        .find(|r| r.op == Operation::PlayDtmf)
+        .unwrap();
     let conn = call["connectionId"].as_str().unwrap();
     assert_eq!(played.detail, format!("connection={conn} digits=12#p*"));
 
     let bad = f
-        .send(Method::POST, &format!("/sip/calls/{id}/dtmf"), Some(json!({ "digits": "12a" })))
+        .send(
+            Method::POST,
+            &format!("/sip/calls/{id}/dtmf"),
+            Some(json!({ "digits": "12a" })),
+        )
         .await;
     bad.assert_error(400);
     assert!(bad.message().contains("`digits`"));
 
-    f.send(Method::DELETE, &format!("/sip/calls/{id}"), None).await;
+    f.send(Method::DELETE, &format!("/sip/calls/{id}"), None)
+        .await;
     let ended = f
-        .send(Method::POST, &format!("/sip/calls/{id}/dtmf"), Some(json!({ "digits": "1" })))
+        .send(
+            Method::POST,
+            &format!("/sip/calls/{id}/dtmf"),
+            Some(json!({ "digits": "1" })),
+        )
         .await;
     assert_eq!(ended.assert_error(409), "call_ended");
 }
@@ -313,7 +453,9 @@ async fn bad_json_and_bad_fields_are_400_naming_the_field() {
             .uri("/sip/token")
             .header(header::HOST, HOST)
             .header(header::CONTENT_TYPE, "application/json")
-            .body(http_body_util::Full::new(bytes::Bytes::from_static(body.as_bytes())))
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                body.as_bytes(),
+            )))
             .unwrap()
     };
     let res = send_req(&f.api, raw("{\"sessionId\":")).await;
@@ -325,7 +467,10 @@ async fn bad_json_and_bad_fields_are_400_naming_the_field() {
         (json!({ "sessionId": sid, "role": "admin" }), "`role`"),
         (json!({ "sessionId": sid, "rol": "moderator" }), "`rol`"),
         (json!({ "sessionId": 5 }), "`sessionId`"),
-        (json!({ "sessionId": sid, "data": "x".repeat(1001) }), "`data`"),
+        (
+            json!({ "sessionId": sid, "data": "x".repeat(1001) }),
+            "`data`",
+        ),
     ];
     for (body, field) in cases {
         let res = f.send(Method::POST, "/sip/token", Some(body.clone())).await;
@@ -333,9 +478,18 @@ async fn bad_json_and_bad_fields_are_400_naming_the_field() {
         assert!(res.message().contains(field), "{body}: {}", res.message());
     }
     let dial_cases = [
-        (json!({ "sessionId": sid, "headers": { "Via": "x" } }), "`headers`"),
-        (json!({ "sessionId": sid, "headers": { "X-A": "1\r\nVia: 2" } }), "`headers`"),
-        (json!({ "sessionId": sid, "streams": ["ok", "no/slash"] }), "`streams[1]`"),
+        (
+            json!({ "sessionId": sid, "headers": { "Via": "x" } }),
+            "`headers`",
+        ),
+        (
+            json!({ "sessionId": sid, "headers": { "X-A": "1\r\nVia: 2" } }),
+            "`headers`",
+        ),
+        (
+            json!({ "sessionId": sid, "streams": ["ok", "no/slash"] }),
+            "`streams[1]`",
+        ),
         (json!({ "sessionId": sid, "secure": false }), "`secure`"),
     ];
     for (body, field) in dial_cases {
@@ -346,7 +500,13 @@ async fn bad_json_and_bad_fields_are_400_naming_the_field() {
     let q = f.send(Method::GET, "/sip/calls", None).await;
     q.assert_error(400);
     assert!(q.message().contains("`sessionId`"));
-    let q = f.send(Method::GET, &format!("/sip/calls?sessionId={sid}&all=maybe"), None).await;
+    let q = f
+        .send(
+            Method::GET,
+            &format!("/sip/calls?sessionId={sid}&all=maybe"),
+            None,
+        )
+        .await;
     q.assert_error(400);
     assert!(q.message().contains("`all`"));
     assert_eq!(f.fake.count(Operation::Dial), 0);
@@ -357,20 +517,53 @@ async fn unknown_sessions_calls_and_routes_are_404() {
     let f = fixture();
     let sid = f.session("r").await;
     let unknown = "1_MX4xMjM0NTZ-fjE2MDAwMDAwMDAwMDB-dW5rbm93bn5-";
-    let dial = f.send(Method::POST, "/sip/dial", Some(json!({ "sessionId": unknown }))).await;
+    let dial = f
+        .send(
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": unknown })),
+        )
+        .await;
     assert_eq!(dial.assert_error(404), "session_not_found");
-    let list = f.send(Method::GET, &format!("/sip/calls?sessionId={unknown}"), None).await;
+    let list = f
+        .send(
+            Method::GET,
+            &format!("/sip/calls?sessionId={unknown}"),
+            None,
+        )
+        .await;
     assert_eq!(list.assert_error(404), "session_not_found");
     for path in ["/sip/calls/nope", "/sip/calls/bad%2Fid"] {
-        assert_eq!(f.send(Method::GET, path, None).await.assert_error(404), "call_not_found");
-        assert_eq!(f.send(Method::DELETE, path, None).await.assert_error(404), "call_not_found");
+        assert_eq!(
+            f.send(Method::GET, path, None).await.assert_error(404),
+            "call_not_found"
+        );
+        assert_eq!(
+            f.send(Method::DELETE, path, None).await.assert_error(404),
+            "call_not_found"
+        );
     }
     let dtmf = f
-        .send(Method::POST, "/sip/calls/nope/dtmf", Some(json!({ "digits": "1" })))
+        .send(
+            Method::POST,
+            "/sip/calls/nope/dtmf",
+            Some(json!({ "digits": "1" })),
+        )
         .await;
     assert_eq!(dtmf.assert_error(404), "call_not_found");
-    for path in ["/sip", "/sip/", "/sip/nope", "/sip/calls/", "/sip/session/x", "/other"] {
-        assert_eq!(f.send(Method::GET, path, None).await.assert_error(404), "not_found", "{path}");
+    for path in [
+        "/sip",
+        "/sip/",
+        "/sip/nope",
+        "/sip/calls/",
+        "/sip/session/x",
+        "/other",
+    ] {
+        assert_eq!(
+            f.send(Method::GET, path, None).await.assert_error(404),
+            "not_found",
+            "{path}"
+        );
     }
     assert!(!sid.is_empty());
 }
@@ -403,7 +596,11 @@ async fn dialing_a_relayed_session_is_409() {
         .await
         .unwrap();
     let res = f
-        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": relayed.as_str() })))
+        .send(
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": relayed.as_str() })),
+        )
         .await;
     assert_eq!(res.assert_error(409), "conflict");
 }
@@ -424,7 +621,9 @@ async fn non_json_bodies_are_415() {
             req = req.header(header::CONTENT_TYPE, ct);
         }
         let req = req
-            .body(http_body_util::Full::new(bytes::Bytes::from_static(body.as_bytes())))
+            .body(http_body_util::Full::new(bytes::Bytes::from_static(
+                body.as_bytes(),
+            )))
             .unwrap();
         let res = send_req(&f.api, req).await;
         assert_eq!(res.assert_error(415), "unsupported_media_type", "{ct:?}");
@@ -438,8 +637,14 @@ async fn platform_failures_are_502_504_and_429() {
     let sid = f.session("r").await;
     let dial = || f.send(Method::POST, "/sip/dial", Some(json!({ "sessionId": sid })));
 
-    f.fake.script_once(Operation::Dial, Script::Fail(DialError::RejectedCredentials));
-    assert_eq!(dial().await.assert_error(502), "platform_credentials_rejected");
+    f.fake.script_once(
+        Operation::Dial,
+        Script::Fail(DialError::RejectedCredentials),
+    );
+    assert_eq!(
+        dial().await.assert_error(502),
+        "platform_credentials_rejected"
+    );
 
     f.fake.script_once(
         Operation::Dial,
@@ -453,32 +658,62 @@ async fn platform_failures_are_502_504_and_429() {
     assert_eq!(res.assert_error(502), "platform_error");
     assert!(!res.message().contains("internals"));
 
-    f.fake.script_once(Operation::Dial, Script::Fail(DialError::Transport { message: "reset".into() }));
+    f.fake.script_once(
+        Operation::Dial,
+        Script::Fail(DialError::Transport {
+            message: "reset".into(),
+        }),
+    );
     assert_eq!(dial().await.assert_error(502), "platform_unreachable");
 
-    f.fake.script_once(Operation::Dial, Script::Fail(DialError::Timeout));
+    f.fake
+        .script_once(Operation::Dial, Script::Fail(DialError::Timeout));
     assert_eq!(dial().await.assert_error(504), "platform_timeout");
 
     f.fake.script_once(
         Operation::Dial,
-        Script::Fail(DialError::RateLimited { retry_after: Some(Duration::from_secs(7)) }),
+        Script::Fail(DialError::RateLimited {
+            retry_after: Some(Duration::from_secs(7)),
+        }),
     );
     let res = dial().await;
     assert_eq!(res.assert_error(429), "platform_rate_limited");
     assert_eq!(res.headers[header::RETRY_AFTER], "7");
 
-    f.fake.script_once(Operation::CreateSession, Script::Fail(DialError::Timeout));
-    let res = f.send(Method::POST, "/sip/session", Some(json!({ "room": "fresh" }))).await;
+    f.fake
+        .script_once(Operation::CreateSession, Script::Fail(DialError::Timeout));
+    let res = f
+        .send(
+            Method::POST,
+            "/sip/session",
+            Some(json!({ "room": "fresh" })),
+        )
+        .await;
     assert_eq!(res.assert_error(504), "platform_timeout");
     // A failed creation is not remembered: the next request creates the session.
-    let res = f.send(Method::POST, "/sip/session", Some(json!({ "room": "fresh" }))).await;
+    let res = f
+        .send(
+            Method::POST,
+            "/sip/session",
+            Some(json!({ "room": "fresh" })),
+        )
+        .await;
     assert_eq!(res.status, 200);
 
     let call = f.dial(&sid).await;
-    f.fake.script_once(Operation::HangUp, Script::Fail(DialError::Timeout));
+    f.fake
+        .script_once(Operation::HangUp, Script::Fail(DialError::Timeout));
     let id = call["id"].as_str().unwrap();
-    let res = f.send(Method::DELETE, &format!("/sip/calls/{id}"), None).await;
+    let res = f
+        .send(Method::DELETE, &format!("/sip/calls/{id}"), None)
+        .await;
     res.assert_error(504);
-    let still = f.send(Method::GET, &format!("/sip/calls/{id}"), None).await.json();
-    assert_eq!(still["state"], "dialing", "a failed hang-up leaves the call as it was");
+    let still = f
+        .send(Method::GET, &format!("/sip/calls/{id}"), None)
+        .await
+        .json();
+    assert_eq!(
+        still["state"], "dialing",
+        "a failed hang-up leaves the call as it was"
+    );
 }

@@ -45,16 +45,29 @@ async fn secrets_reach_neither_responses_nor_logs() {
 
     let f = fixture_with(|b| b.dials_per_minute(100).max_active_calls_per_session(10));
     let mut responses: Vec<(String, Res)> = Vec::new();
-    let mut go = async |label: &str, method: Method, path: &str, body: Option<serde_json::Value>| {
-        let res = f.send(method, path, body).await;
-        let json = res.json_or_null();
-        responses.push((label.to_owned(), res));
-        json
-    };
+    let mut go =
+        async |label: &str, method: Method, path: &str, body: Option<serde_json::Value>| {
+            let res = f.send(method, path, body).await;
+            let json = res.json_or_null();
+            responses.push((label.to_owned(), res));
+            json
+        };
 
-    let session = go("session", Method::POST, "/sip/session", Some(json!({ "room": "r" }))).await;
+    let session = go(
+        "session",
+        Method::POST,
+        "/sip/session",
+        Some(json!({ "room": "r" })),
+    )
+    .await;
     let sid = session["sessionId"].as_str().unwrap().to_owned();
-    let token = go("token", Method::POST, "/sip/token", Some(json!({ "sessionId": sid }))).await;
+    let token = go(
+        "token",
+        Method::POST,
+        "/sip/token",
+        Some(json!({ "sessionId": sid })),
+    )
+    .await;
     let handed_out = token["token"].as_str().unwrap().to_owned();
     go("targets", Method::GET, "/sip/targets", None).await;
     let call = go(
@@ -65,27 +78,71 @@ async fn secrets_reach_neither_responses_nor_logs() {
     )
     .await;
     let id = call["id"].as_str().unwrap().to_owned();
-    go("custom", Method::POST, "/sip/dial", Some(json!({ "sessionId": sid, "uri": "sip:+15550001@gw.example.com" }))).await;
-    go("list", Method::GET, &format!("/sip/calls?sessionId={sid}&all=true"), None).await;
+    go(
+        "custom",
+        Method::POST,
+        "/sip/dial",
+        Some(json!({ "sessionId": sid, "uri": "sip:+15550001@gw.example.com" })),
+    )
+    .await;
+    go(
+        "list",
+        Method::GET,
+        &format!("/sip/calls?sessionId={sid}&all=true"),
+        None,
+    )
+    .await;
     go("get", Method::GET, &format!("/sip/calls/{id}"), None).await;
-    go("dtmf", Method::POST, &format!("/sip/calls/{id}/dtmf"), Some(json!({ "digits": "1" }))).await;
+    go(
+        "dtmf",
+        Method::POST,
+        &format!("/sip/calls/{id}/dtmf"),
+        Some(json!({ "digits": "1" })),
+    )
+    .await;
     for e in [
         DialError::RejectedCredentials,
-        DialError::Config { message: "missing private key".into() },
+        DialError::Config {
+            message: "missing private key".into(),
+        },
         DialError::Timeout,
         DialError::invalid("token", "bad token"),
     ] {
         f.fake.script_once(Operation::Dial, Script::Fail(e));
-        go("dial-error", Method::POST, "/sip/dial", Some(json!({ "sessionId": sid }))).await;
+        go(
+            "dial-error",
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": sid })),
+        )
+        .await;
     }
-    go("moderator", Method::POST, "/sip/token", Some(json!({ "sessionId": sid, "role": "moderator" }))).await;
-    go("bad", Method::POST, "/sip/dial", Some(json!({ "sessionId": sid, "headers": { "Via": SIP_PASSWORD } }))).await;
+    go(
+        "moderator",
+        Method::POST,
+        "/sip/token",
+        Some(json!({ "sessionId": sid, "role": "moderator" })),
+    )
+    .await;
+    go(
+        "bad",
+        Method::POST,
+        "/sip/dial",
+        Some(json!({ "sessionId": sid, "headers": { "Via": SIP_PASSWORD } })),
+    )
+    .await;
     go("hangup", Method::DELETE, &format!("/sip/calls/{id}"), None).await;
 
     assert!(f.fake.count(Operation::Dial) >= 6);
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("request answered"), "logs were captured: {logs}");
-    assert!(logs.contains("route=/dial") || logs.contains("route=\"/dial\""), "{logs}");
+    assert!(
+        logs.contains("request answered"),
+        "logs were captured: {logs}"
+    );
+    assert!(
+        logs.contains("route=/dial") || logs.contains("route=\"/dial\""),
+        "{logs}"
+    );
     assert!(logs.contains("call_id="), "{logs}");
 
     for (label, res) in &responses {
@@ -106,7 +163,10 @@ async fn secrets_reach_neither_responses_nor_logs() {
     assert!(!logs.contains(&handed_out));
 
     let debug = format!("{:?} {:?}", f.api, builder(&f.fake));
-    assert!(!debug.contains(SIP_PASSWORD) && !debug.contains(API_SECRET), "{debug}");
+    assert!(
+        !debug.contains(SIP_PASSWORD) && !debug.contains(API_SECRET),
+        "{debug}"
+    );
 }
 
 trait JsonOrNull {

@@ -35,7 +35,8 @@ fn service_and_layer_are_clone_send_sync() {
     assert_service_bounds(&wrapped);
     fn future_is_send<F: Send>(_: &F) {}
     let mut svc = svc;
-    let fut = Service::<Request<Full<Bytes>>>::call(&mut svc, request(Method::GET, "/sip/targets", None));
+    let fut =
+        Service::<Request<Full<Bytes>>>::call(&mut svc, request(Method::GET, "/sip/targets", None));
     future_is_send(&fut);
 }
 
@@ -55,13 +56,17 @@ fn host_app() -> impl Service<
             body.len()
         ))));
         *res.status_mut() = StatusCode::IM_A_TEAPOT;
-        res.headers_mut().insert("x-host-app", "yes".parse().unwrap());
-        res.headers_mut().insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
+        res.headers_mut()
+            .insert("x-host-app", "yes".parse().unwrap());
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, "text/plain".parse().unwrap());
         Ok::<_, Infallible>(res)
     })
 }
 
-async fn collect(res: Response<LayerBody<Full<Bytes>>>) -> (StatusCode, http::HeaderMap, Bytes, bool) {
+async fn collect(
+    res: Response<LayerBody<Full<Bytes>>>,
+) -> (StatusCode, http::HeaderMap, Bytes, bool) {
     let (parts, body) = res.into_parts();
     let is_api = body.is_api();
     let bytes = body.collect().await.unwrap().to_bytes();
@@ -74,14 +79,21 @@ async fn layer_passes_foreign_paths_to_the_host_untouched() {
     let app = ServiceBuilder::new()
         .layer(SipDialLayer::new(f.api.clone()))
         .service(host_app());
-    for path in ["/", "/index.html", "/sipx", "/sip-other/session", "/api/sip/session"] {
+    for path in [
+        "/",
+        "/index.html",
+        "/sipx",
+        "/sip-other/session",
+        "/api/sip/session",
+    ] {
         let req = Request::builder()
             .method(Method::POST)
             .uri(path)
             .header(header::HOST, HOST)
             .body(Full::new(Bytes::from_static(b"hello")))
             .unwrap();
-        let (status, headers, body, is_api) = collect(app.clone().oneshot(req).await.unwrap()).await;
+        let (status, headers, body, is_api) =
+            collect(app.clone().oneshot(req).await.unwrap()).await;
         assert_eq!(status, StatusCode::IM_A_TEAPOT, "{path}");
         assert_eq!(headers["x-host-app"], "yes");
         assert_eq!(headers[header::CONTENT_TYPE], "text/plain");
@@ -98,7 +110,11 @@ async fn layer_serves_the_prefix() {
     let app = SipDialLayer::new(f.api.clone()).layer(host_app());
     let (status, headers, body, is_api) = collect(
         app.clone()
-            .oneshot(request(Method::POST, "/sip/session", Some(json!({ "room": "a" }))))
+            .oneshot(request(
+                Method::POST,
+                "/sip/session",
+                Some(json!({ "room": "a" })),
+            ))
             .await
             .unwrap(),
     )
@@ -109,8 +125,12 @@ async fn layer_serves_the_prefix() {
     let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(json["room"], "a");
     // Unknown routes under the prefix belong to the API (JSON 404), not the host.
-    let (status, _, body, is_api) =
-        collect(app.oneshot(request(Method::GET, "/sip/nope", None)).await.unwrap()).await;
+    let (status, _, body, is_api) = collect(
+        app.oneshot(request(Method::GET, "/sip/nope", None))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 404);
     assert!(is_api);
     assert!(String::from_utf8_lossy(&body).contains("not_found"));
@@ -120,19 +140,37 @@ async fn layer_serves_the_prefix() {
 async fn layer_respects_a_custom_prefix() {
     let f = fixture_with(|b| b.prefix("/api/v1/sip/"));
     let app = SipDialLayer::new(f.api.clone()).layer(host_app());
-    let (status, _, _, _) =
-        collect(app.clone().oneshot(request(Method::GET, "/sip/targets", None)).await.unwrap()).await;
+    let (status, _, _, _) = collect(
+        app.clone()
+            .oneshot(request(Method::GET, "/sip/targets", None))
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::IM_A_TEAPOT);
     let res = app
-        .oneshot(request(Method::POST, "/api/v1/sip/dial", Some(json!({ "sessionId": "1_x" }))))
+        .oneshot(request(
+            Method::POST,
+            "/api/v1/sip/dial",
+            Some(json!({ "sessionId": "1_x" })),
+        ))
         .await
         .unwrap();
     assert_eq!(res.status(), 404, "session unknown, but served by the API");
     let session = f.session_at("/api/v1/sip").await;
-    let dial = send(&f.api, Method::POST, "/api/v1/sip/dial", Some(json!({ "sessionId": session }))).await;
+    let dial = send(
+        &f.api,
+        Method::POST,
+        "/api/v1/sip/dial",
+        Some(json!({ "sessionId": session })),
+    )
+    .await;
     assert_eq!(dial.status, 201);
     let id = dial.json()["id"].as_str().unwrap().to_owned();
-    assert_eq!(dial.headers[header::LOCATION], format!("/api/v1/sip/calls/{id}").as_str());
+    assert_eq!(
+        dial.headers[header::LOCATION],
+        format!("/api/v1/sip/calls/{id}").as_str()
+    );
 }
 
 trait SessionAt {
@@ -161,7 +199,8 @@ fn chunked(
     size: usize,
     chunks: Option<usize>,
     polled: Arc<AtomicUsize>,
-) -> StreamBody<impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static> {
+) -> StreamBody<impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>> + Send + 'static>
+{
     let chunk = Bytes::from(vec![b' '; size]);
     let s = stream::repeat_with(move || {
         polled.fetch_add(1, Ordering::SeqCst);
@@ -228,7 +267,10 @@ async fn declared_length_over_the_limit_is_413() {
         .header(header::CONTENT_LENGTH, big.len())
         .body(Full::new(Bytes::from(big)))
         .unwrap();
-    assert_eq!(send_req(&f.api, req).await.assert_error(413), "payload_too_large");
+    assert_eq!(
+        send_req(&f.api, req).await.assert_error(413),
+        "payload_too_large"
+    );
     // The same size without the header is cut off while streaming.
     let big = format!("{{\"room\":\"{}\"}}", "a".repeat(200));
     let req = Request::builder()
@@ -238,7 +280,10 @@ async fn declared_length_over_the_limit_is_413() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Full::new(Bytes::from(big)))
         .unwrap();
-    assert_eq!(send_req(&f.api, req).await.assert_error(413), "payload_too_large");
+    assert_eq!(
+        send_req(&f.api, req).await.assert_error(413),
+        "payload_too_large"
+    );
 }
 
 /// An inner service that is ready only once per `poll_ready`, like a concurrency
@@ -258,7 +303,10 @@ impl Service<Request<Full<Bytes>>> for OneShotReady {
     type Error = Infallible;
     type Future = std::future::Ready<Result<Self::Response, Infallible>>;
 
-    fn poll_ready(&mut self, _: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Infallible>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
         self.ready = true;
         std::task::Poll::Ready(Ok(()))
     }

@@ -172,6 +172,9 @@ mod tests {
             target: None,
             custom_uri: false,
         };
-        assert_eq!(block_on(DefaultAuthorizer.authorize(&head(), &dial)), Decision::Allow);
+        assert_eq!(
+            block_on(DefaultAuthorizer.authorize(&head(), &dial)),
+            Decision::Allow
+        );
     }
 }

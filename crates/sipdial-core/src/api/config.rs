@@ -506,7 +506,10 @@ impl SipDialApiBuilder {
                 allow_list,
                 authorizer: self.authorizer,
                 origins: OriginPolicy::new(origins),
-                limiter: Arc::new(DialLimiter::new(self.max_active_calls, self.dials_per_minute)),
+                limiter: Arc::new(DialLimiter::new(
+                    self.max_active_calls,
+                    self.dials_per_minute,
+                )),
                 store: self.store,
                 rooms_in_flight: Default::default(),
             }),
@@ -525,10 +528,17 @@ fn is_target_name(name: &str) -> bool {
 fn check_prefix(prefix: &str) -> Result<String, ApiConfigError> {
     let p = prefix.strip_suffix('/').unwrap_or(prefix);
     if !p.starts_with('/') || p.len() < 2 {
-        return Err(ApiConfigError::Prefix("must start with '/' and name at least one segment"));
+        return Err(ApiConfigError::Prefix(
+            "must start with '/' and name at least one segment",
+        ));
     }
-    if p.split('/').skip(1).any(|seg| seg.is_empty() || seg == "." || seg == "..") {
-        return Err(ApiConfigError::Prefix("must not contain empty, '.' or '..' segments"));
+    if p.split('/')
+        .skip(1)
+        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
+    {
+        return Err(ApiConfigError::Prefix(
+            "must not contain empty, '.' or '..' segments",
+        ));
     }
     if !p
         .bytes()
@@ -581,7 +591,12 @@ mod tests {
 
     #[test]
     fn bad_patterns_are_refused() {
-        for p in ["sip:*@*.example.com", "sip:a@b.com;maddr=x", "http://x", "sip:a b@c.com"] {
+        for p in [
+            "sip:*@*.example.com",
+            "sip:a@b.com;maddr=x",
+            "http://x",
+            "sip:a b@c.com",
+        ] {
             assert!(UriAllowList::new().allow(p).compile().is_err(), "{p}");
         }
     }

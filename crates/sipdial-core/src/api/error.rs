@@ -30,7 +30,11 @@ pub struct ApiError {
 
 impl ApiError {
     /// An error with `status`, `code` and `message`.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             status,
             code,
@@ -87,7 +91,11 @@ impl ApiError {
     }
 
     /// 429 with a `Retry-After`.
-    pub fn too_many(code: &'static str, message: impl Into<Cow<'static, str>>, after: Duration) -> Self {
+    pub fn too_many(
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+        after: Duration,
+    ) -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS, code, message).with_retry_after(after)
     }
 
@@ -131,7 +139,10 @@ impl ApiError {
         let mut res = http::Response::new(ResponseBody::full(body));
         *res.status_mut() = self.status;
         let headers = res.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(after) = self.retry_after {
             let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
@@ -146,7 +157,13 @@ impl ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -171,7 +188,11 @@ impl From<DialError> for ApiError {
                 ),
             },
             DialError::NotFound { what } => {
-                let what = if is_plain_name(&what) { what } else { "resource".to_owned() };
+                let what = if is_plain_name(&what) {
+                    what
+                } else {
+                    "resource".to_owned()
+                };
                 Self::not_found("not_found", format!("{what} not found on the platform"))
             }
             DialError::Conflict { .. } => Self::new(
@@ -218,8 +239,9 @@ impl From<DialError> for ApiError {
 fn is_plain_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 40
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b' ' | b'[' | b']'))
+        && s.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b' ' | b'[' | b']')
+        })
 }
 
 #[cfg(test)]
@@ -231,13 +253,35 @@ mod tests {
         let cases = [
             (DialError::invalid("uri", "bad"), 400),
             (DialError::not_found("session"), 404),
-            (DialError::Conflict { message: "relayed".into() }, 409),
+            (
+                DialError::Conflict {
+                    message: "relayed".into(),
+                },
+                409,
+            ),
             (DialError::RateLimited { retry_after: None }, 429),
             (DialError::Timeout, 504),
             (DialError::RejectedCredentials, 502),
-            (DialError::Config { message: "x".into() }, 502),
-            (DialError::Transport { message: "x".into() }, 502),
-            (DialError::Upstream { status: 500, code: None, message: None }, 502),
+            (
+                DialError::Config {
+                    message: "x".into(),
+                },
+                502,
+            ),
+            (
+                DialError::Transport {
+                    message: "x".into(),
+                },
+                502,
+            ),
+            (
+                DialError::Upstream {
+                    status: 500,
+                    code: None,
+                    message: None,
+                },
+                502,
+            ),
         ];
         for (e, status) in cases {
             assert_eq!(ApiError::from(e.clone()).status().as_u16(), status, "{e:?}");
@@ -252,7 +296,9 @@ mod tests {
             message: Some("internal detail secret-ish".into()),
         });
         assert!(!e.message().contains("internal detail"));
-        let e = ApiError::from(DialError::Conflict { message: "platform body".into() });
+        let e = ApiError::from(DialError::Conflict {
+            message: "platform body".into(),
+        });
         assert!(!e.message().contains("platform body"));
         let e = ApiError::from(DialError::invalid("x\r\nInjected: 1", "y"));
         assert!(!e.message().contains("Injected"));

@@ -16,7 +16,12 @@ use crate::api::{ApiError, BoxError};
 /// Whether `Content-Type` is JSON: `application/json` or `application/*+json`, any
 /// parameters, any case.
 fn is_json(value: &str) -> bool {
-    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     essence == "application/json"
         || essence
             .strip_prefix("application/")
@@ -141,7 +146,11 @@ fn json_error(path: String, e: &serde_json::Error) -> ApiError {
             if msg.starts_with("missing field") {
                 match backticked(&msg) {
                     Some(name) => ApiError::invalid_field(name, "is required"),
-                    None => ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", "a required field is missing"),
+                    None => ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_field",
+                        "a required field is missing",
+                    ),
                 }
             } else if msg.starts_with("unknown field") {
                 match backticked(&msg) {
@@ -163,7 +172,10 @@ fn json_error(path: String, e: &serde_json::Error) -> ApiError {
                 let shown = if is_plain_path(&path) {
                     path.as_str()
                 } else {
-                    path.split(['.', '[']).next().filter(|p| is_plain_path(p)).unwrap_or("a field")
+                    path.split(['.', '['])
+                        .next()
+                        .filter(|p| is_plain_path(p))
+                        .unwrap_or("a field")
                 };
                 ApiError::invalid_field(shown, "has the wrong type")
             }

@@ -173,7 +173,9 @@ impl Handlers<'_> {
                     "`sip=` connection data is reserved for SIP legs",
                 ));
             }
-            Some(d) => Some(ConnectionData::new(d).map_err(|e| ApiError::invalid_value("data", &e))?),
+            Some(d) => {
+                Some(ConnectionData::new(d).map_err(|e| ApiError::invalid_value("data", &e))?)
+            }
             None => None,
         };
         self.known_session(&session).await?;
@@ -205,7 +207,11 @@ impl Handlers<'_> {
     }
 
     /// Which configured target a dial uses.
-    fn resolve_target(&self, requested: Option<&str>, custom_uri: bool) -> Result<Option<&Target>, ApiError> {
+    fn resolve_target(
+        &self,
+        requested: Option<&str>,
+        custom_uri: bool,
+    ) -> Result<Option<&Target>, ApiError> {
         let inner = self.inner;
         match requested {
             Some(name) => inner
@@ -259,7 +265,9 @@ impl Handlers<'_> {
             .unwrap_or_default()
             .into_iter()
             .enumerate()
-            .map(|(i, s)| StreamId::new(s).map_err(|e| ApiError::invalid_value(&format!("streams[{i}]"), &e)))
+            .map(|(i, s)| {
+                StreamId::new(s).map_err(|e| ApiError::invalid_value(&format!("streams[{i}]"), &e))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if let Some(uri) = &custom_uri {
             if !inner.allow_list.is_enabled() {
@@ -330,7 +338,11 @@ impl Handlers<'_> {
         if let Err(e) = inner.store.insert_call(record.clone()).await {
             // An untracked live call could not be hung up through the API: end it.
             let err = store_error(e);
-            if let Err(e) = inner.dialer.hang_up(&record.session_id, &record.connection_id).await {
+            if let Err(e) = inner
+                .dialer
+                .hang_up(&record.session_id, &record.connection_id)
+                .await
+            {
                 tracing::error!(error = %e, "could not hang up an unrecorded call");
             }
             return Err(err);

@@ -110,7 +110,10 @@ impl DialLimiter {
             let wait = DIAL_RATE_WINDOW.saturating_sub(now.saturating_duration_since(oldest));
             return Err(ApiError::too_many(
                 "dial_rate_limited",
-                format!("at most {} dials per minute in one session", self.per_minute),
+                format!(
+                    "at most {} dials per minute in one session",
+                    self.per_minute
+                ),
                 wait,
             ));
         }

@@ -40,8 +40,7 @@ pub use config::{
 };
 pub use error::ApiError;
 pub use limits::{
-    ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS,
-    DIAL_RATE_WINDOW,
+    ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW,
 };
 pub use store::{
     CallRecord, CallState, CallStore, InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION, StoreError,
@@ -65,7 +64,8 @@ pub struct SipDialApi {
 }
 
 /// Session creations in flight, one per room, awaited by every concurrent request.
-type RoomFlights = Arc<Mutex<HashMap<Room, Shared<BoxFuture<'static, Result<SessionId, ApiError>>>>>>;
+type RoomFlights =
+    Arc<Mutex<HashMap<Room, Shared<BoxFuture<'static, Result<SessionId, ApiError>>>>>>;
 
 struct Inner {
     dialer: Arc<dyn SipDialer>,
@@ -88,7 +88,12 @@ impl std::fmt::Debug for SipDialApi {
             .field("body_limit", &self.inner.body_limit)
             .field(
                 "targets",
-                &self.inner.targets.iter().map(|t| &t.name).collect::<Vec<_>>(),
+                &self
+                    .inner
+                    .targets
+                    .iter()
+                    .map(|t| &t.name)
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }
@@ -113,7 +118,10 @@ impl SipDialApi {
     /// Whether `path` is served by this API (the prefix itself or below it).
     pub fn serves(&self, path: &str) -> bool {
         let p = self.prefix();
-        path == p || path.strip_prefix(p).is_some_and(|rest| rest.starts_with('/'))
+        path == p
+            || path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('/'))
     }
 
     /// The dialer the API places calls with, for hosts that also call it directly.
@@ -196,8 +204,12 @@ impl SipDialApi {
                 .check(&parts.method, &parts.uri, &parts.headers)
                 .map_err(|refusal| {
                     let message = match refusal {
-                        origin::OriginRefusal::Opaque => "requests from an opaque origin are not allowed",
-                        origin::OriginRefusal::Foreign => "requests from this origin are not allowed",
+                        origin::OriginRefusal::Opaque => {
+                            "requests from an opaque origin are not allowed"
+                        }
+                        origin::OriginRefusal::Foreign => {
+                            "requests from this origin are not allowed"
+                        }
                     };
                     ApiError::forbidden("origin_not_allowed", message)
                 })?;
@@ -213,12 +225,16 @@ impl SipDialApi {
             R::GetCall => h.get_call(param.as_deref()).await,
             R::HangUp => h.hang_up(param.as_deref()).await,
             R::CreateSession | R::IssueToken | R::Dial | R::PlayDtmf => {
-                let bytes = extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
+                let bytes =
+                    extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
                 match spec.id {
                     R::CreateSession => h.create_session(extract::parse_json(&bytes)?).await,
                     R::IssueToken => h.issue_token(extract::parse_json(&bytes)?).await,
                     R::Dial => h.dial(extract::parse_json(&bytes)?, self.prefix()).await,
-                    _ => h.play_dtmf(param.as_deref(), extract::parse_json(&bytes)?).await,
+                    _ => {
+                        h.play_dtmf(param.as_deref(), extract::parse_json(&bytes)?)
+                            .await
+                    }
                 }
             }
         }
@@ -239,8 +255,10 @@ pub(crate) fn json_response<T: serde::Serialize>(
     })?;
     let mut res = http::Response::new(ResponseBody::full(body));
     *res.status_mut() = status;
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)

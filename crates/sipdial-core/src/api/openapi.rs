@@ -130,7 +130,8 @@ fn operation(spec: &RouteSpec) -> Value {
                 "content": json_content("Error"),
             });
             if status == 429 {
-                r["headers"] = json!({ "Retry-After": { "$ref": "#/components/headers/RetryAfter" } });
+                r["headers"] =
+                    json!({ "Retry-After": { "$ref": "#/components/headers/RetryAfter" } });
             }
             r
         };

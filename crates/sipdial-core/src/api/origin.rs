@@ -55,7 +55,10 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), &'static str> {
         let (h, rest) = s.split_at(end + 1);
         match rest {
             "" => (h, None),
-            _ => (h, Some(rest.strip_prefix(':').ok_or("junk after IPv6 address")?)),
+            _ => (
+                h,
+                Some(rest.strip_prefix(':').ok_or("junk after IPv6 address")?),
+            ),
         }
     } else {
         match s.rsplit_once(':') {
@@ -64,9 +67,9 @@ fn split_host_port(s: &str) -> Result<(String, Option<u16>), &'static str> {
         }
     };
     if host.is_empty()
-        || !host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'[' | b']' | b':'))
+        || !host.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'[' | b']' | b':')
+        })
     {
         return Err("invalid host");
     }
@@ -101,8 +104,16 @@ impl OriginPolicy {
     }
 
     /// Whether a request with this head may change state.
-    pub(crate) fn check(&self, method: &Method, uri: &Uri, headers: &HeaderMap) -> Result<(), OriginRefusal> {
-        if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE) {
+    pub(crate) fn check(
+        &self,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<(), OriginRefusal> {
+        if matches!(
+            *method,
+            Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+        ) {
             return Ok(());
         }
         let Some(value) = headers.get(header::ORIGIN) else {
@@ -140,7 +151,12 @@ impl OriginPolicy {
 mod tests {
     use super::*;
 
-    fn check(policy: &OriginPolicy, method: Method, host: Option<&str>, origin: Option<&str>) -> Result<(), OriginRefusal> {
+    fn check(
+        policy: &OriginPolicy,
+        method: Method,
+        host: Option<&str>,
+        origin: Option<&str>,
+    ) -> Result<(), OriginRefusal> {
         let mut headers = HeaderMap::new();
         if let Some(h) = host {
             headers.insert(header::HOST, h.parse().unwrap());
@@ -155,32 +171,137 @@ mod tests {
     fn same_host_is_allowed_scheme_agnostically_with_default_ports() {
         let p = OriginPolicy::default();
         let post = Method::POST;
-        assert_eq!(check(&p, post.clone(), Some("example.com"), Some("https://example.com")), Ok(()));
-        assert_eq!(check(&p, post.clone(), Some("example.com"), Some("http://EXAMPLE.com")), Ok(()));
-        assert_eq!(check(&p, post.clone(), Some("Example.com:8443"), Some("https://example.com:8443")), Ok(()));
-        assert_eq!(check(&p, post.clone(), Some("example.com:443"), Some("https://example.com")), Ok(()));
-        assert_eq!(check(&p, post.clone(), Some("example.com"), Some("http://example.com:8080")), Err(OriginRefusal::Foreign));
-        assert_eq!(check(&p, post.clone(), Some("example.com:8080"), Some("http://example.com")), Err(OriginRefusal::Foreign));
-        assert_eq!(check(&p, post.clone(), Some("example.com"), Some("https://evil.example")), Err(OriginRefusal::Foreign));
-        assert_eq!(check(&p, post.clone(), Some("[::1]:3000"), Some("http://[::1]:3000")), Ok(()));
-        assert_eq!(check(&p, post.clone(), None, Some("http://example.com")), Err(OriginRefusal::Foreign));
+        assert_eq!(
+            check(
+                &p,
+                post.clone(),
+                Some("example.com"),
+                Some("https://example.com")
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &p,
+                post.clone(),
+                Some("example.com"),
+                Some("http://EXAMPLE.com")
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &p,
+                post.clone(),
+                Some("Example.com:8443"),
+                Some("https://example.com:8443")
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &p,
+                post.clone(),
+                Some("example.com:443"),
+                Some("https://example.com")
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &p,
+                post.clone(),
+                Some("example.com"),
+                Some("http://example.com:8080")
+            ),
+            Err(OriginRefusal::Foreign)
+        );
+        assert_eq!(
+            check(
+                &p,
+                post.clone(),
+                Some("example.com:8080"),
+                Some("http://example.com")
+            ),
+            Err(OriginRefusal::Foreign)
+        );
+        assert_eq!(
+            check(
+                &p,
+                post.clone(),
+                Some("example.com"),
+                Some("https://evil.example")
+            ),
+            Err(OriginRefusal::Foreign)
+        );
+        assert_eq!(
+            check(
+                &p,
+                post.clone(),
+                Some("[::1]:3000"),
+                Some("http://[::1]:3000")
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(&p, post.clone(), None, Some("http://example.com")),
+            Err(OriginRefusal::Foreign)
+        );
     }
 
     #[test]
     fn null_and_garbage_origins_are_refused_and_absent_ones_pass() {
         let p = OriginPolicy::default();
-        assert_eq!(check(&p, Method::POST, Some("a.test"), Some("null")), Err(OriginRefusal::Opaque));
-        assert_eq!(check(&p, Method::DELETE, Some("a.test"), Some("ftp://a.test")), Err(OriginRefusal::Opaque));
+        assert_eq!(
+            check(&p, Method::POST, Some("a.test"), Some("null")),
+            Err(OriginRefusal::Opaque)
+        );
+        assert_eq!(
+            check(&p, Method::DELETE, Some("a.test"), Some("ftp://a.test")),
+            Err(OriginRefusal::Opaque)
+        );
         assert_eq!(check(&p, Method::POST, Some("a.test"), None), Ok(()));
-        assert_eq!(check(&p, Method::GET, Some("a.test"), Some("https://evil.example")), Ok(()));
+        assert_eq!(
+            check(
+                &p,
+                Method::GET,
+                Some("a.test"),
+                Some("https://evil.example")
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn configured_origins_match_exactly() {
         let p = OriginPolicy::new(vec![Origin::parse("http://localhost:3000").unwrap()]);
-        assert_eq!(check(&p, Method::POST, Some("api.internal:8080"), Some("http://LOCALHOST:3000")), Ok(()));
-        assert_eq!(check(&p, Method::POST, Some("api.internal:8080"), Some("https://localhost:3000")), Err(OriginRefusal::Foreign));
-        assert_eq!(check(&p, Method::POST, Some("api.internal:8080"), Some("http://localhost:3001")), Err(OriginRefusal::Foreign));
+        assert_eq!(
+            check(
+                &p,
+                Method::POST,
+                Some("api.internal:8080"),
+                Some("http://LOCALHOST:3000")
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            check(
+                &p,
+                Method::POST,
+                Some("api.internal:8080"),
+                Some("https://localhost:3000")
+            ),
+            Err(OriginRefusal::Foreign)
+        );
+        assert_eq!(
+            check(
+                &p,
+                Method::POST,
+                Some("api.internal:8080"),
+                Some("http://localhost:3001")
+            ),
+            Err(OriginRefusal::Foreign)
+        );
     }
 
     #[test]
@@ -189,6 +310,9 @@ mod tests {
         assert!(Origin::parse("ws://a.test").is_err());
         assert!(Origin::parse("a.test").is_err());
         assert!(Origin::parse("http://a.test:99999").is_err());
-        assert_eq!(Origin::parse("https://a.test/").unwrap(), Origin::parse("https://A.test:443").unwrap());
+        assert_eq!(
+            Origin::parse("https://a.test/").unwrap(),
+            Origin::parse("https://A.test:443").unwrap()
+        );
     }
 }

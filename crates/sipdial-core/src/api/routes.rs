@@ -177,7 +177,11 @@ pub(crate) fn match_route<'a>(method: &Method, path: &'a str) -> Result<Matched<
 
 /// Every status `spec` can answer, sorted (route-level 404/405 aside).
 pub(crate) fn statuses(spec: &RouteSpec) -> Vec<u16> {
-    let dialer = if spec.calls_dialer { DIALER_ERRORS } else { &[] };
+    let dialer = if spec.calls_dialer {
+        DIALER_ERRORS
+    } else {
+        &[]
+    };
     let mut all: Vec<u16> = std::iter::once(spec.success)
         .chain(spec.errors.iter().copied())
         .chain(dialer.iter().copied())
@@ -198,13 +202,20 @@ mod tests {
         assert_eq!(m.param, Some("abc"));
         let m = match_route(&Method::POST, "/calls/abc/dtmf").unwrap();
         assert_eq!(m.spec.id, RouteId::PlayDtmf);
-        assert_eq!(match_route(&Method::GET, "/calls").unwrap().spec.id, RouteId::ListCalls);
+        assert_eq!(
+            match_route(&Method::GET, "/calls").unwrap().spec.id,
+            RouteId::ListCalls
+        );
     }
 
     #[test]
     fn unknown_paths_are_404_and_wrong_methods_405_with_allow() {
         for p in ["", "/", "/calls/", "/calls/a/b", "/nope", "/session/"] {
-            assert_eq!(match_route(&Method::GET, p).unwrap_err().status(), 404, "{p}");
+            assert_eq!(
+                match_route(&Method::GET, p).unwrap_err().status(),
+                404,
+                "{p}"
+            );
         }
         let e = match_route(&Method::PUT, "/calls/x").unwrap_err();
         assert_eq!(e.status(), 405);

@@ -169,7 +169,11 @@ impl MemState {
         };
         let ended = ids
             .iter()
-            .filter(|id| self.calls.get(*id).is_some_and(|c| c.state == CallState::Ended))
+            .filter(|id| {
+                self.calls
+                    .get(*id)
+                    .is_some_and(|c| c.state == CallState::Ended)
+            })
             .count();
         let mut excess = ended.saturating_sub(MAX_ENDED_CALLS_PER_SESSION);
         if excess == 0 {
@@ -340,6 +344,10 @@ mod tests {
         let all = now(store.session_calls(&s, true)).unwrap();
         assert_eq!(all.len(), MAX_ENDED_CALLS_PER_SESSION + 1);
         assert_eq!(all[0].id.as_str(), "k5");
-        assert!(now(store.call(&CallId::new("k0").unwrap())).unwrap().is_none());
+        assert!(
+            now(store.call(&CallId::new("k0").unwrap()))
+                .unwrap()
+                .is_none()
+        );
     }
 }

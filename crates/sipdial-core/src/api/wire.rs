@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::store::CallRecord;
 use crate::Role;
+use crate::api::store::CallRecord;
 
 /// `POST /session`.
 #[derive(Debug, Deserialize)]

@@ -11,7 +11,9 @@ use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 use sipdial_core::api::{SipTarget, UriAllowList};
 use sipdial_core::fake::FakeDialer;
-use sipdial_core::{SipAuth, SipDialApi, SipDialApiBuilder, SipDialService, SipFrom, SipHeaders, SipUri};
+use sipdial_core::{
+    SipAuth, SipDialApi, SipDialApiBuilder, SipDialService, SipFrom, SipHeaders, SipUri,
+};
 use tower::ServiceExt;
 
 /// The SIP password of the `support` target.
@@ -33,14 +35,20 @@ pub fn builder(fake: &Arc<FakeDialer>) -> SipDialApiBuilder {
     host_headers.insert("X-Source", "host").unwrap();
     SipDialApi::builder(fake.clone())
         .target(
-            SipTarget::new("support", SipUri::new("sip:support@pbx.example.com;transport=tls").unwrap())
-                .label("Support desk")
-                .from(SipFrom::new("14155550101@example.com").unwrap())
-                .auth(SipAuth::new("agent", SIP_PASSWORD))
-                .headers(host_headers)
-                .secure(true),
+            SipTarget::new(
+                "support",
+                SipUri::new("sip:support@pbx.example.com;transport=tls").unwrap(),
+            )
+            .label("Support desk")
+            .from(SipFrom::new("14155550101@example.com").unwrap())
+            .auth(SipAuth::new("agent", SIP_PASSWORD))
+            .headers(host_headers)
+            .secure(true),
         )
-        .target(SipTarget::new("sales", SipUri::new("sip:sales@pbx.example.com").unwrap()))
+        .target(SipTarget::new(
+            "sales",
+            SipUri::new("sip:sales@pbx.example.com").unwrap(),
+        ))
         .default_target("support")
         .allow_uri(UriAllowList::new().allow("sip:+1555*@gw.example.com"))
 }
@@ -71,28 +79,41 @@ pub struct Res {
 
 impl Res {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body))
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn code(&self) -> String {
-        self.json()["error"]["code"].as_str().unwrap_or("").to_owned()
+        self.json()["error"]["code"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
 
     pub fn message(&self) -> String {
-        self.json()["error"]["message"].as_str().unwrap_or("").to_owned()
+        self.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
     }
 
     /// Asserts an error status with the standard body, and returns the code.
     pub fn assert_error(&self, status: u16) -> String {
-        assert_eq!(self.status.as_u16(), status, "body: {}", String::from_utf8_lossy(&self.body));
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
         let json = self.json();
         let obj = json.as_object().unwrap();
         assert_eq!(obj.len(), 1, "{json}");
         let err = json["error"].as_object().unwrap();
         assert_eq!(err.len(), 2, "{json}");
-        assert!(err["code"].is_string() && err["message"].is_string(), "{json}");
+        assert!(
+            err["code"].is_string() && err["message"].is_string(),
+            "{json}"
+        );
         assert_eq!(self.headers[http::header::CONTENT_TYPE], "application/json");
         self.code()
     }
@@ -141,7 +162,11 @@ impl Fixture {
     /// The session of `room`, created through the API.
     pub async fn session(&self, room: &str) -> String {
         let res = self
-            .send(Method::POST, "/sip/session", Some(serde_json::json!({ "room": room })))
+            .send(
+                Method::POST,
+                "/sip/session",
+                Some(serde_json::json!({ "room": room })),
+            )
             .await;
         assert_eq!(res.status, 200, "{:?}", res.body);
         res.json()["sessionId"].as_str().unwrap().to_owned()
@@ -150,7 +175,11 @@ impl Fixture {
     /// A call dialled through the API into `session`; returns the call JSON.
     pub async fn dial(&self, session: &str) -> Value {
         let res = self
-            .send(Method::POST, "/sip/dial", Some(serde_json::json!({ "sessionId": session })))
+            .send(
+                Method::POST,
+                "/sip/dial",
+                Some(serde_json::json!({ "sessionId": session })),
+            )
             .await;
         assert_eq!(res.status, 201, "{:?}", res.body);
         res.json()
