@@ -2,7 +2,11 @@
 // browser download) through the whole SIP flow, and saves screenshots.
 //
 //   node demo-flow.mjs --url=http://127.0.0.1:PORT/ --screenshot=target/artifacts/x.png \
-//        [--expect-targets=N] [--pick=LABEL]
+//        [--expect-targets=N] [--pick=LABEL] [--video=demo|unavailable]
+//
+// --video=demo (default): demo mode, banner shown, no request leaves the app.
+// --video=unavailable: real mode whose OpenTok.js cannot load: no banner, the video
+// panels say so, and the SIP controls still work.
 //
 // Env: CHROMIUM_PATH (default /usr/bin/chromium). Exits 1 on the first failed step,
 // printing what the page showed. The Rust tests in examples/*-demo/tests/browser.rs start
@@ -22,6 +26,11 @@ const baseUrl = args.url;
 const screenshot = args.screenshot;
 const expectTargets = Number(args['expect-targets'] || 1);
 const pickLabel = args.pick;
+const videoMode = args.video || 'demo';
+if (!['demo', 'unavailable'].includes(videoMode)) {
+  console.error('--video must be demo or unavailable');
+  process.exit(2);
+}
 if (!baseUrl || !screenshot) {
   console.error('usage: node demo-flow.mjs --url=URL --screenshot=PATH [--expect-targets=N] [--pick=LABEL]');
   process.exit(2);
@@ -53,6 +62,7 @@ const context = await chromium.launchPersistentContext(userDataDir, {
 });
 
 const pageErrors = [];
+const consoleErrors = []; // { text, url }
 const foreignRequests = [];
 let page;
 
@@ -68,6 +78,9 @@ async function fail(message) {
     }
   }
   if (pageErrors.length) console.error('--- page errors ---\n' + pageErrors.join('\n'));
+  if (consoleErrors.length) {
+    console.error('--- console errors ---\n' + consoleErrors.map((e) => `${e.text} (${e.url})`).join('\n'));
+  }
   await context.close().catch(() => {});
   rmSync(userDataDir, { recursive: true, force: true });
   process.exit(1);
@@ -99,7 +112,7 @@ try {
     // The browser logs every non-2xx fetch; the 429s are provoked on purpose below and
     // must show up on the page instead (checked there).
     const provoked = /Failed to load resource: .* status of 429/.test(m.text());
-    if (m.type() === 'error' && !provoked) pageErrors.push(`console: ${m.text()} (${m.location().url})`);
+    if (m.type() === 'error' && !provoked) consoleErrors.push({ text: m.text(), url: m.location().url });
   });
   page.on('request', (r) => {
     const u = new URL(r.url());
@@ -118,12 +131,29 @@ try {
   ok('original layout: publisher, SIP buttons, WebRTC and SIP panels');
 
   const banner = page.locator('#demo-banner');
-  await check(await banner.isVisible(), 'the demo-mode banner is visible');
-  await check((await banner.innerText()).includes('Demo mode'), 'the banner says demo mode');
-  const publisherNote = await page.locator('#publisher .video-note').innerText();
-  await check(/demo mode/i.test(publisherNote), `the publisher panel explains there is no video (${publisherNote})`);
-  await check(/SIP calls still work/.test(publisherNote), 'the publisher panel says SIP still works');
-  ok('demo banner shown and video panels say why there is no video');
+  const config = await page.evaluate(() => JSON.parse(document.getElementById('sipdial-config').textContent));
+  const opentokJs = new URL(config.opentokJsUrl, baseUrl).href;
+  if (videoMode === 'demo') {
+    await check(config.demo === true, 'the page config says demo mode');
+    await check(await banner.isVisible(), 'the demo-mode banner is visible');
+    await check((await banner.innerText()).includes('Demo mode'), 'the banner says demo mode');
+    const publisherNote = await page.locator('#publisher .video-note').innerText();
+    await check(/demo mode/i.test(publisherNote), `the publisher panel explains there is no video (${publisherNote})`);
+    await check(/SIP calls still work/.test(publisherNote), 'the publisher panel says SIP still works');
+    ok('demo banner shown and video panels say why there is no video');
+  } else {
+    await check(config.demo === false, 'the page config says real mode');
+    await check((await banner.count()) === 0, 'no demo banner with credentials');
+    await waitFor('the publisher panel reports that OpenTok.js failed', () =>
+      /OpenTok\.js could not be loaded/.test(document.querySelector('#publisher .video-note')?.textContent || ''));
+    const publisherNote = await page.locator('#publisher .video-note').innerText();
+    await check(/SIP calls still work/.test(publisherNote), 'the publisher panel says SIP still works');
+    for (const panel of ['#webrtc-streams', '#sip-streams']) {
+      const note = await page.locator(panel + ' .video-note').innerText();
+      await check(/OpenTok\.js could not be loaded/.test(note), `${panel} says why it is empty (${note})`);
+    }
+    ok(`real mode without OpenTok.js (${config.opentokJsUrl}): no banner, panels say so`);
+  }
 
   const sessionId = (await page.locator('#session-id').innerText()).trim();
   await check(sessionId.length > 10, `a session id is shown (${sessionId})`);
@@ -237,9 +267,12 @@ try {
   await check(/solid 3px/.test(outline), `keyboard focus is visible (${outline})`);
   ok('controls are named and keyboard focus is visible');
 
-  await check(foreignRequests.length === 0, `demo mode requested other origins: ${foreignRequests.join(', ')}`);
+  await check(foreignRequests.length === 0, `the page requested other origins: ${foreignRequests.join(', ')}`);
+  // In `unavailable` mode the one expected console error is OpenTok.js failing to load.
+  const unexpected = consoleErrors.filter((e) => !(videoMode === 'unavailable' && e.url === opentokJs));
+  pageErrors.push(...unexpected.map((e) => `console: ${e.text} (${e.url})`));
   await check(pageErrors.length === 0, 'no script errors on the page');
-  ok('no script error and no request outside the app in demo mode');
+  ok('no script error and no request outside the app');
 
   // ---- phone width ---------------------------------------------------------------------
   await page.setViewportSize({ width: 375, height: 740 });
