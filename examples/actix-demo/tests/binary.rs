@@ -25,3 +25,8 @@ fn malformed_variables_stop_startup_naming_the_variable() {
 fn a_busy_port_stops_startup() {
     checks::busy_port_exits(BIN, "actix-demo");
 }
+
+#[test]
+fn limit_variables_reach_the_api() {
+    checks::limits_from_env(BIN);
+}

@@ -39,7 +39,12 @@ fn the_page_dials_through_the_real_dialer_when_opentok_js_cannot_load() {
             ("OPENTOK_JS_URL", "/assets/no-such-opentok.js"),
         ],
     );
-    harness::run_browser_flow(&tools, &demo, "axum-demo-real-dialer", &["--video=unavailable"]);
+    harness::run_browser_flow(
+        &tools,
+        &demo,
+        "axum-demo-real-dialer",
+        &["--video=unavailable"],
+    );
 
     let requests = platform.requests();
     let dials = requests
@@ -47,7 +52,10 @@ fn the_page_dials_through_the_real_dialer_when_opentok_js_cannot_load() {
         .filter(|r| r.method == "POST" && r.path.ends_with("/dial"))
         .count();
     let hangups = requests.iter().filter(|r| r.method == "DELETE").count();
-    assert!(dials >= 4, "the page's dials reached the platform ({dials})");
+    assert!(
+        dials >= 4,
+        "the page's dials reached the platform ({dials})"
+    );
     assert!(hangups >= 3, "hang-ups reached the platform ({hangups})");
     drop(demo);
     runtime.block_on(platform.shutdown());

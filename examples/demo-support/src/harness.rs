@@ -675,6 +675,38 @@ pub mod checks {
         }
     }
 
+    /// `SIPDIAL_DIALS_PER_MINUTE` and `SIPDIAL_MAX_ACTIVE_CALLS` reach the API: the
+    /// dial beyond them answers 429 with `Retry-After`.
+    pub fn limits_from_env(bin: &str) {
+        let demo = RunningDemo::start(
+            bin,
+            &[
+                ("SIPDIAL_DIALS_PER_MINUTE", "2"),
+                ("SIPDIAL_MAX_ACTIVE_CALLS", "5"),
+            ],
+        );
+        let session = demo.request("POST", "/sip/session", Some(r#"{"room":"limits"}"#));
+        assert_eq!(session.status, 200, "{}", session.body);
+        let session: serde_json::Value = serde_json::from_str(&session.body).expect("session JSON");
+        let dial = serde_json::json!({ "sessionId": session["sessionId"] }).to_string();
+        for _ in 0..2 {
+            let ok = demo.request("POST", "/sip/dial", Some(&dial));
+            assert_eq!(ok.status, 201, "{}", ok.body);
+        }
+        let limited = demo.request("POST", "/sip/dial", Some(&dial));
+        assert_eq!(limited.status, 429, "{}", limited.body);
+        assert!(
+            limited.header("retry-after").is_some(),
+            "{:?}",
+            limited.headers
+        );
+        assert!(
+            limited.body.contains(r#""error":{"code""#),
+            "{}",
+            limited.body
+        );
+    }
+
     /// A port already taken stops start-up with [`crate::EXIT_UNAVAILABLE`] naming the address.
     pub fn busy_port_exits(bin: &str, app: &str) {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
