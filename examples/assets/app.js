@@ -388,7 +388,10 @@
     return new Promise((resolve, reject) => {
       if (window.OT) return resolve(window.OT);
       const s = document.createElement('script');
-      const timer = setTimeout(() => reject(new Error('timed out')), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error('no answer within ' + Math.round(timeoutMs / 1000) + ' s')),
+        timeoutMs,
+      );
       s.src = url;
       s.async = true;
       s.onload = () => {
@@ -398,7 +401,7 @@
       };
       s.onerror = () => {
         clearTimeout(timer);
-        reject(new Error('it could not be loaded'));
+        reject(new Error('the request failed'));
       };
       document.head.append(s);
     });
@@ -436,7 +439,10 @@
     try {
       OT = await loadScript(config.opentokJsUrl, 15000);
     } catch (e) {
-      videoUnavailable('OpenTok.js could not be loaded (' + e.message + ').', 'OpenTok.js could not be loaded.');
+      videoUnavailable(
+        'OpenTok.js could not be loaded from ' + config.opentokJsUrl + ' (' + e.message + ').',
+        'OpenTok.js could not be loaded.',
+      );
       return;
     }
     if (OT.checkSystemRequirements && OT.checkSystemRequirements() !== 1) {

@@ -425,8 +425,11 @@ pub fn run_browser_flow(
     name: &str,
     extra_args: &[&str],
 ) -> PathBuf {
-    let screenshot = artifacts_dir().join(format!("{name}.png"));
-    let _ = std::fs::remove_file(&screenshot);
+    let dir = artifacts_dir();
+    let screenshot = dir.join(format!("{name}.png"));
+    for stale in ["", "-phone", "-failure"] {
+        let _ = std::fs::remove_file(dir.join(format!("{name}{stale}.png")));
+    }
     let mut child = Command::new("node")
         .arg(tools.script_dir.join("demo-flow.mjs"))
         .arg(format!("--url={}/", demo.url()))
