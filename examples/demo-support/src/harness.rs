@@ -377,6 +377,9 @@ pub fn browser_tools() -> Result<BrowserTools, String> {
     }
     let script_dir = workspace_root().join("tests").join("browser");
     let package = script_dir.join("node_modules").join("playwright-core");
+    // Tests of one binary run on parallel threads: one `npm ci` at a time.
+    static NPM: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = NPM.lock().unwrap_or_else(|e| e.into_inner());
     if !package.is_dir() {
         let status = Command::new("npm")
             .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
