@@ -292,10 +292,9 @@ impl Handlers<'_> {
         .await?;
         let active = inner
             .store
-            .session_calls(&session, false)
+            .active_call_count(&session)
             .await
-            .map_err(store_error)?
-            .len();
+            .map_err(store_error)?;
         let permit = inner.limiter.admit(&session, active, Instant::now())?;
 
         let token = inner

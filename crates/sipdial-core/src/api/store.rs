@@ -121,6 +121,13 @@ pub trait CallStore: Send + Sync + 'static {
         include_ended: bool,
     ) -> Result<Vec<CallRecord>, StoreError>;
 
+    /// How many of a session's calls have not ended (what the active-call limit
+    /// counts). The default reads [`CallStore::session_calls`]; stores that can count
+    /// without reading the records should.
+    async fn active_call_count(&self, session: &SessionId) -> Result<usize, StoreError> {
+        Ok(self.session_calls(session, false).await?.len())
+    }
+
     /// Moves a call to `state` at `at` and returns it; `None` for an unknown call.
     /// [`CallState::Ended`] is terminal: later updates leave an ended call as it is.
     async fn update_state(
@@ -252,6 +259,19 @@ impl CallStore for InMemoryCallStore {
             .collect())
     }
 
+    async fn active_call_count(&self, session: &SessionId) -> Result<usize, StoreError> {
+        let st = self.lock();
+        Ok(st.by_session.get(session).map_or(0, |ids| {
+            ids.iter()
+                .filter(|id| {
+                    st.calls
+                        .get(*id)
+                        .is_some_and(|c| c.state != CallState::Ended)
+                })
+                .count()
+        }))
+    }
+
     async fn update_state(
         &self,
         id: &CallId,
@@ -327,6 +347,7 @@ mod tests {
         assert_eq!(again.state, CallState::Ended);
         assert_eq!(again.ended_at, Some(Timestamp::from_millis(5)));
         assert_eq!(now(store.session_calls(&s, false)).unwrap().len(), 1);
+        assert_eq!(now(store.active_call_count(&s)).unwrap(), 1);
         assert_eq!(now(store.session_calls(&s, true)).unwrap().len(), 2);
     }
 
