@@ -1,4 +1,4 @@
-//! The API router merges, nests and converts into a host `Router<AppState>` whose state
+//! The API router merges, converts and nests into a host `Router<AppState>` whose state
 //! it knows nothing about, before the host calls `with_state`.
 
 use std::sync::Arc;
@@ -35,7 +35,10 @@ fn main() {
         .merge(sipdial_axum::SipDial(api.clone()));
     let from: Router<AppState> = sipdial_axum::SipDial::from(api).into();
 
-    let app: Router = merged.merge(from).with_state(state.clone());
-    let _other: Router = converted.with_state(state);
+    let nested: Router<AppState> = Router::new().nest("/api", from);
+
+    let app: Router = merged.with_state(state.clone());
+    let _converted: Router = converted.with_state(state.clone());
+    let _nested: Router = nested.with_state(state);
     let _make_service = app.into_make_service();
 }
