@@ -12,6 +12,7 @@ use sipdial_core::{
 };
 
 use crate::legacy::T1Fields;
+use crate::retry::RetryPolicy;
 use crate::tokens::{self, ApplicationTokenClaims, check_session_owner, now_secs};
 use crate::transport::Rest;
 use crate::{ConfigError, CredentialKind, Credentials, env, wire};
@@ -59,6 +60,7 @@ impl fmt::Debug for OpenTokDialer {
             .field("base_url", &self.inner.rest.base_url)
             .field("timeout", &self.inner.rest.timeout)
             .field("token_format", &self.inner.token_format)
+            .field("retry", &self.inner.rest.retry)
             .finish_non_exhaustive()
     }
 }
@@ -74,6 +76,7 @@ impl OpenTokDialer {
             user_agent: default_user_agent(),
             client: None,
             token_format: TokenFormat::Jwt,
+            retry: RetryPolicy::default(),
         }
     }
 
@@ -225,6 +228,7 @@ pub struct OpenTokDialerBuilder {
     user_agent: String,
     client: Option<reqwest::Client>,
     token_format: TokenFormat,
+    retry: RetryPolicy,
 }
 
 impl fmt::Debug for OpenTokDialerBuilder {
@@ -237,6 +241,7 @@ impl fmt::Debug for OpenTokDialerBuilder {
             .field("user_agent", &self.user_agent)
             .field("custom_client", &self.client.is_some())
             .field("token_format", &self.token_format)
+            .field("retry", &self.retry)
             .finish()
     }
 }
@@ -302,6 +307,15 @@ impl OpenTokDialerBuilder {
         self
     }
 
+    /// How hang-ups, force-mutes and stream lists are retried after transient failures
+    /// (default [`RetryPolicy::default`]: 3 attempts within the request timeout;
+    /// [`RetryPolicy::none`] turns retries off). Dials, session creations and DTMF are
+    /// never retried whatever the policy.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
     /// Checks every setting and builds the dialer.
     pub fn build(self) -> Result<OpenTokDialer, ConfigError> {
         self.credentials.validate()?;
@@ -355,6 +369,7 @@ impl OpenTokDialerBuilder {
                     base_url: base_url.trim_end_matches('/').to_owned(),
                     timeout: self.timeout,
                     user_agent,
+                    retry: self.retry,
                 },
                 token_format: self.token_format,
             }),

@@ -15,13 +15,16 @@
 //!
 //! Every REST call carries a fresh JWT (iat back-dated 60 s for clock skew, exp 5 min
 //! ahead, random `jti`), runs in a `tracing` span named `opentok.request` and maps the
-//! platform's answer to a [`DialError`](sipdial_core::DialError). See `docs/opentok.md`.
+//! platform's answer to a [`DialError`](sipdial_core::DialError). Hang-ups, force-mutes
+//! and stream lists are retried after transient failures, dials never (see [`retry`]).
+//! See `docs/opentok.md` and `docs/reliability.md`.
 
 mod config_error;
 mod credentials;
 mod dialer;
 pub mod env;
 pub mod legacy;
+pub mod retry;
 mod status;
 mod tokens;
 mod transport;
@@ -36,4 +39,5 @@ pub use dialer::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, OpenTokDialer, OpenTokDialerBuilder, TokenFormat,
     default_user_agent,
 };
+pub use retry::RetryPolicy;
 pub use tokens::ApplicationTokenClaims;

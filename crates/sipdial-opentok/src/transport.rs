@@ -1,4 +1,5 @@
-//! Sends a planned request: fresh auth header, timeouts, bounded body, one tracing span.
+//! Sends a planned request: fresh auth header, timeouts, bounded body, retries of
+//! idempotent calls (see [`crate::retry`]), one tracing span.
 //!
 //! The span carries the operation, method, path (ids only, no query), status and
 //! latency. Nothing else is recorded: headers hold the REST JWT and bodies hold the
@@ -14,7 +15,8 @@ use tracing::Instrument as _;
 use tracing::field::Empty;
 
 use crate::Credentials;
-use crate::status::{MAX_MESSAGE_CHARS, clean_message, is_no_streams_yet, map_status};
+use crate::retry::RetryPolicy;
+use crate::status::{MAX_MESSAGE_CHARS, clean_message, is_no_streams_yet, map_status, retry_after};
 use crate::tokens::now_secs;
 use crate::wire::{Body, Planned};
 
@@ -27,8 +29,10 @@ pub(crate) struct Rest {
     pub(crate) client: Client,
     /// Without a trailing slash.
     pub(crate) base_url: String,
+    /// Per attempt; also the default total deadline of a retried call.
     pub(crate) timeout: Duration,
     pub(crate) user_agent: HeaderValue,
+    pub(crate) retry: RetryPolicy,
 }
 
 /// A 2xx answer, or a stream list's "no streams yet" 404 (see
@@ -40,6 +44,9 @@ pub(crate) struct Answer {
 
 impl Rest {
     /// Sends `planned` authenticated by `credentials`; non-2xx answers become errors.
+    ///
+    /// Idempotent operations are retried after transient failures as [`RetryPolicy`]
+    /// says, all attempts within one deadline; every other operation is sent once.
     pub(crate) async fn send(
         &self,
         credentials: &Credentials,
@@ -52,14 +59,51 @@ impl Rest {
             path = %planned.path,
             status = Empty,
             latency_ms = Empty,
+            attempts = Empty,
         );
         let started = Instant::now();
-        let result = self
-            .exchange(credentials, planned)
-            .instrument(span.clone())
-            .await;
+        let retry = if planned.op.is_idempotent() {
+            self.retry
+        } else {
+            RetryPolicy::none()
+        };
+        let deadline = started + retry.deadline_or(self.timeout);
+        let mut attempt = 1;
+        let result = loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let timeout = self.timeout.min(remaining);
+            if timeout.is_zero() {
+                break Err((None, DialError::Timeout));
+            }
+            let result = self
+                .exchange(credentials, planned, timeout)
+                .instrument(span.clone())
+                .await;
+            let failure = match result {
+                Ok(answer) => break Ok(answer),
+                Err(failure) => failure,
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let Some(wait) =
+                retry.wait_after(attempt, &failure.error, failure.retry_after, remaining)
+            else {
+                break Err((failure.status, failure.error));
+            };
+            span.in_scope(|| {
+                tracing::info!(
+                    status = failure.status,
+                    attempt,
+                    wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    error = %failure.error,
+                    "retrying an idempotent platform request"
+                );
+            });
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        };
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         span.record("latency_ms", latency_ms);
+        span.record("attempts", attempt);
         let _entered = span.enter();
         match result {
             Ok(answer) => {
@@ -81,15 +125,16 @@ impl Rest {
         &self,
         credentials: &Credentials,
         planned: &Planned,
-    ) -> Result<Answer, (Option<u16>, DialError)> {
+        timeout: Duration,
+    ) -> Result<Answer, Failure> {
         let (auth_name, auth_value) = credentials
             .rest_auth_header(now_secs())
-            .map_err(|e| (None, e))?;
+            .map_err(|e| Failure::new(None, e))?;
         let url = format!("{}{}", self.base_url, planned.path);
         let mut request = self
             .client
             .request(planned.method.clone(), url)
-            .timeout(self.timeout)
+            .timeout(timeout)
             .header(auth_name, auth_value)
             .header(ACCEPT, HeaderValue::from_static("application/json"))
             .header(USER_AGENT, self.user_agent.clone());
@@ -108,22 +153,41 @@ impl Rest {
         let response = request
             .send()
             .await
-            .map_err(|e| (None, transport_error(e)))?;
+            .map_err(|e| Failure::new(None, transport_error(e)))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = read_body(response)
             .await
-            .map_err(|e| (Some(status.as_u16()), e))?;
+            .map_err(|e| Failure::new(Some(status.as_u16()), e))?;
         if status.is_success() || is_no_streams_yet(planned, status, &body) {
             Ok(Answer {
                 status: status.as_u16(),
                 body,
             })
         } else {
-            Err((
-                Some(status.as_u16()),
-                map_status(planned, status, &headers, &body),
-            ))
+            Err(Failure {
+                status: Some(status.as_u16()),
+                error: map_status(planned, status, &headers, &body),
+                retry_after: retry_after(&headers),
+            })
+        }
+    }
+}
+
+/// One failed attempt: the status (when an answer arrived), the caller's error, and
+/// the platform's `Retry-After` (on a 429 or a 503).
+struct Failure {
+    status: Option<u16>,
+    error: DialError,
+    retry_after: Option<Duration>,
+}
+
+impl Failure {
+    fn new(status: Option<u16>, error: DialError) -> Self {
+        Self {
+            status,
+            error,
+            retry_after: None,
         }
     }
 }

@@ -38,6 +38,16 @@ impl Operation {
             Operation::ListStreams => "list_streams",
         }
     }
+
+    /// Whether sending the request twice has the effect of sending it once, so a lost
+    /// answer may be retried: hanging up, force-muting and listing. Never a dial (a
+    /// second call), a session (a second session) or DTMF (digits played twice).
+    pub(crate) fn is_idempotent(self) -> bool {
+        match self {
+            Operation::HangUp | Operation::ForceMute | Operation::ListStreams => true,
+            Operation::CreateSession | Operation::Dial | Operation::PlayDtmf => false,
+        }
+    }
 }
 
 /// A request body. `Debug` shows only its kind and size: a dial body carries the
