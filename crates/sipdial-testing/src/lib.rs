@@ -2,6 +2,7 @@
 
 mod auth;
 mod body;
+mod callbacks;
 mod client_token;
 mod clock;
 mod credentials;
@@ -15,6 +16,7 @@ mod state;
 pub mod tokens;
 
 pub use auth::{AuthKind, MAX_REST_JWT_LIFETIME_SECS};
+pub use callbacks::{CallProgress, CallScript, CallbackRecord, Delivery, DeliveryOutcome};
 pub use client_token::TokenFormat;
 pub use credentials::{
     TEST_API_KEY, TEST_API_SECRET, TEST_APPLICATION_ID, TEST_PRIVATE_KEY_PEM, TEST_PUBLIC_KEY_PEM,
@@ -23,5 +25,6 @@ pub use faults::{Fault, FaultRule};
 pub use recorded::RecordedRequest;
 pub use server::{FakePlatform, FakePlatformBuilder};
 pub use state::{
-    ConnectionKind, ConnectionSnapshot, MediaMode, SessionSnapshot, SipLeg, StreamSnapshot,
+    ConnectionKind, ConnectionSnapshot, MediaMode, SessionSnapshot, SipCallState, SipLeg,
+    StreamSnapshot,
 };

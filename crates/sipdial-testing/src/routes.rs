@@ -167,6 +167,7 @@ impl Route {
 pub(crate) struct Ctx<'a> {
     pub(crate) creds: &'a Credentials,
     pub(crate) store: &'a std::sync::Mutex<Store>,
+    pub(crate) lifecycle: &'a crate::callbacks::Lifecycle,
     pub(crate) verified: &'a Verified,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a Bytes,
@@ -469,6 +470,7 @@ fn parse_sip(sip: &Map<String, Value>) -> Result<DialSip, ApiError> {
             streams,
             token_format: None,
             token_role: String::new(),
+            state: crate::SipCallState::Dialing,
         },
     })
 }
@@ -525,6 +527,8 @@ fn dial(ctx: &Ctx<'_>, key: &str) -> Result<http::Response<Body>, ApiError> {
         },
         Some(stream),
     );
+    ctx.lifecycle.connection_added(session, &connection_id);
+    drop(store);
     let ms = now.as_millis();
     Ok(body::json_response(
         StatusCode::OK,
@@ -545,14 +549,16 @@ fn hang_up(
     session: &str,
     connection: &str,
 ) -> Result<http::Response<Body>, ApiError> {
-    let mut store = ctx.store();
-    let session = store.session_mut(session).ok_or_else(session_not_found)?;
-    if session.remove_connection(connection) {
-        Ok(body::empty_response(StatusCode::NO_CONTENT))
-    } else {
-        Err(ApiError::not_found(
+    use crate::callbacks::{EndReason, Missing};
+    match ctx
+        .lifecycle
+        .remove_connection(session, connection, EndReason::ForceDisconnected, None)
+    {
+        Ok(()) => Ok(body::empty_response(StatusCode::NO_CONTENT)),
+        Err(Missing::Session) => Err(session_not_found()),
+        Err(Missing::Connection) => Err(ApiError::not_found(
             "Connection not found: the client is not connected",
-        ))
+        )),
     }
 }
 

@@ -18,6 +18,10 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::body::{self, Body};
+use crate::callbacks::{
+    CallProgress, CallScript, CallbackConfig, CallbackRecord, Delivery, EndReason,
+    FAR_END_CLEARING, Lifecycle,
+};
 use crate::credentials::{Application, Credentials};
 use crate::error::ApiError;
 use crate::faults::{self, Fault, FaultRule};
@@ -34,12 +38,13 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// State shared by the server tasks and the [`FakePlatform`] handle.
 struct Inner {
     creds: Credentials,
-    store: Mutex<Store>,
+    store: Arc<Mutex<Store>>,
+    lifecycle: Lifecycle,
     faults: Mutex<Vec<FaultRule>>,
     requests: Mutex<Vec<RecordedRequest>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking test thread must not take the fake down with it.
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -62,13 +67,31 @@ impl std::fmt::Debug for FakePlatform {
     }
 }
 
-/// Configures a [`FakePlatform`]: credentials and the address to bind.
-#[derive(Debug, Clone)]
+/// Configures a [`FakePlatform`]: credentials, the address to bind, and where its
+/// callbacks go.
+#[derive(Clone)]
 pub struct FakePlatformBuilder {
     api_key: String,
     api_secret: String,
     application: Option<(String, String)>,
     bind: SocketAddr,
+    callbacks: CallbackConfig,
+    script: Option<CallScript>,
+}
+
+impl std::fmt::Debug for FakePlatformBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The API secret and the callback secret stay out of test output.
+        f.debug_struct("FakePlatformBuilder")
+            .field("api_key", &self.api_key)
+            .field("application", &self.application.as_ref().map(|(id, _)| id))
+            .field("bind", &self.bind)
+            .field("callback_url", &self.callbacks.url)
+            .field("callback_signed", &self.callbacks.secret.is_some())
+            .field("callback_delivery", &self.callbacks.delivery)
+            .field("script", &self.script)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for FakePlatformBuilder {
@@ -81,6 +104,8 @@ impl Default for FakePlatformBuilder {
                 TEST_PUBLIC_KEY_PEM.to_owned(),
             )),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            callbacks: CallbackConfig::default(),
+            script: None,
         }
     }
 }
@@ -127,6 +152,40 @@ impl FakePlatformBuilder {
         self
     }
 
+    /// Where the platform POSTs its callbacks (SIP call events and session monitoring,
+    /// opentok-api.md §6), e.g. `http://127.0.0.1:PORT/sip/callbacks`. Without one,
+    /// events are only recorded ([`FakePlatform::callbacks`]). Changeable later with
+    /// [`FakePlatform::set_callback_url`].
+    #[must_use]
+    pub fn callback_url(mut self, url: impl Into<String>) -> Self {
+        self.callbacks.url = Some(url.into());
+        self
+    }
+
+    /// Signs every callback: `Authorization: Bearer <JWT>`, HS256 under `secret`, with
+    /// `iat`, `exp` (5 minutes later), `jti` and `payload_hash` (lowercase hex SHA-256
+    /// of the body).
+    #[must_use]
+    pub fn callback_secret(mut self, secret: impl Into<String>) -> Self {
+        self.callbacks.secret = Some(secret.into());
+        self
+    }
+
+    /// How callbacks are delivered: duplicates, reordering, retries, timeout.
+    #[must_use]
+    pub fn callback_delivery(mut self, delivery: Delivery) -> Self {
+        self.callbacks.delivery = delivery;
+        self
+    }
+
+    /// What the far end of every dialled call does (see [`CallScript`]); without one,
+    /// calls stay dialing until [`FakePlatform::advance_call`] or a hang-up.
+    #[must_use]
+    pub fn script_calls(mut self, script: CallScript) -> Self {
+        self.script = Some(script);
+        self
+    }
+
     /// Binds and starts serving on the current Tokio runtime.
     ///
     /// Fails with `InvalidInput` when the application public key is not an RSA PEM.
@@ -146,17 +205,21 @@ impl FakePlatformBuilder {
         sipdial_core::jwt::ensure_crypto_provider();
         let listener = TcpListener::bind(self.bind).await?;
         let addr = listener.local_addr()?;
+        let (stop, stop_rx) = watch::channel(false);
+        let store = Arc::new(Mutex::new(Store::default()));
+        let lifecycle = Lifecycle::new(Arc::clone(&store), self.callbacks, stop_rx.clone());
+        lifecycle.set_script(self.script);
         let inner = Arc::new(Inner {
             creds: Credentials {
                 api_key: self.api_key,
                 api_secret: self.api_secret,
                 application,
             },
-            store: Mutex::new(Store::default()),
+            store,
+            lifecycle,
             faults: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
         });
-        let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&inner), stop_rx));
         Ok(FakePlatform {
             inner,
@@ -306,7 +369,7 @@ impl FakePlatform {
         };
         session.add_connection(
             ConnectionSnapshot {
-                connection_id,
+                connection_id: connection_id.clone(),
                 session_id: session_id.to_owned(),
                 kind: ConnectionKind::Client,
                 data: data.map(str::to_owned),
@@ -316,16 +379,109 @@ impl FakePlatform {
             },
             Some(stream),
         );
+        self.inner
+            .lifecycle
+            .connection_added(session, &connection_id);
         session.streams.last().cloned()
     }
 
     /// Ends a connection as the far end would (a SIP BYE, a browser leaving): the
-    /// connection and its streams go, and a later hang-up gets 404. False when there was
-    /// no such connection.
+    /// connection and its streams go, and a later hang-up gets 404. The callbacks say
+    /// `clientDisconnected`; for a SIP leg `callDestroyed` says `700` `Normal Clearing`
+    /// (use [`FakePlatform::advance_call`] with [`CallProgress::HangUp`] for another
+    /// code). False when there was no such connection.
     pub fn end_connection(&self, session_id: &str, connection_id: &str) -> bool {
-        lock(&self.inner.store)
-            .session_mut(session_id)
-            .is_some_and(|s| s.remove_connection(connection_id))
+        self.inner
+            .lifecycle
+            .remove_connection(
+                session_id,
+                connection_id,
+                EndReason::ClientDisconnected,
+                Some(FAR_END_CLEARING),
+            )
+            .is_ok()
+    }
+
+    /// Moves the SIP call `call_id` (the `id` the dial answered) one step, as its far
+    /// end would, and sends the matching callbacks. False when the call is not (or no
+    /// longer) there or the step does not apply to its state (e.g. ringing once
+    /// answered).
+    pub fn advance_call(&self, call_id: &str, step: CallProgress) -> bool {
+        self.inner.lifecycle.advance(call_id, &step)
+    }
+
+    /// What the far end of every call dialled from now on does; replaces any earlier
+    /// standing script. Calls already placed keep theirs.
+    pub fn script_calls(&self, script: CallScript) {
+        self.inner.lifecycle.set_script(Some(script));
+    }
+
+    /// What the far end of the next dialled call does, ahead of the standing script;
+    /// several queue up, one per dial, in order.
+    pub fn script_next_call(&self, script: CallScript) {
+        self.inner.lifecycle.queue_script(script);
+    }
+
+    /// Calls dialled from now on stay dialing until moved by hand (forgets the standing
+    /// script and every queued one).
+    pub fn clear_call_script(&self) {
+        self.inner.lifecycle.clear_scripts();
+    }
+
+    /// Where callbacks go from now on; `None` stops sending them (they are still
+    /// recorded, as [`crate::DeliveryOutcome::NoUrl`]).
+    pub fn set_callback_url(&self, url: Option<&str>) {
+        lock(&self.inner.lifecycle.outbox.config).url = url.map(str::to_owned);
+    }
+
+    /// The secret callbacks are signed with from now on; `None` sends them unsigned.
+    pub fn set_callback_secret(&self, secret: Option<&str>) {
+        lock(&self.inner.lifecycle.outbox.config).secret = secret.map(str::to_owned);
+    }
+
+    /// How callbacks are delivered from now on.
+    pub fn set_callback_delivery(&self, delivery: Delivery) {
+        lock(&self.inner.lifecycle.outbox.config).delivery = delivery;
+    }
+
+    /// Every callback delivery attempt so far, in order (one record per attempt and
+    /// copy; an event due while no URL was set is one [`crate::DeliveryOutcome::NoUrl`]
+    /// record).
+    pub fn callbacks(&self) -> Vec<CallbackRecord> {
+        lock(&self.inner.lifecycle.outbox.records).clone()
+    }
+
+    /// The attempts that were made and did not get a 2xx.
+    pub fn callback_failures(&self) -> Vec<CallbackRecord> {
+        self.callbacks()
+            .into_iter()
+            .filter(CallbackRecord::failed)
+            .collect()
+    }
+
+    /// Forgets the recorded callback attempts.
+    pub fn clear_callbacks(&self) {
+        lock(&self.inner.lifecycle.outbox.records).clear();
+    }
+
+    /// Waits until `done` holds for the recorded callback attempts, up to `timeout`;
+    /// returns whether it did. Delivery runs in the background, so this is how a test
+    /// waits for "the ringing callback was delivered".
+    pub async fn wait_for_callbacks(
+        &self,
+        timeout: Duration,
+        done: impl Fn(&[CallbackRecord]) -> bool,
+    ) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if done(&lock(&self.inner.lifecycle.outbox.records)) {
+                return true;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Stops accepting, lets requests in flight finish (up to a second), and returns once
@@ -481,6 +637,7 @@ fn route(
         let ctx = Ctx {
             creds: &inner.creds,
             store: &inner.store,
+            lifecycle: &inner.lifecycle,
             verified: &verified,
             headers: &parts.headers,
             body,

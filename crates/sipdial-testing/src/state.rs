@@ -56,6 +56,41 @@ pub enum ConnectionKind {
     Client,
 }
 
+/// Where a SIP call stands, in the platform's `callUpdated` spelling (opentok-api.md §6).
+///
+/// A call that ended is no longer in the session at all, so there is no "ended" here:
+/// its last word was the `callDestroyed` callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SipCallState {
+    /// The INVITE is on its way (right after the dial).
+    #[default]
+    Dialing,
+    /// The far end is ringing.
+    Ringing,
+    /// The far end answered.
+    Active,
+    /// The far end put the call on hold.
+    OnHold,
+}
+
+impl SipCallState {
+    /// The `state` value of a `callUpdated` callback (`DIALING`, `ON_HOLD`, ...).
+    pub fn as_platform_str(self) -> &'static str {
+        match self {
+            Self::Dialing => "DIALING",
+            Self::Ringing => "RINGING",
+            Self::Active => "ACTIVE",
+            Self::OnHold => "ON_HOLD",
+        }
+    }
+
+    /// Whether the far end has answered (active or on hold).
+    pub fn answered(self) -> bool {
+        matches!(self, Self::Active | Self::OnHold)
+    }
+}
+
 /// The SIP options a dial carried (without the SIP password, which is never kept).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -82,6 +117,9 @@ pub struct SipLeg {
     pub token_format: Option<crate::TokenFormat>,
     /// The role in that token.
     pub token_role: String,
+    /// How far the call got (moved by a [`crate::CallScript`] or
+    /// [`crate::FakePlatform::advance_call`]).
+    pub state: SipCallState,
 }
 
 /// A connection in a session.
@@ -182,12 +220,28 @@ impl Session {
         }
     }
 
-    /// Removes a connection and every stream it published; false when it was not there.
-    pub(crate) fn remove_connection(&mut self, connection_id: &str) -> bool {
-        let before = self.connections.len();
+    /// Removes a connection and every stream it published, and returns them (for the
+    /// callbacks that report it); `None` when it was not there.
+    pub(crate) fn take_connection(
+        &mut self,
+        connection_id: &str,
+    ) -> Option<(ConnectionSnapshot, Vec<StreamSnapshot>)> {
+        let index = self
+            .connections
+            .iter()
+            .position(|c| c.connection_id == connection_id)?;
+        let connection = self.connections.remove(index);
+        let (gone, kept) = std::mem::take(&mut self.streams)
+            .into_iter()
+            .partition(|s| s.connection_id == connection_id);
+        self.streams = kept;
+        Some((connection, gone))
+    }
+
+    /// The SIP leg of the call `call_id`, if it is still in this session.
+    pub(crate) fn sip_call_mut(&mut self, call_id: &str) -> Option<&mut ConnectionSnapshot> {
         self.connections
-            .retain(|c| c.connection_id != connection_id);
-        self.streams.retain(|s| s.connection_id != connection_id);
-        self.connections.len() != before
+            .iter_mut()
+            .find(|c| c.sip.as_ref().is_some_and(|leg| leg.call_id == call_id))
     }
 }

@@ -1,0 +1,456 @@
+//! Delivering callbacks: one background task POSTs every event, in order, to the URL the
+//! test configured, signed when a secret is set, and records each attempt.
+//!
+//! The platform promises at least once, not exactly once nor in order; [`Delivery`]
+//! makes those promises visible on demand (every event twice, neighbours swapped) so
+//! a receiver's deduplication and reordering are tested against the fake. A receiver
+//! that refuses, hangs or is not there is recorded and never stops the fake.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::Serialize;
+use sipdial_core::Timestamp;
+use tokio::sync::{mpsc, watch};
+
+use super::events::Outgoing;
+use crate::server::lock;
+
+/// How the fake delivers its callbacks (see [`crate::FakePlatformBuilder::callback_delivery`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Delivery {
+    /// POST every event twice (the second copy right after the first, same body, a
+    /// freshly signed token), as an at-least-once platform may.
+    pub duplicate: bool,
+    /// Deliver neighbouring events swapped: each event is held back until the next one
+    /// has been sent, or until this long has passed with nothing to swap it with.
+    pub out_of_order: Option<Duration>,
+    /// Further attempts after a refused or failed delivery (default 0).
+    pub retries: u32,
+    /// Pause before each further attempt.
+    pub retry_backoff: Duration,
+    /// How long one POST may take (connect, send, answer) before it counts as failed.
+    pub timeout: Duration,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            duplicate: false,
+            out_of_order: None,
+            retries: 0,
+            retry_backoff: Duration::from_millis(100),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Delivery {
+    /// In order, once, no retries, 5 s per POST.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// POST every event twice.
+    #[must_use]
+    pub fn duplicate(mut self, yes: bool) -> Self {
+        self.duplicate = yes;
+        self
+    }
+
+    /// Swap neighbouring events, holding one back for at most `max_hold`.
+    #[must_use]
+    pub fn out_of_order(mut self, max_hold: Duration) -> Self {
+        self.out_of_order = Some(max_hold);
+        self
+    }
+
+    /// Retry a refused or failed delivery `times` more times, `backoff` apart.
+    #[must_use]
+    pub fn retries(mut self, times: u32, backoff: Duration) -> Self {
+        self.retries = times;
+        self.retry_backoff = backoff;
+        self
+    }
+
+    /// The per-POST timeout.
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+/// What became of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeliveryOutcome {
+    /// No callback URL was configured when the event was due: nothing was sent.
+    NoUrl,
+    /// The receiver answered 2xx.
+    Delivered {
+        /// The status answered.
+        status: u16,
+    },
+    /// The receiver answered something else (e.g. 401 for a bad signature).
+    Refused {
+        /// The status answered.
+        status: u16,
+    },
+    /// No answer: connection refused, reset, or the timeout passed.
+    Failed {
+        /// What went wrong, for the test's failure message.
+        error: String,
+    },
+}
+
+/// One delivery attempt of one callback, for tests to inspect
+/// ([`crate::FakePlatform::callbacks`]).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CallbackRecord {
+    /// The event name (`callUpdated`, `connectionDestroyed`, ...).
+    pub event: String,
+    /// The SIP call it concerns, for call events and for the SIP leg's connection and
+    /// stream events.
+    pub call_id: Option<String>,
+    /// The exact body sent.
+    pub body: Bytes,
+    /// Where it was sent.
+    pub url: Option<String>,
+    /// Whether it carried a signed `Authorization` header.
+    pub signed: bool,
+    /// 1, or 2 for the duplicate copy.
+    pub copy: u8,
+    /// 1 for the first attempt, 2.. for retries.
+    pub attempt: u32,
+    /// When the attempt finished.
+    pub at: Timestamp,
+    /// How it went.
+    pub outcome: DeliveryOutcome,
+}
+
+impl CallbackRecord {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The `state` of a `callUpdated` event.
+    pub fn call_state(&self) -> Option<String> {
+        self.json()
+            .get("state")
+            .and_then(|s| s.as_str())
+            .map(str::to_owned)
+    }
+
+    /// Whether the receiver answered 2xx.
+    pub fn delivered(&self) -> bool {
+        matches!(self.outcome, DeliveryOutcome::Delivered { .. })
+    }
+
+    /// Whether the attempt was made and did not succeed.
+    pub fn failed(&self) -> bool {
+        matches!(
+            self.outcome,
+            DeliveryOutcome::Refused { .. } | DeliveryOutcome::Failed { .. }
+        )
+    }
+}
+
+/// Where and how to deliver; changeable while the fake runs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallbackConfig {
+    pub(crate) url: Option<String>,
+    pub(crate) secret: Option<String>,
+    pub(crate) delivery: Delivery,
+}
+
+/// The state the delivery task and the [`crate::FakePlatform`] handle share.
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    pub(crate) config: Mutex<CallbackConfig>,
+    pub(crate) records: Mutex<Vec<CallbackRecord>>,
+}
+
+impl Outbox {
+    /// Creates the outbox and starts its delivery task on the current runtime; the task
+    /// ends when `stop` fires.
+    pub(crate) fn start(config: CallbackConfig, stop: watch::Receiver<bool>) -> Arc<Self> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let outbox = Arc::new(Self {
+            tx,
+            config: Mutex::new(config),
+            records: Mutex::new(Vec::new()),
+        });
+        tokio::spawn(run(Arc::clone(&outbox), rx, stop));
+        outbox
+    }
+
+    /// Queues events for delivery, in this order.
+    pub(crate) fn send(&self, events: impl IntoIterator<Item = Outgoing>) {
+        for e in events {
+            // Fails only once the task ended, i.e. after shutdown: nothing to deliver to.
+            let _ = self.tx.send(e);
+        }
+    }
+
+    fn record(&self, r: CallbackRecord) {
+        lock(&self.records).push(r);
+    }
+}
+
+async fn run(
+    outbox: Arc<Outbox>,
+    mut rx: mpsc::UnboundedReceiver<Outgoing>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("sipdial-testing fake platform")
+        .build();
+    let mut held: Option<Outgoing> = None;
+    loop {
+        let max_hold = lock(&outbox.config).delivery.out_of_order;
+        let next = tokio::select! {
+            _ = stop.changed() => return,
+            next = next_event(&mut rx, held.is_some(), max_hold) => next,
+        };
+        let batch = match (next, held.take()) {
+            // Channel closed: the fake is gone.
+            (Next::Closed, h) => {
+                if let Some(h) = h {
+                    deliver_all(&outbox, &client, vec![h], &mut stop).await;
+                }
+                return;
+            }
+            (Next::HoldExpired, h) => h.into_iter().collect(),
+            (Next::Event(e), Some(h)) => match max_hold {
+                // The newer event first, then the one held back.
+                Some(_) => vec![e, h],
+                None => vec![h, e],
+            },
+            (Next::Event(e), None) => {
+                if max_hold.is_some() {
+                    held = Some(e);
+                    continue;
+                }
+                vec![e]
+            }
+        };
+        if !deliver_all(&outbox, &client, batch, &mut stop).await {
+            return;
+        }
+    }
+}
+
+enum Next {
+    Event(Outgoing),
+    HoldExpired,
+    Closed,
+}
+
+async fn next_event(
+    rx: &mut mpsc::UnboundedReceiver<Outgoing>,
+    holding: bool,
+    max_hold: Option<Duration>,
+) -> Next {
+    let received = match (holding, max_hold) {
+        (true, Some(d)) => match tokio::time::timeout(d, rx.recv()).await {
+            Ok(r) => r,
+            Err(_) => return Next::HoldExpired,
+        },
+        // Holding, but out-of-order delivery was switched off meanwhile: let it go.
+        (true, None) => return Next::HoldExpired,
+        (false, _) => rx.recv().await,
+    };
+    received.map_or(Next::Closed, Next::Event)
+}
+
+/// Delivers `batch` in order; false when the fake stopped meanwhile.
+async fn deliver_all(
+    outbox: &Outbox,
+    client: &reqwest::Result<reqwest::Client>,
+    batch: Vec<Outgoing>,
+    stop: &mut watch::Receiver<bool>,
+) -> bool {
+    for e in batch {
+        tokio::select! {
+            _ = stop.changed() => return false,
+            () = deliver(outbox, client, &e) => {}
+        }
+    }
+    true
+}
+
+async fn deliver(outbox: &Outbox, client: &reqwest::Result<reqwest::Client>, e: &Outgoing) {
+    let config = lock(&outbox.config).clone();
+    let record = |url: Option<&str>, signed, copy, attempt, outcome| CallbackRecord {
+        event: e.event.to_owned(),
+        call_id: e.call_id.clone(),
+        body: e.body.clone(),
+        url: url.map(str::to_owned),
+        signed,
+        copy,
+        attempt,
+        at: Timestamp::now(),
+        outcome,
+    };
+    let Some(url) = config.url.as_deref() else {
+        outbox.record(record(None, false, 1, 1, DeliveryOutcome::NoUrl));
+        return;
+    };
+    let copies: u8 = if config.delivery.duplicate { 2 } else { 1 };
+    for copy in 1..=copies {
+        for attempt in 1..=config.delivery.retries.saturating_add(1) {
+            if attempt > 1 {
+                tokio::time::sleep(config.delivery.retry_backoff).await;
+            }
+            let (signed, outcome) = post(client, url, &config, &e.body).await;
+            let ok = matches!(outcome, DeliveryOutcome::Delivered { .. });
+            outbox.record(record(Some(url), signed, copy, attempt, outcome));
+            if ok {
+                break;
+            }
+        }
+    }
+}
+
+async fn post(
+    client: &reqwest::Result<reqwest::Client>,
+    url: &str,
+    config: &CallbackConfig,
+    body: &Bytes,
+) -> (bool, DeliveryOutcome) {
+    let client = match client {
+        Ok(c) => c,
+        Err(e) => {
+            return (
+                false,
+                DeliveryOutcome::Failed {
+                    error: format!("no HTTP client: {e}"),
+                },
+            );
+        }
+    };
+    let mut req = client
+        .post(url)
+        .timeout(config.delivery.timeout)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(body.clone());
+    let signed = match config.secret.as_deref() {
+        Some(secret) => match sign(secret, body) {
+            Ok(jwt) => {
+                req = req.bearer_auth(jwt);
+                true
+            }
+            Err(error) => return (false, DeliveryOutcome::Failed { error }),
+        },
+        None => false,
+    };
+    let outcome = match req.send().await {
+        Ok(resp) => {
+            let status = resp.status().as_u16();
+            // Read the answer to the end so the connection can be reused.
+            let _ = resp.bytes().await;
+            if (200..300).contains(&status) {
+                DeliveryOutcome::Delivered { status }
+            } else {
+                DeliveryOutcome::Refused { status }
+            }
+        }
+        Err(e) => DeliveryOutcome::Failed {
+            error: describe(&e),
+        },
+    };
+    (signed, outcome)
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        // reqwest's Display names the URL, which is the test's own; no secret in it.
+        e.to_string()
+    }
+}
+
+/// The claims of a signed callback: when it was signed, how long it is good for, and the
+/// SHA-256 of the exact body, so a receiver can tell the body was not swapped.
+#[derive(Serialize)]
+struct CallbackClaims {
+    iat: u64,
+    exp: u64,
+    jti: String,
+    iss: &'static str,
+    payload_hash: String,
+}
+
+/// Lifetime of a callback signature.
+pub(crate) const SIGNATURE_TTL_SECS: u64 = 300;
+
+/// `Authorization: Bearer` token for `body`: HS256 under `secret` with `iat`, `exp`,
+/// `jti` and `payload_hash` (lowercase hex SHA-256 of the body).
+pub(crate) fn sign(secret: &str, body: &[u8]) -> Result<String, String> {
+    let iat = Timestamp::now().as_secs();
+    let claims = CallbackClaims {
+        iat,
+        exp: iat + SIGNATURE_TTL_SECS,
+        jti: uuid::Uuid::new_v4().to_string(),
+        iss: "sipdial-testing",
+        payload_hash: sha256_hex(body),
+    };
+    sipdial_core::jwt::sign_hs256(&claims, secret.as_bytes()).map_err(|e| e.to_string())
+}
+
+/// Lowercase hex SHA-256.
+pub(crate) fn sha256_hex(data: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = String::with_capacity(64);
+    for b in digest.as_ref() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_matches_the_fips_vector() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn signature_is_hs256_with_hash_and_lifetime() {
+        use base64::Engine as _;
+        let jwt = sign("whsec", b"{\"a\":1}").unwrap();
+        let mut parts = jwt.split('.');
+        let header = parts.next().unwrap();
+        let claims = parts.next().unwrap();
+        let decode = |s: &str| -> serde_json::Value {
+            serde_json::from_slice(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(s)
+                    .unwrap(),
+            )
+            .unwrap()
+        };
+        assert_eq!(decode(header)["alg"], "HS256");
+        let c = decode(claims);
+        assert_eq!(c["payload_hash"], sha256_hex(b"{\"a\":1}"));
+        assert_eq!(
+            c["exp"].as_u64().unwrap() - c["iat"].as_u64().unwrap(),
+            SIGNATURE_TTL_SECS
+        );
+    }
+}
