@@ -96,6 +96,11 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     } else {
         bytes
     };
+    // Only an object: serde also reads a struct from an array of its fields in order,
+    // which let `["<sessionId>",null,null,null,null]` dial.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(not_an_object());
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut *de);
     let value = result.map_err(|e| json_error(e.path().to_string(), e.inner()))?;
@@ -133,6 +138,27 @@ fn is_plain_path(path: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'[' | b']' | b'-'))
 }
 
+fn not_an_object() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_json",
+        "the body must be a JSON object",
+    )
+}
+
+/// The part of a field path safe to quote: all of it when plain, else its first
+/// segment (the rest is a caller-chosen key).
+fn shown_path(path: &str) -> &str {
+    if is_plain_path(path) {
+        path
+    } else {
+        path.split(['.', '['])
+            .next()
+            .filter(|p| is_plain_path(p))
+            .unwrap_or("a field")
+    }
+}
+
 fn json_error(path: String, e: &serde_json::Error) -> ApiError {
     use serde_json::error::Category;
     match e.classify() {
@@ -161,23 +187,16 @@ fn json_error(path: String, e: &serde_json::Error) -> ApiError {
                         "the body has a field this request does not know",
                     ),
                 }
+            } else if msg.starts_with("duplicate") {
+                // A key given twice is refused everywhere (maps would keep one silently).
+                match backticked(&msg) {
+                    Some(name) => ApiError::invalid_field(name, "is given twice"),
+                    None => ApiError::invalid_field(shown_path(&path), "has a key given twice"),
+                }
             } else if path == "." {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_json",
-                    "the body must be a JSON object",
-                )
+                not_an_object()
             } else {
-                // Keep only the first segment when the rest is a caller-chosen key.
-                let shown = if is_plain_path(&path) {
-                    path.as_str()
-                } else {
-                    path.split(['.', '['])
-                        .next()
-                        .filter(|p| is_plain_path(p))
-                        .unwrap_or("a field")
-                };
-                ApiError::invalid_field(shown, "has the wrong type")
+                ApiError::invalid_field(shown_path(&path), "has the wrong type")
             }
         }
     }
@@ -221,6 +240,20 @@ mod tests {
         assert!(!e.message().contains("SECRETVALUE42"));
         let e = err(r#"{"sessionId":12345678}"#);
         assert!(!e.message().contains("12345678"));
+    }
+
+    #[test]
+    fn arrays_and_duplicate_keys_are_refused() {
+        // Regression (hostile-input suite): a struct also deserializes from an array of
+        // its fields, and a duplicate key was reported as "not an object".
+        let e = err(r#"["a", null, null]"#);
+        assert_eq!(
+            (e.code(), e.message()),
+            ("invalid_json", "the body must be a JSON object")
+        );
+        assert_eq!(err(" \n[[[[").code(), "invalid_json");
+        let e = err(r#"{"sessionId":"a","sessionId":"b"}"#);
+        assert_eq!(e.message(), "invalid `sessionId`: is given twice");
     }
 
     #[test]

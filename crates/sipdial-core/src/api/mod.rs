@@ -49,6 +49,17 @@ pub use store::{
 /// Boxed error of a request body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The route's own body parser, reachable by the fuzz targets in `fuzz/`; not a
+/// stable interface.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a `POST /dial` body exactly as the route does (the same JSON reader, field
+    /// rules and error rewriting), stopping before the field values are validated.
+    pub fn parse_dial_body(bytes: &[u8]) -> Result<(), super::ApiError> {
+        super::extract::parse_json::<super::wire::DialBody>(bytes).map(drop)
+    }
+}
+
 /// Default mount prefix.
 pub const DEFAULT_PREFIX: &str = "/sip";
 /// Default request body limit (16 KiB).

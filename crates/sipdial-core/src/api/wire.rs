@@ -71,8 +71,45 @@ pub(crate) struct DialBody {
     pub(crate) session_id: String,
     pub(crate) target: Option<String>,
     pub(crate) uri: Option<String>,
+    #[serde(default, deserialize_with = "unique_keys")]
     pub(crate) headers: Option<BTreeMap<String, String>>,
     pub(crate) streams: Option<Vec<String>>,
+}
+
+/// A JSON object of strings whose keys are all different: serde's maps keep the last
+/// of two equal keys silently, so a proxy or WAF reading the first would vet another
+/// SIP header than the one dialed.
+struct UniqueKeys(BTreeMap<String, String>);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of strings")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<UniqueKeys, A::Error> {
+                let mut out = BTreeMap::new();
+                while let Some((k, v)) = map.next_entry::<String, String>()? {
+                    if out.insert(k, v).is_some() {
+                        return Err(serde::de::Error::custom("duplicate key"));
+                    }
+                }
+                Ok(UniqueKeys(out))
+            }
+        }
+        de.deserialize_map(Visitor)
+    }
+}
+
+fn unique_keys<'de, D: serde::Deserializer<'de>>(
+    de: D,
+) -> Result<Option<BTreeMap<String, String>>, D::Error> {
+    Ok(Option::<UniqueKeys>::deserialize(de)?.map(|u| u.0))
 }
 
 /// `POST /calls/{id}/dtmf`.
