@@ -1,21 +1,51 @@
 //! The response body of the HTTP API.
 //!
-//! One concrete type, so every adapter converts the same thing: today a buffered JSON
-//! body; a streaming variant (Server-Sent Events) can be added without touching the
-//! adapters, which only use the [`http_body::Body`] impl and the buffered fast path
-//! [`ResponseBody::try_into_bytes`].
+//! One concrete type, so every adapter converts the same thing: a buffered JSON body
+//! for every route but one, and a never-ending stream for the Server-Sent Events of
+//! `GET {prefix}/events`. Adapters use the [`http_body::Body`] impl, and the buffered
+//! fast path [`ResponseBody::try_into_bytes`], which hands a streaming body back so it
+//! is streamed rather than buffered.
 
 use std::convert::Infallible;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use futures_util::Stream;
 use http_body::{Frame, SizeHint};
 
+/// A boxed stream of body chunks. In a `Mutex` only so that the body stays `Sync`
+/// (it is reached through `&mut` alone, so the lock is never taken).
+type ChunkStream = Mutex<Pin<Box<dyn Stream<Item = Bytes> + Send>>>;
+
 /// Body of every response the API produces.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct ResponseBody {
-    data: Option<Bytes>,
+    kind: BodyKind,
+}
+
+enum BodyKind {
+    Full(Option<Bytes>),
+    Stream(ChunkStream),
+}
+
+impl Default for BodyKind {
+    fn default() -> Self {
+        BodyKind::Full(None)
+    }
+}
+
+impl std::fmt::Debug for ResponseBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.kind {
+            BodyKind::Full(data) => f
+                .debug_struct("ResponseBody")
+                .field("len", &data.as_ref().map_or(0, Bytes::len))
+                .finish(),
+            BodyKind::Stream(_) => f.write_str("ResponseBody::Stream"),
+        }
+    }
 }
 
 impl ResponseBody {
@@ -23,21 +53,40 @@ impl ResponseBody {
     pub fn full(data: impl Into<Bytes>) -> Self {
         let data = data.into();
         Self {
-            data: (!data.is_empty()).then_some(data),
+            kind: BodyKind::Full((!data.is_empty()).then_some(data)),
         }
     }
 
     /// An empty body (204, 405, ...).
     pub fn empty() -> Self {
-        Self { data: None }
+        Self::default()
     }
 
-    /// The whole body when it is buffered; the body back otherwise.
+    /// A streaming body: each item is sent as one chunk as soon as it is produced; the
+    /// body ends when the stream does.
+    pub fn stream<S>(chunks: S) -> Self
+    where
+        S: Stream<Item = Bytes> + Send + 'static,
+    {
+        Self {
+            kind: BodyKind::Stream(Mutex::new(Box::pin(chunks))),
+        }
+    }
+
+    /// Whether the body is a stream (Server-Sent Events) rather than buffered bytes.
+    pub fn is_streaming(&self) -> bool {
+        matches!(self.kind, BodyKind::Stream(_))
+    }
+
+    /// The whole body when it is buffered; the body back when it streams.
     ///
     /// Adapters use this to answer with a plain `Content-Length` body instead of
-    /// streaming.
+    /// streaming, and must stream what it hands back.
     pub fn try_into_bytes(self) -> Result<Bytes, Self> {
-        Ok(self.data.unwrap_or_default())
+        match self.kind {
+            BodyKind::Full(data) => Ok(data.unwrap_or_default()),
+            BodyKind::Stream(_) => Err(self),
+        }
     }
 }
 
@@ -47,17 +96,32 @@ impl http_body::Body for ResponseBody {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.get_mut().data.take().map(|d| Ok(Frame::data(d))))
+        match &mut self.get_mut().kind {
+            BodyKind::Full(data) => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+            BodyKind::Stream(stream) => {
+                let stream = stream.get_mut().unwrap_or_else(|p| p.into_inner());
+                stream
+                    .as_mut()
+                    .poll_next(cx)
+                    .map(|chunk| chunk.map(|c| Ok(Frame::data(c))))
+            }
+        }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.data.is_none()
+        match &self.kind {
+            BodyKind::Full(data) => data.is_none(),
+            BodyKind::Stream(_) => false,
+        }
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+        match &self.kind {
+            BodyKind::Full(data) => SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64)),
+            BodyKind::Stream(_) => SizeHint::default(),
+        }
     }
 }
 
@@ -146,5 +210,40 @@ where
             Kind::Api { body } => body.size_hint(),
             Kind::Inner { body } => body.size_hint(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Body as _;
+    use http_body_util::BodyExt;
+
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn a_streaming_body_is_never_handed_out_as_bytes() {
+        assert_send_sync::<ResponseBody>();
+        let body = ResponseBody::stream(futures_util::stream::iter([Bytes::from_static(b"a")]));
+        assert!(body.is_streaming());
+        let back = body.try_into_bytes().unwrap_err();
+        assert!(back.is_streaming());
+        assert!(!back.is_end_stream());
+        assert_eq!(back.size_hint().exact(), None);
+        assert_eq!(
+            ResponseBody::full("xy").try_into_bytes().unwrap(),
+            Bytes::from_static(b"xy")
+        );
+    }
+
+    #[test]
+    fn a_streaming_body_yields_each_chunk() {
+        let chunks = [Bytes::from_static(b"one"), Bytes::from_static(b"two")];
+        let body = ResponseBody::stream(futures_util::stream::iter(chunks));
+        let collected = futures_util::FutureExt::now_or_never(body.collect())
+            .unwrap()
+            .unwrap()
+            .to_bytes();
+        assert_eq!(collected, Bytes::from_static(b"onetwo"));
     }
 }

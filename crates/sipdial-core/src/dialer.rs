@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::events::EventSink;
 use crate::{
     CallId, ClientToken, ConnectionData, ConnectionId, DialError, Dtmf, LayoutClasses, Role,
     SessionId, SipAuth, SipFrom, SipHeaders, SipUri, StreamId, Timestamp, TokenExpiry,
@@ -203,6 +204,15 @@ pub trait SipDialer: Send + Sync + 'static {
 
     /// Lists the streams published in a session (`GET …/session/{sid}/stream`).
     async fn list_streams(&self, session: &SessionId) -> Result<Vec<StreamInfo>, DialError>;
+
+    /// Hands the dialer a sink for call events it learns in-process (a platform
+    /// connection of its own, a simulated progression); called by the HTTP API when it
+    /// is built. Events pushed into it are applied exactly like `POST
+    /// {prefix}/callbacks`. The default ignores it: the real platform reports through
+    /// HTTP callbacks.
+    fn attach_events(&self, sink: EventSink) {
+        let _ = sink;
+    }
 }
 
 #[async_trait]
@@ -238,5 +248,8 @@ impl<T: SipDialer + ?Sized> SipDialer for Arc<T> {
     }
     async fn list_streams(&self, session: &SessionId) -> Result<Vec<StreamInfo>, DialError> {
         (**self).list_streams(session).await
+    }
+    fn attach_events(&self, sink: EventSink) {
+        (**self).attach_events(sink)
     }
 }

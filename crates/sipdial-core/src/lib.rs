@@ -12,6 +12,7 @@ mod body;
 mod dialer;
 mod dtmf;
 mod error;
+pub mod events;
 mod ids;
 mod macros;
 mod room;
@@ -42,6 +43,7 @@ pub use dialer::{
 };
 pub use dtmf::{Dtmf, MAX_DTMF_LEN};
 pub use error::{DialError, ValidationError};
+pub use events::{EventSink, PlatformEvent, PlatformEventKind};
 pub use ids::{CallId, ConnectionId, MAX_RESOURCE_ID_LEN, MAX_SESSION_ID_LEN, SessionId, StreamId};
 pub use room::{MAX_ROOM_LEN, Room};
 pub use secret::{ClientToken, SipAuth};

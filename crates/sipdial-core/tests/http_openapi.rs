@@ -290,10 +290,44 @@ async fn corpus(f: &Fixture) -> Vec<(Method, String, Res)> {
         format!("/sip/calls/{id}/dtmf"),
         Some(json!({ "digits": "1" }))
     );
+    // The call lifecycle: callbacks and the event stream.
+    let call_json = |state: &str| {
+        json!({ "event": "callUpdated", "sessionId": sid, "timestamp": 5, "state": state,
+                "call": { "id": id, "connectionId": "x" } })
+    };
+    go!(Method::POST, "/sip/callbacks".into(), Some(call_json("RINGING")));
+    go!(Method::POST, "/sip/callbacks".into(), Some(call_json("RINGING")));
+    go!(
+        Method::POST,
+        "/sip/callbacks".into(),
+        Some(json!({ "event": "somethingNew" }))
+    );
+    go!(Method::POST, "/sip/callbacks".into(), Some(json!([1])));
+    go!(Method::GET, format!("/sip/events?sessionId={sid}"), None);
+    go!(Method::GET, "/sip/events".into(), None);
+    go!(Method::GET, "/sip/events?sessionId=1_unknown".into(), None);
     // Route-level answers, which the document describes once in its description.
     go!(Method::GET, "/sip/nope".into(), None);
     go!(Method::PUT, "/sip/dial".into(), None);
     out
+}
+
+/// Signed callbacks answer 401, which only a server with a secret can.
+#[tokio::test]
+async fn callback_signature_refusal_is_documented() {
+    let doc = openapi::document();
+    let f = fixture_with(|b| b.callback_secret("s3cret"));
+    let res = f
+        .send(Method::POST, "/sip/callbacks", Some(json!({ "event": "x" })))
+        .await;
+    assert_eq!(res.status, 401);
+    let response = &doc["paths"]["/callbacks"]["post"]["responses"]["401"];
+    check(
+        &doc,
+        response.pointer("/content/application~1json/schema").unwrap(),
+        &res.json(),
+        "POST /callbacks 401",
+    );
 }
 
 #[tokio::test]
@@ -314,7 +348,11 @@ async fn every_route_method_and_status_served_is_documented() {
             response.is_object(),
             "{method} {template} {status} is not documented"
         );
-        if let Some(schema) = response.pointer("/content/application~1json/schema") {
+        if response.pointer("/content/text~1event-stream").is_some() {
+            let ct = res.headers[http::header::CONTENT_TYPE].to_str().unwrap();
+            assert!(ct.starts_with("text/event-stream"), "{method} {template}: {ct}");
+            assert!(res.body.starts_with(b"event: snapshot\n"));
+        } else if let Some(schema) = response.pointer("/content/application~1json/schema") {
             check(
                 &doc,
                 schema,
@@ -382,5 +420,5 @@ fn document_is_openapi_3_1_with_resolvable_refs() {
         .values()
         .map(|p| p.as_object().unwrap().len())
         .sum();
-    assert_eq!(ops, 8);
+    assert_eq!(ops, 10);
 }

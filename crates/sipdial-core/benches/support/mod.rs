@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use futures_util::FutureExt as _;
-use sipdial_core::api::{CallRecord, CallState, CallStore, InMemoryCallStore};
-use sipdial_core::{CallId, ConnectionId, Room, SessionId, StreamId, Timestamp};
+use sipdial_core::api::{CallRecord, CallStore, InMemoryCallStore};
+use sipdial_core::{Room, SessionId};
 
 /// Calls in each session of a filled store: a realistic handful.
 pub const CALLS_PER_SESSION: usize = 10;
@@ -17,18 +17,19 @@ pub fn now<F: std::future::Future>(f: F) -> F::Output {
     f.now_or_never().expect("the in-memory store never waits")
 }
 
-/// A call record with ids derived from `i`.
+/// A call record with ids derived from `i`, built from its JSON form so that fields
+/// the record gains later take their defaults.
 pub fn record(i: usize, session: &SessionId) -> CallRecord {
-    CallRecord {
-        id: CallId::new(format!("call-{i:09}")).expect("id"),
-        session_id: session.clone(),
-        target: Some("default".to_owned()),
-        connection_id: ConnectionId::new(format!("conn-{i:09}")).expect("id"),
-        stream_id: StreamId::new(format!("stream-{i:09}")).expect("id"),
-        state: CallState::Dialing,
-        created_at: Timestamp::from_millis(1_700_000_000_000),
-        ended_at: None,
-    }
+    serde_json::from_value(serde_json::json!({
+        "id": format!("call-{i:09}"),
+        "sessionId": session.as_str(),
+        "target": "default",
+        "connectionId": format!("conn-{i:09}"),
+        "streamId": format!("stream-{i:09}"),
+        "state": "dialing",
+        "createdAt": 1_700_000_000_000u64,
+    }))
+    .expect("a call record")
 }
 
 /// A session id shaped like the platform's (about as long).

@@ -66,6 +66,15 @@ pub enum Action {
         /// The session the call is in.
         session_id: SessionId,
     },
+    /// `GET /events?sessionId=`: watch a session's call changes (a read).
+    WatchEvents {
+        /// The session.
+        session_id: SessionId,
+    },
+    /// `POST /callbacks`: a platform callback (after its signature, when one is
+    /// configured, was verified). Hosts can restrict it further, e.g. by source
+    /// address.
+    ReceiveCallback,
 }
 
 impl Action {
@@ -80,6 +89,8 @@ impl Action {
             Action::PlayDtmf { .. } => "play_dtmf",
             Action::ListCalls { .. } => "list_calls",
             Action::GetCall { .. } => "get_call",
+            Action::WatchEvents { .. } => "watch_events",
+            Action::ReceiveCallback => "receive_callback",
         }
     }
 }

@@ -5,7 +5,10 @@
 //! instead of on the first call.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use crate::api::lifecycle::{CallEventHook, EventQueue, Lifecycle};
+use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Hub};
 use crate::api::authorizer::{Authorizer, DefaultAuthorizer};
 use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialLimiter};
 use crate::api::origin::{Origin, OriginPolicy};
@@ -67,6 +70,9 @@ pub enum ApiConfigError {
     /// A limit is zero.
     #[error("{0} must be at least 1")]
     Limit(&'static str),
+    /// The callback signature secret is empty.
+    #[error("the callback signature secret must not be empty")]
+    CallbackSecret,
 }
 
 /// A named SIP destination configured by the host. Callers pick it by name; its URI,
@@ -338,6 +344,12 @@ pub struct SipDialApiBuilder {
     max_active_calls: usize,
     dials_per_minute: u32,
     store: Arc<dyn CallStore>,
+    #[cfg(feature = "jwt")]
+    callback_secret: Option<secrecy::SecretString>,
+    record_unknown_calls: bool,
+    sse_heartbeat: Duration,
+    sse_replay: usize,
+    on_call_event: Option<CallEventHook>,
 }
 
 impl std::fmt::Debug for SipDialApiBuilder {
@@ -364,6 +376,12 @@ impl SipDialApiBuilder {
             max_active_calls: DEFAULT_MAX_ACTIVE_CALLS,
             dials_per_minute: DEFAULT_DIALS_PER_MINUTE,
             store: Arc::new(InMemoryCallStore::new()),
+            #[cfg(feature = "jwt")]
+            callback_secret: None,
+            record_unknown_calls: false,
+            sse_heartbeat: DEFAULT_SSE_HEARTBEAT,
+            sse_replay: DEFAULT_SSE_REPLAY,
+            on_call_event: None,
         }
     }
 
@@ -431,6 +449,44 @@ impl SipDialApiBuilder {
         self
     }
 
+    /// Requires every `POST {prefix}/callbacks` to carry an HS256 JWT signed with
+    /// `secret` (the signature secret of the project's callbacks in the platform
+    /// dashboard). Without it, callbacks are accepted unsigned: anyone who can reach the
+    /// route can then report call states (never place calls).
+    #[cfg(feature = "jwt")]
+    pub fn callback_secret(mut self, secret: impl Into<String>) -> Self {
+        self.callback_secret = Some(secrecy::SecretString::from(secret.into()));
+        self
+    }
+
+    /// Also records calls this server did not place (default false) when the
+    /// platform reports them in a session this server knows, e.g. calls dialled from
+    /// another server or an SDK into the same session.
+    pub fn record_unknown_calls(mut self, record: bool) -> Self {
+        self.record_unknown_calls = record;
+        self
+    }
+
+    /// Silence after which an SSE stream sends a `: heartbeat` comment (default 15 s),
+    /// so proxies do not close idle streams.
+    pub fn sse_heartbeat(mut self, interval: Duration) -> Self {
+        self.sse_heartbeat = interval;
+        self
+    }
+
+    /// Call events kept per session for `Last-Event-ID` resumption (default 256).
+    pub fn sse_replay_buffer(mut self, events: usize) -> Self {
+        self.sse_replay = events;
+        self
+    }
+
+    /// Calls `hook` once per call change (dialled, ringing, answered, held, ended,
+    /// with the cause), in order, so a host can log, count or persist without forking.
+    pub fn on_call_event(mut self, hook: CallEventHook) -> Self {
+        self.on_call_event = Some(hook);
+        self
+    }
+
     /// Validates the configuration.
     pub fn build(self) -> Result<SipDialApi, ApiConfigError> {
         let prefix = check_prefix(&self.prefix)?;
@@ -442,6 +498,20 @@ impl SipDialApiBuilder {
         }
         if self.dials_per_minute == 0 {
             return Err(ApiConfigError::Limit("dials_per_minute"));
+        }
+        if self.sse_heartbeat.is_zero() {
+            return Err(ApiConfigError::Limit("sse_heartbeat"));
+        }
+        if self.sse_replay == 0 {
+            return Err(ApiConfigError::Limit("sse_replay_buffer"));
+        }
+        #[cfg(feature = "jwt")]
+        if self
+            .callback_secret
+            .as_ref()
+            .is_some_and(|s| secrecy::ExposeSecret::expose_secret(s).is_empty())
+        {
+            return Err(ApiConfigError::CallbackSecret);
         }
         let mut targets: Vec<Target> = Vec::with_capacity(self.targets.len());
         for t in self.targets {
@@ -496,6 +566,15 @@ impl SipDialApiBuilder {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let allow_list = CompiledAllowList(self.allow_uri.compile()?);
+        let lifecycle = Arc::new(Lifecycle::new(
+            Arc::clone(&self.store),
+            Hub::new(self.sse_replay, self.sse_heartbeat),
+            self.on_call_event,
+            self.record_unknown_calls,
+        ));
+        // The dialer may learn call events itself (the fake does): they go through the
+        // same state machine as HTTP callbacks.
+        self.dialer.attach_events(EventQueue::sink(&lifecycle));
         Ok(SipDialApi {
             inner: Arc::new(Inner {
                 dialer: self.dialer,
@@ -512,6 +591,9 @@ impl SipDialApiBuilder {
                 )),
                 store: self.store,
                 rooms_in_flight: Default::default(),
+                lifecycle,
+                #[cfg(feature = "jwt")]
+                callback_secret: self.callback_secret,
             }),
         })
     }

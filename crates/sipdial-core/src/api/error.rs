@@ -26,6 +26,7 @@ pub struct ApiError {
     message: Cow<'static, str>,
     retry_after: Option<Duration>,
     allow: Option<HeaderValue>,
+    challenge: bool,
 }
 
 impl ApiError {
@@ -41,7 +42,14 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             allow: None,
+            challenge: false,
         }
+    }
+
+    /// Adds `WWW-Authenticate: Bearer` (a 401 must say how to authenticate).
+    pub fn with_challenge(mut self) -> Self {
+        self.challenge = true;
+        self
     }
 
     /// Adds a `Retry-After` header (whole seconds, rounded up, at least 1).
@@ -150,6 +158,12 @@ impl ApiError {
         }
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, allow);
+        }
+        if self.challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"sipdial-callbacks\""),
+            );
         }
         res
     }

@@ -12,6 +12,7 @@ use http::{HeaderValue, StatusCode, header};
 use super::authorizer::{Action, Decision};
 use super::config::Target;
 use super::error::ApiError;
+use super::lifecycle::CallEventCause;
 use super::store::{CallRecord, CallState, CallStore};
 use super::wire::{
     CallsResponse, DialBody, DtmfBody, SessionRequest, SessionResponse, TargetInfo,
@@ -19,9 +20,10 @@ use super::wire::{
 };
 use super::{Inner, RoomFlights, SIP_CONNECTION_DATA, json_response, no_content};
 use crate::body::ResponseBody;
+use crate::events::PlatformEvent;
 use crate::{
     CallId, ConnectionData, DialError, DialRequest, Dtmf, DtmfTarget, Role, Room, SessionId,
-    SessionOptions, SipDialer, SipHeaders, SipUri, StreamId, Timestamp, TokenOptions,
+    SessionOptions, SipDialer, SipHeaders, SipUri, StreamId, TokenOptions,
 };
 
 type Answer = Result<http::Response<ResponseBody>, ApiError>;
@@ -97,13 +99,18 @@ impl Handlers<'_> {
             .ok_or_else(call_not_found)
     }
 
-    async fn mark_ended(&self, call: &CallRecord) -> Result<(), ApiError> {
+    /// Ends `call` from our side, through the state machine (SSE and hook included).
+    async fn mark_ended(
+        &self,
+        call: &CallRecord,
+        reason: &str,
+        cause: CallEventCause,
+    ) -> Result<(), ApiError> {
         self.inner
-            .store
-            .update_state(&call.id, CallState::Ended, Timestamp::now())
+            .lifecycle
+            .end_locally(call, reason, cause)
             .await
             .map_err(store_error)
-            .map(drop)
     }
 
     /// `POST /session`.
@@ -324,28 +331,22 @@ impl Handlers<'_> {
             .await
             .map_err(|e| dial_error("dial", e))?;
         tracing::Span::current().record("call_id", call.id.as_str());
-        let record = CallRecord {
-            id: call.id,
-            session_id: call.session_id,
-            target: target.map(|t| t.name.clone()),
-            connection_id: call.connection_id,
-            stream_id: call.stream_id,
-            state: CallState::Dialing,
-            created_at: call.created_at,
-            ended_at: None,
-        };
-        if let Err(e) = inner.store.insert_call(record.clone()).await {
+        let record = CallRecord::dialed(&call, target.map(|t| t.name.clone()));
+        let record = match inner.lifecycle.insert_dialed(record.clone()).await {
+            Ok(recorded) => recorded,
+            Err(e) => {
             // An untracked live call could not be hung up through the API: end it.
             let err = store_error(e);
-            if let Err(e) = inner
-                .dialer
-                .hang_up(&record.session_id, &record.connection_id)
-                .await
-            {
-                tracing::error!(error = %e, "could not hang up an unrecorded call");
+                if let Err(e) = inner
+                    .dialer
+                    .hang_up(&record.session_id, &record.connection_id)
+                    .await
+                {
+                    tracing::error!(error = %e, "could not hang up an unrecorded call");
+                }
+                return Err(err);
             }
-            return Err(err);
-        }
+        };
         drop(permit);
         let mut res = json_response(StatusCode::CREATED, &record)?;
         let location = format!("{prefix}/calls/{}", record.id);
@@ -419,10 +420,13 @@ impl Handlers<'_> {
             .hang_up(&call.session_id, &call.connection_id)
             .await
         {
-            Ok(()) | Err(DialError::NotFound { .. }) => {}
+            Ok(()) => self.mark_ended(&call, "Hung up", CallEventCause::HungUp).await?,
+            Err(DialError::NotFound { .. }) => {
+                self.mark_ended(&call, "Disconnected", CallEventCause::Gone)
+                    .await?;
+            }
             Err(e) => return Err(dial_error("hang_up", e)),
         }
-        self.mark_ended(&call).await?;
         Ok(no_content())
     }
 
@@ -442,11 +446,86 @@ impl Handlers<'_> {
         match self.inner.dialer.play_dtmf(&target, &digits).await {
             Ok(()) => Ok(no_content()),
             Err(DialError::NotFound { .. }) => {
-                self.mark_ended(&call).await?;
+                self.mark_ended(&call, "Disconnected", CallEventCause::Gone)
+                    .await?;
                 Err(call_ended())
             }
             Err(e) => Err(dial_error("play_dtmf", e)),
         }
+    }
+}
+
+impl Handlers<'_> {
+    /// `GET /events?sessionId=`: Server-Sent Events of the session's calls.
+    pub(crate) async fn watch_events(&self, query: Option<&str>) -> Answer {
+        let session = super::extract::query_pairs(query)?
+            .into_iter()
+            .find(|(k, _)| k == "sessionId")
+            .map(|(_, v)| v)
+            .ok_or_else(|| ApiError::invalid_field("sessionId", "is required"))
+            .and_then(|s| session_field(&s, "sessionId"))?;
+        self.known_session(&session).await?;
+        self.authorize(Action::WatchEvents {
+            session_id: session.clone(),
+        })
+        .await?;
+        // An id this server never issued (or garbage) just means "start over".
+        let last_event_id = self
+            .head
+            .headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = self
+            .inner
+            .lifecycle
+            .subscribe(&session, last_event_id)
+            .await
+            .map_err(store_error)?;
+        let mut res = http::Response::new(body);
+        let headers = res.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // Reverse proxies (nginx) must pass each event on at once.
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        Ok(res)
+    }
+
+    /// `POST /callbacks`: one platform callback, verified when a secret is
+    /// configured, applied, and answered 200 for anything readable.
+    pub(crate) async fn receive_callback(&self, body: &[u8]) -> Answer {
+        #[cfg(feature = "jwt")]
+        if let Some(secret) = &self.inner.callback_secret {
+            let now = crate::Timestamp::now().as_secs();
+            if let Err(e) = super::signature::verify(&self.head.headers, body, secret, now) {
+                tracing::warn!(code = e.code(), "callback signature refused");
+                return Err(e);
+            }
+        }
+        self.authorize(Action::ReceiveCallback).await?;
+        let event = PlatformEvent::from_callback_json(body).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "the callback body is not a JSON object",
+            )
+        })?;
+        if let Some(id) = event.call().and_then(|c| c.id.as_ref()) {
+            tracing::Span::current().record("call_id", id.as_str());
+        }
+        let outcome = self
+            .inner
+            .lifecycle
+            .apply(event)
+            .await
+            .map_err(store_error)?;
+        json_response(
+            StatusCode::OK,
+            &serde_json::json!({ "status": outcome.as_str() }),
+        )
     }
 }
 

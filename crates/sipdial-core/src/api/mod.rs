@@ -8,18 +8,25 @@
 //!
 //! One concern per module: `config` (builder and targets), `routes` (the route table),
 //! `extract` (content type, body limit, JSON), `origin` (the CSRF-style check),
-//! `authorizer`, `store`, `limits`, `error` and `handlers`.
+//! `authorizer`, `store`, `limits`, `error` and `handlers`; for the call lifecycle
+//! (`docs/call-lifecycle.md`): `transition` (the state machine), `lifecycle` (dedupe,
+//! ordering, the hook), `sse` (the event streams) and `signature` (signed callbacks).
 
 mod authorizer;
 mod config;
 mod error;
 mod extract;
 mod handlers;
+mod lifecycle;
 mod limits;
 pub mod openapi;
 mod origin;
 mod routes;
+#[cfg(feature = "jwt")]
+pub mod signature;
+mod sse;
 mod store;
+mod transition;
 mod wire;
 
 use std::collections::HashMap;
@@ -31,6 +38,7 @@ use http::{HeaderValue, StatusCode, header};
 use tracing::Instrument;
 
 use crate::body::ResponseBody;
+use crate::events::PlatformEvent;
 use crate::{Room, SessionId, SipDialer};
 
 pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
@@ -42,9 +50,13 @@ pub use error::ApiError;
 pub use limits::{
     ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW,
 };
+pub use lifecycle::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook, DEDUPE_CAPACITY};
+pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
 pub use store::{
     CallRecord, CallState, CallStore, InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION, StoreError,
+    Updated,
 };
+pub use transition::{CallChange, CallUpdate, reason_for_code};
 
 /// Boxed error of a request body.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -90,6 +102,9 @@ struct Inner {
     limiter: Arc<limits::DialLimiter>,
     store: Arc<dyn CallStore>,
     rooms_in_flight: RoomFlights,
+    lifecycle: Arc<lifecycle::Lifecycle>,
+    #[cfg(feature = "jwt")]
+    callback_secret: Option<secrecy::SecretString>,
 }
 
 impl std::fmt::Debug for SipDialApi {
@@ -143,6 +158,18 @@ impl SipDialApi {
     /// The call store, for hosts (and the SIP callback handling) that update calls.
     pub fn store(&self) -> &Arc<dyn CallStore> {
         &self.inner.store
+    }
+
+    /// Applies one platform event, exactly as `POST {prefix}/callbacks` would after
+    /// its signature check: for hosts that receive the platform's events some other
+    /// way (a queue, their own webhook route).
+    pub async fn apply_event(&self, event: PlatformEvent) -> Result<ApplyOutcome, StoreError> {
+        self.inner.lifecycle.apply(event).await
+    }
+
+    /// How many `GET {prefix}/events` streams of `session` are open (in this process).
+    pub fn event_subscribers(&self, session: &SessionId) -> usize {
+        self.inner.lifecycle.subscribers(session)
     }
 
     /// The route template (below the prefix, e.g. `/calls/{id}`) that `method` on
@@ -209,7 +236,7 @@ impl SipDialApi {
         let spec = matched.spec;
         let param = matched.param.map(str::to_owned);
         tracing::Span::current().record("route", spec.path);
-        if spec.is_state_changing() {
+        if spec.checks_origin() {
             self.inner
                 .origins
                 .check(&parts.method, &parts.uri, &parts.headers)
@@ -235,6 +262,12 @@ impl SipDialApi {
             R::ListCalls => h.list_calls(parts.uri.query()).await,
             R::GetCall => h.get_call(param.as_deref()).await,
             R::HangUp => h.hang_up(param.as_deref()).await,
+            R::Events => h.watch_events(parts.uri.query()).await,
+            R::Callbacks => {
+                let bytes =
+                    extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
+                h.receive_callback(&bytes).await
+            }
             R::CreateSession | R::IssueToken | R::Dial | R::PlayDtmf => {
                 let bytes =
                     extract::read_json_body(&parts.headers, body, self.body_limit()).await?;

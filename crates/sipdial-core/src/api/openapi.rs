@@ -45,6 +45,14 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "schemas": schemas(),
+            "securitySchemes": {
+                "callbackSignature": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "HS256 JWT signed with the callback signature secret; required when the server configured one. `exp` (or a recent `iat`) and, when present, `payload_hash` (lowercase hex SHA-256 of the body) are checked."
+                }
+            },
             "headers": {
                 "RetryAfter": {
                     "description": "Seconds to wait before retrying.",
@@ -76,6 +84,7 @@ fn request_schema(id: RouteId) -> Option<(&'static str, bool)> {
         RouteId::IssueToken => Some(("TokenRequest", true)),
         RouteId::Dial => Some(("DialRequest", true)),
         RouteId::PlayDtmf => Some(("DtmfRequest", true)),
+        RouteId::Callbacks => Some(("PlatformCallback", true)),
         _ => None,
     }
 }
@@ -87,13 +96,15 @@ fn success_schema(id: RouteId) -> Option<&'static str> {
         RouteId::IssueToken => Some("Token"),
         RouteId::Dial | RouteId::GetCall => Some("Call"),
         RouteId::ListCalls => Some("Calls"),
-        RouteId::HangUp | RouteId::PlayDtmf => None,
+        RouteId::Callbacks => Some("CallbackAck"),
+        RouteId::HangUp | RouteId::PlayDtmf | RouteId::Events => None,
     }
 }
 
 fn error_description(status: u16) -> &'static str {
     match status {
         400 => "Invalid JSON or an invalid field (the message names it).",
+        401 => "The callback signature is missing, invalid, of another algorithm, expired, or its payload_hash does not match the body.",
         403 => "Denied by the authorizer, the origin check or the URI allow-list.",
         404 => "Unknown session or call (or the platform no longer knows it).",
         409 => "Conflict: the session is not routed, or the call has ended.",
@@ -114,6 +125,12 @@ fn operation(spec: &RouteSpec) -> Value {
             let mut r = json!({ "description": "Success." });
             if let Some(schema) = success_schema(spec.id) {
                 r["content"] = json_content(schema);
+            }
+            if spec.id == RouteId::Events {
+                r["content"] = json!({ "text/event-stream": { "schema": {
+                    "type": "string",
+                    "description": "`event: snapshot` with `data: {\"calls\":[Call...]}` first (or, on a resume with `Last-Event-ID` the server can still serve, the missed `call` events instead), then one `event: call` with `data: <Call>` per change; each with an `id:`. A `: heartbeat` comment after each interval of silence (15 s by default)."
+                } } });
             }
             if spec.id == RouteId::Dial {
                 r["headers"] = json!({
@@ -151,6 +168,17 @@ fn operation(spec: &RouteSpec) -> Value {
             "description": "The call id.",
             "schema": { "type": "string" }
         }]);
+    }
+    if spec.id == RouteId::Events {
+        op["parameters"] = json!([
+            { "name": "sessionId", "in": "query", "required": true, "schema": { "type": "string" } },
+            { "name": "Last-Event-ID", "in": "header", "required": false,
+              "description": "Resume after this event id (sent by EventSource on reconnect).",
+              "schema": { "type": "string" } }
+        ]);
+    }
+    if spec.id == RouteId::Callbacks {
+        op["security"] = json!([{}, { "callbackSignature": [] }]);
     }
     if spec.id == RouteId::ListCalls {
         op["parameters"] = json!([
@@ -252,17 +280,47 @@ fn schemas() -> Value {
         "CallState": { "type": "string", "enum": ["dialing", "ringing", "active", "on_hold", "ended"] },
         "Call": {
             "type": "object",
-            "required": ["id", "sessionId", "target", "connectionId", "streamId", "state", "createdAt"],
+            "required": ["id", "sessionId", "target", "connectionId", "state", "createdAt", "updatedAt"],
             "additionalProperties": false,
             "properties": {
                 "id": id,
                 "sessionId": id,
                 "target": { "type": ["string", "null"] },
                 "connectionId": id,
-                "streamId": id,
+                "streamId": { "type": "string", "pattern": "^[A-Za-z0-9._~-]+$", "description": "Absent only for a call this server did not place, until the platform reports its stream." },
                 "state": { "$ref": "#/components/schemas/CallState" },
                 "createdAt": { "type": "integer", "description": "Milliseconds since the Unix epoch." },
-                "endedAt": { "type": "integer", "description": "Milliseconds since the Unix epoch." }
+                "updatedAt": { "type": "integer", "description": "When the current state was reached (ms)." },
+                "endedAt": { "type": "integer", "description": "Milliseconds since the Unix epoch." },
+                "endReason": { "type": "string", "description": "Why the call ended (the platform's reason, or `Hung up` until it says more)." },
+                "sipCode": { "type": "integer", "description": "The SIP response code, or the platform's own 700-706, the call ended with." }
+            }
+        },
+        "PlatformCallback": {
+            "type": "object",
+            "description": "A platform callback as POSTed by the SIP and session monitoring of the project (callCreated, callUpdated, callDestroyed, muteForced, connectionCreated/Destroyed, streamCreated/Destroyed, ...). Unknown events and fields are accepted and ignored.",
+            "required": ["event"],
+            "properties": {
+                "event": { "type": "string" },
+                "sessionId": { "type": "string" },
+                "projectId": { "type": "string" },
+                "timestamp": { "type": "integer" },
+                "state": { "type": "string", "enum": ["DIALING", "RINGING", "ON_HOLD", "ACTIVE", "HANGUP"] },
+                "reason_code": { "type": "string" },
+                "reason_message": { "type": "string" },
+                "reason": { "type": "string" },
+                "call": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "connectionId": { "type": "string" }, "createdAt": { "type": "integer" } } },
+                "connection": { "type": "object" },
+                "stream": { "type": "object" }
+            }
+        },
+        "CallbackAck": {
+            "type": "object",
+            "required": ["status"],
+            "additionalProperties": false,
+            "properties": {
+                "status": { "type": "string", "enum": ["applied", "unchanged", "duplicate", "ignored"] }
             }
         },
         "Calls": {

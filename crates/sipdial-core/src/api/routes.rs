@@ -16,6 +16,8 @@ pub(crate) enum RouteId {
     GetCall,
     HangUp,
     PlayDtmf,
+    Callbacks,
+    Events,
 }
 
 /// One route: method, path template below the prefix, and what it may answer.
@@ -40,6 +42,14 @@ impl RouteSpec {
     /// JSON body check.
     pub(crate) fn is_state_changing(&self) -> bool {
         self.method != "GET"
+    }
+
+    /// Whether the origin check applies: state-changing routes a browser may call.
+    /// Platform callbacks are server-to-server (no page can forge a useful one
+    /// through a visitor's browser: they are JSON, which a cross-site form cannot
+    /// send) and carry their own signature.
+    pub(crate) fn checks_origin(&self) -> bool {
+        self.is_state_changing() && self.id != RouteId::Callbacks
     }
 }
 
@@ -127,6 +137,26 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         success: 204,
         errors: &[400, 403, 404, 409, 413, 415, 500],
         calls_dialer: true,
+    },
+    RouteSpec {
+        id: RouteId::Callbacks,
+        method: "POST",
+        path: "/callbacks",
+        operation_id: "receiveCallback",
+        summary: "Receive a platform callback (SIP call and session monitoring events)",
+        success: 200,
+        errors: &[400, 401, 403, 413, 415, 500],
+        calls_dialer: false,
+    },
+    RouteSpec {
+        id: RouteId::Events,
+        method: "GET",
+        path: "/events",
+        operation_id: "watchEvents",
+        summary: "Server-Sent Events of a session's call changes",
+        success: 200,
+        errors: &[400, 403, 404, 500],
+        calls_dialer: false,
     },
 ];
 

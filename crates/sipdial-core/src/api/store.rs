@@ -11,7 +11,8 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::{CallId, ConnectionId, Room, SessionId, StreamId, Timestamp};
+use crate::api::transition::{CallChange, CallUpdate};
+use crate::{CallId, ConnectionId, Room, SessionId, SipCall, StreamId, Timestamp};
 
 /// How far a call got. After a successful dial a call is [`CallState::Dialing`]: the
 /// platform added the SIP connection, but only its callbacks tell whether the far end
@@ -44,8 +45,9 @@ impl CallState {
     }
 }
 
-/// One call as the API reports it: `{id, sessionId, target, connectionId, streamId,
-/// state, createdAt, endedAt?}`. Times are milliseconds since the Unix epoch.
+/// One call as the API reports it: `{id, sessionId, target, connectionId, streamId?,
+/// state, createdAt, updatedAt, endedAt?, endReason?, sipCode?}`. Times are milliseconds
+/// since the Unix epoch.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRecord {
@@ -54,19 +56,50 @@ pub struct CallRecord {
     /// The session the SIP leg is in.
     pub session_id: SessionId,
     /// The configured target whose settings were used; `null` for a caller-supplied
-    /// URI dialled without one.
+    /// URI dialled without one, and for calls this server did not place.
     pub target: Option<String>,
     /// The SIP leg's connection.
     pub connection_id: ConnectionId,
-    /// The SIP leg's stream.
-    pub stream_id: StreamId,
+    /// The SIP leg's stream; unknown only for a call this server did not place until
+    /// the platform reports its stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream_id: Option<StreamId>,
     /// How far the call got.
     pub state: CallState,
     /// When the platform created the call.
     pub created_at: Timestamp,
+    /// When the current state was reached (the platform's time when it said).
+    #[serde(default)]
+    pub updated_at: Timestamp,
     /// When the call ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended_at: Option<Timestamp>,
+    /// Why it ended, for people: the platform's reason (`Busy Here`), or `Hung up`
+    /// until the platform says more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<String>,
+    /// The SIP response code (or the platform's own 700–706) it ended with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sip_code: Option<u16>,
+}
+
+impl CallRecord {
+    /// A call dial just placed: `dialing`, with the dial's ids.
+    pub fn dialed(call: &SipCall, target: Option<String>) -> Self {
+        Self {
+            id: call.id.clone(),
+            session_id: call.session_id.clone(),
+            target,
+            connection_id: call.connection_id.clone(),
+            stream_id: Some(call.stream_id.clone()),
+            state: CallState::Dialing,
+            created_at: call.created_at,
+            updated_at: call.created_at,
+            ended_at: None,
+            end_reason: None,
+            sip_code: None,
+        }
+    }
 }
 
 /// A store that could not answer. Its message goes to logs only; callers get a generic
@@ -128,14 +161,46 @@ pub trait CallStore: Send + Sync + 'static {
         Ok(self.session_calls(session, false).await?.len())
     }
 
-    /// Moves a call to `state` at `at` and returns it; `None` for an unknown call.
-    /// [`CallState::Ended`] is terminal: later updates leave an ended call as it is.
+    /// The call whose SIP leg is `connection` (what `connectionDestroyed` and calls
+    /// reported by connection only are matched by).
+    async fn call_by_connection(
+        &self,
+        connection: &ConnectionId,
+    ) -> Result<Option<CallRecord>, StoreError>;
+
+    /// Applies `update` to a call atomically: reads the call, computes
+    /// [`CallUpdate::apply_to`] and writes the result if it changed anything, with no
+    /// other update of that call in between (a transaction or compare-and-set in a
+    /// shared store). `None` for an unknown call.
+    async fn update_call(
+        &self,
+        id: &CallId,
+        update: &CallUpdate,
+    ) -> Result<Option<Updated>, StoreError>;
+
+    /// Moves a call to `state` at `at` and returns it; `None` for an unknown call. Goes
+    /// through the state machine, so the call never moves backwards and
+    /// [`CallState::Ended`] is terminal.
     async fn update_state(
         &self,
         id: &CallId,
         state: CallState,
         at: Timestamp,
-    ) -> Result<Option<CallRecord>, StoreError>;
+    ) -> Result<Option<CallRecord>, StoreError> {
+        let update = CallUpdate::new(CallChange::State(state), at);
+        Ok(self.update_call(id, &update).await?.map(|u| u.call))
+    }
+}
+
+/// The outcome of [`CallStore::update_call`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Updated {
+    /// The call as it is now.
+    pub call: CallRecord,
+    /// Its state before the update.
+    pub previous: CallState,
+    /// Whether the update changed it.
+    pub changed: bool,
 }
 
 /// Ended calls kept per session in memory; older ones are forgotten.
@@ -153,6 +218,7 @@ struct MemState {
     sessions: HashMap<SessionId, Room>,
     calls: HashMap<CallId, CallRecord>,
     by_session: HashMap<SessionId, VecDeque<CallId>>,
+    by_connection: HashMap<ConnectionId, CallId>,
 }
 
 impl InMemoryCallStore {
@@ -187,9 +253,12 @@ impl MemState {
             return;
         }
         let calls = &mut self.calls;
+        let by_connection = &mut self.by_connection;
         ids.retain(|id| {
             if excess > 0 && calls.get(id).is_some_and(|c| c.state == CallState::Ended) {
-                calls.remove(id);
+                if let Some(old) = calls.remove(id) {
+                    by_connection.remove(&old.connection_id);
+                }
                 excess -= 1;
                 false
             } else {
@@ -225,11 +294,14 @@ impl CallStore for InMemoryCallStore {
 
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {
         let mut st = self.lock();
-        if let Some(old) = st.calls.remove(&call.id)
-            && let Some(ids) = st.by_session.get_mut(&old.session_id)
-        {
-            ids.retain(|id| *id != call.id);
+        if let Some(old) = st.calls.remove(&call.id) {
+            st.by_connection.remove(&old.connection_id);
+            if let Some(ids) = st.by_session.get_mut(&old.session_id) {
+                ids.retain(|id| *id != call.id);
+            }
         }
+        st.by_connection
+            .insert(call.connection_id.clone(), call.id.clone());
         st.by_session
             .entry(call.session_id.clone())
             .or_default()
@@ -272,27 +344,44 @@ impl CallStore for InMemoryCallStore {
         }))
     }
 
-    async fn update_state(
+    async fn call_by_connection(
+        &self,
+        connection: &ConnectionId,
+    ) -> Result<Option<CallRecord>, StoreError> {
+        let st = self.lock();
+        Ok(st
+            .by_connection
+            .get(connection)
+            .and_then(|id| st.calls.get(id))
+            .cloned())
+    }
+
+    async fn update_call(
         &self,
         id: &CallId,
-        state: CallState,
-        at: Timestamp,
-    ) -> Result<Option<CallRecord>, StoreError> {
+        update: &CallUpdate,
+    ) -> Result<Option<Updated>, StoreError> {
         let mut st = self.lock();
         let Some(call) = st.calls.get_mut(id) else {
             return Ok(None);
         };
-        if call.state != CallState::Ended {
-            call.state = state;
-            if state == CallState::Ended {
-                call.ended_at = Some(at);
-            }
+        let previous = call.state;
+        let Some(next) = update.apply_to(call) else {
+            return Ok(Some(Updated {
+                call: call.clone(),
+                previous,
+                changed: false,
+            }));
+        };
+        *call = next.clone();
+        if next.state == CallState::Ended {
+            st.trim_ended(&next.session_id);
         }
-        let call = call.clone();
-        if call.state == CallState::Ended {
-            st.trim_ended(&call.session_id);
-        }
-        Ok(Some(call))
+        Ok(Some(Updated {
+            call: next,
+            previous,
+            changed: true,
+        }))
     }
 }
 
@@ -311,10 +400,13 @@ mod tests {
             session_id: session.clone(),
             target: Some("support".into()),
             connection_id: ConnectionId::new(format!("c-{id}")).unwrap(),
-            stream_id: StreamId::new(format!("s-{id}")).unwrap(),
+            stream_id: Some(StreamId::new(format!("s-{id}")).unwrap()),
             state: CallState::Dialing,
             created_at: Timestamp::from_millis(1),
+            updated_at: Timestamp::from_millis(1),
             ended_at: None,
+            end_reason: None,
+            sip_code: None,
         }
     }
 
@@ -370,5 +462,48 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+    }
+
+    #[test]
+    fn calls_are_found_by_connection_until_forgotten() {
+        let store = InMemoryCallStore::new();
+        let s = SessionId::new("1_a").unwrap();
+        now(store.insert_call(call("k1", &s))).unwrap();
+        let conn = ConnectionId::new("c-k1").unwrap();
+        let found = now(store.call_by_connection(&conn)).unwrap().unwrap();
+        assert_eq!(found.id.as_str(), "k1");
+        // Re-inserting under another connection moves the index.
+        let mut moved = call("k1", &s);
+        moved.connection_id = ConnectionId::new("c-other").unwrap();
+        now(store.insert_call(moved)).unwrap();
+        assert!(now(store.call_by_connection(&conn)).unwrap().is_none());
+        // Trimmed ended calls leave the index too.
+        for i in 0..MAX_ENDED_CALLS_PER_SESSION + 1 {
+            let c = call(&format!("t{i}"), &s);
+            let id = c.id.clone();
+            now(store.insert_call(c)).unwrap();
+            now(store.update_state(&id, CallState::Ended, Timestamp::from_millis(2))).unwrap();
+        }
+        let first = ConnectionId::new("c-t0").unwrap();
+        assert!(now(store.call_by_connection(&first)).unwrap().is_none());
+        let last = ConnectionId::new(format!("c-t{MAX_ENDED_CALLS_PER_SESSION}")).unwrap();
+        assert!(now(store.call_by_connection(&last)).unwrap().is_some());
+    }
+
+    #[test]
+    fn update_call_reports_unchanged_updates() {
+        let store = InMemoryCallStore::new();
+        let s = SessionId::new("1_a").unwrap();
+        now(store.insert_call(call("k1", &s))).unwrap();
+        let id = CallId::new("k1").unwrap();
+        let ring = CallUpdate::new(CallChange::State(CallState::Ringing), Timestamp::from_millis(3));
+        let first = now(store.update_call(&id, &ring)).unwrap().unwrap();
+        assert!(first.changed);
+        assert_eq!(first.previous, CallState::Dialing);
+        let again = now(store.update_call(&id, &ring)).unwrap().unwrap();
+        assert!(!again.changed);
+        assert_eq!(again.call.state, CallState::Ringing);
+        let unknown = CallId::new("nope").unwrap();
+        assert!(now(store.update_call(&unknown, &ring)).unwrap().is_none());
     }
 }

@@ -8,12 +8,13 @@
 //! connection hung up twice → not found), records every request, and lets a test
 //! script failures and delays per operation.
 
+mod progression;
 mod script;
 mod state;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -27,6 +28,7 @@ use crate::{
     TokenOptions,
 };
 
+pub use progression::CallProgression;
 pub use script::{Operation, Recorded, Script};
 use state::State;
 
@@ -40,13 +42,17 @@ const DEFAULT_API_SECRET: &str = "1234567890abcdef1234567890abcdef1234567890";
 pub struct FakeDialer {
     api_key: String,
     api_secret: SecretString,
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
+    sinks: Arc<progression::Sinks>,
+    progression: Option<CallProgression>,
 }
 
-/// Configures a [`FakeDialer`] for another project key or secret.
+/// Configures a [`FakeDialer`] for another project key or secret, or a call
+/// progression.
 pub struct FakeDialerBuilder {
     api_key: String,
     api_secret: SecretString,
+    progression: Option<CallProgression>,
 }
 
 impl FakeDialerBuilder {
@@ -62,12 +68,22 @@ impl FakeDialerBuilder {
         self
     }
 
+    /// After each dial, report ringing, answered (and optionally a far-end hang-up)
+    /// on this schedule to the attached HTTP API, as the platform's callbacks would.
+    /// Without it (the default) calls stay `dialing` until hung up.
+    pub fn progression(mut self, progression: CallProgression) -> Self {
+        self.progression = Some(progression);
+        self
+    }
+
     /// The dialer, with no sessions, calls or scripts.
     pub fn build(self) -> FakeDialer {
         FakeDialer {
             api_key: self.api_key,
             api_secret: self.api_secret,
-            state: Mutex::new(State::default()),
+            state: Arc::new(Mutex::new(State::default())),
+            sinks: Arc::new(progression::Sinks::default()),
+            progression: self.progression,
         }
     }
 }
@@ -77,6 +93,7 @@ impl std::fmt::Debug for FakeDialerBuilder {
         f.debug_struct("FakeDialerBuilder")
             .field("api_key", &self.api_key)
             .field("api_secret", &"[REDACTED]")
+            .field("progression", &self.progression)
             .finish()
     }
 }
@@ -111,6 +128,7 @@ impl FakeDialer {
         FakeDialerBuilder {
             api_key: DEFAULT_API_KEY.to_owned(),
             api_secret: SecretString::from(DEFAULT_API_SECRET.to_owned()),
+            progression: None,
         }
     }
 
@@ -357,6 +375,17 @@ impl SipDialer for FakeDialer {
         let call = Self::new_call(request.session_id)?;
         // Sessions are never removed, so the routed check above still holds.
         self.lock().add_call(call.clone());
+        if !self.sinks.is_empty() {
+            progression::created(&self.sinks, &call);
+            if let Some(p) = &self.progression {
+                progression::spawn(
+                    p.clone(),
+                    call.clone(),
+                    Arc::clone(&self.state),
+                    Arc::clone(&self.sinks),
+                );
+            }
+        }
         Ok(call)
     }
 
@@ -371,7 +400,10 @@ impl SipDialer for FakeDialer {
             format!("connection={connection}"),
         )
         .await?;
-        self.lock().remove_call(session, connection).map(|_| ())
+        let call = self.lock().remove_call(session, connection)?;
+        // As the platform: the forced disconnect ends the SIP dialog normally.
+        progression::destroyed(&self.sinks, &call, 700, "Normal Clearing", true);
+        Ok(())
     }
 
     async fn play_dtmf(&self, target: &DtmfTarget, digits: &Dtmf) -> Result<(), DialError> {
@@ -402,5 +434,9 @@ impl SipDialer for FakeDialer {
         self.enter(Operation::ListStreams, Some(session), String::new())
             .await?;
         self.lock().streams(session)
+    }
+
+    fn attach_events(&self, sink: crate::EventSink) {
+        self.sinks.attach(sink);
     }
 }

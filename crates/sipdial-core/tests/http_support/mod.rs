@@ -141,13 +141,42 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let res = SipDialService::new(api.clone()).oneshot(req).await.unwrap();
-    let (parts, body) = res.into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
+    let (parts, mut body) = res.into_parts();
+    let streaming = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    let body = if streaming {
+        // An event stream never ends: keep its first event only.
+        first_event(&mut body).await
+    } else {
+        body.collect().await.unwrap().to_bytes()
+    };
     Res {
         status: parts.status,
         headers: parts.headers,
         body,
     }
+}
+
+/// The chunks of a streaming body up to the end of its first event.
+pub async fn first_event<B>(body: &mut B) -> Bytes
+where
+    B: http_body::Body<Data = Bytes> + Unpin,
+    B::Error: std::fmt::Debug,
+{
+    let mut out = Vec::new();
+    while !out.windows(2).any(|w| w == b"\n\n") {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame())
+            .await
+            .expect("the event stream sent nothing for 5 s")
+            .expect("the event stream ended")
+            .unwrap();
+        if let Ok(data) = frame.into_data() {
+            out.extend_from_slice(&data);
+        }
+    }
+    Bytes::from(out)
 }
 
 pub async fn send(api: &SipDialApi, method: Method, path: &str, body: Option<Value>) -> Res {

@@ -1,0 +1,143 @@
+//! Verifying signed platform callbacks (opentok-api.md §6, "Secure callbacks"): an
+//! HS256 JWT in `Authorization: Bearer`, signed with the callback's signature secret,
+//! whose optional `payload_hash` claim is the SHA-256 of the raw body.
+//!
+//! Rules: the header's `alg` must be exactly `HS256` (so `none`, HS384/512 and the RSA
+//! and EC families are refused before any key is used); the signature must verify; `exp`
+//! is checked when present (with [`LEEWAY_SECS`]); a token without `exp` must carry an
+//! `iat` no older than [`MAX_AGE_SECS`], so a captured delivery cannot be replayed
+//! forever; `payload_hash`, when present, must match the body byte for byte. Each
+//! refusal is a 401 with its own code, so an operator can tell a wrong secret from a
+//! clock problem; none of them quotes the token or the secret.
+
+use aws_lc_rs::digest;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderMap, StatusCode, header};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use crate::api::ApiError;
+use crate::jwt::ensure_crypto_provider;
+
+/// Clock skew tolerated on `exp` and `iat`, in seconds.
+pub const LEEWAY_SECS: u64 = 30;
+/// Oldest `iat` accepted from a token without `exp`, in seconds.
+pub const MAX_AGE_SECS: u64 = 300;
+
+fn refuse(code: &'static str, message: &'static str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, message).with_challenge()
+}
+
+/// The lowercase hex SHA-256 of `body`, as `payload_hash` carries it.
+pub fn payload_hash(body: &[u8]) -> String {
+    let d = digest::digest(&digest::SHA256, body);
+    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks the request's signature against `secret` at `now_secs`.
+pub(crate) fn verify(
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: &SecretString,
+    now_secs: u64,
+) -> Result<(), ApiError> {
+    let missing = || {
+        refuse(
+            "signature_missing",
+            "this server requires signed callbacks (Authorization: Bearer <JWT>)",
+        )
+    };
+    let invalid = || refuse("signature_invalid", "the callback signature is invalid");
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(missing)?
+        .to_str()
+        .map_err(|_| invalid())?
+        .trim();
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => return Err(missing()),
+    };
+    if token.is_empty() {
+        return Err(missing());
+    }
+    let mut parts = token.split('.');
+    let (Some(head), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(invalid());
+    };
+    let head: Value = URL_SAFE_NO_PAD
+        .decode(head)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(invalid)?;
+    if head.get("alg").and_then(Value::as_str) != Some("HS256") {
+        return Err(refuse(
+            "signature_algorithm",
+            "callbacks must be signed with HS256",
+        ));
+    }
+    ensure_crypto_provider();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+    validation.leeway = LEEWAY_SECS;
+    validation.validate_exp = true;
+    validation.validate_aud = false;
+    validation.required_spec_claims.clear();
+    let key = jsonwebtoken::DecodingKey::from_secret(secret.expose_secret().as_bytes());
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                refuse("signature_expired", "the callback signature has expired")
+            }
+            jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => refuse(
+                "signature_algorithm",
+                "callbacks must be signed with HS256",
+            ),
+            _ => invalid(),
+        })?
+        .claims;
+    if claims.get("exp").is_none() {
+        let iat = claims
+            .get("iat")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| refuse("signature_invalid", "the callback token carries no exp or iat"))?;
+        if iat > now_secs + LEEWAY_SECS {
+            return Err(refuse(
+                "signature_invalid",
+                "the callback token was issued in the future",
+            ));
+        }
+        if now_secs.saturating_sub(iat) > MAX_AGE_SECS + LEEWAY_SECS {
+            return Err(refuse(
+                "signature_expired",
+                "the callback signature is too old",
+            ));
+        }
+    }
+    if let Some(claimed) = claims.get("payload_hash") {
+        let matches = claimed
+            .as_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case(&payload_hash(body)));
+        if !matches {
+            return Err(refuse(
+                "payload_hash_mismatch",
+                "the callback body does not match its signed payload_hash",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payload_hash_is_lowercase_hex_sha256() {
+        assert_eq!(
+            payload_hash(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}
