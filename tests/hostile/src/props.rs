@@ -368,25 +368,21 @@ const CONTENT_TYPES: &[Option<&str>] = &[
 /// status, errors have the `{"error":{"code","message"}}` shape with a safe message,
 /// and the dialer is asked to dial, hang up or play DTMF only by the route that does so
 /// and only when it answers success.
-pub fn api_request(data: &[u8]) {
-    let Some((&route, rest)) = data.split_first() else {
-        return;
-    };
-    let Some((&ct, body)) = rest.split_first() else {
-        return;
-    };
+pub fn api_request(data: &[u8]) -> Option<StatusCode> {
+    let (&route, rest) = data.split_first()?;
+    let (&ct, body) = rest.split_first()?;
     let (method, path) = ROUTES[usize::from(route) % ROUTES.len()];
     let content_type = CONTENT_TYPES[usize::from(ct) % CONTENT_TYPES.len()];
-    api_request_to(method, path, content_type, body);
+    Some(api_request_to(method, path, content_type, body))
 }
 
 /// The callback route (`POST /sip/callbacks`) on arbitrary bodies, with the same
 /// properties as [`api_request`]. Until the route exists it answers 404.
-pub fn callback_request(data: &[u8]) {
-    api_request_to("POST", "/sip/callbacks", Some("application/json"), data);
+pub fn callback_request(data: &[u8]) -> StatusCode {
+    api_request_to("POST", "/sip/callbacks", Some("application/json"), data)
 }
 
-fn api_request_to(method: &str, path: &str, content_type: Option<&str>, body: &[u8]) {
+fn api_request_to(method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> StatusCode {
     let fx = api_under_fuzz();
     let body = String::from_utf8(body.to_vec())
         .map(|s| {
@@ -453,4 +449,5 @@ fn api_request_to(method: &str, path: &str, content_type: Option<&str>, body: &[
         assert!(err["code"].as_str().is_some_and(|c| !c.is_empty()), "{v}");
         assert_message_is_safe(message);
     }
+    status
 }
