@@ -7,8 +7,11 @@ use std::path::PathBuf;
 
 use sipdial_hostile_tests::props;
 
+/// A property over the fuzzer's input.
+type Property = fn(&[u8]);
+
 /// The fuzz targets and the property each one checks (the same table as `fuzz/`).
-const TARGETS: &[(&str, fn(&[u8]))] = &[
+const TARGETS: &[(&str, Property)] = &[
     ("sip_uri", props::sip_uri),
     ("sip_from", props::sip_from),
     ("sip_headers", props::sip_headers_json),
