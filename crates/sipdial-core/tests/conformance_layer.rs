@@ -5,7 +5,8 @@ use std::convert::Infallible;
 
 use http_body_util::BodyExt;
 use sipdial_core::testing::{
-    HttpIntegration, TestRequest, TestRequestBody, TestResponse, host, run_suite,
+    HttpIntegration, StreamingIntegration, TestRequest, TestRequestBody, TestResponse, TestStream,
+    host, run_sse_suite, run_suite,
 };
 use sipdial_core::{SipDialApi, SipDialLayer};
 use tower::util::BoxCloneService;
@@ -48,4 +49,16 @@ impl HttpIntegration for Layered {
 #[tokio::test]
 async fn tower_layer_conforms() {
     run_suite::<Layered>().await;
+}
+
+impl StreamingIntegration for Layered {
+    async fn open(&self, request: TestRequest) -> TestStream {
+        let Ok(response) = self.0.clone().oneshot(request.into_http()).await;
+        TestStream::from_http(response)
+    }
+}
+
+#[tokio::test]
+async fn tower_layer_streams_events() {
+    run_sse_suite::<Layered>().await;
 }

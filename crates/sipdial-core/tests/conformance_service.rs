@@ -4,7 +4,8 @@
 
 use http::StatusCode;
 use sipdial_core::testing::{
-    HttpIntegration, TestRequest, TestResponse, run_suite, run_suite_report,
+    HttpIntegration, SSE_CASES, StreamingIntegration, TestRequest, TestResponse, TestStream,
+    run_sse_suite, run_sse_suite_report, run_suite, run_suite_report,
 };
 use sipdial_core::{SipDialApi, SipDialService};
 use tower::ServiceExt;
@@ -30,6 +31,67 @@ impl HttpIntegration for Bare {
 #[tokio::test]
 async fn bare_service_conforms() {
     run_suite::<Bare>().await;
+}
+
+impl StreamingIntegration for Bare {
+    async fn open(&self, request: TestRequest) -> TestStream {
+        let Ok(response) = self.0.clone().oneshot(request.into_http()).await;
+        TestStream::from_http(response)
+    }
+}
+
+#[tokio::test]
+async fn bare_service_streams_events() {
+    run_sse_suite::<Bare>().await;
+}
+
+/// A form that buffers responses (as an adapter that collected the body would) can
+/// never hand out an event before the stream ends: the streaming cases catch it.
+struct Buffering(Bare);
+
+impl HttpIntegration for Buffering {
+    async fn build(api: SipDialApi) -> Self {
+        Buffering(Bare::build(api).await)
+    }
+
+    fn wraps_host_app(&self) -> bool {
+        false
+    }
+
+    async fn send(&self, request: TestRequest) -> TestResponse {
+        self.0.send(request).await
+    }
+}
+
+impl StreamingIntegration for Buffering {
+    async fn open(&self, request: TestRequest) -> TestStream {
+        let Ok(response) = self.0.0.clone().oneshot(request.into_http()).await;
+        let (parts, body) = response.into_parts();
+        // Collecting an endless body: give up after a while, as a client would.
+        let collected = tokio::time::timeout(
+            std::time::Duration::from_millis(300),
+            http_body_util::BodyExt::collect(body),
+        )
+        .await;
+        let chunks = match collected {
+            Ok(Ok(c)) => vec![Ok(c.to_bytes())],
+            _ => vec![Err("the buffered body never ended".to_owned())],
+        };
+        TestStream::new(parts.status, parts.headers, futures_util::stream::iter(chunks))
+    }
+}
+
+#[tokio::test]
+async fn a_buffering_form_fails_the_streaming_cases() {
+    let failures = run_sse_suite_report::<Buffering>().await;
+    let names: Vec<&str> = failures.iter().map(|f| f.case).collect();
+    // Every case that reads an event fails; only the JSON error case passes.
+    let want: Vec<&str> = SSE_CASES
+        .iter()
+        .copied()
+        .filter(|c| *c != "sse_errors_are_json")
+        .collect();
+    assert_eq!(names, want, "{failures:#?}");
 }
 
 /// The bare service with one deliberate deviation: 413 answered as 400.

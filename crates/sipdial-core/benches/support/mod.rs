@@ -1,4 +1,5 @@
 //! Builds stores of a given size for the store and API benchmarks.
+#![allow(dead_code)] // each benchmark uses a part of it
 
 use std::sync::Arc;
 
@@ -7,19 +8,19 @@ use sipdial_core::api::{CallRecord, CallStore, InMemoryCallStore};
 use sipdial_core::{Room, SessionId};
 
 /// Calls in each session of a filled store: a realistic handful.
-pub const CALLS_PER_SESSION: usize = 10;
+pub(crate) const CALLS_PER_SESSION: usize = 10;
 
 /// Store sizes the benchmarks compare.
-pub const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
+pub(crate) const SIZES: [usize; 3] = [1_000, 10_000, 100_000];
 
 /// Runs a store operation; the in-memory store never waits.
-pub fn now<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) fn now<F: std::future::Future>(f: F) -> F::Output {
     f.now_or_never().expect("the in-memory store never waits")
 }
 
 /// A call record with ids derived from `i`, built from its JSON form so that fields
 /// the record gains later take their defaults.
-pub fn record(i: usize, session: &SessionId) -> CallRecord {
+pub(crate) fn record(i: usize, session: &SessionId) -> CallRecord {
     serde_json::from_value(serde_json::json!({
         "id": format!("call-{i:09}"),
         "sessionId": session.as_str(),
@@ -33,7 +34,7 @@ pub fn record(i: usize, session: &SessionId) -> CallRecord {
 }
 
 /// A session id shaped like the platform's (about as long).
-pub fn session(n: usize) -> SessionId {
+pub(crate) fn session(n: usize) -> SessionId {
     SessionId::new(format!(
         "1_MX40NzAwMDAwMX5-MTcwMDAwMDAwMDAwMH5iZW5jaC1zZXNzaW9u-{n:09}-fg"
     ))
@@ -42,7 +43,7 @@ pub fn session(n: usize) -> SessionId {
 
 /// A store holding `total` calls in known sessions of [`CALLS_PER_SESSION`] calls;
 /// returns it and the first session.
-pub fn filled_store(total: usize) -> (Arc<InMemoryCallStore>, SessionId) {
+pub(crate) fn filled_store(total: usize) -> (Arc<InMemoryCallStore>, SessionId) {
     let store = Arc::new(InMemoryCallStore::new());
     for s in 0..total / CALLS_PER_SESSION {
         let id = session(s);

@@ -325,29 +325,34 @@ impl Handlers<'_> {
             request.video = t.video;
             request.observe_force_mute = t.observe_force_mute;
         }
-        let call = inner
-            .dialer
-            .dial(request)
-            .await
-            .map_err(|e| dial_error("dial", e))?;
-        tracing::Span::current().record("call_id", call.id.as_str());
-        let record = CallRecord::dialed(&call, target.map(|t| t.name.clone()));
-        let record = match inner.lifecycle.insert_dialed(record.clone()).await {
-            Ok(recorded) => recorded,
-            Err(e) => {
-            // An untracked live call could not be hung up through the API: end it.
-            let err = store_error(e);
-                if let Err(e) = inner
-                    .dialer
-                    .hang_up(&record.session_id, &record.connection_id)
-                    .await
-                {
-                    tracing::error!(error = %e, "could not hang up an unrecorded call");
+        let dialer = Arc::clone(&inner.dialer);
+        let lifecycle = Arc::clone(&inner.lifecycle);
+        let target_name = target.map(|t| t.name.clone());
+        let place_and_record = async move {
+            let call = dialer
+                .dial(request)
+                .await
+                .map_err(|e| dial_error("dial", e))?;
+            tracing::Span::current().record("call_id", call.id.as_str());
+            let record = CallRecord::dialed(&call, target_name);
+            let record = match lifecycle.insert_dialed(record.clone()).await {
+                Ok(recorded) => recorded,
+                Err(e) => {
+                    // An untracked live call could not be hung up through the API: end it.
+                    let err = store_error(e);
+                    if let Err(e) = dialer
+                        .hang_up(&record.session_id, &record.connection_id)
+                        .await
+                    {
+                        tracing::error!(error = %e, "could not hang up an unrecorded call");
+                    }
+                    return Err(err);
                 }
-                return Err(err);
-            }
+            };
+            drop(permit);
+            Ok(record)
         };
-        drop(permit);
+        let record = run_to_completion(place_and_record).await?;
         let mut res = json_response(StatusCode::CREATED, &record)?;
         let location = format!("{prefix}/calls/{}", record.id);
         if let Ok(v) = HeaderValue::from_str(&location) {
@@ -526,6 +531,30 @@ impl Handlers<'_> {
             StatusCode::OK,
             &serde_json::json!({ "status": outcome.as_str() }),
         )
+    }
+}
+
+/// Runs the dial and its store write to the end even when the request is dropped
+/// midway (the client went away, a host timeout or a hard shutdown cancelled it): once
+/// the platform request is sent a call may be placed and billed, and a call missing from
+/// the store could not be hung up, listed or counted against the limits. On a Tokio
+/// runtime (every adapter's) it runs as a task of its own; elsewhere, inline.
+async fn run_to_completion<F>(work: F) -> Result<CallRecord, ApiError>
+where
+    F: std::future::Future<Output = Result<CallRecord, ApiError>> + Send + 'static,
+{
+    use tracing::Instrument as _;
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return work.await;
+    };
+    match runtime.spawn(work.instrument(tracing::Span::current())).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down",
+        )),
     }
 }
 

@@ -14,11 +14,11 @@ use super::{Fixture, HttpIntegration, TestBody, TestRequest, TestResponse, host}
 use crate::fake::{Operation, Script};
 use crate::{DialError, SessionOptions, SipDialer};
 
-type Outcome = Result<(), String>;
+pub(super) type Outcome = Result<(), String>;
 
 // ---- helpers -------------------------------------------------------------------------
 
-fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Outcome {
+pub(super) fn ensure(cond: bool, msg: impl FnOnce() -> String) -> Outcome {
     if cond { Ok(()) } else { Err(msg()) }
 }
 
@@ -86,7 +86,7 @@ fn retry_after(res: &TestResponse) -> Outcome {
     })
 }
 
-fn str_field<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
+pub(super) fn str_field<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
     v.get(key)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
@@ -113,7 +113,7 @@ fn count(cx_dialer: &crate::fake::FakeDialer, op: Operation, want: usize) -> Out
     })
 }
 
-fn post_json(path: &str, body: Value) -> TestRequest {
+pub(super) fn post_json(path: &str, body: Value) -> TestRequest {
     TestRequest::post(Fixture::path(path)).json(&body)
 }
 
@@ -121,7 +121,7 @@ fn origin(req: TestRequest, origin: &'static str) -> TestRequest {
     req.header(ORIGIN, HeaderValue::from_static(origin))
 }
 
-async fn create_session<I: HttpIntegration>(cx: &Cx<I>, room: &str) -> Result<String, String> {
+pub(super) async fn create_session<I: HttpIntegration>(cx: &Cx<I>, room: &str) -> Result<String, String> {
     let res = cx
         .send(post_json("/session", json!({ "room": room })))
         .await;
@@ -129,7 +129,7 @@ async fn create_session<I: HttpIntegration>(cx: &Cx<I>, room: &str) -> Result<St
     Ok(str_field(&body, "sessionId")?.to_owned())
 }
 
-async fn dial<I: HttpIntegration>(cx: &Cx<I>, session_id: &str) -> Result<Value, String> {
+pub(super) async fn dial<I: HttpIntegration>(cx: &Cx<I>, session_id: &str) -> Result<Value, String> {
     let res = cx
         .send(post_json("/dial", json!({ "sessionId": session_id })))
         .await;
@@ -725,6 +725,59 @@ pub(super) async fn safe_methods_ignore_origin<I: HttpIntegration>(cx: &Cx<I>) -
         Fixture::FOREIGN_ORIGIN,
     );
     json_ok(&cx.send(req).await, StatusCode::OK).map(drop)
+}
+
+// ---- platform callbacks --------------------------------------------------------------
+
+pub(super) async fn callbacks_update_calls_without_an_origin_check<I: HttpIntegration>(
+    cx: &Cx<I>,
+) -> Outcome {
+    let session = create_session(cx, "lobby").await?;
+    let call = dial(cx, &session).await?;
+    let id = str_field(&call, "id")?.to_owned();
+    let body = json!({
+        "sessionId": session, "event": "callDestroyed", "timestamp": 50,
+        "reason_code": "486", "reason_message": "Busy Here",
+        "call": { "id": id, "connectionId": call["connectionId"] },
+    });
+    // Server to server: an Origin header (here a foreign one) plays no part.
+    let req = origin(post_json("/callbacks", body), Fixture::FOREIGN_ORIGIN);
+    let ack = json_ok(&cx.send(req).await, StatusCode::OK)?;
+    ensure(ack["status"] == "applied", || {
+        format!("the callback was not applied: {ack}")
+    })?;
+    let res = cx
+        .send(TestRequest::get(Fixture::path(&format!("/calls/{id}"))))
+        .await;
+    let got = json_ok(&res, StatusCode::OK)?;
+    ensure(
+        got["state"] == "ended" && got["sipCode"] == 486 && got["endReason"] == "Busy Here",
+        || format!("the call should have ended with 486 Busy Here: {got}"),
+    )
+}
+
+pub(super) async fn callbacks_accept_unknown_events_and_fields<I: HttpIntegration>(
+    cx: &Cx<I>,
+) -> Outcome {
+    for body in [
+        json!({ "event": "archiveStatus", "sessionId": "1_x", "whatever": { "a": [1] } }),
+        json!({ "event": "callUpdated", "state": "TELEPORTING", "call": { "id": UNKNOWN_CALL_ID } }),
+        json!({ "future": true }),
+    ] {
+        let ack = json_ok(&cx.send(post_json("/callbacks", body.clone())).await, StatusCode::OK)
+            .map_err(|e| format!("{body}: {e}"))?;
+        ensure(ack["status"] == "ignored", || {
+            format!("{body} should be ignored: {ack}")
+        })?;
+    }
+    let res = cx
+        .send(
+            TestRequest::post(Fixture::path("/callbacks"))
+                .content_type("application/json")
+                .body(TestBody::Full(Bytes::from_static(b"{\"event\":"))),
+        )
+        .await;
+    api_error(&res, StatusCode::BAD_REQUEST).map(drop)
 }
 
 // ---- host app ------------------------------------------------------------------------

@@ -35,6 +35,8 @@ impl Fixture {
     pub const DEFAULT_TARGET_LABEL: &'static str = "Support desk";
     /// The second target's name.
     pub const OTHER_TARGET: &'static str = "sales";
+    /// The SSE heartbeat interval: short, so a case sees one quickly.
+    pub const SSE_HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(200);
     /// The SIP host of both targets: configuration, never shown to callers.
     pub const SIP_HOST: &'static str = "pbx.fixture.example";
     /// The default target's digest password: a secret, never shown to callers.
@@ -64,6 +66,7 @@ impl Fixture {
             .allowed_origins([Self::ALLOWED_ORIGIN])
             .max_active_calls_per_session(Self::MAX_ACTIVE_CALLS)
             .dials_per_minute(Self::DIALS_PER_MINUTE)
+            .sse_heartbeat(Self::SSE_HEARTBEAT)
             .build()
             .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
         Self { dialer, api }

@@ -8,6 +8,10 @@
 //! every case, so cases never share calls, rooms or rate-limit budgets, and reports every
 //! failing case by name at once. A case added here runs against every form.
 //!
+//! Forms that can hand out an open response (every real one) also implement
+//! [`StreamingIntegration`] and run [`run_sse_suite`]: the Server-Sent Events cases of
+//! `GET {prefix}/events`. [`Http1Client`] serves forms tested over a real socket.
+//!
 //! [`SipDialApi`]: crate::SipDialApi
 
 mod cases;
@@ -15,7 +19,11 @@ mod fixture;
 pub mod host;
 mod request;
 mod runner;
+pub mod sse;
+mod streaming;
 
 pub use fixture::Fixture;
 pub use request::{TestBody, TestRequest, TestRequestBody, TestResponse};
 pub use runner::{CASES, CaseFailure, HttpIntegration, run_suite, run_suite_report};
+pub use sse::{Http1Client, SseEvent, SseItem, TestStream};
+pub use streaming::{SSE_CASES, StreamingIntegration, run_sse_suite, run_sse_suite_report};

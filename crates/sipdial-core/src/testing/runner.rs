@@ -45,7 +45,7 @@ pub(super) struct Cx<I> {
 }
 
 impl<I: HttpIntegration> Cx<I> {
-    async fn new() -> Self {
+    pub(super) async fn new() -> Self {
         let fixture = Fixture::new();
         let http = I::build(fixture.api.clone()).await;
         Self { fixture, http }
@@ -115,6 +115,8 @@ suite![
     foreign_origin_is_403,
     allowed_origin_is_accepted,
     safe_methods_ignore_origin,
+    callbacks_update_calls_without_an_origin_check,
+    callbacks_accept_unknown_events_and_fields,
     foreign_paths_pass_through,
     responses_never_leak_secrets,
 ];

@@ -1,0 +1,477 @@
+//! Reading Server-Sent Events as a client does, for the streaming cases: a parser, an
+//! open stream ([`TestStream`]) fed by any body, and a minimal HTTP/1.1 client
+//! ([`Http1Client`]) so a form can be tested over a real socket, where "the client
+//! went away" means a closed TCP connection.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::{Stream, StreamExt};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use super::{TestBody, TestRequest, TestResponse};
+
+/// One event of a stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SseEvent {
+    /// The `event:` field (`message` when absent).
+    pub event: String,
+    /// The `id:` field.
+    pub id: Option<String>,
+    /// The `data:` lines, joined with `\n`.
+    pub data: String,
+}
+
+impl SseEvent {
+    /// The data as JSON.
+    pub fn json(&self) -> Result<Value, String> {
+        serde_json::from_str(&self.data)
+            .map_err(|e| format!("event `{}` data is not JSON ({e}): {:?}", self.event, self.data))
+    }
+
+    /// The id as a number.
+    pub fn id_number(&self) -> Result<u64, String> {
+        self.id
+            .as_deref()
+            .and_then(|i| i.parse().ok())
+            .ok_or_else(|| format!("event `{}` has no numeric id: {:?}", self.event, self.id))
+    }
+}
+
+/// An event or a comment line (`: heartbeat`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SseItem {
+    /// An event.
+    Event(SseEvent),
+    /// A comment, without its leading `:` and space.
+    Comment(String),
+}
+
+/// Splits a byte stream into [`SseItem`]s (the WHATWG rules the page's `EventSource`
+/// follows, minus `retry`).
+#[derive(Debug, Default)]
+pub struct SseParser {
+    buf: BytesMut,
+}
+
+impl SseParser {
+    /// Adds received bytes.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next complete item, if the bytes so far hold one.
+    pub fn next_item(&mut self) -> Option<SseItem> {
+        loop {
+            let text = std::str::from_utf8(&self.buf).ok()?;
+            let text = text.replace("\r\n", "\n");
+            let end = text.find("\n\n")?;
+            let block = text[..end].to_owned();
+            let rest = text[end + 2..].as_bytes().to_vec();
+            self.buf = BytesMut::from(&rest[..]);
+            let mut event = SseEvent::default();
+            let mut data: Vec<String> = Vec::new();
+            let mut comment = None;
+            for line in block.lines() {
+                if let Some(c) = line.strip_prefix(':') {
+                    comment = Some(c.strip_prefix(' ').unwrap_or(c).to_owned());
+                    continue;
+                }
+                let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                match field {
+                    "event" => event.event = value.to_owned(),
+                    "id" => event.id = Some(value.to_owned()),
+                    "data" => data.push(value.to_owned()),
+                    _ => {}
+                }
+            }
+            if !data.is_empty() || !event.event.is_empty() {
+                if event.event.is_empty() {
+                    event.event = "message".to_owned();
+                }
+                event.data = data.join("\n");
+                return Some(SseItem::Event(event));
+            }
+            if let Some(c) = comment {
+                return Some(SseItem::Comment(c));
+            }
+        }
+    }
+}
+
+type Chunks = Pin<Box<dyn Stream<Item = Result<Bytes, String>>>>;
+
+/// An open event stream: the answer's head and its body, read item by item. Dropping
+/// it is the client going away.
+pub struct TestStream {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers.
+    pub headers: HeaderMap,
+    chunks: Chunks,
+    parser: SseParser,
+}
+
+impl std::fmt::Debug for TestStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestStream")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestStream {
+    /// A stream over `chunks` (no `Send` needed: Actix bodies are not).
+    pub fn new(
+        status: StatusCode,
+        headers: HeaderMap,
+        chunks: impl Stream<Item = Result<Bytes, String>> + 'static,
+    ) -> Self {
+        Self {
+            status,
+            headers,
+            chunks: Box::pin(chunks),
+            parser: SseParser::default(),
+        }
+    }
+
+    /// A stream over an `http` 1.x response, read frame by frame (never collected).
+    pub fn from_http<B>(response: http::Response<B>) -> Self
+    where
+        B: http_body::Body<Data = Bytes> + 'static,
+        B::Error: std::fmt::Display,
+    {
+        let (parts, body) = response.into_parts();
+        let chunks = http_body_util::BodyStream::new(body).filter_map(|frame| async move {
+            match frame {
+                Ok(f) => f.into_data().ok().map(Ok),
+                Err(e) => Some(Err(e.to_string())),
+            }
+        });
+        Self::new(parts.status, parts.headers, chunks)
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The next event or comment, waiting at most `within`.
+    pub async fn next_item(&mut self, within: Duration) -> Result<SseItem, String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if let Some(item) = self.parser.next_item() {
+                return Ok(item);
+            }
+            match tokio::time::timeout_at(deadline, self.chunks.next()).await {
+                Err(_) => return Err(format!("no complete event within {within:?}")),
+                Ok(None) => return Err("the event stream ended".to_owned()),
+                Ok(Some(Err(e))) => return Err(format!("the event stream failed: {e}")),
+                Ok(Some(Ok(chunk))) => self.parser.push(&chunk),
+            }
+        }
+    }
+
+    /// The next event (heartbeats skipped), waiting at most `within`.
+    pub async fn next_event(&mut self, within: Duration) -> Result<SseEvent, String> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if let SseItem::Event(e) = self.next_item(left).await? {
+                return Ok(e);
+            }
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 client (one request per connection, `Connection: close`) for
+/// forms served on a real socket: it sends a [`TestRequest`] as a browser would
+/// (chunked bodies as `Transfer-Encoding: chunked`) and reads the answer whole
+/// ([`Http1Client::send`]) or as a stream ([`Http1Client::open`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Http1Client {
+    addr: SocketAddr,
+}
+
+impl Http1Client {
+    /// A client of the server at `addr`.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self { addr }
+    }
+
+    async fn start(&self, request: TestRequest) -> Result<Head, String> {
+        let mut socket = TcpStream::connect(self.addr)
+            .await
+            .map_err(|e| format!("connect {}: {e}", self.addr))?;
+        let mut out = format!("{} {} HTTP/1.1\r\n", request.method, request.uri);
+        if !request.headers.contains_key(http::header::HOST) {
+            out.push_str(&format!("host: {}\r\n", self.addr));
+        }
+        out.push_str("connection: close\r\n");
+        for (name, value) in &request.headers {
+            out.push_str(&format!(
+                "{name}: {}\r\n",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        out.push_str("\r\n");
+        let mut bytes = out.into_bytes();
+        match &request.body {
+            TestBody::Empty => {}
+            TestBody::Full(b) => bytes.extend_from_slice(b),
+            TestBody::Chunked(chunks) => {
+                for c in chunks.iter().filter(|c| !c.is_empty()) {
+                    bytes.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+                    bytes.extend_from_slice(c);
+                    bytes.extend_from_slice(b"\r\n");
+                }
+                bytes.extend_from_slice(b"0\r\n\r\n");
+            }
+        }
+        socket
+            .write_all(&bytes)
+            .await
+            .map_err(|e| format!("write: {e}"))?;
+        let mut reader = BufReader::new(socket);
+        let mut line = String::new();
+        reader
+            .read_line(&mut line)
+            .await
+            .map_err(|e| format!("read status: {e}"))?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse::<u16>().ok())
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .ok_or_else(|| format!("bad status line {line:?}"))?;
+        let mut headers = HeaderMap::new();
+        loop {
+            line.clear();
+            reader
+                .read_line(&mut line)
+                .await
+                .map_err(|e| format!("read header: {e}"))?;
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            let (name, value) = l
+                .split_once(':')
+                .ok_or_else(|| format!("bad header line {l:?}"))?;
+            let name = HeaderName::from_bytes(name.trim().as_bytes()).map_err(|e| e.to_string())?;
+            let value = HeaderValue::from_str(value.trim()).map_err(|e| e.to_string())?;
+            headers.append(name, value);
+        }
+        let framing = if headers
+            .get(http::header::TRANSFER_ENCODING)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"chunked"))
+        {
+            Framing::Chunked
+        } else if let Some(len) = headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            Framing::Length(len)
+        } else if status == StatusCode::NO_CONTENT || status == StatusCode::NOT_MODIFIED {
+            Framing::Length(0)
+        } else {
+            Framing::UntilClose
+        };
+        Ok(Head {
+            status,
+            headers,
+            reader: BodyReader { reader, framing },
+        })
+    }
+
+    /// Sends `request` and reads the whole answer. A failure is reported as status 599
+    /// with the reason as body, so the case names it.
+    pub async fn send(&self, request: TestRequest) -> TestResponse {
+        let failed = |e: String| TestResponse {
+            status: StatusCode::from_u16(599).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: HeaderMap::new(),
+            body: Bytes::from(e),
+        };
+        let mut head = match self.start(request).await {
+            Ok(h) => h,
+            Err(e) => return failed(e),
+        };
+        let mut body = BytesMut::new();
+        loop {
+            match head.reader.next_chunk().await {
+                Ok(Some(c)) => body.extend_from_slice(&c),
+                Ok(None) => break,
+                Err(e) => return failed(e),
+            }
+        }
+        TestResponse {
+            status: head.status,
+            headers: head.headers,
+            body: body.freeze(),
+        }
+    }
+
+    /// Sends `request` and returns the answer as an open stream; dropping it closes the
+    /// connection.
+    pub async fn open(&self, request: TestRequest) -> TestStream {
+        match self.start(request).await {
+            Ok(head) => {
+                let chunks = futures_util::stream::unfold(Some(head.reader), |r| async move {
+                    let mut reader = r?;
+                    match reader.next_chunk().await {
+                        Ok(Some(c)) => Some((Ok(c), Some(reader))),
+                        Ok(None) => None,
+                        Err(e) => Some((Err(e), None)),
+                    }
+                });
+                TestStream::new(head.status, head.headers, chunks)
+            }
+            Err(e) => TestStream::new(
+                StatusCode::from_u16(599).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                HeaderMap::new(),
+                futures_util::stream::iter([Err(e)]),
+            ),
+        }
+    }
+}
+
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+    reader: BodyReader,
+}
+
+enum Framing {
+    Chunked,
+    Length(usize),
+    UntilClose,
+}
+
+struct BodyReader {
+    reader: BufReader<TcpStream>,
+    framing: Framing,
+}
+
+impl BodyReader {
+    fn next_chunk(&mut self) -> Pin<Box<dyn Future<Output = Result<Option<Bytes>, String>> + '_>> {
+        Box::pin(async move {
+            match &mut self.framing {
+                Framing::Length(0) => Ok(None),
+                Framing::Length(left) => {
+                    let mut buf = vec![0; (*left).min(64 * 1024)];
+                    let n = self.reader.read(&mut buf).await.map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        return Err("connection closed before the body ended".to_owned());
+                    }
+                    *left -= n;
+                    buf.truncate(n);
+                    Ok(Some(Bytes::from(buf)))
+                }
+                Framing::UntilClose => {
+                    let mut buf = vec![0; 64 * 1024];
+                    let n = self.reader.read(&mut buf).await.map_err(|e| e.to_string())?;
+                    buf.truncate(n);
+                    Ok((n > 0).then(|| Bytes::from(buf)))
+                }
+                Framing::Chunked => {
+                    let mut line = String::new();
+                    let n = self
+                        .reader
+                        .read_line(&mut line)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        return Err("connection closed inside a chunked body".to_owned());
+                    }
+                    let size = line.trim().split(';').next().unwrap_or("");
+                    let size = usize::from_str_radix(size, 16)
+                        .map_err(|_| format!("bad chunk size line {line:?}"))?;
+                    if size == 0 {
+                        // Trailers, up to the empty line.
+                        loop {
+                            line.clear();
+                            let n = self
+                                .reader
+                                .read_line(&mut line)
+                                .await
+                                .map_err(|e| e.to_string())?;
+                            if n == 0 || line.trim().is_empty() {
+                                break;
+                            }
+                        }
+                        self.framing = Framing::Length(0);
+                        return Ok(None);
+                    }
+                    let mut buf = vec![0; size + 2];
+                    self.reader
+                        .read_exact(&mut buf)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    buf.truncate(size);
+                    Ok(Some(Bytes::from(buf)))
+                }
+            }
+        })
+    }
+}
+
+/// Collects a non-streaming answer of an `http` 1.x service (helper for forms that
+/// answer both kinds through one call).
+pub async fn collect<B>(response: http::Response<B>) -> TestResponse
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: std::fmt::Display,
+{
+    let (parts, body) = response.into_parts();
+    match body.collect().await {
+        Ok(c) => TestResponse {
+            status: parts.status,
+            headers: parts.headers,
+            body: c.to_bytes(),
+        },
+        Err(e) => TestResponse {
+            status: StatusCode::from_u16(599).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            headers: parts.headers,
+            body: Bytes::from(e.to_string()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_events_comments_and_split_chunks() {
+        let mut p = SseParser::default();
+        p.push(b"event: snapshot\nid: 7\ndata: {\"calls\":[]}\n\n: heart");
+        assert_eq!(
+            p.next_item(),
+            Some(SseItem::Event(SseEvent {
+                event: "snapshot".into(),
+                id: Some("7".into()),
+                data: "{\"calls\":[]}".into()
+            }))
+        );
+        assert_eq!(p.next_item(), None);
+        p.push(b"beat\n\ndata: a\r\ndata: b\r\n\r\n");
+        assert_eq!(p.next_item(), Some(SseItem::Comment("heartbeat".into())));
+        match p.next_item() {
+            Some(SseItem::Event(e)) => {
+                assert_eq!(e.event, "message");
+                assert_eq!(e.data, "a\nb");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
