@@ -1,6 +1,7 @@
 //! Graceful shutdown of a host (Axum, `with_graceful_shutdown`) while dials are in
 //! flight: every dial is answered before the server exits, and every call the platform
-//! placed is in the store — none lost, none unknown.
+//! placed is in the store — none lost, none unknown. Also when the request itself is
+//! dropped midway (the client went away): the call is still recorded.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -183,4 +184,60 @@ fn a_stalled_platform_still_lets_the_host_exit_within_the_dialer_timeout() {
         assert!(calls.is_empty(), "{calls:?}");
         host.clear_faults();
     });
+}
+
+#[test]
+fn a_dial_whose_client_went_away_is_still_recorded() {
+    // The platform places the call, then its answer is slow to arrive; the browser gives
+    // up and the server drops the request. The call is live and billed: it must be in
+    // the store, where the API can list it, count it and hang it up.
+    let host = PlatformHost::start().expect("fake platform");
+    run(async {
+        let stack = Stack::new(
+            &host.url(),
+            StackConfig {
+                timeout: Duration::from_secs(5),
+                ..StackConfig::default()
+            },
+        );
+        let server = AppServer::start(stack.api.clone()).await.expect("server");
+        let sid = stack.new_session("gone").await;
+        host.inject(
+            FaultRule::new(Fault::SlowBody(Duration::from_millis(600)))
+                .path_contains("/dial")
+                .once(),
+        );
+        let gave_up = reqwest::Client::new()
+            .post(format!("{}/sip/dial", server.url()))
+            .json(&json!({ "sessionId": sid }))
+            .timeout(Duration::from_millis(200))
+            .send()
+            .await;
+        assert!(gave_up.is_err(), "{gave_up:?}");
+        let legs = platform_sip_legs(&host, &sid);
+        assert_eq!(legs.len(), 1, "the platform placed the call");
+        let recorded = probe::eventually(Duration::from_secs(3), || async {
+            calls_in_store(&stack, &sid).await == legs
+        })
+        .await;
+        assert!(recorded, "the placed call is not in the store");
+        // And it can be hung up through the API.
+        let calls = stack.list_calls(&sid, false).await;
+        let id = calls.json["calls"][0]["id"].as_str().expect("call id");
+        assert_eq!(stack.hang_up(id).await.status, 204);
+        assert!(platform_sip_legs(&host, &sid).is_empty());
+    });
+}
+
+async fn calls_in_store(stack: &Stack, sid: &str) -> Vec<String> {
+    let reply = stack.list_calls(sid, true).await;
+    reply.json["calls"]
+        .as_array()
+        .map(|calls| {
+            calls
+                .iter()
+                .filter_map(|c| c["connectionId"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
