@@ -5,6 +5,12 @@
 // data, and drive SIP calls through the server: dial, list, DTMF, hang up. The page never
 // holds a moderator token or SIP credentials: every call-control action goes through the
 // server, which decides what this page may do.
+//
+// Call states arrive live over Server-Sent Events (`GET {prefix}/events`): the server
+// learns them from the platform's callbacks (dialing, ringing, active, on hold, ended
+// with the far end's reason and SIP code). The browser's EventSource reconnects by
+// itself and resumes with Last-Event-ID; when the stream cannot be opened at all, the
+// page reconnects with a back-off, polls meanwhile and offers a Refresh button.
 'use strict';
 
 (() => {
@@ -22,6 +28,10 @@
     endAll: $('end-calls'),
     calls: $('calls'),
     callsEmpty: $('calls-empty'),
+    ended: $('ended-calls'),
+    endedSection: $('ended-section'),
+    live: $('live-status'),
+    refresh: $('refresh-calls'),
     publisher: $('publisher'),
     publisherNote: $('publisher-note'),
     webrtc: $('webrtc-streams'),
@@ -34,12 +44,29 @@
     sessionId: null,
     apiKey: null,
     targets: [],
-    calls: new Map(), // call id -> { call, element }
+    calls: new Map(), // active call id -> { call, element }
+    ended: new Map(), // ended call id -> { call, element }, most recent MAX_ENDED
+    hungUpHere: new Set(), // calls this page hung up: their end is not news
     polling: null,
     refreshing: null,
+    events: null, // the EventSource
+    live: 'off', // off | connecting | live | reconnecting | unavailable
+    retryMs: 0,
+    retryTimer: null,
   };
 
   const MAX_ERRORS = 4;
+  const MAX_ENDED = 5;
+  const STATE_LABELS = {
+    dialing: 'dialing',
+    ringing: 'ringing',
+    active: 'active',
+    on_hold: 'on hold',
+    ended: 'ended',
+  };
+  // A late event never moves a call backwards (the server guarantees it too; the page
+  // also merges list refreshes with live events, which can cross).
+  const STATE_RANK = { dialing: 0, ringing: 1, active: 2, on_hold: 2, ended: 9 };
   const DTMF_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
 
   function readConfig() {
@@ -156,7 +183,7 @@
     return t ? t.label || t.name : name || 'SIP call';
   }
 
-  // ---- calls -------------------------------------------------------------------------
+  // ---- calls ------------------------------------------------------------------------
 
   function isEnded(call) {
     return call.state === 'ended' || Boolean(call.endedAt);
@@ -165,6 +192,14 @@
   function formatTime(ms) {
     if (typeof ms !== 'number') return '';
     return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  }
+
+  // "Busy Here (SIP 486)", "Hung up", or the code alone.
+  function endText(call) {
+    const reason = call.endReason || '';
+    const code = typeof call.sipCode === 'number' ? 'SIP ' + call.sipCode : '';
+    if (reason && code) return reason + ' (' + code + ')';
+    return reason || code || 'Ended';
   }
 
   function buildCallElement(call) {
@@ -225,48 +260,138 @@
     return li;
   }
 
-  function updateCallElement(li, call) {
+  function setBadge(li, s) {
     const badge = li.querySelector('.call-state');
-    const s = call.state || 'unknown';
-    badge.textContent = s;
-    badge.dataset.state = s;
+    badge.textContent = STATE_LABELS[s] || s || 'unknown';
+    badge.dataset.state = s || 'unknown';
   }
 
-  // Reconciles the list with the server's view, keeping each call's element (and so an
-  // open keypad and keyboard focus) across refreshes.
-  function renderCalls(calls) {
-    const seen = new Set();
-    for (const call of calls) {
-      if (isEnded(call)) continue;
-      seen.add(call.id);
-      let entry = state.calls.get(call.id);
+  function buildEndedElement(call) {
+    const li = document.createElement('li');
+    li.className = 'ended-call';
+    li.dataset.callId = call.id;
+    const head = document.createElement('div');
+    head.className = 'call-head';
+    const name = document.createElement('span');
+    name.className = 'call-target';
+    name.textContent = targetLabel(call.target);
+    const badge = document.createElement('span');
+    badge.className = 'call-state';
+    head.append(name, badge);
+    const reason = document.createElement('p');
+    reason.className = 'end-reason';
+    li.append(head, reason);
+    return li;
+  }
+
+  function updateEndedElement(li, call) {
+    setBadge(li, 'ended');
+    const when = call.endedAt ? ' · ' + formatTime(call.endedAt) : '';
+    li.querySelector('.end-reason').textContent = endText(call) + when;
+    li.dataset.sipCode = typeof call.sipCode === 'number' ? String(call.sipCode) : '';
+  }
+
+  // Whether `next` may replace what the page shows for the same call.
+  function isNewer(next, known) {
+    if (!known) return true;
+    if (isEnded(known)) {
+      // Final: only more detail about the end (the platform's reason after our hang-up).
+      return isEnded(next) && (next.sipCode !== known.sipCode || next.endReason !== known.endReason);
+    }
+    if (isEnded(next)) return true;
+    const a = typeof next.updatedAt === 'number' ? next.updatedAt : 0;
+    const b = typeof known.updatedAt === 'number' ? known.updatedAt : 0;
+    if (a !== b) return a > b;
+    return (STATE_RANK[next.state] || 0) >= (STATE_RANK[known.state] || 0);
+  }
+
+  function focusAway(element) {
+    if (element.contains(document.activeElement)) ui.start.focus();
+  }
+
+  function announce(before, call) {
+    if (state.hungUpHere.has(call.id)) return;
+    const who = 'The call to ' + targetLabel(call.target);
+    if (isEnded(call)) say(who + ' ended: ' + endText(call) + '.');
+    else if (before && before.state !== call.state) say(who + ' is ' + (STATE_LABELS[call.state] || call.state) + '.');
+  }
+
+  // Applies one call as the server reports it, keeping each element (and so an open
+  // keypad and keyboard focus) across updates.
+  function applyCall(call, quiet) {
+    if (!call || !call.id) return;
+    const active = state.calls.get(call.id);
+    const ended = state.ended.get(call.id);
+    const known = ended ? ended.call : active && active.call;
+    if (!isNewer(call, known)) return;
+    if (!quiet) announce(known, call);
+    if (isEnded(call)) {
+      if (active) {
+        focusAway(active.element);
+        active.element.remove();
+        state.calls.delete(call.id);
+      }
+      let entry = ended;
+      if (!entry) {
+        entry = { call, element: buildEndedElement(call) };
+        state.ended.set(call.id, entry);
+        ui.ended.prepend(entry.element);
+      }
+      entry.call = call;
+      updateEndedElement(entry.element, call);
+      trimEnded();
+    } else {
+      let entry = active;
       if (!entry) {
         entry = { call, element: buildCallElement(call) };
         state.calls.set(call.id, entry);
         ui.calls.append(entry.element);
       }
       entry.call = call;
-      updateCallElement(entry.element, call);
+      setBadge(entry.element, call.state);
     }
-    for (const [id, entry] of state.calls) {
-      if (!seen.has(id)) {
-        const hadFocus = entry.element.contains(document.activeElement);
-        entry.element.remove();
-        state.calls.delete(id);
-        if (hadFocus) ui.start.focus();
-      }
+    updateCallsChrome();
+  }
+
+  function trimEnded() {
+    const byEnd = [...state.ended.values()].sort(
+      (x, y) => (y.call.endedAt || y.call.updatedAt || 0) - (x.call.endedAt || x.call.updatedAt || 0),
+    );
+    for (const entry of byEnd.slice(MAX_ENDED)) {
+      entry.element.remove();
+      state.ended.delete(entry.call.id);
     }
+    for (const entry of byEnd.slice(0, MAX_ENDED).reverse()) ui.ended.prepend(entry.element);
+  }
+
+  function updateCallsChrome() {
     const count = state.calls.size;
     ui.callsEmpty.hidden = count > 0;
     ui.endAll.disabled = count === 0;
+    ui.endedSection.hidden = state.ended.size === 0;
+  }
+
+  // A full list (the SSE snapshot or GET /calls?all=true): calls missing from it that
+  // the page shows as active are gone; ended calls stay in the recent list.
+  function applyList(calls) {
+    const listed = new Set(calls.map((c) => c.id));
+    for (const [id, entry] of state.calls) {
+      if (!listed.has(id)) {
+        focusAway(entry.element);
+        entry.element.remove();
+        state.calls.delete(id);
+      }
+    }
+    for (const call of calls) applyCall(call, true);
+    updateCallsChrome();
   }
 
   // One refresh at a time: a slow answer is never overwritten by an older one.
   function refreshCalls() {
     if (!state.sessionId) return Promise.resolve();
     if (state.refreshing) return state.refreshing;
-    state.refreshing = request('GET', '/calls?sessionId=' + encodeURIComponent(state.sessionId))
-      .then((data) => renderCalls(listOf(data, 'calls')))
+    state.refreshing = request('GET', '/calls?all=true&sessionId=' + encodeURIComponent(state.sessionId))
+      .then((data) => applyList(listOf(data, 'calls')))
       .catch((err) => showError('Refreshing the call list', err))
       .finally(() => {
         state.refreshing = null;
@@ -275,7 +400,7 @@
   }
 
   function startPolling() {
-    stopPolling();
+    if (state.polling) return;
     const every = Number(config.pollIntervalMs) > 0 ? Number(config.pollIntervalMs) : 2000;
     state.polling = setInterval(() => {
       if (!document.hidden) refreshCalls();
@@ -287,6 +412,74 @@
     state.polling = null;
   }
 
+  // ---- live updates (Server-Sent Events) ----------------------------------------------
+
+  const LIVE_TEXT = {
+    connecting: 'Connecting to live call updates…',
+    live: 'Live: call states update as they happen.',
+    reconnecting: 'Live updates interrupted; reconnecting…',
+    unavailable: 'Live updates are unavailable; the list refreshes every few seconds.',
+  };
+
+  function setLive(mode) {
+    state.live = mode;
+    ui.live.dataset.live = mode;
+    ui.live.textContent = LIVE_TEXT[mode] || '';
+    // Without a live stream the list is polled, and can be refreshed by hand.
+    ui.refresh.hidden = mode === 'live' || mode === 'connecting';
+    if (mode === 'live') stopPolling();
+    else if (mode !== 'connecting') startPolling();
+  }
+
+  function parseData(event) {
+    try {
+      return JSON.parse(event.data);
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function connectEvents() {
+    if (state.retryTimer) clearTimeout(state.retryTimer);
+    state.retryTimer = null;
+    if (!window.EventSource || config.sse === false) {
+      setLive('unavailable');
+      return;
+    }
+    if (state.events) state.events.close();
+    setLive(state.live === 'off' ? 'connecting' : 'reconnecting');
+    const source = new EventSource(api + '/events?sessionId=' + encodeURIComponent(state.sessionId));
+    state.events = source;
+    source.addEventListener('open', () => {
+      state.retryMs = 0;
+      setLive('live');
+    });
+    source.addEventListener('snapshot', (event) => {
+      const data = parseData(event);
+      if (data) applyList(listOf(data, 'calls'));
+      setLive('live');
+    });
+    source.addEventListener('call', (event) => {
+      const call = parseData(event);
+      if (call) applyCall(call, false);
+    });
+    source.addEventListener('error', () => {
+      if (state.events !== source) return;
+      if (source.readyState === EventSource.CONNECTING) {
+        // The server closed the stream or the network dropped: the browser reconnects
+        // by itself and resumes with Last-Event-ID. Poll until it is back.
+        setLive('reconnecting');
+        return;
+      }
+      // Closed for good (an error status, not an event stream): back off and reopen.
+      source.close();
+      state.events = null;
+      setLive('unavailable');
+      state.retryMs = Math.min(state.retryMs ? state.retryMs * 2 : 1000, 30000);
+      state.retryTimer = setTimeout(connectEvents, state.retryMs);
+    });
+  }
+
   async function startCall() {
     const body = { sessionId: state.sessionId };
     if (state.targets.length > 0) body.target = ui.target.value || state.targets[0].name;
@@ -295,8 +488,8 @@
     try {
       const call = await request('POST', '/dial', body);
       say('Dialed ' + targetLabel(call.target || body.target) + '.');
-      if (call && call.id) renderCalls([...[...state.calls.values()].map((e) => e.call), call]);
-      await refreshCalls();
+      applyCall(call, true);
+      if (state.live !== 'live') await refreshCalls();
     } catch (err) {
       say('');
       showError('Start SIP Call', err);
@@ -305,15 +498,24 @@
     }
   }
 
+  // The call as it is after our own hang-up, until the server says more.
+  function hungUp(id) {
+    state.hungUpHere.add(id);
+    const entry = state.calls.get(id);
+    if (!entry) return;
+    applyCall({ ...entry.call, state: 'ended', endedAt: Date.now(), endReason: entry.call.endReason || 'Hung up' }, true);
+  }
+
   async function hangUp(id, button) {
     if (button) button.disabled = true;
+    state.hungUpHere.add(id);
     try {
       await request('DELETE', '/calls/' + encodeURIComponent(id));
       say('Hung up the call to ' + targetLabel(state.calls.get(id)?.call.target) + '.');
-      const rest = [...state.calls.values()].map((e) => e.call).filter((c) => c.id !== id);
-      renderCalls(rest);
-      await refreshCalls();
+      hungUp(id);
+      if (state.live !== 'live') await refreshCalls();
     } catch (err) {
+      state.hungUpHere.delete(id);
       showError('Hang up', err);
       if (button) button.disabled = false;
     }
@@ -344,11 +546,18 @@
         say('There are no active SIP calls.');
       } else {
         say('Ending ' + active.length + ' SIP call' + (active.length === 1 ? '' : 's') + '…');
+        for (const c of active) state.hungUpHere.add(c.id);
         const results = await Promise.allSettled(
           active.map((c) => request('DELETE', '/calls/' + encodeURIComponent(c.id))),
         );
         const failed = results.filter((r) => r.status === 'rejected');
         for (const f of failed) showError('End SIP Calls', f.reason);
+        active.forEach((c, i) => {
+          if (results[i].status === 'fulfilled') {
+            if (!state.calls.has(c.id)) applyCall(c, true);
+            hungUp(c.id);
+          }
+        });
         say(
           'Ended ' + (active.length - failed.length) + ' of ' + active.length + ' SIP call' +
             (active.length === 1 ? '' : 's') + '.',
@@ -357,7 +566,7 @@
     } catch (err) {
       showError('End SIP Calls', err);
     } finally {
-      await refreshCalls();
+      if (state.live !== 'live') await refreshCalls();
       ui.endAll.disabled = state.calls.size === 0;
     }
   }
@@ -508,7 +717,8 @@
     if (config.servedBy) ui.servedBy.textContent = config.servedBy;
     ui.start.addEventListener('click', startCall);
     ui.endAll.addEventListener('click', endAllCalls);
-    renderCalls([]);
+    ui.refresh.addEventListener('click', () => refreshCalls());
+    updateCallsChrome();
 
     try {
       const body = state.room ? { room: state.room } : {};
@@ -530,9 +740,9 @@
     }
     renderTargets();
     await refreshCalls();
-    startPolling();
+    connectEvents();
     document.addEventListener('visibilitychange', () => {
-      if (!document.hidden) refreshCalls();
+      if (!document.hidden && state.live !== 'live') refreshCalls();
     });
     document.body.dataset.ready = 'true';
     startVideo();

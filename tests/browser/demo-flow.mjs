@@ -2,11 +2,19 @@
 // browser download) through the whole SIP flow, and saves screenshots.
 //
 //   node demo-flow.mjs --url=http://127.0.0.1:PORT/ --screenshot=target/artifacts/x.png \
-//        [--expect-targets=N] [--pick=LABEL] [--video=demo|unavailable]
+//        [--expect-targets=N] [--pick=LABEL] [--video=demo|unavailable] \
+//        [--scenario=controls|lifecycle] [--expect-end=TEXT] [--expect-busy=TEXT]
 //
 // --video=demo (default): demo mode, banner shown, no request leaves the app.
 // --video=unavailable: real mode whose OpenTok.js cannot load: no banner, the video
 // panels say so, and the SIP controls still work.
+// --scenario=controls (default): every control of the page (dial, live progression,
+// DTMF, hang up, End SIP Calls, a call from elsewhere, rate limit, accessibility,
+// phone width).
+// --scenario=lifecycle: two calls whose far end is scripted by the caller (the
+// platform's callbacks): the first must ring, be answered and end with --expect-end
+// (e.g. "Normal Clearing (SIP 700)"); the second must ring and end with --expect-busy
+// (e.g. "Busy Here (SIP 486)") without ever being active. The page never hangs up.
 //
 // Env: CHROMIUM_PATH (default /usr/bin/chromium). Exits 1 on the first failed step,
 // printing what the page showed. The Rust tests in examples/*-demo/tests/browser.rs start
@@ -27,6 +35,14 @@ const screenshot = args.screenshot;
 const expectTargets = Number(args['expect-targets'] || 1);
 const pickLabel = args.pick;
 const videoMode = args.video || 'demo';
+// Whether calls progress by themselves (demo mode's FakeDialer, or a scripted platform
+// sending callbacks); `--progression=no` for a platform that sends none.
+const progression = (args.progression || 'yes') !== 'no';
+const scenario = args.scenario || 'controls';
+if (!['controls', 'lifecycle'].includes(scenario)) {
+  console.error('--scenario must be controls or lifecycle');
+  process.exit(2);
+}
 if (!['demo', 'unavailable'].includes(videoMode)) {
   console.error('--video must be demo or unavailable');
   process.exit(2);
@@ -105,6 +121,103 @@ const waitForCalls = (n, why) =>
 const startEnabled = () =>
   waitFor('Start SIP Call enabled again', () => !document.getElementById('start-call').disabled);
 
+// The platform may report the connection's end before callDestroyed's reason: wait for
+// the reason to arrive.
+const waitForEndReason = (id, text) =>
+  waitFor(`the ended call ${id} shows the far end's reason "${text}"`, ([k, t]) => {
+    const r = document.querySelector(`#ended-calls li.ended-call[data-call-id="${k}"] .end-reason`);
+    return r && r.textContent.includes(t);
+  }, [id, text]);
+
+// Records every state each call's badge shows, in order, from now on.
+const watchStates = () =>
+  page.evaluate(() => {
+    window.__callStates = {};
+    const record = () => {
+      for (const li of document.querySelectorAll('#calls li.call, #ended-calls li.ended-call')) {
+        const s = li.querySelector('.call-state')?.dataset.state;
+        if (!s) continue;
+        const seq = (window.__callStates[li.dataset.callId] ||= []);
+        if (seq[seq.length - 1] !== s) seq.push(s);
+      }
+    };
+    record();
+    new MutationObserver(record).observe(document.getElementById('calls-section'), {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      characterData: true,
+    });
+  });
+const statesOf = (id) => page.evaluate((k) => (window.__callStates || {})[k] || [], id);
+const RANK = { dialing: 0, ringing: 1, active: 2, on_hold: 2, ended: 9 };
+const neverBackwards = (seq) => seq.every((s, i) => i === 0 || RANK[s] >= RANK[seq[i - 1]] || (s === 'active' && seq[i - 1] === 'on_hold'));
+const waitForState = (id, st, why) =>
+  waitFor(`${why}: call ${id} shows ${st}`, ([k, want]) => {
+    const li = document.querySelector(`#calls li.call[data-call-id="${k}"], #ended-calls li.ended-call[data-call-id="${k}"]`);
+    return li && li.querySelector('.call-state')?.dataset.state === want;
+  }, [id, st]);
+
+// The lifecycle scenario: the far end is scripted by the caller through the platform's
+// callbacks; this page only dials and watches.
+async function lifecycle() {
+  const expectEnd = args['expect-end'];
+  const expectBusy = args['expect-busy'];
+  if (!expectEnd || !expectBusy) await fail('--scenario=lifecycle needs --expect-end and --expect-busy');
+
+  // Call 1: rings, is answered, the far end hangs up.
+  await page.getByRole('button', { name: 'Start SIP Call' }).click();
+  await waitForCalls(1, 'after Start SIP Call');
+  const first = await page.locator('#calls li.call').first().getAttribute('data-call-id');
+  await waitForState(first, 'ringing', 'the platform reports ringing');
+  ok('ringing (from the platform\'s callUpdated RINGING)');
+  await waitForState(first, 'active', 'the platform reports the answer');
+  ok('active (from callUpdated ACTIVE)');
+  await waitForState(first, 'ended', 'the far end hangs up');
+  await waitForCalls(0, 'the ended call left the active list');
+  await waitForEndReason(first, expectEnd);
+  const firstEnd = (await page.locator(`#ended-calls li.ended-call[data-call-id="${first}"] .end-reason`).innerText()).trim();
+  await waitFor('the status line announced the end', (t) => document.getElementById('status').textContent.includes(t), expectEnd);
+  const firstSeq = await statesOf(first);
+  await check(firstSeq.includes('ringing') && firstSeq.includes('active'), `call 1 was seen ringing and active (${firstSeq.join(' > ')})`);
+  await check(neverBackwards(firstSeq) && firstSeq[firstSeq.length - 1] === 'ended', `call 1 only moved forwards (${firstSeq.join(' > ')})`);
+  ok(`call 1: ${firstSeq.join(' → ')}: "${firstEnd}"`);
+
+  // Call 2: rings, the far end is busy.
+  await startEnabled();
+  await page.getByRole('button', { name: 'Start SIP Call' }).click();
+  await waitForCalls(1, 'after the second Start SIP Call');
+  const second = await page.locator('#calls li.call').first().getAttribute('data-call-id');
+  await check(second !== first, 'a new call');
+  await waitForState(second, 'ringing', 'the second call rings');
+  await waitForState(second, 'ended', 'the far end is busy');
+  await waitForEndReason(second, expectBusy);
+  const secondEnd = (await page.locator(`#ended-calls li.ended-call[data-call-id="${second}"] .end-reason`).innerText()).trim();
+  const secondSeq = await statesOf(second);
+  await check(!secondSeq.includes('active'), `the busy call was never active (${secondSeq.join(' > ')})`);
+  await check(neverBackwards(secondSeq), `call 2 only moved forwards (${secondSeq.join(' > ')})`);
+  ok(`call 2: ${secondSeq.join(' → ')}: "${secondEnd}"`);
+
+  await check((await page.locator('#ended-calls li.ended-call').count()) === 2, 'both calls are listed as ended');
+  await check((await page.locator('#errors .error').count()) === 0, 'no error on the page');
+  await page.screenshot({ path: screenshot, fullPage: true });
+  ok('screenshot of the ended calls with their reasons');
+}
+
+// Checks that end every scenario: nothing left the app, no script error.
+async function finish() {
+  await check(foreignRequests.length === 0, `the page requested other origins: ${foreignRequests.join(', ')}`);
+  const unexpected = consoleErrors.filter((e) => !(videoMode === 'unavailable' && e.url === opentokJsHref));
+  pageErrors.push(...unexpected.map((e) => `console: ${e.text} (${e.url})`));
+  await check(pageErrors.length === 0, 'no script errors on the page');
+  ok('no script error and no request outside the app');
+  console.log(`${step} passed, 0 failed`);
+  await context.close();
+  rmSync(userDataDir, { recursive: true, force: true });
+}
+
+let opentokJsHref = null;
+
 try {
   page = context.pages()[0] || (await context.newPage());
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -133,6 +246,7 @@ try {
   const banner = page.locator('#demo-banner');
   const config = await page.evaluate(() => JSON.parse(document.getElementById('sipdial-config').textContent));
   const opentokJs = new URL(config.opentokJsUrl, baseUrl).href;
+  opentokJsHref = opentokJs;
   if (videoMode === 'demo') {
     await check(config.demo === true, 'the page config says demo mode');
     await check(await banner.isVisible(), 'the demo-mode banner is visible');
@@ -174,6 +288,18 @@ try {
     ok('single target: no picker');
   }
 
+  // ---- live updates --------------------------------------------------------------------
+  await waitFor('live call updates connected', () => document.getElementById('live-status').dataset.live === 'live');
+  await check(await page.locator('#refresh-calls').isHidden(), 'no Refresh button while live');
+  ok('live call updates connected (Server-Sent Events)');
+  await watchStates();
+
+  if (scenario === 'lifecycle') {
+    await lifecycle();
+    await finish();
+    process.exit(0);
+  }
+
   // ---- one call: state, DTMF, hang up --------------------------------------------------
   await check((await page.locator('#calls-empty').isVisible()), 'the empty-list note shows before any call');
   await page.getByRole('button', { name: 'Start SIP Call' }).click();
@@ -188,6 +314,18 @@ try {
   if (pickLabel) await check(label === pickLabel, `the call is to the picked target (${label})`);
   ok(`call listed: ${label}, state ${state}`);
 
+  const firstId = await firstCall.getAttribute('data-call-id');
+  if (progression) {
+    await waitForState(firstId, 'ringing', 'the far end rings');
+    await waitForState(firstId, 'active', 'the far end answers');
+    const seen = await statesOf(firstId);
+    await check(
+      seen.join(' > ') === 'dialing > ringing > active',
+      `the call went dialing > ringing > active live (${seen.join(' > ')})`,
+    );
+    ok(`live progression: ${seen.join(' → ')}`);
+  }
+
   await firstCall.locator('summary', { hasText: 'DTMF keypad' }).click();
   await firstCall.getByRole('button', { name: 'Send DTMF 5' }).click();
   await waitFor('DTMF 5 acknowledged', () =>
@@ -200,7 +338,10 @@ try {
   await firstCall.getByRole('button', { name: /^Hang up/ }).click();
   await waitForCalls(0, 'after Hang up');
   await check(await page.locator('#calls-empty').isVisible(), 'the empty-list note is back');
-  ok('hung up one call; list empty');
+  await waitForState(firstId, 'ended', 'the hung-up call is listed as ended');
+  const endedText = (await page.locator(`#ended-calls li.ended-call[data-call-id="${firstId}"] .end-reason`).innerText()).trim();
+  await check(endedText.length > 0, 'the ended call says why it ended');
+  ok(`hung up one call; active list empty; ended list says "${endedText}"`);
 
   // ---- two calls, End SIP Calls ---------------------------------------------------------
   for (const n of [1, 2]) {
@@ -223,8 +364,8 @@ try {
     body: JSON.stringify({ sessionId }),
   });
   await check(dial.status === 201, `a dial from outside the page answered ${dial.status}`);
-  await waitForCalls(1, 'the call list refreshes itself');
-  ok('a call placed from another client appeared within the poll interval');
+  await waitForCalls(1, 'the call list updates itself');
+  ok('a call placed from another client appeared live');
 
   // ---- rate limit rendered on the page ------------------------------------------------
   let clicks = 0;

@@ -30,3 +30,8 @@ fn a_busy_port_stops_startup() {
 fn limit_variables_reach_the_api() {
     checks::limits_from_env(BIN);
 }
+
+#[test]
+fn platform_callbacks_must_be_signed_and_move_the_call() {
+    sipdial_demo_support::harness::signed_callbacks(BIN);
+}

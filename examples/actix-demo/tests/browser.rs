@@ -2,6 +2,10 @@
 //! with extra targets from SIP_TARGETS so the target picker is exercised: dial the picked
 //! target, state, DTMF, hang up, End SIP Calls, polling, a rate-limit error on the page,
 //! phone width. Screenshot: target/artifacts/actix-demo.png.
+//!
+//! End to end: real mode against a `FakePlatform` that sends signed callbacks to the
+//! app on a script; the page shows ringing, active, and the far end's reason
+//! (target/artifacts/actix-demo-lifecycle.png).
 
 const TARGETS: &str = r#"{
   "support": {"uri": "sip:support@pbx.example.com", "label": "Support desk"},
@@ -15,5 +19,13 @@ fn the_page_works_in_chromium_with_a_target_picker() {
         "actix-demo",
         &[("SIP_TARGETS", TARGETS)],
         &["--expect-targets=3", "--pick=Support desk"],
+    );
+}
+
+#[test]
+fn the_page_follows_the_platforms_callbacks() {
+    sipdial_demo_support::harness::lifecycle_browser_test(
+        env!("CARGO_BIN_EXE_actix-demo"),
+        "actix-demo-lifecycle",
     );
 }

@@ -3,12 +3,18 @@
 //! - Demo mode with its single built-in target: dial, state, DTMF, hang up, End SIP
 //!   Calls, polling, a rate-limit error on the page, phone width
 //!   (target/artifacts/axum-demo.png).
-//! - Real mode: the real `OpenTokDialer` against the `FakePlatform`, with OpenTok.js
-//!   unreachable: the video panels say so and the same SIP flow still works
+//! - Real mode: the real `OpenTokDialer` against the `FakePlatform` (which rings and
+//!   answers every call through signed callbacks), with OpenTok.js unreachable: the
+//!   video panels say so and the same SIP flow still works
 //!   (target/artifacts/axum-demo-real-dialer.png).
+//! - End to end: real mode against a `FakePlatform` that sends signed callbacks to the
+//!   app on a script; the page shows ringing, active, and the far end's reason
+//!   (target/artifacts/axum-demo-lifecycle.png).
 
-use sipdial_demo_support::harness::{self, RunningDemo};
-use sipdial_testing::{FakePlatform, TEST_API_KEY, TEST_API_SECRET};
+use sipdial_demo_support::harness;
+use std::time::Duration;
+
+use sipdial_testing::{CallScript, FakePlatform};
 
 const BIN: &str = env!("CARGO_BIN_EXE_axum-demo");
 
@@ -24,21 +30,20 @@ fn the_page_dials_through_the_real_dialer_when_opentok_js_cannot_load() {
         Err(reason) => return harness::skip_browser_test("axum-demo-real-dialer", &reason),
     };
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    // The platform rings and answers every call through signed callbacks, so the page
+    // shows the same progression as in demo mode.
     let platform = runtime
-        .block_on(FakePlatform::start())
+        .block_on(
+            FakePlatform::builder()
+                .callback_secret(harness::CALLBACK_SECRET)
+                .script_calls(CallScript::new(
+                    Duration::from_millis(800),
+                    Duration::from_millis(2_000),
+                ))
+                .start(),
+        )
         .expect("start the fake platform");
-    let api_url = platform.url();
-    let demo = RunningDemo::start(
-        BIN,
-        &[
-            ("OPENTOK_API_KEY", TEST_API_KEY),
-            ("OPENTOK_API_SECRET", TEST_API_SECRET),
-            ("OPENTOK_API_URL", &api_url),
-            ("SIP_URI", "sip:desk@pbx.example.com"),
-            ("SIP_LABEL", "Front desk"),
-            ("OPENTOK_JS_URL", "/assets/no-such-opentok.js"),
-        ],
-    );
+    let demo = harness::start_real_mode(BIN, &platform, &[]);
     harness::run_browser_flow(
         &tools,
         &demo,
@@ -57,6 +62,16 @@ fn the_page_dials_through_the_real_dialer_when_opentok_js_cannot_load() {
         "the page's dials reached the platform ({dials})"
     );
     assert!(hangups >= 3, "hang-ups reached the platform ({hangups})");
+    assert!(
+        platform.callback_failures().is_empty(),
+        "every callback was accepted: {:?}",
+        platform.callback_failures()
+    );
     drop(demo);
     runtime.block_on(platform.shutdown());
+}
+
+#[test]
+fn the_page_follows_the_platforms_callbacks() {
+    harness::lifecycle_browser_test(BIN, "axum-demo-lifecycle");
 }

@@ -49,7 +49,14 @@ pub mod vars {
     /// Comma-separated origins allowed to call state-changing routes (default: the
     /// request's own host).
     pub const ALLOWED_ORIGINS: &str = "SIPDIAL_ALLOWED_ORIGINS";
+    /// The signature secret of the platform's signed callbacks: when set,
+    /// `POST /sip/callbacks` accepts only deliveries whose JWT verifies with it.
+    pub const CALLBACK_SECRET: &str = "SIPDIAL_CALLBACK_SECRET";
 }
+
+/// Shortest callback signature secret accepted: an HMAC key much shorter than its hash
+/// is guessable, and the platform's own secrets are far longer.
+pub const MIN_CALLBACK_SECRET_LEN: usize = 16;
 
 /// The official OpenTok.js location, used unless `OPENTOK_JS_URL` says otherwise.
 pub const DEFAULT_OPENTOK_JS_URL: &str = "https://static.opentok.com/v2/js/opentok.min.js";
@@ -84,6 +91,8 @@ pub struct DemoConfig {
     pub(crate) max_active_calls: Option<u32>,
     pub(crate) dials_per_minute: Option<u32>,
     pub(crate) allowed_origins: Vec<String>,
+    /// Never printed: `SecretString`'s `Debug` redacts it.
+    pub(crate) callback_secret: Option<secrecy::SecretString>,
 }
 
 /// How to reach the real platform; absent in demo mode.
@@ -149,6 +158,19 @@ impl DemoConfig {
             None => Vec::new(),
             Some(list) => parse_origins(&list)?,
         };
+        let callback_secret = match lookup(vars::CALLBACK_SECRET)? {
+            None => None,
+            Some(secret) if secret.trim().chars().count() < MIN_CALLBACK_SECRET_LEN => {
+                return Err(ConfigError::invalid(
+                    vars::CALLBACK_SECRET,
+                    format!(
+                        "is too short: use the signature secret from the platform's dashboard \
+                         (at least {MIN_CALLBACK_SECRET_LEN} characters)"
+                    ),
+                ));
+            }
+            Some(secret) => Some(secrecy::SecretString::from(secret.trim().to_owned())),
+        };
         Ok(Self {
             host,
             port,
@@ -162,7 +184,13 @@ impl DemoConfig {
             max_active_calls,
             dials_per_minute,
             allowed_origins,
+            callback_secret,
         })
+    }
+
+    /// Whether platform callbacks must carry a signature.
+    pub fn verifies_callbacks(&self) -> bool {
+        self.callback_secret.is_some()
     }
 
     /// Whether calls go to the in-memory fake dialer (no credentials were set).
@@ -453,6 +481,28 @@ pub(crate) mod tests {
             parse_bool("SIP_SECURE", "maybe").unwrap_err().variable(),
             Some("SIP_SECURE")
         );
+    }
+
+    #[test]
+    fn the_callback_secret_is_read_checked_and_never_shown() {
+        let c = config_from(
+            &[("SIPDIAL_CALLBACK_SECRET", "  whsec-0123456789abcdef  ")],
+            None,
+        )
+        .unwrap();
+        assert!(c.verifies_callbacks());
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("0123456789abcdef"), "{debug}");
+        use secrecy::ExposeSecret as _;
+        assert_eq!(
+            c.callback_secret.as_ref().unwrap().expose_secret(),
+            "whsec-0123456789abcdef",
+            "trimmed"
+        );
+        assert!(!config_from(&[], None).unwrap().verifies_callbacks());
+        let err = config_from(&[("SIPDIAL_CALLBACK_SECRET", "short-TOPSECRET")], None).unwrap_err();
+        assert_eq!(err.variable(), Some("SIPDIAL_CALLBACK_SECRET"));
+        assert!(!err.to_string().contains("TOPSECRET"), "{err}");
     }
 
     #[test]

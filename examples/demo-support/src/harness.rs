@@ -8,6 +8,10 @@
 //! is missing the test says so loudly and passes as skipped, except under `CI=true`, where
 //! a missing browser is a failure: CI must prove the page works.
 
+mod lifecycle;
+
+pub use lifecycle::{CALLBACK_SECRET, lifecycle_browser_test, signed_callbacks, start_real_mode};
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};

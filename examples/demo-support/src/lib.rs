@@ -20,7 +20,9 @@
 //!
 //! With no credential variable set at all the demo runs on the in-memory
 //! `sipdial_core::fake::FakeDialer` with a built-in SIP target, so the page
-//! works on a fresh clone; `docs/quickstart.md` lists every variable.
+//! works on a fresh clone; its calls ring after [`DEMO_RING_AFTER`] and are answered
+//! after [`DEMO_ANSWER_AFTER`], so the page shows the whole progression that the real
+//! platform's callbacks drive. `docs/quickstart.md` lists every variable.
 
 mod config;
 mod error;
@@ -31,12 +33,14 @@ mod runtime;
 mod targets;
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use sipdial_core::fake::FakeDialer;
+use secrecy::ExposeSecret as _;
+use sipdial_core::fake::{CallProgression, FakeDialer};
 use sipdial_core::{SipDialApi, SipDialer};
 use sipdial_opentok::OpenTokDialer;
 
-pub use config::{DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, vars};
+pub use config::{DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MIN_CALLBACK_SECRET_LEN, vars};
 pub use error::ConfigError;
 pub use page::{Asset, DEMO_BANNER, POLL_INTERVAL_MS, PageConfig, render as render_page};
 pub use runtime::{EXIT_CONFIG, EXIT_UNAVAILABLE, init_tracing, shutdown_signal, start};
@@ -44,6 +48,27 @@ pub use targets::{DEFAULT_TARGET_NAME, DEMO_TARGET_NAME, DEMO_TARGET_URI};
 
 /// Where both demos mount the API.
 pub const API_PREFIX: &str = "/sip";
+
+/// Where the platform's callbacks go, under [`API_PREFIX`]: the path to enter as the
+/// SIP-monitoring and session-monitoring URLs (after the app's public base URL).
+pub const CALLBACKS_PATH: &str = "/sip/callbacks";
+
+/// In demo mode, when a call starts ringing after the dial.
+pub const DEMO_RING_AFTER: Duration = Duration::from_secs(1);
+/// In demo mode, when a call is answered after the dial.
+pub const DEMO_ANSWER_AFTER: Duration = Duration::from_secs(3);
+
+/// The fake dialer of demo mode, moving each call along like a real far end would.
+fn demo_dialer() -> FakeDialer {
+    FakeDialer::builder()
+        .progression(CallProgression {
+            ring_after: DEMO_RING_AFTER,
+            // The progression times each step from the one before.
+            answer_after: DEMO_ANSWER_AFTER.saturating_sub(DEMO_RING_AFTER),
+            hang_up_after: None,
+        })
+        .build()
+}
 
 /// A configured demo: the API over the chosen dialer and the rendered page.
 #[derive(Debug)]
@@ -63,7 +88,7 @@ impl Demo {
     /// Builds the demo from an already read configuration.
     pub fn from_config(app_name: &'static str, config: DemoConfig) -> Result<Self, ConfigError> {
         let dialer: Arc<dyn SipDialer> = match &config.cloud {
-            None => Arc::new(FakeDialer::new()),
+            None => Arc::new(demo_dialer()),
             Some(cloud) => {
                 let mut builder = OpenTokDialer::builder(cloud.credentials.clone());
                 if let Some(url) = &cloud.api_url {
@@ -129,6 +154,9 @@ fn build_api(config: &DemoConfig, dialer: Arc<dyn SipDialer>) -> Result<SipDialA
     }
     if !config.allowed_origins.is_empty() {
         builder = builder.allowed_origins(config.allowed_origins.clone());
+    }
+    if let Some(secret) = &config.callback_secret {
+        builder = builder.callback_secret(secret.expose_secret().to_owned());
     }
     builder.build().map_err(ConfigError::Api)
 }

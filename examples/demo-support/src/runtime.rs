@@ -88,6 +88,25 @@ fn announce(demo: &Demo, local: SocketAddr) {
                 .unwrap_or("the platform default"),
             "real mode: calls are placed through the Vonage Video API"
         );
+        tracing::info!(
+            "platform callbacks: set the SIP-monitoring and session-monitoring URLs of the \
+             Vonage Video project to {{public base URL}}{} (e.g. http://{}{}) so call states \
+             (ringing, answered, ended with the far end's reason) reach the page",
+            crate::CALLBACKS_PATH,
+            browsable(local),
+            crate::CALLBACKS_PATH,
+        );
+        if config.verifies_callbacks() {
+            tracing::info!(
+                "signed callbacks: deliveries without a valid signature are refused with 401"
+            );
+        } else {
+            tracing::warn!(
+                "{} is not set: platform callbacks are accepted unsigned; turn on signed \
+                 callbacks in the dashboard and set it to their signature secret",
+                vars::CALLBACK_SECRET
+            );
+        }
         if config.targets.is_empty() {
             tracing::warn!(
                 "no SIP target is configured: set SIP_URI (or SIP_TARGETS) so that Start SIP Call has somewhere to dial"
