@@ -108,7 +108,11 @@ fn routes(c: &mut Criterion) {
         b.iter(|| {
             call(
                 &api,
-                request(Method::POST, "/sip/dial", r#"{"sessionId":"not a session id"}"#),
+                request(
+                    Method::POST,
+                    "/sip/dial",
+                    r#"{"sessionId":"not a session id"}"#,
+                ),
             )
         });
     });
@@ -116,7 +120,11 @@ fn routes(c: &mut Criterion) {
         b.iter(|| {
             call(
                 &api,
-                request(Method::POST, "/sip/dial", r#"{"sessionId":"1_x","sipUri":"x"}"#),
+                request(
+                    Method::POST,
+                    "/sip/dial",
+                    r#"{"sessionId":"1_x","sipUri":"x"}"#,
+                ),
             )
         });
     });

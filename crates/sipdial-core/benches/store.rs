@@ -35,9 +35,13 @@ fn store_ops(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("call_by_id", total), &total, |b, _| {
             b.iter(|| now(store.call(black_box(&some_call))).expect("get"));
         });
-        group.bench_with_input(BenchmarkId::new("is_known_session", total), &total, |b, _| {
-            b.iter(|| now(store.is_known_session(black_box(&first))).expect("known"));
-        });
+        group.bench_with_input(
+            BenchmarkId::new("is_known_session", total),
+            &total,
+            |b, _| {
+                b.iter(|| now(store.is_known_session(black_box(&first))).expect("known"));
+            },
+        );
         group.bench_with_input(BenchmarkId::new("update_state", total), &total, |b, _| {
             b.iter(|| {
                 now(store.update_state(

@@ -33,9 +33,15 @@ fn tokens(c: &mut Criterion) {
     let mut group = c.benchmark_group("token");
     group.bench_function("hs256_claims_and_sign", |b| {
         b.iter(|| {
-            ClientTokenClaims::new("47000001", black_box(&session), &options, 1_700_000_000, 0.5)
-                .sign_hs256(SECRET)
-                .expect("signs")
+            ClientTokenClaims::new(
+                "47000001",
+                black_box(&session),
+                &options,
+                1_700_000_000,
+                0.5,
+            )
+            .sign_hs256(SECRET)
+            .expect("signs")
         });
     });
     // The fake records every call, so it is rebuilt every 10,000 tokens (untimed) to

@@ -191,8 +191,11 @@ pub trait SipDialer: Send + Sync + 'static {
     ///
     /// A connection that is already gone is [`DialError::NotFound`], which callers may
     /// treat as success: hang-up is idempotent in effect.
-    async fn hang_up(&self, session: &SessionId, connection: &ConnectionId)
-    -> Result<(), DialError>;
+    async fn hang_up(
+        &self,
+        session: &SessionId,
+        connection: &ConnectionId,
+    ) -> Result<(), DialError>;
 
     /// Plays DTMF digits to one SIP leg or to every SIP leg of a session
     /// (`POST …/play-dtmf`).

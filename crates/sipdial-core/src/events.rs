@@ -241,7 +241,9 @@ impl PlatformEvent {
             event: event.to_owned(),
         };
         let kind = match event {
-            "callCreated" => call().map_or_else(other, |call| PlatformEventKind::CallCreated { call }),
+            "callCreated" => {
+                call().map_or_else(other, |call| PlatformEventKind::CallCreated { call })
+            }
             "callUpdated" => match (call(), string(obj, "state")) {
                 (Some(call), Some(state)) => PlatformEventKind::CallUpdated {
                     call,
@@ -256,7 +258,9 @@ impl PlatformEvent {
                     .or_else(|| string(obj, "reasonMessage"))
                     .map(str::to_owned),
             }),
-            "muteForced" => call().map_or_else(other, |call| PlatformEventKind::MuteForced { call }),
+            "muteForced" => {
+                call().map_or_else(other, |call| PlatformEventKind::MuteForced { call })
+            }
             "connectionCreated" => connection().map_or_else(other, |connection_id| {
                 PlatformEventKind::ConnectionCreated { connection_id }
             }),
@@ -318,7 +322,10 @@ impl PlatformEvent {
                 m.insert("id".into(), Value::String(id.as_str().to_owned()));
             }
             if let Some(cid) = &c.connection_id {
-                m.insert("connectionId".into(), Value::String(cid.as_str().to_owned()));
+                m.insert(
+                    "connectionId".into(),
+                    Value::String(cid.as_str().to_owned()),
+                );
             }
             if let Some(t) = c.created_at {
                 m.insert("createdAt".into(), Value::from(t.as_millis()));
@@ -362,14 +369,20 @@ impl PlatformEvent {
                 stream_id,
                 connection_id,
             } => {
-                obj.insert("stream".into(), stream_json(stream_id, connection_id.as_ref()));
+                obj.insert(
+                    "stream".into(),
+                    stream_json(stream_id, connection_id.as_ref()),
+                );
             }
             PlatformEventKind::StreamDestroyed {
                 stream_id,
                 connection_id,
                 reason,
             } => {
-                obj.insert("stream".into(), stream_json(stream_id, connection_id.as_ref()));
+                obj.insert(
+                    "stream".into(),
+                    stream_json(stream_id, connection_id.as_ref()),
+                );
                 if let Some(r) = reason {
                     obj.insert("reason".into(), Value::String(r.clone()));
                 }
@@ -394,7 +407,9 @@ fn string<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
 }
 
 fn millis(obj: &Map<String, Value>, key: &str) -> Option<Timestamp> {
-    obj.get(key).and_then(Value::as_u64).map(Timestamp::from_millis)
+    obj.get(key)
+        .and_then(Value::as_u64)
+        .map(Timestamp::from_millis)
 }
 
 fn id_field<T: TryFrom<String>>(obj: &Map<String, Value>, key: &str) -> Option<T> {
@@ -429,9 +444,7 @@ mod tests {
     #[test]
     fn reads_every_documented_event() {
         let call = json!({ "id": "c1", "connectionId": "k1", "createdAt": 5 });
-        let base = |event: &str| {
-            json!({ "sessionId": "1_s", "projectId": "123456", "event": event, "timestamp": 9, "call": call })
-        };
+        let base = |event: &str| json!({ "sessionId": "1_s", "projectId": "123456", "event": event, "timestamp": 9, "call": call });
         let e = parse(base("callCreated"));
         assert_eq!(e.session_id.as_ref().unwrap().as_str(), "1_s");
         assert_eq!(e.timestamp, Some(Timestamp::from_millis(9)));
@@ -443,7 +456,10 @@ mod tests {
         u["state"] = json!("ON_HOLD");
         assert!(matches!(
             parse(u).kind,
-            PlatformEventKind::CallUpdated { state: PlatformCallState::OnHold, .. }
+            PlatformEventKind::CallUpdated {
+                state: PlatformCallState::OnHold,
+                ..
+            }
         ));
         let mut d = base("callDestroyed");
         d["reason_code"] = json!("486");
@@ -459,7 +475,10 @@ mod tests {
             }
             k => panic!("{k:?}"),
         }
-        assert!(matches!(parse(base("muteForced")).kind, PlatformEventKind::MuteForced { .. }));
+        assert!(matches!(
+            parse(base("muteForced")).kind,
+            PlatformEventKind::MuteForced { .. }
+        ));
         let conn = json!({ "event": "connectionDestroyed", "reason": "forceDisconnected",
                            "connection": { "id": "k1", "createdAt": 1, "data": "sip=true" } });
         assert!(matches!(
@@ -469,24 +488,36 @@ mod tests {
         let s = json!({ "event": "streamCreated", "stream": { "id": "st", "connection": { "id": "k1" } } });
         assert!(matches!(
             parse(s).kind,
-            PlatformEventKind::StreamCreated { connection_id: Some(_), .. }
+            PlatformEventKind::StreamCreated {
+                connection_id: Some(_),
+                ..
+            }
         ));
     }
 
     #[test]
     fn unknown_events_fields_and_types_are_tolerated() {
         let e = parse(json!({ "event": "archiveStarted", "extra": [1, 2] }));
-        assert_eq!(e.kind, PlatformEventKind::Other { event: "archiveStarted".into() });
+        assert_eq!(
+            e.kind,
+            PlatformEventKind::Other {
+                event: "archiveStarted".into()
+            }
+        );
         // A known event without what identifies its subject reads as Other.
         let e = parse(json!({ "event": "callUpdated", "call": { "id": "c" } }));
         assert!(matches!(e.kind, PlatformEventKind::Other { .. }));
         // Wrong types read as absent; a numeric reason code is accepted.
-        let e = parse(json!({ "event": "callDestroyed", "timestamp": "soon", "sessionId": 5,
-                               "call": { "id": "c", "connectionId": 7 }, "reason_code": 404, "future": true }));
+        let e = parse(
+            json!({ "event": "callDestroyed", "timestamp": "soon", "sessionId": 5,
+                               "call": { "id": "c", "connectionId": 7 }, "reason_code": 404, "future": true }),
+        );
         assert_eq!(e.timestamp, None);
         assert_eq!(e.session_id, None);
         match e.kind {
-            PlatformEventKind::CallDestroyed { call, reason_code, .. } => {
+            PlatformEventKind::CallDestroyed {
+                call, reason_code, ..
+            } => {
                 assert_eq!(call.connection_id, None);
                 assert_eq!(reason_code.as_deref(), Some("404"));
             }
@@ -506,14 +537,19 @@ mod tests {
         let call = CallRef::new(CallId::new("c").unwrap(), ConnectionId::new("k").unwrap());
         let events = [
             PlatformEventKind::CallCreated { call: call.clone() },
-            PlatformEventKind::CallUpdated { call: call.clone(), state: PlatformCallState::Ringing },
+            PlatformEventKind::CallUpdated {
+                call: call.clone(),
+                state: PlatformCallState::Ringing,
+            },
             PlatformEventKind::CallDestroyed {
                 call: call.clone(),
                 reason_code: Some("700".into()),
                 reason_message: Some("Normal Clearing".into()),
             },
             PlatformEventKind::MuteForced { call },
-            PlatformEventKind::ConnectionCreated { connection_id: ConnectionId::new("k").unwrap() },
+            PlatformEventKind::ConnectionCreated {
+                connection_id: ConnectionId::new("k").unwrap(),
+            },
             PlatformEventKind::ConnectionDestroyed {
                 connection_id: ConnectionId::new("k").unwrap(),
                 reason: Some("clientDisconnected".into()),

@@ -138,10 +138,9 @@ mod tests {
     /// opentok-api.md §9.5: the signature segment of a client JWT.
     #[test]
     fn client_token_matches_vector() {
-        let sid = SessionId::new(
-            "1_MX4xMjM0NTZ-flNhdCBNYXIgMTUgMTQ6NDI6MjMgUERUIDIwMTR-MC40OTAxMzAyNX4",
-        )
-        .unwrap();
+        let sid =
+            SessionId::new("1_MX4xMjM0NTZ-flNhdCBNYXIgMTUgMTQ6NDI6MjMgUERUIDIwMTR-MC40OTAxMzAyNX4")
+                .unwrap();
         let options = TokenOptions {
             expiry: Some(
                 crate::TokenExpiry::at_from(

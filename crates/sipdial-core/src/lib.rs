@@ -14,11 +14,11 @@ mod dtmf;
 mod error;
 pub mod events;
 mod ids;
+mod layer;
 mod macros;
 mod room;
 mod secret;
 mod service;
-mod layer;
 pub mod session_format;
 mod sip;
 mod time;
@@ -35,8 +35,6 @@ pub mod testing;
 
 pub use api::{SipDialApi, SipDialApiBuilder};
 pub use body::{LayerBody, ResponseBody};
-pub use layer::{LayerFuture, SipDialLayer, SipDialMiddleware};
-pub use service::{ResponseFuture, SipDialService};
 pub use dialer::{
     ArchiveMode, DialRequest, DtmfTarget, PlatformInfo, SessionOptions, SipCall, SipDialer,
     StreamInfo, TokenOptions,
@@ -45,8 +43,10 @@ pub use dtmf::{Dtmf, MAX_DTMF_LEN};
 pub use error::{DialError, ValidationError};
 pub use events::{EventSink, PlatformEvent, PlatformEventKind};
 pub use ids::{CallId, ConnectionId, MAX_RESOURCE_ID_LEN, MAX_SESSION_ID_LEN, SessionId, StreamId};
+pub use layer::{LayerFuture, SipDialLayer, SipDialMiddleware};
 pub use room::{MAX_ROOM_LEN, Room};
 pub use secret::{ClientToken, SipAuth};
+pub use service::{ResponseFuture, SipDialService};
 pub use sip::{
     MAX_SIP_FROM_LEN, MAX_SIP_HEADER_VALUE_LEN, MAX_SIP_HEADERS, MAX_SIP_HEADERS_BYTES,
     MAX_SIP_URI_LEN, SipFrom, SipHeaders, SipUri,

@@ -16,7 +16,9 @@ pub const MAX_TOKEN_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 
 /// What a connection may do in a session.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Subscribe only.
@@ -161,7 +163,10 @@ impl TokenExpiry {
     pub fn at_from(unix_secs: u64, now: SystemTime) -> Result<Self, ValidationError> {
         let now_s = unix_secs_of(now);
         if unix_secs <= now_s {
-            return Err(ValidationError::new("token expiry", "must be in the future"));
+            return Err(ValidationError::new(
+                "token expiry",
+                "must be in the future",
+            ));
         }
         if unix_secs - now_s > MAX_TOKEN_TTL.as_secs() {
             return Err(ValidationError::new(

@@ -77,7 +77,11 @@ impl StreamingIntegration for Buffering {
             Ok(Ok(c)) => vec![Ok(c.to_bytes())],
             _ => vec![Err("the buffered body never ended".to_owned())],
         };
-        TestStream::new(parts.status, parts.headers, futures_util::stream::iter(chunks))
+        TestStream::new(
+            parts.status,
+            parts.headers,
+            futures_util::stream::iter(chunks),
+        )
     }
 }
 

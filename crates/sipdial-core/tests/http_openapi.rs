@@ -295,8 +295,16 @@ async fn corpus(f: &Fixture) -> Vec<(Method, String, Res)> {
         json!({ "event": "callUpdated", "sessionId": sid, "timestamp": 5, "state": state,
                 "call": { "id": id, "connectionId": "x" } })
     };
-    go!(Method::POST, "/sip/callbacks".into(), Some(call_json("RINGING")));
-    go!(Method::POST, "/sip/callbacks".into(), Some(call_json("RINGING")));
+    go!(
+        Method::POST,
+        "/sip/callbacks".into(),
+        Some(call_json("RINGING"))
+    );
+    go!(
+        Method::POST,
+        "/sip/callbacks".into(),
+        Some(call_json("RINGING"))
+    );
     go!(
         Method::POST,
         "/sip/callbacks".into(),
@@ -318,13 +326,19 @@ async fn callback_signature_refusal_is_documented() {
     let doc = openapi::document();
     let f = fixture_with(|b| b.callback_secret("s3cret"));
     let res = f
-        .send(Method::POST, "/sip/callbacks", Some(json!({ "event": "x" })))
+        .send(
+            Method::POST,
+            "/sip/callbacks",
+            Some(json!({ "event": "x" })),
+        )
         .await;
     assert_eq!(res.status, 401);
     let response = &doc["paths"]["/callbacks"]["post"]["responses"]["401"];
     check(
         &doc,
-        response.pointer("/content/application~1json/schema").unwrap(),
+        response
+            .pointer("/content/application~1json/schema")
+            .unwrap(),
         &res.json(),
         "POST /callbacks 401",
     );
@@ -350,7 +364,10 @@ async fn every_route_method_and_status_served_is_documented() {
         );
         if response.pointer("/content/text~1event-stream").is_some() {
             let ct = res.headers[http::header::CONTENT_TYPE].to_str().unwrap();
-            assert!(ct.starts_with("text/event-stream"), "{method} {template}: {ct}");
+            assert!(
+                ct.starts_with("text/event-stream"),
+                "{method} {template}: {ct}"
+            );
             assert!(res.body.starts_with(b"event: snapshot\n"));
         } else if let Some(schema) = response.pointer("/content/application~1json/schema") {
             check(

@@ -7,11 +7,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::lifecycle::{CallEventHook, EventQueue, Lifecycle};
-use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Hub};
 use crate::api::authorizer::{Authorizer, DefaultAuthorizer};
+use crate::api::lifecycle::{CallEventHook, EventQueue, Lifecycle};
 use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialLimiter};
 use crate::api::origin::{Origin, OriginPolicy};
+use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Hub};
 use crate::api::store::{CallStore, InMemoryCallStore};
 use crate::api::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, Inner, SipDialApi};
 use crate::{SipAuth, SipDialer, SipFrom, SipHeaders, SipUri, ValidationError};

@@ -425,7 +425,10 @@ impl Handlers<'_> {
             .hang_up(&call.session_id, &call.connection_id)
             .await
         {
-            Ok(()) => self.mark_ended(&call, "Hung up", CallEventCause::HungUp).await?,
+            Ok(()) => {
+                self.mark_ended(&call, "Hung up", CallEventCause::HungUp)
+                    .await?
+            }
             Err(DialError::NotFound { .. }) => {
                 self.mark_ended(&call, "Disconnected", CallEventCause::Gone)
                     .await?;
@@ -547,7 +550,10 @@ where
     let Ok(runtime) = tokio::runtime::Handle::try_current() else {
         return work.await;
     };
-    match runtime.spawn(work.instrument(tracing::Span::current())).await {
+    match runtime
+        .spawn(work.instrument(tracing::Span::current()))
+        .await
+    {
         Ok(result) => result,
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(_) => Err(ApiError::new(

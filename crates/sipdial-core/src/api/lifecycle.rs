@@ -157,7 +157,10 @@ fn dedupe_key(event: &PlatformEvent) -> Option<String> {
         PlatformEventKind::ConnectionDestroyed {
             connection_id,
             reason,
-        } => (format!("conn:{connection_id}"), reason.clone().unwrap_or_default()),
+        } => (
+            format!("conn:{connection_id}"),
+            reason.clone().unwrap_or_default(),
+        ),
         PlatformEventKind::StreamCreated { stream_id, .. }
         | PlatformEventKind::StreamDestroyed { stream_id, .. } => {
             (format!("stream:{stream_id}"), String::new())
@@ -417,10 +420,7 @@ impl Lifecycle {
 
     /// Records a call dial just placed, merged with what early callbacks already
     /// recorded of it, then applies the events parked for it.
-    pub(crate) async fn insert_dialed(
-        &self,
-        record: CallRecord,
-    ) -> Result<CallRecord, StoreError> {
+    pub(crate) async fn insert_dialed(&self, record: CallRecord) -> Result<CallRecord, StoreError> {
         let _gate = self.gate.lock().await;
         let record = match self.store.call(&record.id).await? {
             // Recorded from an early callback (record_unknown): keep how far it got.
@@ -540,7 +540,10 @@ impl EventQueue {
             Some(t) => match t.try_send(event) {
                 Ok(()) => return,
                 Err(mpsc::error::TrySendError::Full(e)) => {
-                    tracing::warn!(event = e.name(), "in-process event queue full; event dropped");
+                    tracing::warn!(
+                        event = e.name(),
+                        "in-process event queue full; event dropped"
+                    );
                     return;
                 }
                 // The task ended with its runtime: start another one below.

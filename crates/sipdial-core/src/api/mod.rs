@@ -47,10 +47,10 @@ pub use config::{
     UriAllowList,
 };
 pub use error::ApiError;
+pub use lifecycle::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook, DEDUPE_CAPACITY};
 pub use limits::{
     ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW,
 };
-pub use lifecycle::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook, DEDUPE_CAPACITY};
 pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
 pub use store::{
     CallRecord, CallState, CallStore, InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION, StoreError,

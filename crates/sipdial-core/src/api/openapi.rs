@@ -104,7 +104,9 @@ fn success_schema(id: RouteId) -> Option<&'static str> {
 fn error_description(status: u16) -> &'static str {
     match status {
         400 => "Invalid JSON or an invalid field (the message names it).",
-        401 => "The callback signature is missing, invalid, of another algorithm, expired, or its payload_hash does not match the body.",
+        401 => {
+            "The callback signature is missing, invalid, of another algorithm, expired, or its payload_hash does not match the body."
+        }
         403 => "Denied by the authorizer, the origin check or the URI allow-list.",
         404 => "Unknown session or call (or the platform no longer knows it).",
         409 => "Conflict: the session is not routed, or the call has ended.",

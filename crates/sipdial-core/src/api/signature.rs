@@ -63,7 +63,8 @@ pub(crate) fn verify(
         return Err(missing());
     }
     let mut parts = token.split('.');
-    let (Some(head), Some(_), Some(_), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(head), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(invalid());
     };
@@ -90,18 +91,19 @@ pub(crate) fn verify(
             jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
                 refuse("signature_expired", "the callback signature has expired")
             }
-            jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => refuse(
-                "signature_algorithm",
-                "callbacks must be signed with HS256",
-            ),
+            jsonwebtoken::errors::ErrorKind::InvalidAlgorithm => {
+                refuse("signature_algorithm", "callbacks must be signed with HS256")
+            }
             _ => invalid(),
         })?
         .claims;
     if claims.get("exp").is_none() {
-        let iat = claims
-            .get("iat")
-            .and_then(Value::as_u64)
-            .ok_or_else(|| refuse("signature_invalid", "the callback token carries no exp or iat"))?;
+        let iat = claims.get("iat").and_then(Value::as_u64).ok_or_else(|| {
+            refuse(
+                "signature_invalid",
+                "the callback token carries no exp or iat",
+            )
+        })?;
         if iat > now_secs + LEEWAY_SECS {
             return Err(refuse(
                 "signature_invalid",

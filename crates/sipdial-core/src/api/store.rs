@@ -496,7 +496,10 @@ mod tests {
         let s = SessionId::new("1_a").unwrap();
         now(store.insert_call(call("k1", &s))).unwrap();
         let id = CallId::new("k1").unwrap();
-        let ring = CallUpdate::new(CallChange::State(CallState::Ringing), Timestamp::from_millis(3));
+        let ring = CallUpdate::new(
+            CallChange::State(CallState::Ringing),
+            Timestamp::from_millis(3),
+        );
         let first = now(store.update_call(&id, &ring)).unwrap().unwrap();
         assert!(first.changed);
         assert_eq!(first.previous, CallState::Dialing);

@@ -84,7 +84,7 @@ impl CallUpdate {
                 let sideways = new == cur && *state != call.state && at >= call.updated_at;
                 (call.state != CallState::Ended && (forward || sideways)).then(|| CallRecord {
                     state: *state,
-                    updated_at: at.max(call.updated_at),
+                    updated_at: at,
                     ..call.clone()
                 })
             }
@@ -102,7 +102,7 @@ impl CallUpdate {
                     return Some(CallRecord {
                         state: CallState::Ended,
                         ended_at: Some(at),
-                        updated_at: at.max(call.updated_at),
+                        updated_at: at,
                         end_reason: reason.or_else(|| Some("Ended".to_owned())),
                         sip_code: *sip_code,
                         ..call.clone()
@@ -248,7 +248,11 @@ mod tests {
             (Ended, Active),
             (Ended, Ringing),
         ] {
-            assert_eq!(to(to_state, 99).apply_to(&call(from, 5)), None, "{from:?} -> {to_state:?}");
+            assert_eq!(
+                to(to_state, 99).apply_to(&call(from, 5)),
+                None,
+                "{from:?} -> {to_state:?}"
+            );
         }
         // A stale hold (older than the resume that set ACTIVE) is ignored.
         assert_eq!(to(OnHold, 4).apply_to(&call(Active, 5)), None);
@@ -263,14 +267,20 @@ mod tests {
         assert_eq!(hung_up.end_reason.as_deref(), Some("Hung up"));
         assert_eq!(hung_up.sip_code, None);
         // A second provisional end changes nothing.
-        assert_eq!(end(Some("Disconnected"), None, false, 11).apply_to(&hung_up), None);
+        assert_eq!(
+            end(Some("Disconnected"), None, false, 11).apply_to(&hung_up),
+            None
+        );
         // callDestroyed sets the code; its text comes from the code when absent.
         let destroyed = end(None, Some(700), true, 12).apply_to(&hung_up).unwrap();
         assert_eq!(destroyed.end_reason.as_deref(), Some("Normal Clearing"));
         assert_eq!(destroyed.sip_code, Some(700));
         assert_eq!(destroyed.ended_at, hung_up.ended_at);
         // ... and is final.
-        assert_eq!(end(Some("Busy Here"), Some(486), true, 13).apply_to(&destroyed), None);
+        assert_eq!(
+            end(Some("Busy Here"), Some(486), true, 13).apply_to(&destroyed),
+            None
+        );
         // An end without anything known still reads as ended.
         let bare = to(Ended, 10).apply_to(&call(Ringing, 5)).unwrap();
         assert_eq!(bare.end_reason.as_deref(), Some("Ended"));
@@ -294,7 +304,9 @@ mod tests {
         assert_eq!(reason_for_code(486), Some("Busy Here"));
         assert_eq!(reason_for_code(704), Some("Media Timeout"));
         assert_eq!(reason_for_code(499), None);
-        let odd = end(None, Some(499), true, 9).apply_to(&call(Ringing, 1)).unwrap();
+        let odd = end(None, Some(499), true, 9)
+            .apply_to(&call(Ringing, 1))
+            .unwrap();
         assert_eq!(odd.end_reason.as_deref(), Some("SIP 499"));
         assert_eq!(reason_for_disconnect(Some("forceDisconnected")), "Hung up");
         assert_eq!(reason_for_disconnect(None), "Disconnected");

@@ -73,7 +73,12 @@ fn call_ref(call: &SipCall) -> CallRef {
 
 /// `callCreated`, as the platform sends once the dial is accepted.
 pub(super) fn created(sinks: &Sinks, call: &SipCall) {
-    sinks.emit(call, PlatformEventKind::CallCreated { call: call_ref(call) });
+    sinks.emit(
+        call,
+        PlatformEventKind::CallCreated {
+            call: call_ref(call),
+        },
+    );
 }
 
 fn updated(sinks: &Sinks, call: &SipCall, state: PlatformCallState) {
@@ -102,14 +107,28 @@ pub(super) fn destroyed(sinks: &Sinks, call: &SipCall, code: u16, reason: &str, 
         PlatformEventKind::StreamDestroyed {
             stream_id: call.stream_id.clone(),
             connection_id: Some(call.connection_id.clone()),
-            reason: Some(if forced { "forceUnpublished" } else { "clientDisconnected" }.to_owned()),
+            reason: Some(
+                if forced {
+                    "forceUnpublished"
+                } else {
+                    "clientDisconnected"
+                }
+                .to_owned(),
+            ),
         },
     );
     sinks.emit(
         call,
         PlatformEventKind::ConnectionDestroyed {
             connection_id: call.connection_id.clone(),
-            reason: Some(if forced { "forceDisconnected" } else { "clientDisconnected" }.to_owned()),
+            reason: Some(
+                if forced {
+                    "forceDisconnected"
+                } else {
+                    "clientDisconnected"
+                }
+                .to_owned(),
+            ),
         },
     );
 }

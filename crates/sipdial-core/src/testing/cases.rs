@@ -121,7 +121,10 @@ fn origin(req: TestRequest, origin: &'static str) -> TestRequest {
     req.header(ORIGIN, HeaderValue::from_static(origin))
 }
 
-pub(super) async fn create_session<I: HttpIntegration>(cx: &Cx<I>, room: &str) -> Result<String, String> {
+pub(super) async fn create_session<I: HttpIntegration>(
+    cx: &Cx<I>,
+    room: &str,
+) -> Result<String, String> {
     let res = cx
         .send(post_json("/session", json!({ "room": room })))
         .await;
@@ -129,7 +132,10 @@ pub(super) async fn create_session<I: HttpIntegration>(cx: &Cx<I>, room: &str) -
     Ok(str_field(&body, "sessionId")?.to_owned())
 }
 
-pub(super) async fn dial<I: HttpIntegration>(cx: &Cx<I>, session_id: &str) -> Result<Value, String> {
+pub(super) async fn dial<I: HttpIntegration>(
+    cx: &Cx<I>,
+    session_id: &str,
+) -> Result<Value, String> {
     let res = cx
         .send(post_json("/dial", json!({ "sessionId": session_id })))
         .await;
@@ -764,8 +770,11 @@ pub(super) async fn callbacks_accept_unknown_events_and_fields<I: HttpIntegratio
         json!({ "event": "callUpdated", "state": "TELEPORTING", "call": { "id": UNKNOWN_CALL_ID } }),
         json!({ "future": true }),
     ] {
-        let ack = json_ok(&cx.send(post_json("/callbacks", body.clone())).await, StatusCode::OK)
-            .map_err(|e| format!("{body}: {e}"))?;
+        let ack = json_ok(
+            &cx.send(post_json("/callbacks", body.clone())).await,
+            StatusCode::OK,
+        )
+        .map_err(|e| format!("{body}: {e}"))?;
         ensure(ack["status"] == "ignored", || {
             format!("{body} should be ignored: {ack}")
         })?;

@@ -32,8 +32,12 @@ pub struct SseEvent {
 impl SseEvent {
     /// The data as JSON.
     pub fn json(&self) -> Result<Value, String> {
-        serde_json::from_str(&self.data)
-            .map_err(|e| format!("event `{}` data is not JSON ({e}): {:?}", self.event, self.data))
+        serde_json::from_str(&self.data).map_err(|e| {
+            format!(
+                "event `{}` data is not JSON ({e}): {:?}",
+                self.event, self.data
+            )
+        })
     }
 
     /// The id as a number.
@@ -74,7 +78,7 @@ impl SseParser {
             let text = text.replace("\r\n", "\n");
             let end = text.find("\n\n")?;
             let block = text[..end].to_owned();
-            let rest = text[end + 2..].as_bytes().to_vec();
+            let rest = text.as_bytes()[end + 2..].to_vec();
             self.buf = BytesMut::from(&rest[..]);
             let mut event = SseEvent::default();
             let mut data: Vec<String> = Vec::new();
@@ -369,7 +373,11 @@ impl BodyReader {
                 Framing::Length(0) => Ok(None),
                 Framing::Length(left) => {
                     let mut buf = vec![0; (*left).min(64 * 1024)];
-                    let n = self.reader.read(&mut buf).await.map_err(|e| e.to_string())?;
+                    let n = self
+                        .reader
+                        .read(&mut buf)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     if n == 0 {
                         return Err("connection closed before the body ended".to_owned());
                     }
@@ -379,7 +387,11 @@ impl BodyReader {
                 }
                 Framing::UntilClose => {
                     let mut buf = vec![0; 64 * 1024];
-                    let n = self.reader.read(&mut buf).await.map_err(|e| e.to_string())?;
+                    let n = self
+                        .reader
+                        .read(&mut buf)
+                        .await
+                        .map_err(|e| e.to_string())?;
                     buf.truncate(n);
                     Ok((n > 0).then(|| Bytes::from(buf)))
                 }

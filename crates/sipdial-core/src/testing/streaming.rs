@@ -97,7 +97,9 @@ async fn subscribers_become<I: HttpIntegration>(cx: &Cx<I>, session: &str, want:
             return Ok(());
         }
         if tokio::time::Instant::now() > deadline {
-            return Err(format!("{got} open event streams after {PROMPT:?}, expected {want}"));
+            return Err(format!(
+                "{got} open event streams after {PROMPT:?}, expected {want}"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -117,9 +119,10 @@ pub(super) async fn sse_snapshot_then_live_change<I: StreamingIntegration>(cx: &
     callback(cx, &session, &call, "RINGING", 10).await?;
     let change = stream.next_event(PROMPT).await?;
     let data = expect_event(&change, "call")?;
-    ensure(data["id"] == call["id"] && state_of(&data) == "ringing", || {
-        format!("expected the call ringing, got {data}")
-    })?;
+    ensure(
+        data["id"] == call["id"] && state_of(&data) == "ringing",
+        || format!("expected the call ringing, got {data}"),
+    )?;
     ensure(change.id_number()? > first_id, || {
         format!("event ids must increase: {first_id} then {:?}", change.id)
     })
@@ -147,9 +150,10 @@ pub(super) async fn sse_resumes_after_last_event_id<I: StreamingIntegration>(
     let replayed = stream.next_event(PROMPT).await?;
     let data = expect_event(&replayed, "call")
         .map_err(|e| format!("a resume inside the buffer must replay, not snapshot: {e}"))?;
-    ensure(state_of(&data) == "active" && replayed.id_number()? > seen, || {
-        format!("the missed ACTIVE change should be replayed after {seen}: {replayed:?}")
-    })?;
+    ensure(
+        state_of(&data) == "active" && replayed.id_number()? > seen,
+        || format!("the missed ACTIVE change should be replayed after {seen}: {replayed:?}"),
+    )?;
     drop(stream);
     // An id the server cannot serve from its buffer starts over with a snapshot.
     let stale = events_request(&session).header(last_event_id, HeaderValue::from_static("1"));

@@ -31,9 +31,14 @@ pub struct Fixture {
 /// The targets every fixture has: `support` (default, with credentials and a host
 /// header) and `sales`.
 pub fn builder(fake: &Arc<FakeDialer>) -> SipDialApiBuilder {
+    builder_for(fake.clone())
+}
+
+/// [`builder`] over any dialer.
+pub fn builder_for(dialer: Arc<dyn sipdial_core::SipDialer>) -> SipDialApiBuilder {
     let mut host_headers = SipHeaders::new();
     host_headers.insert("X-Source", "host").unwrap();
-    SipDialApi::builder(fake.clone())
+    SipDialApi::builder(dialer)
         .target(
             SipTarget::new(
                 "support",
