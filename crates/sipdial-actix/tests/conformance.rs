@@ -5,6 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
+use actix_web::body::MessageBody;
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::Method as ActixMethod;
@@ -14,7 +15,8 @@ use bytes::Bytes;
 use futures_util::{Stream, stream};
 use sipdial_core::SipDialApi;
 use sipdial_core::testing::{
-    HttpIntegration, TestBody, TestRequest, TestResponse, host, run_suite,
+    Http1Client, HttpIntegration, StreamingIntegration, TestBody, TestRequest, TestResponse,
+    TestStream, host, run_sse_suite, run_suite,
 };
 
 /// The host's own `app_data`.
@@ -35,6 +37,22 @@ async fn host_handler(
 }
 
 type Sender = Rc<dyn Fn(TestRequest) -> Pin<Box<dyn Future<Output = TestResponse>>>>;
+type Opener = Rc<dyn Fn(TestRequest) -> Pin<Box<dyn Future<Output = TestStream>>>>;
+
+/// Converts the head of an Actix response.
+fn head(
+    response: &actix_web::dev::ServiceResponse<impl MessageBody>,
+) -> (http::StatusCode, http::HeaderMap) {
+    let status = http::StatusCode::from_u16(response.status().as_u16()).unwrap();
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in response.headers() {
+        headers.append(
+            http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
+            http::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+        );
+    }
+    (status, headers)
+}
 
 /// The suite's request as an Actix test request (the body is attached by the caller:
 /// a chunked body needs the built request).
@@ -54,43 +72,58 @@ fn to_actix(request: &TestRequest) -> test::TestRequest {
     builder
 }
 
-/// Mounts the API in a host app (with `mount`) and keeps a sender over it.
-async fn mount(mount: impl FnOnce(&mut web::ServiceConfig) + 'static) -> Sender {
+/// The suite's request as a built Actix request, body attached (a macro because the
+/// request type lives in `actix-http`, which this crate does not name).
+macro_rules! actix_request {
+    ($request:expr) => {{
+        let request: TestRequest = $request;
+        let builder = to_actix(&request);
+        match request.body {
+            TestBody::Empty => builder.to_request(),
+            TestBody::Full(bytes) => builder.set_payload(bytes).to_request(),
+            TestBody::Chunked(chunks) => {
+                let req = builder.to_request();
+                assert!(!req.headers().contains_key(CONTENT_LENGTH));
+                let chunks = stream::iter(chunks.into_iter().map(Ok::<Bytes, PayloadError>));
+                let chunks: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
+                    Box::pin(chunks);
+                let (req, _) = req.replace_payload(Payload::Stream { payload: chunks });
+                req
+            }
+        }
+    }};
+}
+
+fn host_app() -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(HostName("host")))
+        .route("/host/page", web::get().to(host_handler))
+}
+
+/// Mounts the API in a host app (with `mount`) and keeps a sender and an opener over
+/// it: the sender reads whole answers, the opener hands out the body as it streams.
+async fn mount(mount: impl FnOnce(&mut web::ServiceConfig) + 'static) -> (Sender, Opener) {
     let app = test::init_service(
-        App::new()
-            .app_data(web::Data::new(HostName("host")))
-            .route("/host/page", web::get().to(host_handler))
+        host_app()
             .configure(mount)
             .default_service(web::to(host_handler)),
     )
     .await;
     let app = Rc::new(app);
-    Rc::new(move |request: TestRequest| {
+    let for_open = app.clone();
+    let sender: Sender = Rc::new(move |request: TestRequest| {
         let app = app.clone();
         Box::pin(async move {
-            let builder = to_actix(&request);
-            let actix_request = match request.body {
-                TestBody::Empty => builder.to_request(),
-                TestBody::Full(bytes) => builder.set_payload(bytes).to_request(),
-                TestBody::Chunked(chunks) => {
-                    let req = builder.to_request();
-                    assert!(!req.headers().contains_key(CONTENT_LENGTH));
-                    let chunks = stream::iter(chunks.into_iter().map(Ok::<Bytes, PayloadError>));
-                    let chunks: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> =
-                        Box::pin(chunks);
-                    let (req, _) = req.replace_payload(Payload::Stream { payload: chunks });
-                    req
-                }
-            };
-            let response = test::call_service(&*app, actix_request).await;
-            let status = http::StatusCode::from_u16(response.status().as_u16()).unwrap();
-            let mut headers = http::HeaderMap::new();
-            for (name, value) in response.headers() {
-                headers.append(
-                    http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
-                    http::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
-                );
-            }
+            let response = test::call_service(&*app, actix_request!(request)).await;
+            let (status, headers) = head(&response);
             let body = test::read_body(response).await;
             TestResponse {
                 status,
@@ -98,20 +131,34 @@ async fn mount(mount: impl FnOnce(&mut web::ServiceConfig) + 'static) -> Sender 
                 body,
             }
         })
-    })
+    });
+    let opener: Opener = Rc::new(move |request: TestRequest| {
+        let app = for_open.clone();
+        Box::pin(async move {
+            let response = test::call_service(&*app, actix_request!(request)).await;
+            let (status, headers) = head(&response);
+            let mut body = response.into_body().boxed();
+            let chunks = futures_util::stream::poll_fn(move |cx| {
+                Pin::new(&mut body)
+                    .poll_next(cx)
+                    .map(|c| c.map(|r| r.map_err(|e| e.to_string())))
+            });
+            TestStream::new(status, headers, chunks)
+        })
+    });
+    (sender, opener)
 }
 
 /// `App::service(sipdial_actix::scope(api))`.
-struct Scoped(Sender);
+struct Scoped(Sender, Opener);
 
 impl HttpIntegration for Scoped {
     async fn build(api: SipDialApi) -> Self {
-        Scoped(
-            mount(move |cfg| {
-                cfg.service(sipdial_actix::scope(api));
-            })
-            .await,
-        )
+        let (send, open) = mount(move |cfg| {
+            cfg.service(sipdial_actix::scope(api));
+        })
+        .await;
+        Scoped(send, open)
     }
 
     fn wraps_host_app(&self) -> bool {
@@ -124,11 +171,12 @@ impl HttpIntegration for Scoped {
 }
 
 /// `App::configure(sipdial_actix::configure(api))`.
-struct Configured(Sender);
+struct Configured(Sender, Opener);
 
 impl HttpIntegration for Configured {
     async fn build(api: SipDialApi) -> Self {
-        Configured(mount(sipdial_actix::configure(api)).await)
+        let (send, open) = mount(sipdial_actix::configure(api)).await;
+        Configured(send, open)
     }
 
     fn wraps_host_app(&self) -> bool {
@@ -138,6 +186,84 @@ impl HttpIntegration for Configured {
     async fn send(&self, request: TestRequest) -> TestResponse {
         (self.0)(request).await
     }
+}
+
+impl StreamingIntegration for Scoped {
+    async fn open(&self, request: TestRequest) -> TestStream {
+        (self.1)(request).await
+    }
+}
+
+impl StreamingIntegration for Configured {
+    async fn open(&self, request: TestRequest) -> TestStream {
+        (self.1)(request).await
+    }
+}
+
+/// The scope in a real `HttpServer` on a socket: a client that goes away is a closed
+/// TCP connection, and the body crosses Actix's HTTP/1 dispatcher, which must stream
+/// it (a buffered event stream would never deliver its first event).
+struct Served {
+    client: Http1Client,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        actix_web::rt::spawn(async move { handle.stop(false).await });
+    }
+}
+
+impl HttpIntegration for Served {
+    async fn build(api: SipDialApi) -> Self {
+        let server = actix_web::HttpServer::new(move || {
+            host_app()
+                .service(sipdial_actix::scope(api.clone()))
+                .default_service(web::to(host_handler))
+        })
+        .workers(1)
+        .bind(("127.0.0.1", 0))
+        .expect("bind 127.0.0.1");
+        let addr = server.addrs()[0];
+        let server = server.run();
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Served {
+            client: Http1Client::new(addr),
+            handle,
+        }
+    }
+
+    fn wraps_host_app(&self) -> bool {
+        true
+    }
+
+    async fn send(&self, request: TestRequest) -> TestResponse {
+        self.client.send(request).await
+    }
+}
+
+impl StreamingIntegration for Served {
+    async fn open(&self, request: TestRequest) -> TestStream {
+        self.client.open(request).await
+    }
+}
+
+#[actix_web::test]
+async fn actix_scope_streams_events() {
+    run_sse_suite::<Scoped>().await;
+}
+
+#[actix_web::test]
+async fn actix_configure_streams_events() {
+    run_sse_suite::<Configured>().await;
+}
+
+#[actix_web::test]
+async fn actix_over_tcp_conforms_and_streams_events() {
+    run_suite::<Served>().await;
+    run_sse_suite::<Served>().await;
 }
 
 #[actix_web::test]
