@@ -219,6 +219,9 @@ struct MemState {
     calls: HashMap<CallId, CallRecord>,
     by_session: HashMap<SessionId, VecDeque<CallId>>,
     by_connection: HashMap<ConnectionId, CallId>,
+    /// Calls not ended, per session (no entry for zero): the dial limit reads this on
+    /// every dial, so it must not cost a pass over the session's calls.
+    active: HashMap<SessionId, usize>,
 }
 
 impl InMemoryCallStore {
@@ -235,6 +238,18 @@ impl InMemoryCallStore {
 }
 
 impl MemState {
+    /// Counts a call of `session` in or out of the not-ended tally.
+    fn count_active(&mut self, session: &SessionId, live: bool) {
+        if live {
+            *self.active.entry(session.clone()).or_default() += 1;
+        } else if let Some(n) = self.active.get_mut(session) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.active.remove(session);
+            }
+        }
+    }
+
     /// Drops the oldest ended calls of `session` beyond the retention cap.
     fn trim_ended(&mut self, session: &SessionId) {
         let Some(ids) = self.by_session.get_mut(session) else {
@@ -296,6 +311,9 @@ impl CallStore for InMemoryCallStore {
         let mut st = self.lock();
         if let Some(old) = st.calls.remove(&call.id) {
             st.by_connection.remove(&old.connection_id);
+            if old.state != CallState::Ended {
+                st.count_active(&old.session_id, false);
+            }
             if let Some(ids) = st.by_session.get_mut(&old.session_id) {
                 ids.retain(|id| *id != call.id);
             }
@@ -306,6 +324,9 @@ impl CallStore for InMemoryCallStore {
             .entry(call.session_id.clone())
             .or_default()
             .push_back(call.id.clone());
+        if call.state != CallState::Ended {
+            st.count_active(&call.session_id, true);
+        }
         st.calls.insert(call.id.clone(), call);
         Ok(())
     }
@@ -332,16 +353,7 @@ impl CallStore for InMemoryCallStore {
     }
 
     async fn active_call_count(&self, session: &SessionId) -> Result<usize, StoreError> {
-        let st = self.lock();
-        Ok(st.by_session.get(session).map_or(0, |ids| {
-            ids.iter()
-                .filter(|id| {
-                    st.calls
-                        .get(*id)
-                        .is_some_and(|c| c.state != CallState::Ended)
-                })
-                .count()
-        }))
+        Ok(self.lock().active.get(session).copied().unwrap_or(0))
     }
 
     async fn call_by_connection(
@@ -374,6 +386,10 @@ impl CallStore for InMemoryCallStore {
             }));
         };
         *call = next.clone();
+        let (was_live, live) = (previous != CallState::Ended, next.state != CallState::Ended);
+        if was_live != live {
+            st.count_active(&next.session_id, live);
+        }
         if next.state == CallState::Ended {
             st.trim_ended(&next.session_id);
         }
@@ -408,6 +424,28 @@ mod tests {
             end_reason: None,
             sip_code: None,
         }
+    }
+
+    #[test]
+    fn active_count_follows_inserts_replacements_and_endings() {
+        let store = InMemoryCallStore::new();
+        let s = SessionId::new("1_a").unwrap();
+        now(store.insert_call(call("k1", &s))).unwrap();
+        now(store.insert_call(call("k2", &s))).unwrap();
+        now(store.insert_call(call("k1", &s))).unwrap();
+        assert_eq!(now(store.active_call_count(&s)).unwrap(), 2);
+        let k1 = CallId::new("k1").unwrap();
+        for _ in 0..2 {
+            now(store.update_state(&k1, CallState::Ended, Timestamp::from_millis(5))).unwrap();
+            assert_eq!(now(store.active_call_count(&s)).unwrap(), 1);
+        }
+        let mut ended = call("k3", &s);
+        ended.state = CallState::Ended;
+        now(store.insert_call(ended)).unwrap();
+        now(store.insert_call(call("k2", &s))).unwrap();
+        assert_eq!(now(store.active_call_count(&s)).unwrap(), 1);
+        let other = SessionId::new("1_b").unwrap();
+        assert_eq!(now(store.active_call_count(&other)).unwrap(), 0);
     }
 
     #[test]
