@@ -450,16 +450,24 @@
     setLive(state.live === 'off' ? 'connecting' : 'reconnecting');
     const source = new EventSource(api + '/events?sessionId=' + encodeURIComponent(state.sessionId));
     state.events = source;
+    // For people and tests reading the page: how many streams the page opened (the
+    // browser's own reconnects reuse one) and the last event id it saw.
+    ui.live.dataset.connects = String(Number(ui.live.dataset.connects || 0) + 1);
+    const seen = (event) => {
+      if (event.lastEventId) ui.live.dataset.lastEventId = event.lastEventId;
+    };
     source.addEventListener('open', () => {
       state.retryMs = 0;
       setLive('live');
     });
     source.addEventListener('snapshot', (event) => {
+      seen(event);
       const data = parseData(event);
       if (data) applyList(listOf(data, 'calls'));
       setLive('live');
     });
     source.addEventListener('call', (event) => {
+      seen(event);
       const call = parseData(event);
       if (call) applyCall(call, false);
     });

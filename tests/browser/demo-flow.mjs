@@ -217,6 +217,9 @@ async function finish() {
 }
 
 let opentokJsHref = null;
+// While the flow breaks the event stream on purpose, the browser's complaints about it
+// are expected.
+let sseProvoked = false;
 
 try {
   page = context.pages()[0] || (await context.newPage());
@@ -224,7 +227,10 @@ try {
   page.on('console', (m) => {
     // The browser logs every non-2xx fetch; the 429s are provoked on purpose below and
     // must show up on the page instead (checked there).
-    const provoked = /Failed to load resource: .* status of 429/.test(m.text());
+    const provoked =
+      /Failed to load resource: .* status of 429/.test(m.text()) ||
+      (sseProvoked && (m.location().url || '').includes('/sip/events')) ||
+      (sseProvoked && /EventSource/.test(m.text()));
     if (m.type() === 'error' && !provoked) consoleErrors.push({ text: m.text(), url: m.location().url });
   });
   page.on('request', (r) => {
@@ -366,6 +372,75 @@ try {
   await check(dial.status === 201, `a dial from outside the page answered ${dial.status}`);
   await waitForCalls(1, 'the call list updates itself');
   ok('a call placed from another client appeared live');
+
+  // ---- live updates survive the server closing the stream ------------------------------
+  // After a reload, the page's first stream is answered here with the real call list and
+  // the last event id the page had seen, then ends, as a server or proxy closing it
+  // would. The browser must reconnect by itself (sending Last-Event-ID, which the
+  // server resumes from) and the page must stay live without opening a new stream.
+  const lastId = await page.locator('#live-status').getAttribute('data-last-event-id');
+  await check(Boolean(lastId), `the page saw event ids (${lastId})`);
+  const listed = await (await fetch(origin + '/sip/calls?sessionId=' + encodeURIComponent(sessionId))).json();
+  let streamRequests = 0;
+  sseProvoked = true;
+  await page.route('**/sip/events**', async (route) => {
+    streamRequests += 1;
+    if (streamRequests === 1) {
+      await route.fulfill({
+        status: 200,
+        headers: { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' },
+        body: `retry: 300\nid: ${lastId}\nevent: snapshot\ndata: ${JSON.stringify({ calls: listed.calls })}\n\n`,
+      });
+    } else {
+      await route.continue();
+    }
+  });
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await waitFor('the page restarted', () => document.body.dataset.ready === 'true');
+  const reopenDeadline = Date.now() + STEP_TIMEOUT;
+  while (streamRequests < 2 && Date.now() < reopenDeadline) await page.waitForTimeout(50);
+  await check(streamRequests >= 2, `the browser reopened the stream by itself (${streamRequests} request(s))`);
+  await waitFor('live again after the reconnect', () => document.getElementById('live-status').dataset.live === 'live');
+  await check(
+    (await page.locator('#live-status').getAttribute('data-connects')) === '1',
+    'the browser reconnected the same EventSource (so with Last-Event-ID), the page did not open another',
+  );
+  await page.unroute('**/sip/events**');
+  await waitForCalls(1, 'the call list after the reconnect');
+  const afterResume = await fetch(origin + '/sip/dial', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: origin },
+    body: JSON.stringify({ sessionId }),
+  });
+  await check(afterResume.status === 201, `a dial from outside answered ${afterResume.status}`);
+  await waitForCalls(2, 'a change after the resume arrives live');
+  ok(`the stream closed by the server reopened by itself (Last-Event-ID ${lastId}) and stays live`);
+
+  // ---- no event stream at all: polling, a Refresh button, and a retry -----------------
+  await page.route('**/sip/events**', (route) =>
+    route.fulfill({ status: 503, headers: { 'Content-Type': 'text/plain' }, body: 'unavailable' }));
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await waitFor('the page restarted', () => document.body.dataset.ready === 'true');
+  await waitFor('the page says live updates are unavailable', () =>
+    document.getElementById('live-status').dataset.live === 'unavailable');
+  await check(await page.locator('#refresh-calls').isVisible(), 'a Refresh button is offered');
+  const sessionNow = (await page.locator('#session-id').innerText()).trim();
+  const polled = await fetch(origin + '/sip/dial', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', Origin: origin },
+    body: JSON.stringify({ sessionId: sessionNow }),
+  });
+  await check(polled.status === 201, `a dial from outside answered ${polled.status}`);
+  await waitForCalls(3, 'the list is polled without the stream');
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  await check((await page.locator('#errors .error').count()) === 0, 'Refresh works without error');
+  ok('without the stream the list is polled and can be refreshed by hand');
+  await page.unroute('**/sip/events**');
+  await waitFor('the page reconnects once the stream is back', () =>
+    document.getElementById('live-status').dataset.live === 'live');
+  await check(await page.locator('#refresh-calls').isHidden(), 'no Refresh button once live again');
+  sseProvoked = false;
+  ok('the stream came back by itself (retry with back-off)');
 
   // ---- rate limit rendered on the page ------------------------------------------------
   let clicks = 0;

@@ -1,6 +1,6 @@
 //! The sample page in real headless Chromium against the actix-demo binary in demo mode,
 //! with extra targets from SIP_TARGETS so the target picker is exercised: dial the picked
-//! target, state, DTMF, hang up, End SIP Calls, polling, a rate-limit error on the page,
+//! target, state, DTMF, hang up, End SIP Calls, live states (SSE, reconnect, fallback), a rate-limit error on the page,
 //! phone width. Screenshot: target/artifacts/actix-demo.png.
 //!
 //! End to end: real mode against a `FakePlatform` that sends signed callbacks to the
