@@ -1,7 +1,8 @@
 //! The sample page in real headless Chromium against the actix-demo binary in demo mode,
 //! with extra targets from SIP_TARGETS so the target picker is exercised: dial the picked
-//! target, state, DTMF, hang up, End SIP Calls, live states (SSE, reconnect, fallback), a rate-limit error on the page,
-//! phone width. Screenshot: target/artifacts/actix-demo.png.
+//! target, state, DTMF, hang up, End SIP Calls, live states (SSE, reconnect, fallback),
+//! a rate-limit error on the page, phone width. Screenshot:
+//! target/artifacts/actix-demo.png.
 //!
 //! End to end: real mode against a `FakePlatform` that sends signed callbacks to the
 //! app on a script; the page shows ringing, active, and the far end's reason

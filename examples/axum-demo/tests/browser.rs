@@ -1,8 +1,8 @@
 //! The sample page in real headless Chromium against the axum-demo binary.
 //!
 //! - Demo mode with its single built-in target: dial, state, DTMF, hang up, End SIP
-//!   Calls, live states over SSE (progression, server close, fallback), a rate-limit error on the page, phone width
-//!   (target/artifacts/axum-demo.png).
+//!   Calls, live states over SSE (progression, server close, fallback), a rate-limit
+//!   error on the page, phone width (target/artifacts/axum-demo.png).
 //! - Real mode: the real `OpenTokDialer` against the `FakePlatform` (which rings and
 //!   answers every call through signed callbacks), with OpenTok.js unreachable: the
 //!   video panels say so and the same SIP flow still works
