@@ -3,14 +3,15 @@
 //!
 //! Environment: `FAKE_API_KEY`, `FAKE_API_SECRET` (default: the test credentials),
 //! `FAKE_APPLICATION_ID` with `FAKE_APPLICATION_PUBLIC_KEY_PATH` (default: the test
-//! application), `HOST` (default `127.0.0.1`), `PORT` (default `0`, an ephemeral port).
+//! application), `HOST` (default `127.0.0.1`), `PORT` (default `0`, an ephemeral port),
+//! `FAKE_DIAL_DELAY_MS` (optional: every dial answers after this delay, for load tests).
 //! Prints `fake platform listening on http://HOST:PORT` once it accepts connections.
 
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
-use sipdial_testing::{FakePlatform, TEST_API_KEY, TEST_API_SECRET};
+use sipdial_testing::{FakePlatform, Fault, FaultRule, TEST_API_KEY, TEST_API_SECRET};
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -61,6 +62,19 @@ async fn run() -> Result<(), String> {
         .start()
         .await
         .map_err(|e| format!("cannot start: {e}"))?;
+    // Load tests (bench/run.sh): hold every dial this long, so that many are in flight.
+    if let Ok(ms) = std::env::var("FAKE_DIAL_DELAY_MS")
+        && !ms.is_empty()
+    {
+        let ms: u64 = ms
+            .parse()
+            .map_err(|_| "FAKE_DIAL_DELAY_MS must be a number of milliseconds".to_owned())?;
+        platform.inject(
+            FaultRule::new(Fault::Delay(std::time::Duration::from_millis(ms)))
+                .method(http::Method::POST)
+                .path_contains("/dial"),
+        );
+    }
     let addr = platform.local_addr();
     {
         let mut out = std::io::stdout().lock();
