@@ -4,20 +4,37 @@
 //! Environment: `FAKE_API_KEY`, `FAKE_API_SECRET` (default: the test credentials),
 //! `FAKE_APPLICATION_ID` with `FAKE_APPLICATION_PUBLIC_KEY_PATH` (default: the test
 //! application), `HOST` (default `127.0.0.1`), `PORT` (default `0`, an ephemeral port),
-//! `FAKE_DIAL_DELAY_MS` (optional: every dial answers after this delay, for load tests).
+//! `FAKE_DIAL_DELAY_MS` (optional: every dial answers after this delay, for load tests),
+//! `FAKE_CALLBACK_URL` and `FAKE_CALLBACK_SECRET` (where the platform's callbacks go, and
+//! the secret that signs them), `FAKE_RING_AFTER_MS` and `FAKE_ANSWER_AFTER_MS` (every
+//! call rings and is answered that long after its dial).
 //! Prints `fake platform listening on http://HOST:PORT` once it accepts connections.
 
 use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
-use sipdial_testing::{FakePlatform, Fault, FaultRule, TEST_API_KEY, TEST_API_SECRET};
+use sipdial_testing::{CallScript, FakePlatform, Fault, FaultRule, TEST_API_KEY, TEST_API_SECRET};
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| default.to_owned())
+}
+
+fn non_empty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn millis(name: &str) -> Result<Option<std::time::Duration>, String> {
+    non_empty(name)
+        .map(|v| {
+            v.parse()
+                .map(std::time::Duration::from_millis)
+                .map_err(|_| format!("{name} must be a number of milliseconds"))
+        })
+        .transpose()
 }
 
 fn main() -> ExitCode {
@@ -57,6 +74,22 @@ async fn run() -> Result<(), String> {
         let pem = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read FAKE_APPLICATION_PUBLIC_KEY_PATH: {e}"))?;
         builder = builder.application(app_id, pem);
+    }
+    if let Some(url) = non_empty("FAKE_CALLBACK_URL") {
+        builder = builder.callback_url(url);
+    }
+    if let Some(secret) = non_empty("FAKE_CALLBACK_SECRET") {
+        builder = builder.callback_secret(secret);
+    }
+    match (
+        millis("FAKE_RING_AFTER_MS")?,
+        millis("FAKE_ANSWER_AFTER_MS")?,
+    ) {
+        (None, None) => {}
+        (ring, answer) => {
+            let ring = ring.unwrap_or_default();
+            builder = builder.script_calls(CallScript::new(ring, answer.unwrap_or(ring)));
+        }
     }
     let platform = builder
         .start()
