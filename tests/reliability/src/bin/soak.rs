@@ -7,6 +7,10 @@
 //! Settings (environment): `SOAK_SECONDS` (default 300), `SOAK_RATE` (requests per
 //! second, default 100), `SOAK_WORKERS` (default 4), `SOAK_FAULT_EVERY` (one cycle in N
 //! of each worker carries a fault, default 10). Run it with `scripts/soak.sh`.
+//!
+//! Each worker uses one room: the in-memory store keeps a room's session for the life of
+//! the process by design, so new rooms would be growth that is not a leak. Faults of
+//! session creation are covered by the fault tests instead.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -92,7 +96,13 @@ fn injection(route: PlatformRoute, n: u64) -> Injection {
         retry_after: Some(7),
     };
     let faults = [stall, reset, s500, s503, limited, Fault::MalformedJson];
-    let fault = faults[usize::try_from(n).unwrap_or(0) % faults.len()].clone();
+    let mut fault = faults[usize::try_from(n).unwrap_or(0) % faults.len()].clone();
+    if route == PlatformRoute::HangUp && fault == Fault::MalformedJson {
+        // The fake answers a malformed 200 without acting, where the real platform's
+        // garbled 200 follows a done hang-up: the store and the fake would disagree
+        // for a reason of the fake's. A 502 instead.
+        fault = Fault::status(502);
+    }
     let expect = match (&fault, route) {
         (Fault::Delay(_), _) => Expect::Status(504),
         (Fault::Status { status: 429, .. }, _) => Expect::Status(429),
@@ -127,6 +137,7 @@ struct Tally {
     injected_failures: AtomicU64,
     unexpected: AtomicU64,
     latencies_us: Mutex<Vec<u32>>,
+    sessions: Mutex<std::collections::BTreeSet<String>>,
     first_unexpected: Mutex<Vec<String>>,
 }
 
@@ -237,7 +248,6 @@ impl Worker {
 
     async fn run(mut self, until: Instant) {
         let mut cycle: u64 = 0;
-        let mut room_n: u64 = 0;
         while Instant::now() < until {
             cycle += 1;
             let faulty = cycle % self.settings.fault_every == 0;
@@ -247,36 +257,18 @@ impl Worker {
                 PlatformRoute::Dial,
                 PlatformRoute::Dtmf,
                 PlatformRoute::HangUp,
-                PlatformRoute::Session,
-            ][usize::try_from(n).unwrap_or(0) % 4];
+            ][usize::try_from(n).unwrap_or(0) % 3];
             let at = |r: PlatformRoute| faulty && fault_route == r;
 
-            // A new room (a platform session) now and then, else the worker's room.
-            if cycle % 50 == 1 || at(PlatformRoute::Session) {
-                room_n += 1;
-            }
-            let room = format!("soak-{}-{room_n}", self.id);
-            let fault = at(PlatformRoute::Session).then_some((n, "", ""));
+            let room = format!("soak-{}", self.id);
             let body = Some(json!({ "room": room }));
-            let mut session = self
-                .platform_request(
-                    PlatformRoute::Session,
-                    fault,
-                    Method::POST,
-                    "/session",
-                    body,
-                )
+            let session = self
+                .platform_request(PlatformRoute::Session, None, Method::POST, "/session", body)
                 .await;
-            if session["sessionId"].is_null() {
-                // The injected failure: the next request for the room succeeds.
-                let body = Some(json!({ "room": room }));
-                session = self
-                    .platform_request(PlatformRoute::Session, None, Method::POST, "/session", body)
-                    .await;
-            }
             let Some(sid) = session["sessionId"].as_str().map(str::to_owned) else {
                 continue;
             };
+            self.tally.sessions.lock().await.insert(sid.clone());
             let gate = Arc::clone(&self.gate);
             {
                 let _g = gate.read().await;
@@ -363,13 +355,27 @@ impl Worker {
 }
 
 /// Resource figures at one moment.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 struct Sample {
     at: Duration,
     rss_kib: u64,
     fds: usize,
     tasks: usize,
     requests: u64,
+}
+
+impl std::fmt::Display for Sample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "t={:.1}s requests={} rss={} KiB fds={} tasks={}",
+            self.at.as_secs_f64(),
+            self.requests,
+            self.rss_kib,
+            self.fds,
+            self.tasks
+        )
+    }
 }
 
 fn sample(started: Instant, tally: &Tally) -> Sample {
@@ -434,13 +440,17 @@ async fn soak(settings: Settings, host: Arc<PlatformHost>) -> Result<(), Vec<Str
         };
         workers.push(tokio::spawn(w.run(until)));
     }
-    // The fake records every request; forget them as we go so its memory stays flat.
+    // The platform's call callbacks go to the app's callbacks route, as in production.
+    host.set_callback_url(Some(&format!("{}/sip/callbacks", server.url())));
+    // The fake records every request and callback; forget them as we go so that its
+    // memory stays flat and what is measured is the app's.
     let cleaner = {
         let host = Arc::clone(&host);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 host.clear_requests();
+                host.clear_callbacks();
             }
         })
     };
@@ -448,18 +458,24 @@ async fn soak(settings: Settings, host: Arc<PlatformHost>) -> Result<(), Vec<Str
     tokio::time::sleep_until(warmup.into()).await;
     let measure_from = Instant::now();
     let start = sample(started, &tally);
-    println!("start   {start:?}");
-    let half = total / 2;
-    tokio::time::sleep(half).await;
-    let middle = sample(started, &tally);
-    println!("middle  {middle:?}");
+    println!("start   {start}");
+    // Ten samples along the way (printed, to see a trend), the fifth is the middle.
+    let mut middle = start;
+    for i in 1..10 {
+        tokio::time::sleep(total / 10).await;
+        let s = sample(started, &tally);
+        println!("sample  {s}");
+        if i == 5 {
+            middle = s;
+        }
+    }
     for w in workers {
         let _ = w.await;
     }
     // Idle connections close and their tasks end: let the last answers settle.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let end = sample(started, &tally);
-    println!("end     {end:?}");
+    println!("end     {end}");
     cleaner.abort();
 
     let mut lat = tally.latencies_us.lock().await.clone();
@@ -498,7 +514,52 @@ async fn soak(settings: Settings, host: Arc<PlatformHost>) -> Result<(), Vec<Str
         end.tasks
     );
 
+    let sessions = tally.sessions.lock().await.clone();
+    let mut retained = 0;
+    let mut live = 0;
+    let mut platform_conns = 0;
+    let mut mismatched = Vec::new();
+    for sid in &sessions {
+        let Ok(id) = sipdial_core::SessionId::new(sid.as_str()) else {
+            continue;
+        };
+        let calls = stack
+            .api
+            .store()
+            .session_calls(&id, true)
+            .await
+            .unwrap_or_default();
+        retained += calls.len();
+        live += calls
+            .iter()
+            .filter(|c| c.state != sipdial_core::api::CallState::Ended)
+            .count();
+        let conns = host.connections(sid);
+        for c in conns.iter().filter(|c| c.sip.is_some()) {
+            let live_here = calls.iter().any(|r| {
+                r.connection_id.as_str() == c.connection_id
+                    && r.state != sipdial_core::api::CallState::Ended
+            });
+            if !live_here {
+                mismatched.push(c.connection_id.clone());
+            }
+        }
+        platform_conns += conns.len();
+    }
+    let failed_callbacks = host.callback_failures().len();
+    println!("callback deliveries that failed since the last clear: {failed_callbacks}");
+    println!(
+        "store: {} sessions, {retained} call records retained ({live} not ended); platform: {} sessions, {platform_conns} connections",
+        sessions.len(),
+        host.sessions().len()
+    );
+
     let mut violations = tally.first_unexpected.lock().await.clone();
+    if !mismatched.is_empty() {
+        violations.push(format!(
+            "SIP calls live on the platform but not live in the store: {mismatched:?}"
+        ));
+    }
     if unexpected > 0 {
         violations.push(format!("{unexpected} errors beyond the injected faults"));
     }
@@ -508,13 +569,13 @@ async fn soak(settings: Settings, host: Arc<PlatformHost>) -> Result<(), Vec<Str
     // Flat: steady state (middle to end) may not grow beyond noise; connection pools
     // may hold a few more or fewer sockets and tasks.
     let slack_conns = usize::try_from(settings.workers * 2 + 4).unwrap_or(usize::MAX);
-    if end.fds > middle.fds + slack_conns || end.fds > start.fds + slack_conns {
+    if end.fds > middle.fds + slack_conns {
         violations.push(format!(
             "open fds grew: {} -> {} -> {}",
             start.fds, middle.fds, end.fds
         ));
     }
-    if end.tasks > middle.tasks + slack_conns || end.tasks > start.tasks + slack_conns {
+    if end.tasks > middle.tasks + slack_conns {
         violations.push(format!(
             "tasks grew: {} -> {} -> {}",
             start.tasks, middle.tasks, end.tasks
