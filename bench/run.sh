@@ -153,15 +153,16 @@ build() {
 FAKE_PID= FAKE_URL=
 start_fake() { # tag [dial delay ms]
   local f=$LOGDIR/fake-$1
-  FAKE_API_KEY=$API_KEY FAKE_API_SECRET=$API_SECRET HOST=$HOST PORT=0 FAKE_DIAL_DELAY_MS=${2:-} \
+  FAKE_API_KEY=$API_KEY FAKE_API_SECRET=$API_SECRET HOST=$HOST PORT=0 FAKE_DIAL_DELAY_MS=${2:-} FAKE_FORGET_MS=1000 \
     "$BIN/fake-platform" >"$f.out" 2>"$f.err" &
   FAKE_PID=$!; PIDS+=("$FAKE_PID")
   FAKE_URL=$(wait_url "$f.out" "$FAKE_PID" "fake platform") || exit 1
 }
 
 declare -A PID_OF URL_OF
+# Runs in the background as `app_env ... &`: exec keeps the PID that $! names the app's.
 app_env() {
-  env OPENTOK_API_KEY=$API_KEY OPENTOK_API_SECRET=$API_SECRET OPENTOK_API_URL="$FAKE_URL" \
+  exec env OPENTOK_API_KEY=$API_KEY OPENTOK_API_SECRET=$API_SECRET OPENTOK_API_URL="$FAKE_URL" \
     SIP_URI="$SIP_URI_VALUE" SIP_HEADERS="$SIP_HEADERS_VALUE" SIP_USERNAME=$SIP_USER SIP_PASSWORD=$SIP_PASS \
     SIPDIAL_MAX_ACTIVE_CALLS=$LIMIT SIPDIAL_DIALS_PER_MINUTE=$LIMIT \
     RUST_LOG="$APP_RUST_LOG" HOST=$HOST PORT=0 "$@"

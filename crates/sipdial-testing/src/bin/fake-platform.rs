@@ -114,7 +114,35 @@ async fn run() -> Result<(), String> {
         let _ = writeln!(out, "fake platform listening on http://{addr}");
         let _ = out.flush();
     }
-    wait_for_signal().await;
+    // Long load runs: forget the recorded requests and callbacks every so often, so the
+    // inspection logs (kilobytes per dial) do not grow through millions of requests.
+    let forget = match std::env::var("FAKE_FORGET_MS") {
+        Ok(ms) if !ms.is_empty() => Some(
+            ms.parse::<u64>()
+                .ok()
+                .filter(|ms| *ms > 0)
+                .map(std::time::Duration::from_millis)
+                .ok_or_else(|| "FAKE_FORGET_MS must be a positive number".to_owned())?,
+        ),
+        _ => None,
+    };
+    match forget {
+        None => wait_for_signal().await,
+        Some(every) => {
+            let signal = wait_for_signal();
+            tokio::pin!(signal);
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    () = &mut signal => break,
+                    _ = tick.tick() => {
+                        platform.clear_requests();
+                        platform.clear_callbacks();
+                    }
+                }
+            }
+        }
+    }
     platform.shutdown().await;
     Ok(())
 }

@@ -181,10 +181,15 @@ impl Lifecycle {
     /// Reports a connection just added to `session` (and its stream); for a SIP leg,
     /// also `callCreated` and `callUpdated` `DIALING`, and starts the call script.
     /// Called with the store locked, so events leave in the order the state changed.
+    ///
+    /// Called right after `Session::add_connection`, so the connection and its streams
+    /// are the last entries: they are looked up from the end, which keeps a dial O(1)
+    /// however many connections a session has gathered (a load test adds thousands).
     pub(crate) fn connection_added(&self, session: &Session, connection_id: &str) {
         let Some(c) = session
             .connections
             .iter()
+            .rev()
             .find(|c| c.connection_id == connection_id)
         else {
             return;
@@ -192,11 +197,13 @@ impl Lifecycle {
         let project = &session.info.project_key;
         let now = Timestamp::now();
         let mut out = vec![events::connection_created(project, c, now)];
-        for s in session
+        let new_streams = session
             .streams
             .iter()
-            .filter(|s| s.connection_id == connection_id)
-        {
+            .rev()
+            .take_while(|s| s.connection_id == connection_id)
+            .count();
+        for s in &session.streams[session.streams.len() - new_streams..] {
             out.push(events::stream_created(project, s, c, now));
         }
         if let Some(call) = call_ref(project, c) {
