@@ -16,9 +16,9 @@
 # stable toolchain this project pins, RUSTC_BOOTSTRAP=1 lets rustc accept them. That
 # is set for this script's cargo only.
 #
-# Crashes are written to fuzz/artifacts/<target>/; replay one with
-#   RUSTC_BOOTSTRAP=1 cargo fuzz run <target> fuzz/artifacts/<target>/crash-...
-# and add it as a case in tests/hostile/tests/fuzz_regressions.rs.
+# Logs go to fuzz/logs/<target>.log and crashes to fuzz/artifacts/<target>/; replay one
+# with `fuzz/target/<host>/release/<target> fuzz/artifacts/<target>/crash-…`, then copy
+# it to fuzz/regressions/<target>/ so `cargo test -p sipdial-hostile-tests` replays it.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -44,27 +44,33 @@ cargo fuzz build "${build_flags[@]}"
 parallel=()
 [ "$jobs" -gt 1 ] && parallel=(-jobs="$jobs" -workers="$jobs")
 
+# The binaries are run directly, so every target fuzzes the one build above.
+bin_dir="fuzz/target/$(rustc -vV | sed -n 's/^host: //p')/release"
 summary=()
 status=0
+mkdir -p fuzz/logs
 for t in "${targets[@]}"; do
     corpus="fuzz/corpus/$t"
     mkdir -p "$corpus" "fuzz/artifacts/$t"
     seeds=()
     [ -d "fuzz/seeds/$t" ] && seeds=("fuzz/seeds/$t")
-    log="fuzz/artifacts/$t/last-run.log"
+    log="fuzz/logs/$t.log"
     echo "== $t: ${seconds}s"
-    if cargo fuzz run "${build_flags[@]}" "$t" "$corpus" "${seeds[@]}" -- \
-        -max_total_time="$seconds" -dict=fuzz/dicts/json-sip.dict -max_len=65536 \
-        "${parallel[@]}" -print_final_stats=1 >"$log" 2>&1; then
+    if "$bin_dir/$t" -artifact_prefix="fuzz/artifacts/$t/" -max_total_time="$seconds" \
+        -dict=fuzz/dicts/json-sip.dict -max_len=65536 "${parallel[@]}" \
+        -print_final_stats=1 "$corpus" "${seeds[@]}" >"$log" 2>&1; then
         result="ok"
     else
-        result="CRASH (see $log and fuzz/artifacts/$t/)"
+        result="CRASH"
         status=1
     fi
     runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | awk '{s += $2} END {print s + 0}')
     cov=$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 | awk '{print $2}')
-    summary+=("$(printf '%-16s %-4s execs=%-10s cov=%-6s corpus=%s' "$t" "${result%% *}" "$runs" "$cov" "$(ls "$corpus" | wc -l)")")
-    [ "$result" = "ok" ] || tail -n 40 "$log"
+    summary+=("$(printf '%-16s %-5s execs=%-10s cov=%-6s corpus=%s' "$t" "$result" "$runs" "$cov" "$(find "$corpus" -type f | wc -l)")")
+    if [ "$result" != "ok" ]; then
+        tail -n 40 "$log"
+        echo "crash input(s): $(ls fuzz/artifacts/$t/)"
+    fi
 done
 
 echo
