@@ -341,6 +341,7 @@ pub struct SipDialApiBuilder {
     allow_uri: UriAllowList,
     authorizer: Arc<dyn Authorizer>,
     allowed_origins: Vec<String>,
+    trust_request_host: bool,
     max_active_calls: usize,
     dials_per_minute: u32,
     store: Arc<dyn CallStore>,
@@ -373,6 +374,7 @@ impl SipDialApiBuilder {
             allow_uri: UriAllowList::new(),
             authorizer: Arc::new(DefaultAuthorizer),
             allowed_origins: Vec::new(),
+            trust_request_host: true,
             max_active_calls: DEFAULT_MAX_ACTIVE_CALLS,
             dials_per_minute: DEFAULT_DIALS_PER_MINUTE,
             store: Arc::new(InMemoryCallStore::new()),
@@ -428,6 +430,17 @@ impl SipDialApiBuilder {
         S: Into<String>,
     {
         self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether an `Origin` equal to the request's own `Host` is allowed besides the
+    /// listed origins (default `true`).
+    ///
+    /// Turn it off when the allowed origins are known: the `Host` header is whatever
+    /// name the browser resolved, so a DNS-rebinding page that resolves to this server
+    /// would otherwise pass the check.
+    pub fn trust_request_host(mut self, trust: bool) -> Self {
+        self.trust_request_host = trust;
         self
     }
 
@@ -584,7 +597,7 @@ impl SipDialApiBuilder {
                 default_target,
                 allow_list,
                 authorizer: self.authorizer,
-                origins: OriginPolicy::new(origins),
+                origins: OriginPolicy::new(origins, self.trust_request_host),
                 limiter: Arc::new(DialLimiter::new(
                     self.max_active_calls,
                     self.dials_per_minute,

@@ -92,15 +92,26 @@ pub(crate) enum OriginRefusal {
     Foreign,
 }
 
-/// The configured origins plus the same-host rule.
-#[derive(Debug, Clone, Default)]
+/// The configured origins plus, unless switched off, the same-host rule.
+#[derive(Debug, Clone)]
 pub(crate) struct OriginPolicy {
     allowed: Vec<Origin>,
+    /// Whether an origin equal to the request's own `Host` passes. Convenient (no
+    /// configuration behind any host name), but the `Host` header is chosen by whoever
+    /// resolved the name: a DNS-rebinding page on `evil.example:3000` that resolves to
+    /// this server sends a matching `Host`. Hosts that list their origins can turn it off.
+    same_host: bool,
+}
+
+impl Default for OriginPolicy {
+    fn default() -> Self {
+        Self::new(Vec::new(), true)
+    }
 }
 
 impl OriginPolicy {
-    pub(crate) fn new(allowed: Vec<Origin>) -> Self {
-        Self { allowed }
+    pub(crate) fn new(allowed: Vec<Origin>, same_host: bool) -> Self {
+        Self { allowed, same_host }
     }
 
     /// Whether a request with this head may change state.
@@ -127,6 +138,9 @@ impl OriginPolicy {
             .ok_or(OriginRefusal::Opaque)?;
         if self.allowed.contains(&origin) {
             return Ok(());
+        }
+        if !self.same_host {
+            return Err(OriginRefusal::Foreign);
         }
         let own = headers
             .get(header::HOST)
@@ -274,7 +288,7 @@ mod tests {
 
     #[test]
     fn configured_origins_match_exactly() {
-        let p = OriginPolicy::new(vec![Origin::parse("http://localhost:3000").unwrap()]);
+        let p = OriginPolicy::new(vec![Origin::parse("http://localhost:3000").unwrap()], true);
         assert_eq!(
             check(
                 &p,
@@ -313,6 +327,39 @@ mod tests {
         assert_eq!(
             Origin::parse("https://a.test/").unwrap(),
             Origin::parse("https://A.test:443").unwrap()
+        );
+    }
+
+    #[test]
+    fn without_the_same_host_rule_only_listed_origins_pass() {
+        let p = OriginPolicy::new(vec![Origin::parse("http://localhost:3000").unwrap()], false);
+        assert_eq!(
+            check(
+                &p,
+                Method::POST,
+                Some("localhost:3000"),
+                Some("http://localhost:3000")
+            ),
+            Ok(())
+        );
+        // A rebinding page: its Origin matches the Host the browser sent, but is not listed.
+        assert_eq!(
+            check(
+                &p,
+                Method::POST,
+                Some("evil.example:3000"),
+                Some("http://evil.example:3000")
+            ),
+            Err(OriginRefusal::Foreign)
+        );
+        assert_eq!(
+            check(
+                &OriginPolicy::default(),
+                Method::POST,
+                Some("evil.example:3000"),
+                Some("http://evil.example:3000")
+            ),
+            Ok(())
         );
     }
 }
