@@ -102,8 +102,14 @@ pub fn mint_token(
         data,
         ..TokenOptions::default()
     };
-    ClientTokenClaims::new(api_key, session, &options, now_secs(), rand::random::<f64>())
-        .sign_hs256(api_secret)
+    ClientTokenClaims::new(
+        api_key,
+        session,
+        &options,
+        now_secs(),
+        rand::random::<f64>(),
+    )
+    .sign_hs256(api_secret)
 }
 
 /// Binds `HOST` (default 127.0.0.1) and `PORT` (default 0), prints

@@ -43,12 +43,18 @@ fn signing(c: &mut Criterion) {
     let d = dialer(project.clone());
     let s = session_of(TEST_API_KEY);
     group.bench_function("client_token_hs256", |b| {
-        b.iter(|| d.issue_token(black_box(&s), moderator.clone()).expect("token"));
+        b.iter(|| {
+            d.issue_token(black_box(&s), moderator.clone())
+                .expect("token")
+        });
     });
     let d = dialer(application.clone());
     let s = session_of(TEST_APPLICATION_ID);
     group.bench_function("client_token_rs256", |b| {
-        b.iter(|| d.issue_token(black_box(&s), moderator.clone()).expect("token"));
+        b.iter(|| {
+            d.issue_token(black_box(&s), moderator.clone())
+                .expect("token")
+        });
     });
     group.bench_function("rest_jwt_hs256", |b| {
         b.iter(|| {

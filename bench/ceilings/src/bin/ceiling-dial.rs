@@ -138,10 +138,7 @@ fn config() -> Result<Config, String> {
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
     Ok(Config {
-        dial_url: format!(
-            "{}/v2/project/{api_key}/dial",
-            base.trim_end_matches('/')
-        ),
+        dial_url: format!("{}/v2/project/{api_key}/dial", base.trim_end_matches('/')),
         api_key,
         api_secret: env_required("OPENTOK_API_SECRET")?,
         sip_uri: env_or("SIP_URI", "sip:bench@127.0.0.1;transport=tls"),
@@ -165,8 +162,13 @@ async fn dial(config: &Config, body: Option<Bytes>) -> Reply {
     let Ok(data) = ConnectionData::new("sip=true") else {
         return error_reply(StatusCode::INTERNAL_SERVER_ERROR, "internal");
     };
-    let Ok(token) = mint_token(&config.api_key, secret, &session, Role::Publisher, Some(data))
-    else {
+    let Ok(token) = mint_token(
+        &config.api_key,
+        secret,
+        &session,
+        Role::Publisher,
+        Some(data),
+    ) else {
         return error_reply(StatusCode::INTERNAL_SERVER_ERROR, "internal");
     };
     let platform_body = PlatformDial {
