@@ -250,7 +250,7 @@ impl Worker {
         let mut cycle: u64 = 0;
         while Instant::now() < until {
             cycle += 1;
-            let faulty = cycle % self.settings.fault_every == 0;
+            let faulty = cycle.is_multiple_of(self.settings.fault_every);
             // Which platform route of this cycle carries the fault, and which fault.
             let n = cycle / self.settings.fault_every + self.id;
             let fault_route = [
