@@ -267,6 +267,10 @@ pub fn message_problem(message: &str) -> Option<String> {
 /// One API and the session and call it was seeded with, shared by every input of a
 /// fuzzing run (the API must keep working whatever came before).
 struct ApiUnderFuzz {
+    /// Held for a whole request: the "did it reach the dialer" check compares the
+    /// dialer's counters before and after, which a request on another test thread
+    /// would otherwise move.
+    serial: std::sync::Mutex<()>,
     runtime: tokio::runtime::Runtime,
     dialer: Arc<FakeDialer>,
     api: SipDialApi,
@@ -311,6 +315,7 @@ fn api_under_fuzz() -> &'static ApiUnderFuzz {
             (session, call)
         });
         ApiUnderFuzz {
+            serial: std::sync::Mutex::new(()),
             runtime,
             dialer,
             api,
@@ -384,6 +389,7 @@ pub fn callback_request(data: &[u8]) -> StatusCode {
 
 fn api_request_to(method: &str, path: &str, content_type: Option<&str>, body: &[u8]) -> StatusCode {
     let fx = api_under_fuzz();
+    let _serial = fx.serial.lock().unwrap_or_else(|e| e.into_inner());
     let body = String::from_utf8(body.to_vec())
         .map(|s| {
             s.replace("{sid}", &fx.session)
