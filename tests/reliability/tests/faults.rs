@@ -283,8 +283,10 @@ async fn scenario(
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
     let baseline = probe::counts(port);
-    // The probe sees the pooled connection the fixture's requests left open.
-    assert_eq!(baseline.sockets, 1, "{what}: {baseline:?}");
+    // The probe sees the pooled connections earlier requests left open: one, or two when
+    // a retry opened a second connection while the first was still busy (timing-dependent
+    // on a loaded machine). More means an earlier scenario leaked.
+    assert!((1..=2).contains(&baseline.sockets), "{what}: {baseline:?}");
 
     host.clear_requests();
     host.inject(rule);
