@@ -304,9 +304,15 @@ scale_test() {
   start_fake scale "$DIAL_DELAY_MS"
   start_rust axum scale axum-demo
   start_rust actix scale actix-demo
-  local t s line
-  for t in axum actix; do
-    s=$(new_session "${URL_OF[$t]}")
+  # The dial ceiling too, for what 1,000 in-flight requests cost any hyper + reqwest app.
+  start_ceiling ceiling_dial scale ceiling-dial
+  local t s line s_axum
+  s_axum=$(new_session "${URL_OF[axum]}")
+  for t in axum actix ceiling_dial; do
+    case $t in
+      axum | ceiling_dial) s=$s_axum ;;
+      *) s=$(new_session "${URL_OF[$t]}") ;;
+    esac
     DIAL_URL="${URL_OF[$t]}/sip/dial" SESSION_ID=$s CONCURRENCY=$SCALE_CONCURRENCY ROUNDS=$SCALE_ROUNDS \
       TARGET_PID=${PID_OF[$t]} "$BIN/dial-burst" >"$LOGDIR/burst-$t.txt" 2>&1 || true
     while read -r line; do
@@ -315,7 +321,7 @@ scale_test() {
     done < <(sed -n 's/^BURSTRESULT //p' "$LOGDIR/burst-$t.txt")
     grep -q BURSTRESULT "$LOGDIR/burst-$t.txt" || { cat "$LOGDIR/burst-$t.txt" >&2; die "dial-burst printed nothing"; }
   done
-  for t in axum actix; do stop_pid "${PID_OF[$t]}"; done
+  for t in axum actix ceiling_dial; do stop_pid "${PID_OF[$t]}"; done
   stop_pid "$FAKE_PID"
 }
 
