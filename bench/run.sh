@@ -153,7 +153,7 @@ build() {
 FAKE_PID= FAKE_URL=
 start_fake() { # tag [dial delay ms]
   local f=$LOGDIR/fake-$1
-  FAKE_API_KEY=$API_KEY FAKE_API_SECRET=$API_SECRET HOST=$HOST PORT=0 FAKE_DIAL_DELAY_MS=${2:-} FAKE_FORGET_MS=1000 \
+  FAKE_API_KEY=$API_KEY FAKE_API_SECRET=$API_SECRET HOST=$HOST PORT=0 FAKE_DIAL_DELAY_MS=${2:-} FAKE_FORGET_MS=100 \
     "$BIN/fake-platform" >"$f.out" 2>"$f.err" &
   FAKE_PID=$!; PIDS+=("$FAKE_PID")
   FAKE_URL=$(wait_url "$f.out" "$FAKE_PID" "fake platform") || exit 1
