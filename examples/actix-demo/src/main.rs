@@ -1,6 +1,6 @@
 //! The SIP Interconnect sample page on actix-web: `cargo run -p actix-demo`, then open the
 //! URL it prints. Without credentials it runs in demo mode on the fake dialer; every
-//! variable is listed in docs/quickstart.md and read by `sipdial-demo-support`.
+//! variable is listed in the README's quick start and read by `sipdial-demo-support`.
 
 use std::process::ExitCode;
 

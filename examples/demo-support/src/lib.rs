@@ -22,7 +22,7 @@
 //! `sipdial_core::fake::FakeDialer` with a built-in SIP target, so the page
 //! works on a fresh clone; its calls ring after [`DEMO_RING_AFTER`] and are answered
 //! after [`DEMO_ANSWER_AFTER`], so the page shows the whole progression that the real
-//! platform's callbacks drive. `docs/quickstart.md` lists every variable.
+//! platform's callbacks drive. `the README's quick start` lists every variable.
 
 mod config;
 mod error;
