@@ -57,6 +57,21 @@ const RESERVED_HEADERS: &[&str] = &[
     "proxy-require",
 ];
 
+/// Headers that tell the far end (or a PSTN gateway) who is calling. A host may put them
+/// on a configured target; coming from a browser they would let any visitor choose the
+/// caller id the host's trunk presents. `y` is the compact form of `Identity`.
+const IDENTITY_HEADERS: &[&str] = &[
+    "P-Asserted-Identity",
+    "P-Preferred-Identity",
+    "Remote-Party-ID",
+    "Privacy",
+    "Diversion",
+    "History-Info",
+    "Referred-By",
+    "Identity",
+    "y",
+];
+
 /// RFC 3261 `unreserved` plus the extra characters allowed in the user part.
 fn is_user_char(b: u8) -> bool {
     b.is_ascii_alphanumeric()
@@ -413,6 +428,18 @@ impl SipHeaders {
     /// Whether no header is set.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The first header that asserts the caller's identity (`P-Asserted-Identity`,
+    /// `Remote-Party-ID`, `Diversion`, ...), by its canonical name.
+    ///
+    /// Valid on a host-configured target, but the HTTP API refuses them from callers:
+    /// the caller id a trunk presents is the host's decision, like `from`.
+    pub fn identity_header(&self) -> Option<&'static str> {
+        IDENTITY_HEADERS
+            .iter()
+            .copied()
+            .find(|name| self.get(name).is_some())
     }
 
     /// Adds every header of `other` that is not set here yet; fails on the first bad one.

@@ -188,6 +188,36 @@ async fn dial_uses_the_host_target_and_answers_201_with_location() {
 }
 
 #[tokio::test]
+async fn callers_cannot_choose_the_caller_id_through_identity_headers() {
+    let f = fixture();
+    let sid = f.session("r").await;
+    for name in [
+        "P-Asserted-Identity",
+        "p-preferred-identity",
+        "REMOTE-PARTY-ID",
+        "Diversion",
+        "Privacy",
+        "y",
+    ] {
+        let res = f
+            .send(
+                Method::POST,
+                "/sip/dial",
+                Some(json!({
+                    "sessionId": sid,
+                    "headers": { name: "<sip:+15550100@evil.example>" }
+                })),
+            )
+            .await;
+        assert_eq!(res.status, 400, "{name}: {:?}", res.body);
+        assert_eq!(res.code(), "invalid_field", "{name}");
+        assert!(res.message().contains("`headers`"), "{}", res.message());
+        assert!(!res.message().contains("evil"), "{}", res.message());
+    }
+    assert_eq!(f.fake.count(Operation::Dial), 0);
+}
+
+#[tokio::test]
 async fn dial_picks_a_named_target_and_refuses_unknown_ones() {
     let f = fixture();
     let sid = f.session("r").await;

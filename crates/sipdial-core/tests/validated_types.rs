@@ -682,3 +682,12 @@ fn a_request_body_cannot_smuggle_an_invalid_field() {
         assert!(serde_json::from_str::<Body>(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn identity_headers_are_found_whatever_their_case() {
+    let mut h = SipHeaders::new();
+    h.insert("X-Customer", "42").unwrap();
+    assert_eq!(h.identity_header(), None);
+    h.insert("remote-party-id", "<sip:1@a.example>").unwrap();
+    assert_eq!(h.identity_header(), Some("Remote-Party-ID"));
+}

@@ -263,6 +263,12 @@ impl Handlers<'_> {
             }
             None => SipHeaders::new(),
         };
+        if let Some(name) = caller_headers.identity_header() {
+            return Err(ApiError::invalid_field(
+                "headers",
+                format!("`{name}` sets the caller's identity: only the host's target may set it"),
+            ));
+        }
         let mut headers = target.map(|t| t.headers.clone()).unwrap_or_default();
         headers
             .merge_missing(&caller_headers)
