@@ -21,6 +21,7 @@ mod secret;
 mod service;
 pub mod session_format;
 mod sip;
+mod sync;
 mod time;
 mod token;
 

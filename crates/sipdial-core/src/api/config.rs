@@ -1,5 +1,5 @@
-//! Configuring the API: the builder, the host's SIP targets, the allow-list for
-//! caller-supplied URIs, and the typed error `build()` returns.
+//! Configuring the API: the builder and the typed error `build()` returns (targets
+//! live in `targets`, the URI allow-list in `allow_list`).
 //!
 //! Everything is validated once in `build()`, so a misconfigured host fails at start-up
 //! instead of on the first call.
@@ -7,19 +7,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::api::allow_list::{CompiledAllowList, UriAllowList};
 use crate::api::authorizer::{Authorizer, DefaultAuthorizer};
 use crate::api::lifecycle::{CallEventHook, EventQueue, Lifecycle};
 use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialLimiter};
 use crate::api::origin::{Origin, OriginPolicy};
 use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Hub};
 use crate::api::store::{CallStore, InMemoryCallStore};
+use crate::api::targets::{SipTarget, Targets};
 use crate::api::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, Inner, SipDialApi};
-use crate::{SipAuth, SipDialer, SipFrom, SipHeaders, SipUri, ValidationError};
-
-/// Longest target name.
-pub const MAX_TARGET_NAME_LEN: usize = 64;
-/// Longest target label.
-pub const MAX_TARGET_LABEL_LEN: usize = 100;
+use crate::{SipDialer, ValidationError};
 
 /// A configuration `build()` refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,261 +70,6 @@ pub enum ApiConfigError {
     /// The callback signature secret is empty.
     #[error("the callback signature secret must not be empty")]
     CallbackSecret,
-}
-
-/// A named SIP destination configured by the host. Callers pick it by name; its URI,
-/// credentials and options never come from (or go back to) the browser.
-#[derive(Debug, Clone)]
-pub struct SipTarget {
-    pub(crate) name: String,
-    pub(crate) label: Option<String>,
-    pub(crate) uri: Result<SipUri, ValidationError>,
-    pub(crate) from: Option<SipFrom>,
-    pub(crate) auth: Option<SipAuth>,
-    pub(crate) headers: SipHeaders,
-    pub(crate) secure: bool,
-    pub(crate) video: bool,
-    pub(crate) observe_force_mute: bool,
-}
-
-impl SipTarget {
-    /// A target called `name` (1 to 64 of `[A-Za-z0-9_.-]`, checked in `build()`) that
-    /// dials `uri`.
-    pub fn new(name: impl Into<String>, uri: SipUri) -> Self {
-        Self::with_uri(name.into(), Ok(uri))
-    }
-
-    /// Like [`SipTarget::new`] with the URI as text (e.g. from an environment
-    /// variable); an invalid URI is reported by `build()` as
-    /// [`ApiConfigError::TargetUri`].
-    pub fn parse(name: impl Into<String>, uri: &str) -> Self {
-        Self::with_uri(name.into(), SipUri::new(uri))
-    }
-
-    fn with_uri(name: String, uri: Result<SipUri, ValidationError>) -> Self {
-        Self {
-            name,
-            label: None,
-            uri,
-            from: None,
-            auth: None,
-            headers: SipHeaders::new(),
-            secure: false,
-            video: false,
-            observe_force_mute: false,
-        }
-    }
-
-    /// What pages show for it (default: the name).
-    pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = Some(label.into());
-        self
-    }
-
-    /// The INVITE's From (a numeric user shows as caller id on the PSTN).
-    pub fn from(mut self, from: SipFrom) -> Self {
-        self.from = Some(from);
-        self
-    }
-
-    /// Digest credentials for the far end's challenge.
-    pub fn auth(mut self, auth: SipAuth) -> Self {
-        self.auth = Some(auth);
-        self
-    }
-
-    /// Headers added to every INVITE to this target; they win over a caller's.
-    pub fn headers(mut self, headers: SipHeaders) -> Self {
-        self.headers = headers;
-        self
-    }
-
-    /// SRTP media (default false).
-    pub fn secure(mut self, secure: bool) -> Self {
-        self.secure = secure;
-        self
-    }
-
-    /// Send video to the SIP leg (default false).
-    pub fn video(mut self, video: bool) -> Self {
-        self.video = video;
-        self
-    }
-
-    /// Let force-mute apply to the SIP leg (default false).
-    pub fn observe_force_mute(mut self, observe: bool) -> Self {
-        self.observe_force_mute = observe;
-        self
-    }
-
-    /// The name callers pick it by.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// The label pages show.
-    pub fn display_label(&self) -> &str {
-        self.label.as_deref().unwrap_or(&self.name)
-    }
-}
-
-/// A validated configured target (URI known good).
-#[derive(Debug, Clone)]
-pub(crate) struct Target {
-    pub(crate) name: String,
-    pub(crate) label: String,
-    pub(crate) uri: SipUri,
-    pub(crate) from: Option<SipFrom>,
-    pub(crate) auth: Option<SipAuth>,
-    pub(crate) headers: SipHeaders,
-    pub(crate) secure: bool,
-    pub(crate) video: bool,
-    pub(crate) observe_force_mute: bool,
-}
-
-/// URIs a caller may dial by passing its own `uri` (the toll-fraud guard).
-///
-/// Each pattern is `sip:USER@HOST[:PORT]` or `sips:…`, where `USER` may contain `*`
-/// wildcards (any run of user characters): `sip:*@pbx.example.com`,
-/// `sip:+1555*@gw.example.com`. A URI matches when its scheme, host
-/// (case-insensitively) and port are the pattern's exactly (no port in the pattern
-/// means none in the URI) and its user matches the glob. A URI carrying parameters
-/// other than `transport` and `user` never matches: `;maddr=` would send the INVITE
-/// to another host than the one checked.
-#[derive(Debug, Clone, Default)]
-pub struct UriAllowList {
-    patterns: Vec<String>,
-}
-
-impl UriAllowList {
-    /// An empty list (matches nothing).
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds a pattern (checked in `build()`).
-    pub fn allow(mut self, pattern: impl Into<String>) -> Self {
-        self.patterns.push(pattern.into());
-        self
-    }
-
-    fn compile(&self) -> Result<Vec<UriPattern>, ApiConfigError> {
-        self.patterns.iter().map(|p| UriPattern::parse(p)).collect()
-    }
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct UriPattern {
-    secure: bool,
-    user: String,
-    hostport: String,
-}
-
-/// A SIP URI split into the parts the allow-list compares.
-struct UriParts<'a> {
-    secure: bool,
-    user: &'a str,
-    hostport: &'a str,
-    params: Option<&'a str>,
-}
-
-fn split_uri(s: &str) -> Option<UriParts<'_>> {
-    let lower = s.get(..5)?.to_ascii_lowercase();
-    let (secure, rest) = if lower == "sips:" {
-        (true, &s[5..])
-    } else if lower.starts_with("sip:") {
-        (false, &s[4..])
-    } else {
-        return None;
-    };
-    let (user, hostpart) = rest.rsplit_once('@')?;
-    let (hostport, params) = match hostpart.split_once(';') {
-        Some((h, p)) => (h, Some(p)),
-        None => (hostpart, None),
-    };
-    Some(UriParts {
-        secure,
-        user,
-        hostport,
-        params,
-    })
-}
-
-impl UriPattern {
-    fn parse(pattern: &str) -> Result<Self, ApiConfigError> {
-        let err = |reason: &str| ApiConfigError::UriPattern {
-            pattern: pattern.to_owned(),
-            reason: reason.to_owned(),
-        };
-        // The pattern must be a valid SIP URI once its wildcards are filled in, which
-        // reuses every rule SipUri enforces on hosts and user characters.
-        SipUri::new(pattern.replace('*', "0")).map_err(|e| err(e.reason()))?;
-        let parts = split_uri(pattern).ok_or_else(|| err("must be sip:USER@HOST[:PORT]"))?;
-        if parts.params.is_some() {
-            return Err(err("must not carry URI parameters"));
-        }
-        if parts.hostport.contains('*') {
-            return Err(err("wildcards are only allowed in the user part"));
-        }
-        Ok(Self {
-            secure: parts.secure,
-            user: parts.user.to_owned(),
-            hostport: parts.hostport.to_ascii_lowercase(),
-        })
-    }
-
-    fn matches(&self, uri: &SipUri) -> bool {
-        let Some(parts) = split_uri(uri.as_str()) else {
-            return false;
-        };
-        let params_ok = parts.params.is_none_or(|params| {
-            params.split(';').all(|p| {
-                let name = p.split_once('=').map_or(p, |(n, _)| n);
-                name.eq_ignore_ascii_case("transport") || name.eq_ignore_ascii_case("user")
-            })
-        });
-        params_ok
-            && parts.secure == self.secure
-            && parts.hostport.eq_ignore_ascii_case(&self.hostport)
-            && glob_match(&self.user, parts.user)
-    }
-}
-
-/// `*` matches any run of characters (including none); everything else literally.
-fn glob_match(pattern: &str, text: &str) -> bool {
-    let (p, t) = (pattern.as_bytes(), text.as_bytes());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == b'*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&b| b == b'*')
-}
-
-/// The compiled allow-list.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct CompiledAllowList(Vec<UriPattern>);
-
-impl CompiledAllowList {
-    pub(crate) fn is_enabled(&self) -> bool {
-        !self.0.is_empty()
-    }
-
-    pub(crate) fn matches(&self, uri: &SipUri) -> bool {
-        self.0.iter().any(|p| p.matches(uri))
-    }
 }
 
 /// Builder of [`SipDialApi`]; `build()` validates the whole configuration.
@@ -387,7 +129,9 @@ impl SipDialApiBuilder {
         }
     }
 
-    /// Mount prefix (default `/sip`); a trailing `/` is dropped.
+    /// The API's own prefix below wherever the host mounts it (default `/sip`); a
+    /// trailing `/` is dropped, and `""` puts the routes at the mount's root. With the
+    /// Tower layer, which wraps a whole app, it is the full path.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
         self
@@ -526,48 +270,7 @@ impl SipDialApiBuilder {
         {
             return Err(ApiConfigError::CallbackSecret);
         }
-        let mut targets: Vec<Target> = Vec::with_capacity(self.targets.len());
-        for t in self.targets {
-            if !is_target_name(&t.name) {
-                return Err(ApiConfigError::TargetName(t.name));
-            }
-            if targets.iter().any(|o| o.name == t.name) {
-                return Err(ApiConfigError::DuplicateTarget(t.name));
-            }
-            let label = t.label.clone().unwrap_or_else(|| t.name.clone());
-            if label.is_empty()
-                || label.chars().count() > MAX_TARGET_LABEL_LEN
-                || label.chars().any(char::is_control)
-            {
-                return Err(ApiConfigError::TargetLabel(t.name));
-            }
-            let uri = t.uri.map_err(|source| ApiConfigError::TargetUri {
-                name: t.name.clone(),
-                source,
-            })?;
-            targets.push(Target {
-                name: t.name,
-                label,
-                uri,
-                from: t.from,
-                auth: t.auth,
-                headers: t.headers,
-                secure: t.secure,
-                video: t.video,
-                observe_force_mute: t.observe_force_mute,
-            });
-        }
-        let default_target = match self.default_target {
-            Some(name) => {
-                let i = targets
-                    .iter()
-                    .position(|t| t.name == name)
-                    .ok_or(ApiConfigError::UnknownDefaultTarget(name))?;
-                Some(i)
-            }
-            None if targets.len() == 1 => Some(0),
-            None => None,
-        };
+        let targets = Targets::new(self.targets, self.default_target)?;
         let origins = self
             .allowed_origins
             .iter()
@@ -594,7 +297,6 @@ impl SipDialApiBuilder {
                 prefix,
                 body_limit: self.body_limit,
                 targets,
-                default_target,
                 allow_list,
                 authorizer: self.authorizer,
                 origins: OriginPolicy::new(origins, self.trust_request_host),
@@ -612,19 +314,16 @@ impl SipDialApiBuilder {
     }
 }
 
-fn is_target_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_TARGET_NAME_LEN
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
+/// Normalises the prefix: `/segment[/segment…]` of URL-safe characters, or empty
+/// (`""` or `"/"`) for an API at the root of wherever the host mounts it.
 fn check_prefix(prefix: &str) -> Result<String, ApiConfigError> {
     let p = prefix.strip_suffix('/').unwrap_or(prefix);
-    if !p.starts_with('/') || p.len() < 2 {
+    if p.is_empty() {
+        return Ok(String::new());
+    }
+    if !p.starts_with('/') {
         return Err(ApiConfigError::Prefix(
-            "must start with '/' and name at least one segment",
+            "must be empty or start with '/' and name at least one segment",
         ));
     }
     if p.split('/')
@@ -650,57 +349,13 @@ fn check_prefix(prefix: &str) -> Result<String, ApiConfigError> {
 mod tests {
     use super::*;
 
-    fn list(patterns: &[&str]) -> CompiledAllowList {
-        let mut l = UriAllowList::new();
-        for p in patterns {
-            l = l.allow(*p);
-        }
-        CompiledAllowList(l.compile().unwrap())
-    }
-
-    fn uri(s: &str) -> SipUri {
-        SipUri::new(s).unwrap()
-    }
-
-    #[test]
-    fn allow_list_matches_user_globs_on_exact_hosts() {
-        let l = list(&["sip:+1555*@gw.example.com", "sips:*@pbx.example.com:5061"]);
-        assert!(l.matches(&uri("sip:+15551234@gw.example.com")));
-        assert!(l.matches(&uri("sip:+15551234@GW.example.com;transport=tls")));
-        assert!(l.matches(&uri("sips:alice@pbx.example.com:5061")));
-        assert!(!l.matches(&uri("sip:+14441234@gw.example.com")));
-        assert!(!l.matches(&uri("sip:+15551234@gw.example.com.evil.test")));
-        assert!(!l.matches(&uri("sip:+15551234@gw.example.com:5070")));
-        assert!(!l.matches(&uri("sip:alice@pbx.example.com:5061")));
-        assert!(!l.matches(&uri("sip:+15551234@gw.example.com;maddr=evil.test")));
-        assert!(!list(&[]).is_enabled());
-    }
-
-    #[test]
-    fn glob_handles_multiple_stars() {
-        assert!(glob_match("a*b*c", "aXXbYc"));
-        assert!(glob_match("*", ""));
-        assert!(!glob_match("a*b", "aXXc"));
-        assert!(glob_match("*1", "111"));
-    }
-
-    #[test]
-    fn bad_patterns_are_refused() {
-        for p in [
-            "sip:*@*.example.com",
-            "sip:a@b.com;maddr=x",
-            "http://x",
-            "sip:a b@c.com",
-        ] {
-            assert!(UriAllowList::new().allow(p).compile().is_err(), "{p}");
-        }
-    }
-
     #[test]
     fn prefixes_are_normalised_or_refused() {
         assert_eq!(check_prefix("/sip/").unwrap(), "/sip");
         assert_eq!(check_prefix("/api/sip").unwrap(), "/api/sip");
-        for bad in ["", "/", "sip", "/a//b", "/a/../b", "/a b", "/a?x"] {
+        assert_eq!(check_prefix("").unwrap(), "");
+        assert_eq!(check_prefix("/").unwrap(), "");
+        for bad in ["sip", "//", "/a//b", "/a/../b", "/a b", "/a?x"] {
             assert!(check_prefix(bad).is_err(), "{bad}");
         }
     }

@@ -17,7 +17,7 @@
 //!   opted in, and only in sessions the store knows.
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -28,6 +28,7 @@ use super::store::{CallRecord, CallState, CallStore, StoreError};
 use super::transition::{CallChange, CallUpdate, reason_for_disconnect};
 use crate::body::ResponseBody;
 use crate::events::{CallRef, EventSink, PlatformCallState, PlatformEvent, PlatformEventKind};
+use crate::sync::lock;
 use crate::{SessionId, Timestamp};
 
 /// Delivery keys remembered for deduplication.
@@ -95,10 +96,6 @@ impl ApplyOutcome {
             ApplyOutcome::Ignored => "ignored",
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The last delivery keys, oldest first.

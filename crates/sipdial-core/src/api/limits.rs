@@ -66,7 +66,7 @@ impl DialLimiter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, SessionLimits>> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.sessions)
     }
 
     /// Admits one dial into `session`, which has `active` calls recorded as not ended,

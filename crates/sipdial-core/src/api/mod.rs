@@ -1,60 +1,69 @@
 //! The HTTP API (session, token, dial and call-control routes), written once and served
 //! by the Tower service, the Tower layer and every framework adapter.
 //!
-//! [`SipDialApi::handle`] takes an `http::Request` with the full path (prefix
-//! included) and any body, and answers an `http::Response<ResponseBody>`. The contract
-//! (routes, JSON shapes, the error table) is in `docs/http-api.md`; the OpenAPI
-//! document comes from [`openapi::document`].
+//! [`SipDialApi::handle`] takes an `http::Request` whose path starts with the prefix
+//! (a host router that nested the API passes the rest of the path on and names where it
+//! mounted it with a [`MountPath`] extension) and any body, and answers an
+//! `http::Response<ResponseBody>`. The contract (routes, JSON shapes, the error table)
+//! is in `docs/http-api.md`; the OpenAPI document comes from [`openapi::document`].
 //!
-//! One concern per module: `config` (builder and targets), `routes` (the route table),
+//! One concern per module: `config` (the builder), `targets` and `allow_list` (what
+//! may be dialled), `mount` (where the host put us), `routes` (the route table),
 //! `extract` (content type, body limit, JSON), `origin` (the CSRF-style check),
-//! `authorizer`, `store`, `limits`, `error` and `handlers`; for the call lifecycle
-//! (`docs/call-lifecycle.md`): `transition` (the state machine), `lifecycle` (dedupe,
-//! ordering, the hook), `sse` (the event streams) and `signature` (signed callbacks).
+//! `authorizer`, `store`, `limits`, `rooms` (one session per room), `completion`
+//! (dials that outlive their request), `error` and `handlers` (one file per route
+//! group); for the call lifecycle (`docs/call-lifecycle.md`): `transition` (the state
+//! machine), `lifecycle` (dedupe, ordering, the hook), `sse` (the event streams) and
+//! `signature` (signed callbacks).
 
+mod allow_list;
 mod authorizer;
+mod completion;
 mod config;
 mod error;
 mod extract;
 mod handlers;
 mod lifecycle;
 mod limits;
+mod mount;
 pub mod openapi;
 mod origin;
+mod rooms;
 mod routes;
 #[cfg(feature = "jwt")]
 pub mod signature;
 mod sse;
 mod store;
+mod targets;
 mod transition;
 mod wire;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::future::{BoxFuture, Shared};
 use http::{HeaderValue, StatusCode, header};
 use tracing::Instrument;
 
 use crate::body::ResponseBody;
 use crate::events::PlatformEvent;
-use crate::{Room, SessionId, SipDialer};
+use crate::{SessionId, SipDialer};
 
+pub use allow_list::UriAllowList;
 pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
-pub use config::{
-    ApiConfigError, MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipDialApiBuilder, SipTarget,
-    UriAllowList,
-};
+pub use config::{ApiConfigError, SipDialApiBuilder};
 pub use error::ApiError;
 pub use lifecycle::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook, DEDUPE_CAPACITY};
 pub use limits::{
     ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW,
 };
+pub use mount::MountPath;
 pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
 pub use store::{
     CallRecord, CallState, CallStore, InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION, StoreError,
     Updated,
+};
+pub use targets::{
+    MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipTarget, check_target_label, check_target_name,
 };
 pub use transition::{CallChange, CallUpdate, reason_for_code};
 
@@ -86,22 +95,17 @@ pub struct SipDialApi {
     inner: Arc<Inner>,
 }
 
-/// Session creations in flight, one per room, awaited by every concurrent request.
-type RoomFlights =
-    Arc<Mutex<HashMap<Room, Shared<BoxFuture<'static, Result<SessionId, ApiError>>>>>>;
-
 struct Inner {
     dialer: Arc<dyn SipDialer>,
     prefix: String,
     body_limit: usize,
-    targets: Vec<config::Target>,
-    default_target: Option<usize>,
-    allow_list: config::CompiledAllowList,
+    targets: targets::Targets,
+    allow_list: allow_list::CompiledAllowList,
     authorizer: Arc<dyn Authorizer>,
     origins: origin::OriginPolicy,
     limiter: Arc<limits::DialLimiter>,
     store: Arc<dyn CallStore>,
-    rooms_in_flight: RoomFlights,
+    rooms_in_flight: rooms::RoomFlights,
     lifecycle: Arc<lifecycle::Lifecycle>,
     #[cfg(feature = "jwt")]
     callback_secret: Option<secrecy::SecretString>,
@@ -131,7 +135,8 @@ impl SipDialApi {
         SipDialApiBuilder::new(dialer)
     }
 
-    /// The mount prefix (`/sip` by default), without a trailing slash.
+    /// The API's prefix below the host's mount (`/sip` by default), without a
+    /// trailing slash; empty when the API sits at the mount's root.
     pub fn prefix(&self) -> &str {
         &self.inner.prefix
     }
@@ -180,8 +185,10 @@ impl SipDialApi {
         routes::match_route(method, rest).ok().map(|m| m.spec.path)
     }
 
-    /// Answers one request. The path is the full request path (prefix included); the
-    /// body is read up to [`Self::body_limit`] while streaming.
+    /// Answers one request. The path starts with the prefix; a router that consumed a
+    /// mount path in front of it says so with a [`MountPath`] extension, and every URL
+    /// the answer carries starts with that mount. The body is read up to
+    /// [`Self::body_limit`] while streaming.
     ///
     /// Never fails: every error is a JSON error response. Runs inside a `sipdial`
     /// tracing span with the method, route, status and call id (no secrets, no
@@ -252,9 +259,12 @@ impl SipDialApi {
                     ApiError::forbidden("origin_not_allowed", message)
                 })?;
         }
+        let mount = parts.extensions.get::<MountPath>();
+        let base = format!("{}{}", mount.map_or("", MountPath::as_str), self.prefix());
         let h = handlers::Handlers {
             inner: &self.inner,
             head: &parts,
+            base: &base,
         };
         use routes::RouteId as R;
         match spec.id {
@@ -274,7 +284,7 @@ impl SipDialApi {
                 match spec.id {
                     R::CreateSession => h.create_session(extract::parse_json(&bytes)?).await,
                     R::IssueToken => h.issue_token(extract::parse_json(&bytes)?).await,
-                    R::Dial => h.dial(extract::parse_json(&bytes)?, self.prefix()).await,
+                    R::Dial => h.dial(extract::parse_json(&bytes)?).await,
                     _ => {
                         h.play_dtmf(param.as_deref(), extract::parse_json(&bytes)?)
                             .await

@@ -8,7 +8,7 @@
 //! drops its `watch` receiver, so the subscriber count is exact at all times.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -19,6 +19,7 @@ use crate::SessionId;
 use crate::api::lifecycle::Lifecycle;
 use crate::api::store::CallRecord;
 use crate::body::ResponseBody;
+use crate::sync::lock;
 
 /// Default interval of silence after which a `: heartbeat` comment is sent.
 pub const DEFAULT_SSE_HEARTBEAT: Duration = Duration::from_secs(15);
@@ -29,10 +30,6 @@ pub const DEFAULT_SSE_REPLAY: usize = 256;
 const MAX_CHANNELS: usize = 1024;
 
 const HEARTBEAT: &[u8] = b": heartbeat\n\n";
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
 
 /// One SSE frame.
 fn frame(event: &str, id: u64, data: &str) -> Bytes {

@@ -231,9 +231,7 @@ impl InMemoryCallStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, MemState> {
-        // A panic while holding the lock cannot leave the maps half-updated in a way
-        // that matters more than losing the store, so a poisoned lock is reused.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        crate::sync::lock(&self.state)
     }
 }
 

@@ -14,7 +14,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -181,9 +181,7 @@ impl FakeDialer {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A test that panicked while holding the lock leaves consistent data behind:
-        // every mutation is a single push/remove/flag.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(&self.state)
     }
 
     /// Records the request and takes the script that applies to it.

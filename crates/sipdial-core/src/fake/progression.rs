@@ -3,7 +3,7 @@
 //! reports when a call is force-disconnected, pushed through the sinks the HTTP API
 //! attached ([`crate::SipDialer::attach_events`]).
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::events::{CallRef, EventSink, PlatformCallState, PlatformEvent, PlatformEventKind};
@@ -31,26 +31,16 @@ pub(super) struct Sinks(Mutex<Vec<EventSink>>);
 
 impl Sinks {
     pub(super) fn attach(&self, sink: EventSink) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(sink);
+        crate::sync::lock(&self.0).push(sink);
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .is_empty()
+        crate::sync::lock(&self.0).is_empty()
     }
 
     /// Sends `kind` about `call` to every sink (outside the lock: a sink may do work).
     pub(super) fn emit(&self, call: &SipCall, kind: PlatformEventKind) {
-        let sinks = self
-            .0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let sinks = crate::sync::lock(&self.0).clone();
         let event = PlatformEvent::new(call.session_id.clone(), kind).at(Timestamp::now());
         for sink in sinks {
             sink(event.clone());
@@ -142,9 +132,7 @@ pub(super) fn spawn(
     sinks: Arc<Sinks>,
 ) {
     let still_up = |state: &Arc<Mutex<State>>, call: &SipCall| {
-        state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        crate::sync::lock(state)
             .require_connection(&call.session_id, &call.connection_id)
             .is_ok()
     };
@@ -161,9 +149,7 @@ pub(super) fn spawn(
         updated(&sinks, &call, PlatformCallState::Active);
         if let Some((after, code, reason)) = progression.hang_up_after {
             tokio::time::sleep(after).await;
-            let removed = state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
+            let removed = crate::sync::lock(&state)
                 .remove_call(&call.session_id, &call.connection_id)
                 .is_ok();
             if removed {

@@ -1,0 +1,46 @@
+//! `POST /callbacks`: the platform's SIP and session-monitoring callbacks.
+
+use http::StatusCode;
+
+use super::super::authorizer::Action;
+use super::super::error::ApiError;
+use super::super::json_response;
+use super::{Answer, Handlers, store_error};
+use crate::events::PlatformEvent;
+
+impl Handlers<'_> {
+    /// `POST /callbacks`: one platform callback, verified when a secret is
+    /// configured, applied, and answered 200 for anything readable (the platform
+    /// retries anything else, and an event we cannot use never becomes readable).
+    pub(crate) async fn receive_callback(&self, body: &[u8]) -> Answer {
+        #[cfg(feature = "jwt")]
+        if let Some(secret) = &self.inner.callback_secret {
+            let now = crate::Timestamp::now().as_secs();
+            if let Err(e) = super::super::signature::verify(&self.head.headers, body, secret, now) {
+                tracing::warn!(code = e.code(), "callback signature refused");
+                return Err(e);
+            }
+        }
+        self.authorize(Action::ReceiveCallback).await?;
+        let event = PlatformEvent::from_callback_json(body).map_err(|_| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_json",
+                "the callback body is not a JSON object",
+            )
+        })?;
+        if let Some(id) = event.call().and_then(|c| c.id.as_ref()) {
+            tracing::Span::current().record("call_id", id.as_str());
+        }
+        let outcome = self
+            .inner
+            .lifecycle
+            .apply(event)
+            .await
+            .map_err(store_error)?;
+        json_response(
+            StatusCode::OK,
+            &serde_json::json!({ "status": outcome.as_str() }),
+        )
+    }
+}

@@ -1,0 +1,48 @@
+//! `GET /events`: the session's call changes as Server-Sent Events.
+
+use http::{HeaderValue, header};
+
+use super::super::authorizer::Action;
+use super::super::error::ApiError;
+use super::super::extract::query_pairs;
+use super::{Answer, Handlers, session_field, store_error};
+
+impl Handlers<'_> {
+    /// `GET /events?sessionId=`.
+    pub(crate) async fn watch_events(&self, query: Option<&str>) -> Answer {
+        let session = query_pairs(query)?
+            .into_iter()
+            .find(|(k, _)| k == "sessionId")
+            .map(|(_, v)| v)
+            .ok_or_else(|| ApiError::invalid_field("sessionId", "is required"))
+            .and_then(|s| session_field(&s, "sessionId"))?;
+        self.known_session(&session).await?;
+        self.authorize(Action::WatchEvents {
+            session_id: session.clone(),
+        })
+        .await?;
+        // An id this server never issued (or garbage) just means "start over".
+        let last_event_id = self
+            .head
+            .headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let body = self
+            .inner
+            .lifecycle
+            .subscribe(&session, last_event_id)
+            .await
+            .map_err(store_error)?;
+        let mut res = http::Response::new(body);
+        let headers = res.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        // Reverse proxies (nginx) must pass each event on at once.
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        Ok(res)
+    }
+}

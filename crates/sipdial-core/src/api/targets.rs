@@ -1,0 +1,223 @@
+//! The host's named SIP destinations: what callers pick by name, and the rules a
+//! name and a label follow (exposed so that hosts reading targets from their own
+//! configuration refuse the same names at parse time).
+
+use super::config::ApiConfigError;
+use crate::{SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};
+
+/// Longest target name.
+pub const MAX_TARGET_NAME_LEN: usize = 64;
+/// Longest target label.
+pub const MAX_TARGET_LABEL_LEN: usize = 100;
+
+/// Checks a target name: 1 to [`MAX_TARGET_NAME_LEN`] of `[A-Za-z0-9_.-]`, so it
+/// is safe in URLs, JSON and logs as it is.
+pub fn check_target_name(name: &str) -> Result<(), ApiConfigError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_TARGET_NAME_LEN
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiConfigError::TargetName(name.to_owned()))
+    }
+}
+
+/// Checks the label of the target called `name`: 1 to [`MAX_TARGET_LABEL_LEN`]
+/// characters without control characters, since pages show it as text.
+pub fn check_target_label(name: &str, label: &str) -> Result<(), ApiConfigError> {
+    if label.is_empty()
+        || label.chars().count() > MAX_TARGET_LABEL_LEN
+        || label.chars().any(char::is_control)
+    {
+        return Err(ApiConfigError::TargetLabel(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// A named SIP destination configured by the host. Callers pick it by name; its URI,
+/// credentials and options never come from (or go back to) the browser.
+#[derive(Debug, Clone)]
+pub struct SipTarget {
+    pub(crate) name: String,
+    pub(crate) label: Option<String>,
+    pub(crate) uri: Result<SipUri, ValidationError>,
+    pub(crate) from: Option<SipFrom>,
+    pub(crate) auth: Option<SipAuth>,
+    pub(crate) headers: SipHeaders,
+    pub(crate) secure: bool,
+    pub(crate) video: bool,
+    pub(crate) observe_force_mute: bool,
+}
+
+impl SipTarget {
+    /// A target called `name` (1 to 64 of `[A-Za-z0-9_.-]`, checked in `build()`) that
+    /// dials `uri`.
+    pub fn new(name: impl Into<String>, uri: SipUri) -> Self {
+        Self::with_uri(name.into(), Ok(uri))
+    }
+
+    /// Like [`SipTarget::new`] with the URI as text (e.g. from an environment
+    /// variable); an invalid URI is reported by `build()` as
+    /// [`ApiConfigError::TargetUri`].
+    pub fn parse(name: impl Into<String>, uri: &str) -> Self {
+        Self::with_uri(name.into(), SipUri::new(uri))
+    }
+
+    fn with_uri(name: String, uri: Result<SipUri, ValidationError>) -> Self {
+        Self {
+            name,
+            label: None,
+            uri,
+            from: None,
+            auth: None,
+            headers: SipHeaders::new(),
+            secure: false,
+            video: false,
+            observe_force_mute: false,
+        }
+    }
+
+    /// What pages show for it (default: the name).
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// The INVITE's From (a numeric user shows as caller id on the PSTN).
+    pub fn from(mut self, from: SipFrom) -> Self {
+        self.from = Some(from);
+        self
+    }
+
+    /// Digest credentials for the far end's challenge.
+    pub fn auth(mut self, auth: SipAuth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Headers added to every INVITE to this target; they win over a caller's.
+    pub fn headers(mut self, headers: SipHeaders) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    /// SRTP media (default false).
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// Send video to the SIP leg (default false).
+    pub fn video(mut self, video: bool) -> Self {
+        self.video = video;
+        self
+    }
+
+    /// Let force-mute apply to the SIP leg (default false).
+    pub fn observe_force_mute(mut self, observe: bool) -> Self {
+        self.observe_force_mute = observe;
+        self
+    }
+
+    /// The name callers pick it by.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The label pages show.
+    pub fn display_label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// A validated configured target (URI known good).
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) label: String,
+    pub(crate) uri: SipUri,
+    pub(crate) from: Option<SipFrom>,
+    pub(crate) auth: Option<SipAuth>,
+    pub(crate) headers: SipHeaders,
+    pub(crate) secure: bool,
+    pub(crate) video: bool,
+    pub(crate) observe_force_mute: bool,
+}
+
+impl SipTarget {
+    /// Validates the target once, at `build()`.
+    fn validate(self) -> Result<Target, ApiConfigError> {
+        check_target_name(&self.name)?;
+        let label = self.label.clone().unwrap_or_else(|| self.name.clone());
+        check_target_label(&self.name, &label)?;
+        let uri = self.uri.map_err(|source| ApiConfigError::TargetUri {
+            name: self.name.clone(),
+            source,
+        })?;
+        Ok(Target {
+            name: self.name,
+            label,
+            uri,
+            from: self.from,
+            auth: self.auth,
+            headers: self.headers,
+            secure: self.secure,
+            video: self.video,
+            observe_force_mute: self.observe_force_mute,
+        })
+    }
+}
+
+/// Every validated target and which one a dial that names none uses.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Targets {
+    all: Vec<Target>,
+    default: Option<usize>,
+}
+
+impl Targets {
+    /// Validates `targets` (names unique) and resolves the default: the named one, or
+    /// the only one.
+    pub(crate) fn new(
+        targets: Vec<SipTarget>,
+        default: Option<String>,
+    ) -> Result<Self, ApiConfigError> {
+        let mut all: Vec<Target> = Vec::with_capacity(targets.len());
+        for t in targets {
+            let t = t.validate()?;
+            if all.iter().any(|o| o.name == t.name) {
+                return Err(ApiConfigError::DuplicateTarget(t.name));
+            }
+            all.push(t);
+        }
+        let default = match default {
+            Some(name) => Some(
+                all.iter()
+                    .position(|t| t.name == name)
+                    .ok_or(ApiConfigError::UnknownDefaultTarget(name))?,
+            ),
+            None if all.len() == 1 => Some(0),
+            None => None,
+        };
+        Ok(Self { all, default })
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Target> {
+        self.all.iter()
+    }
+
+    pub(crate) fn find(&self, name: &str) -> Option<&Target> {
+        self.all.iter().find(|t| t.name == name)
+    }
+
+    pub(crate) fn default(&self) -> Option<&Target> {
+        self.default.map(|i| &self.all[i])
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+}
