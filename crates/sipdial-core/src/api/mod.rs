@@ -273,6 +273,7 @@ impl SipDialApi {
             R::GetCall => h.get_call(param.as_deref()).await,
             R::HangUp => h.hang_up(param.as_deref()).await,
             R::Events => h.watch_events(parts.uri.query()).await,
+            R::OpenApi => h.openapi().await,
             R::Callbacks => {
                 let bytes =
                     extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
