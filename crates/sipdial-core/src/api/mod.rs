@@ -50,7 +50,7 @@ use crate::{SessionId, SipDialer};
 
 pub use allow_list::UriAllowList;
 pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
-pub use config::{ApiConfigError, SipDialApiBuilder};
+pub use config::{ApiConfigError, SipDialApiBuilder, normalize_path_prefix};
 pub use error::ApiError;
 pub use lifecycle::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook, DEDUPE_CAPACITY};
 pub use limits::{
