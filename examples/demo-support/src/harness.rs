@@ -719,7 +719,10 @@ pub mod checks {
         assert_eq!(dialed.status, 201, "{}", dialed.body);
         let location = dialed.header("location").expect("a Location").to_owned();
         assert!(location.starts_with("/app/sip/calls/"), "{location}");
-        assert_eq!(super::http_request(&root, "GET", &location, None).status, 200);
+        assert_eq!(
+            super::http_request(&root, "GET", &location, None).status,
+            200
+        );
         for outside in ["/", "/sip/targets", "/assets/app.js"] {
             let reply = super::http_request(&root, "GET", outside, None);
             assert_eq!(reply.status, 404, "GET {outside} outside the mount");

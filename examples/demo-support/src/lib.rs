@@ -148,7 +148,7 @@ impl Demo {
 fn build_api(config: &DemoConfig, dialer: Arc<dyn SipDialer>) -> Result<SipDialApi, ConfigError> {
     let mut builder = SipDialApi::builder(dialer).prefix(API_PREFIX);
     for target in &config.targets {
-        builder = builder.target(target.to_sip_target());
+        builder = builder.target(target.clone());
     }
     if let Some(name) = &config.default_target {
         builder = builder.default_target(name.clone());
