@@ -19,6 +19,7 @@
 //! and stream lists are retried after transient failures, dials never (see [`retry`]).
 //! See `docs/opentok.md` and `docs/reliability.md`.
 
+mod clock;
 mod config_error;
 mod credentials;
 mod dialer;
