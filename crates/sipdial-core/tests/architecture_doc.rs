@@ -45,10 +45,20 @@ fn served_routes() -> BTreeSet<(String, String)> {
 #[test]
 fn every_route_is_listed_once_with_its_handler_file() {
     let rows = documented_routes();
-    let listed: BTreeSet<(String, String)> =
-        rows.iter().map(|(m, p, _)| (m.clone(), p.clone())).collect();
-    assert_eq!(listed.len(), rows.len(), "a route is listed twice: {rows:?}");
-    assert_eq!(listed, served_routes(), "docs/architecture.md drifted from the route table");
+    let listed: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|(m, p, _)| (m.clone(), p.clone()))
+        .collect();
+    assert_eq!(
+        listed.len(),
+        rows.len(),
+        "a route is listed twice: {rows:?}"
+    );
+    assert_eq!(
+        listed,
+        served_routes(),
+        "docs/architecture.md drifted from the route table"
+    );
     for (method, path, file) in rows {
         let source = std::fs::read_to_string(workspace().join(&file))
             .unwrap_or_else(|e| panic!("{method} {path}: {file}: {e}"));
