@@ -318,7 +318,7 @@ impl SipUri {
 
 validated_string!(
     /// The `from` of the INVITE: `user@host`, where a numeric user shows as caller id on
-    /// the PSTN (opentok-api.md §4).
+    /// the PSTN (docs/platform-api.md §4).
     SipFrom,
     check_sip_from
 );

@@ -1,5 +1,5 @@
 //! What the platform reports after a dial: SIP call and session-monitoring events
-//! (opentok-api.md §6), as one typed [`PlatformEvent`].
+//! (docs/platform-api.md §6), as one typed [`PlatformEvent`].
 //!
 //! They reach sipdial two ways, which end in the same state machine: as JSON POSTed to
 //! `{prefix}/callbacks` ([`PlatformEvent::from_callback_json`]), or in-process from a
