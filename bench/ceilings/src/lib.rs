@@ -25,6 +25,9 @@ use hyper_util::rt::TokioIo;
 use sipdial_core::jwt::ClientTokenClaims;
 use sipdial_core::{ClientToken, ConnectionData, DialError, Role, SessionId, TokenOptions};
 
+pub mod dial_route;
+pub mod token_route;
+
 /// Largest request body a ceiling reads (sipdial's default limit).
 pub const BODY_LIMIT: usize = 16 * 1024;
 
@@ -79,8 +82,13 @@ pub fn error_reply(status: StatusCode, code: &str) -> Reply {
     json_reply(status, body)
 }
 
-/// Reads a request body of at most [`BODY_LIMIT`] bytes.
-pub async fn read_body(req: Request<Incoming>) -> Option<Bytes> {
+/// Reads a request body of at most [`BODY_LIMIT`] bytes (hyper's `Incoming` when
+/// served, a buffered body when `req-cost` calls a handler in process).
+pub async fn read_body<B>(req: Request<B>) -> Option<Bytes>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
     Limited::new(req.into_body(), BODY_LIMIT)
         .collect()
         .await
