@@ -6,7 +6,7 @@
 //! encode it so that those SDKs accept the ids they hand out.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
 use crate::{SessionId, ValidationError};
 
@@ -28,32 +28,56 @@ pub struct SessionIdParts {
 /// Decoding is best effort, as in the SDKs: ids minted by other means are still valid
 /// [`SessionId`]s, they just carry no readable key.
 pub fn decode(id: &SessionId) -> Option<SessionIdParts> {
+    with_fields(id, |api_key, location, create_time, random| {
+        SessionIdParts {
+            api_key: api_key.to_owned(),
+            location: location.to_owned(),
+            create_time: create_time.to_owned(),
+            random: random.to_owned(),
+        }
+    })
+}
+
+/// Whether the key the session id carries is `api_key`; `None` when the id does not
+/// decode (as [`decode`]).
+///
+/// What a dialer checks before every token (`docs/platform-api.md §2`): the same
+/// answer as comparing [`decode`]'s `api_key`, without allocating the four fields.
+pub fn carries_api_key(id: &SessionId, api_key: &str) -> Option<bool> {
+    with_fields(id, |key, _, _, _| key == api_key)
+}
+
+/// Room for the decoded bytes of the longest session id
+/// ([`MAX_SESSION_ID_LEN`](crate::MAX_SESSION_ID_LEN) less the sentinel).
+const DECODED_MAX: usize = crate::MAX_SESSION_ID_LEN.div_ceil(4) * 3;
+
+/// Decodes the id on the stack and hands its fields (api key, location, creation
+/// time, random) to `f`.
+///
+/// The SDKs map `-`/`_` to `+`/`/` and decode standard base64 without padding; a
+/// [`SessionId`] holds only `[A-Za-z0-9._~-]`, so that is exactly URL-safe base64
+/// without padding (`.` and `~` are refused by both), decoded here in one pass with no
+/// copy of the text.
+fn with_fields<R>(id: &SessionId, f: impl FnOnce(&str, &str, &str, &str) -> R) -> Option<R> {
     let s = id.as_str();
     let body = s.get(2..)?;
     if !(s.starts_with("1_") || s.starts_with("2_")) {
         return None;
     }
-    let mapped: String = body
-        .chars()
-        .map(|c| match c {
-            '-' => '+',
-            '_' => '/',
-            c => c,
-        })
-        .collect();
-    let trimmed = mapped.trim_end_matches('=');
-    let bytes = STANDARD_NO_PAD.decode(trimmed).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
+    let mut buf = [0u8; DECODED_MAX];
+    let n = URL_SAFE_NO_PAD.decode_slice(body, &mut buf).ok()?;
+    let text = std::str::from_utf8(buf.get(..n)?).ok()?;
     let mut fields = text.split('~');
     if fields.next()? != "1" {
         return None;
     }
-    Some(SessionIdParts {
-        api_key: fields.next()?.to_owned(),
-        location: fields.next().unwrap_or_default().to_owned(),
-        create_time: fields.next().unwrap_or_default().to_owned(),
-        random: fields.next().unwrap_or_default().to_owned(),
-    })
+    let api_key = fields.next()?;
+    Some(f(
+        api_key,
+        fields.next().unwrap_or_default(),
+        fields.next().unwrap_or_default(),
+        fields.next().unwrap_or_default(),
+    ))
 }
 
 /// Encodes fields into a session id in the platform format (sentinel `1_`).
@@ -150,6 +174,43 @@ mod tests {
             "1_MX4xMjM0NTZ-flNhdCBNYXIgMTUgMTQ6NDI6MjMgUERUIDIwMTR-MC40OTAxMzAyNX4"
         );
         assert_eq!(decode(&id).unwrap(), parts);
+    }
+
+    #[test]
+    fn carries_api_key_agrees_with_decode() {
+        for id in [
+            "1_MX4xMjM0NTZ-flNhdCBNYXIgMTUgMTQ6NDI6MjMgUERUIDIwMTR-MC40OTAxMzAyNX4",
+            "2_MX40NTMyODc3Mn5-fg",
+            "1_QUFBQQ",
+            "3_MX40NTMyODc3Mn5-fg",
+            "session-abc",
+            "1_",
+            "1_MX4xMjM0NTZ-f.",
+            "1_MX4xMjM0NTZ-f~",
+        ] {
+            let id = sid(id);
+            for key in ["123456", "45328772", "other"] {
+                assert_eq!(
+                    carries_api_key(&id, key),
+                    decode(&id).map(|p| p.api_key == key),
+                    "{id} {key}"
+                );
+            }
+        }
+        // The longest id fits the decoding buffer.
+        let long = sid(&format!("1_{}", "A".repeat(crate::MAX_SESSION_ID_LEN - 2)));
+        assert_eq!(carries_api_key(&long, "k"), None);
+        assert_eq!(decode(&long), None);
+        let parts = SessionIdParts {
+            api_key: "123456".into(),
+            location: String::new(),
+            create_time: String::new(),
+            random: "r".repeat(176),
+        };
+        let longest = encode(&parts).unwrap();
+        assert_eq!(longest.as_str().len(), crate::MAX_SESSION_ID_LEN - 2);
+        assert_eq!(carries_api_key(&longest, "123456"), Some(true));
+        assert_eq!(decode(&longest).unwrap(), parts);
     }
 
     #[test]

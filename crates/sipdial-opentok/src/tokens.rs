@@ -16,9 +16,11 @@ use crate::credentials::sign_rs256;
 /// Refuses a session whose id visibly belongs to another project or application.
 ///
 /// Best effort, as in the SDKs (docs/platform-api.md §2): ids that do not decode pass.
+/// Runs before every token (and so every dial): decoded on the stack, no copy of the
+/// id's fields.
 pub(crate) fn check_session_owner(session: &SessionId, id: &str) -> Result<(), DialError> {
-    match session_format::decode(session) {
-        Some(parts) if parts.api_key != id => Err(DialError::invalid(
+    match session_format::carries_api_key(session, id) {
+        Some(false) => Err(DialError::invalid(
             "session_id",
             "the session belongs to another project or application",
         )),
