@@ -9,6 +9,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
+use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 
 use crate::api::{ApiError, BoxError};
@@ -100,6 +101,16 @@ pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     // which let `["<sessionId>",null,null,null,null]` dial.
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(not_an_object());
+    }
+    // A valid body is read once, without tracking the path (its bookkeeping costs more
+    // than the parse); only a refused one is read again, by the same deserializer
+    // through `serde_path_to_error`, to name the field. Both reads stop at the same
+    // error, so the answer is what the path-tracking read alone gave.
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    if let Ok(value) = T::deserialize(&mut *de)
+        && de.end().is_ok()
+    {
+        return Ok(value);
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(&mut *de);
