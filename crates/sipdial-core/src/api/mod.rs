@@ -259,12 +259,16 @@ impl SipDialApi {
                     ApiError::forbidden("origin_not_allowed", message)
                 })?;
         }
-        let mount = parts.extensions.get::<MountPath>();
-        let base = format!("{}{}", mount.map_or("", MountPath::as_str), self.prefix());
+        // Borrowed, not joined into the base URL here: only the routes that emit a URL
+        // (the dial's `Location`, the OpenAPI document) pay for formatting it.
+        let mount = parts
+            .extensions
+            .get::<MountPath>()
+            .map_or("", MountPath::as_str);
         let h = handlers::Handlers {
             inner: &self.inner,
             head: &parts,
-            base: &base,
+            mount,
         };
         use routes::RouteId as R;
         match spec.id {

@@ -165,7 +165,7 @@ impl Handlers<'_> {
         let mut res = json_response(StatusCode::CREATED, &record)?;
         // Relative to the mount the client used, so following it reaches this API
         // wherever the host nested it.
-        let location = format!("{}/calls/{}", self.base, record.id);
+        let location = format!("{}{}/calls/{}", self.mount, inner.prefix, record.id);
         if let Ok(v) = HeaderValue::from_str(&location) {
             res.headers_mut().insert(header::LOCATION, v);
         }

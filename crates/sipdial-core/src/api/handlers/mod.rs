@@ -29,9 +29,9 @@ pub(crate) type Answer = Result<http::Response<ResponseBody>, ApiError>;
 pub(crate) struct Handlers<'a> {
     pub(crate) inner: &'a Inner,
     pub(crate) head: &'a http::request::Parts,
-    /// The API's base as the client sees it: the host's mount followed by the prefix
-    /// (`/api/sip` when a host nests the API under `/api`), for every URL we emit.
-    pub(crate) base: &'a str,
+    /// The host's mount (`/api` when a host nests the API under `/api`, `""` at the
+    /// root): with the prefix in front of every URL we emit, see [`Handlers::base`].
+    pub(crate) mount: &'a str,
 }
 
 /// Logs a dialer failure (its text may hold platform detail: fine in logs, never in
@@ -68,6 +68,12 @@ fn call_ended() -> ApiError {
 }
 
 impl Handlers<'_> {
+    /// The API's base as the client sees it: the host's mount followed by the prefix
+    /// (`/api/sip`), for every URL we emit.
+    fn base(&self) -> String {
+        [self.mount, &self.inner.prefix].concat()
+    }
+
     async fn authorize(&self, action: Action) -> Result<Option<Role>, ApiError> {
         match self.inner.authorizer.authorize(self.head, &action).await {
             Decision::Allow => Ok(None),

@@ -11,6 +11,6 @@ impl Handlers<'_> {
     /// `GET /openapi.json`: public like any API description; it names no target,
     /// credential or session.
     pub(crate) async fn openapi(&self) -> Answer {
-        json_response(StatusCode::OK, &document_for(self.base))
+        json_response(StatusCode::OK, &document_for(&self.base()))
     }
 }
