@@ -9,7 +9,6 @@
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 
 use crate::api::{ApiError, BoxError};
