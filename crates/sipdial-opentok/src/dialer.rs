@@ -319,6 +319,10 @@ impl OpenTokDialerBuilder {
             }
             None => self.credentials.default_base_url().to_owned(),
         };
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let base = reqwest::Url::parse(&base_url).map_err(|e| ConfigError::InvalidBaseUrl {
+            reason: format!("not a URL ({e})"),
+        })?;
         let user_agent =
             HeaderValue::from_str(&self.user_agent).map_err(|_| ConfigError::InvalidSetting {
                 setting: "user_agent",
@@ -340,7 +344,8 @@ impl OpenTokDialerBuilder {
                 credentials: self.credentials,
                 rest: Rest {
                     client,
-                    base_url: base_url.trim_end_matches('/').to_owned(),
+                    base_url,
+                    base,
                     timeout: self.timeout,
                     user_agent,
                     retry: self.retry,

@@ -8,7 +8,7 @@
 use std::error::Error as _;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, USER_AGENT};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use reqwest::{Client, Response};
 use sipdial_core::DialError;
 use tracing::Instrument as _;
@@ -29,6 +29,10 @@ pub(crate) struct Rest {
     pub(crate) client: Client,
     /// Without a trailing slash.
     pub(crate) base_url: String,
+    /// `base_url` parsed once: every request's URL is this with its path replaced
+    /// (see [`Rest::url_of`]), so the scheme, host and port are not parsed again per
+    /// request (a full parse was about 15 % of a dial's instructions).
+    pub(crate) base: reqwest::Url,
     /// Per attempt; also the default total deadline of a retried call.
     pub(crate) timeout: Duration,
     pub(crate) user_agent: HeaderValue,
@@ -130,7 +134,7 @@ impl Rest {
         let (auth_name, auth_value) = credentials
             .rest_auth_header(now_secs())
             .map_err(|e| Failure::new(None, e))?;
-        let url = format!("{}{}", self.base_url, planned.path);
+        let url = self.url_of(&planned.path);
         let mut request = self
             .client
             .request(planned.method.clone(), url)
@@ -155,7 +159,13 @@ impl Rest {
             .await
             .map_err(|e| Failure::new(None, transport_error(e)))?;
         let status = response.status();
-        let headers = response.headers().clone();
+        // Only a failure reads the headers (`Retry-After`, the error mapping), after
+        // the body has consumed the response: copied only then.
+        let headers = if status.is_success() {
+            HeaderMap::new()
+        } else {
+            response.headers().clone()
+        };
         let body = read_body(response)
             .await
             .map_err(|e| Failure::new(Some(status.as_u16()), e))?;
@@ -171,6 +181,17 @@ impl Rest {
                 retry_after: retry_after(&headers),
             })
         }
+    }
+}
+
+impl Rest {
+    /// `{base_url}{path}` as a URL: the same URL as parsing the joined text (the path
+    /// goes through the same path parser; planned paths hold only ids and fixed words,
+    /// no `?` or `#`).
+    fn url_of(&self, path: &str) -> reqwest::Url {
+        let mut url = self.base.clone();
+        url.set_path(&[self.base.path().trim_end_matches('/'), path].concat());
+        url
     }
 }
 
@@ -237,5 +258,44 @@ pub(crate) fn transport_error(error: reqwest::Error) -> DialError {
     };
     DialError::Transport {
         message: message.chars().take(MAX_MESSAGE_CHARS + 64).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rest(base_url: &str) -> Rest {
+        Rest {
+            client: Client::new(),
+            base_url: base_url.to_owned(),
+            base: reqwest::Url::parse(base_url).unwrap(),
+            timeout: Duration::from_secs(1),
+            user_agent: HeaderValue::from_static("t"),
+            retry: RetryPolicy::none(),
+        }
+    }
+
+    #[test]
+    fn request_urls_are_the_joined_text_parsed() {
+        for base in [
+            "http://127.0.0.1:4010",
+            "https://api.opentok.com",
+            "https://gateway.example.com/opentok",
+            "https://gateway.example.com/a/b",
+        ] {
+            for path in [
+                "/session/create",
+                "/v2/project/47000001/dial",
+                "/v2/project/47000001/session/1_MX4-fg/connection/c.d~e_f-g",
+                "/v2/project/k/session/s/stream",
+            ] {
+                assert_eq!(
+                    rest(base).url_of(path),
+                    reqwest::Url::parse(&format!("{base}{path}")).unwrap(),
+                    "{base} {path}"
+                );
+            }
+        }
     }
 }
