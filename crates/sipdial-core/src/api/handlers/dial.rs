@@ -143,16 +143,17 @@ impl Handlers<'_> {
                 .await
                 .map_err(|e| dial_error("dial", e))?;
             tracing::Span::current().record("call_id", call.id.as_str());
-            let record = CallRecord::dialed(&call, target_name);
-            let record = match lifecycle.insert_dialed(record.clone()).await {
+            // The record moves into the store; `call` still names the leg to end if it
+            // cannot be recorded, so no copy of the record is kept for that.
+            let record = match lifecycle
+                .insert_dialed(CallRecord::dialed(&call, target_name))
+                .await
+            {
                 Ok(recorded) => recorded,
                 Err(e) => {
                     // An untracked live call could not be hung up through the API: end it.
                     let err = store_error(e);
-                    if let Err(e) = dialer
-                        .hang_up(&record.session_id, &record.connection_id)
-                        .await
-                    {
+                    if let Err(e) = dialer.hang_up(&call.session_id, &call.connection_id).await {
                         tracing::error!(error = %e, "could not hang up an unrecorded call");
                     }
                     return Err(err);
