@@ -54,7 +54,7 @@ FAKE_API_KEY=$API_KEY FAKE_API_SECRET=$API_SECRET HOST=127.0.0.1 PORT=0 FAKE_FOR
 FAKE_PID=$!
 FAKE_URL=
 for _ in $(seq 1 400); do
-  FAKE_URL=$(sed -n 's#.*listening on \(http://[0-9.]*:[0-9]*\).*#\1#p' "$OUT/fake.out" | head -1)
+  FAKE_URL=$(sed -n 's#.*listening on \(http://[0-9.]*:[0-9]*\).*#\1#p' "$OUT/fake.out" 2>/dev/null | head -1 || true)
   [ -n "$FAKE_URL" ] && break
   kill -0 "$FAKE_PID" 2>/dev/null || die "fake-platform exited"
   sleep 0.05

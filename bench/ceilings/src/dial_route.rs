@@ -79,7 +79,8 @@ struct CallJson<'a> {
 pub struct Config {
     api_key: String,
     api_secret: String,
-    dial_url: String,
+    /// Parsed once, as sipdial-opentok does: only the request's own work is per request.
+    dial_url: reqwest::Url,
     sip_uri: String,
     sip_headers: BTreeMap<String, String>,
     sip_auth: Option<(String, String)>,
@@ -106,7 +107,11 @@ pub fn config() -> Result<Config, String> {
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
     Ok(Config {
-        dial_url: format!("{}/v2/project/{api_key}/dial", base.trim_end_matches('/')),
+        dial_url: reqwest::Url::parse(&format!(
+            "{}/v2/project/{api_key}/dial",
+            base.trim_end_matches('/')
+        ))
+        .map_err(|_| "OPENTOK_API_URL must be a URL".to_owned())?,
         api_key,
         api_secret: env_required("OPENTOK_API_SECRET")?,
         sip_uri: env_or("SIP_URI", "sip:bench@127.0.0.1;transport=tls"),
@@ -168,7 +173,7 @@ pub async fn dial(config: &Config, body: Option<Bytes>) -> Reply {
     };
     let sent = config
         .client
-        .post(&config.dial_url)
+        .post(config.dial_url.clone())
         .header("X-OPENTOK-AUTH", jwt)
         .header(header::CONTENT_TYPE, "application/json")
         .header(header::ACCEPT, "application/json")
