@@ -15,17 +15,15 @@ use crate::api::{ApiError, BoxError};
 
 /// Whether `Content-Type` is JSON: `application/json` or `application/*+json`, any
 /// parameters, any case.
+/// Compared without a lowercased copy: every JSON request asks.
 fn is_json(value: &str) -> bool {
-    let essence = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || essence
-            .strip_prefix("application/")
-            .is_some_and(|sub| sub.ends_with("+json"))
+    let essence = value.split(';').next().unwrap_or("").trim().as_bytes();
+    let (Some(kind), Some(sub)) = (essence.get(..12), essence.get(12..)) else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case(b"application/")
+        && (sub.eq_ignore_ascii_case(b"json")
+            || sub.len() >= 5 && sub[sub.len() - 5..].eq_ignore_ascii_case(b"+json"))
 }
 
 fn unsupported() -> ApiError {
@@ -285,5 +283,12 @@ mod tests {
         assert!(!is_json("text/plain"));
         assert!(!is_json("application/x-www-form-urlencoded"));
         assert!(!is_json("multipart/form-data; boundary=x"));
+        assert!(is_json(" APPLICATION/Vnd.Api+JSON "));
+        assert!(!is_json("application/"));
+        // As before: a bare `+json` subtype passes the suffix rule.
+        assert!(is_json("application/+json"));
+        assert!(!is_json("application/jsonx"));
+        assert!(!is_json("text/json"));
+        assert!(!is_json(""));
     }
 }
