@@ -31,8 +31,14 @@ where
 
     fn call(&mut self, mut req: axum::http::Request<B>) -> Self::Future {
         if let Some(OriginalUri(original)) = req.extensions().get::<OriginalUri>() {
-            let mount = MountPath::from_stripped(original.path(), req.uri().path());
-            req.extensions_mut().insert(mount);
+            // Merged at the top (nothing stripped) the mount is the root, which is also
+            // what the core reads when no mount is given: skip building one per
+            // request, unless an outer layer set another that must be replaced.
+            let stripped = original.path() != req.uri().path();
+            if stripped || req.extensions().get::<MountPath>().is_some() {
+                let mount = MountPath::from_stripped(original.path(), req.uri().path());
+                req.extensions_mut().insert(mount);
+            }
         }
         self.0.call(req)
     }
