@@ -143,7 +143,10 @@ impl OpenTokDialer {
         self.inner.credentials.id()
     }
 
-    async fn send(&self, planned: &wire::Planned) -> Result<crate::transport::Answer, DialError> {
+    async fn send(
+        &self,
+        planned: &wire::Planned<'_>,
+    ) -> Result<crate::transport::Answer, DialError> {
         self.inner.rest.send(&self.inner.credentials, planned).await
     }
 }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sipdial_core::DialError;
 
@@ -25,12 +24,12 @@ struct PlatformError {
 
 /// Maps a non-2xx answer to the caller's error.
 pub(crate) fn map_status(
-    planned: &Planned,
+    planned: &Planned<'_>,
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
 ) -> DialError {
-    let (code, message) = platform_error(body, &planned.scrub);
+    let (code, message) = platform_error(body, &planned.scrub.0);
     match status.as_u16() {
         400 => DialError::InvalidInput {
             field: None,
@@ -66,7 +65,7 @@ pub(crate) fn map_status(
 /// added to it yet", and uses the same status for an unknown session. An empty list is
 /// the useful answer for the first; only an explicit "session not found" message is
 /// taken as the second.
-pub(crate) fn is_no_streams_yet(planned: &Planned, status: StatusCode, body: &[u8]) -> bool {
+pub(crate) fn is_no_streams_yet(planned: &Planned<'_>, status: StatusCode, body: &[u8]) -> bool {
     if planned.op != Operation::ListStreams || status != StatusCode::NOT_FOUND {
         return false;
     }
@@ -88,7 +87,7 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 /// Reads `{code, message}` when the body is that shape; the message is scrubbed of
 /// `secrets`, stripped of control characters and truncated.
-fn platform_error(body: &[u8], secrets: &[SecretString]) -> (Option<i64>, Option<String>) {
+fn platform_error(body: &[u8], secrets: &[&str]) -> (Option<i64>, Option<String>) {
     let Ok(err) = serde_json::from_slice::<PlatformError>(body) else {
         return (None, None);
     };
@@ -105,9 +104,9 @@ fn platform_error(body: &[u8], secrets: &[SecretString]) -> (Option<i64>, Option
 }
 
 /// Removes secrets and control characters (no log-line injection) and truncates.
-pub(crate) fn clean_message(message: &str, secrets: &[SecretString]) -> String {
+pub(crate) fn clean_message(message: &str, secrets: &[&str]) -> String {
     let mut m = message.to_owned();
-    for s in secrets.iter().map(ExposeSecret::expose_secret) {
+    for &s in secrets {
         if s.len() >= 4 {
             m = m.replace(s, "[REDACTED]");
         }
@@ -130,13 +129,14 @@ mod tests {
     use reqwest::header::HeaderValue;
     use sipdial_core::{ClientToken, DialRequest, SessionId, SipUri};
 
-    fn dial_plan() -> Planned {
-        let r = DialRequest::new(
+    fn dial_plan() -> Planned<'static> {
+        // The plan borrows its request's secrets; leaked so the plan can outlive this.
+        let r = Box::leak(Box::new(DialRequest::new(
             SessionId::new("1_abc").unwrap(),
             ClientToken::new("the-client-token", 1),
             SipUri::new("sip:a@b.c").unwrap(),
-        );
-        wire::dial("k", &r).unwrap()
+        )));
+        wire::dial("k", r).unwrap()
     }
 
     fn map(status: u16, body: &str, headers: HeaderMap) -> DialError {

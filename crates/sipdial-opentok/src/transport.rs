@@ -54,7 +54,7 @@ impl Rest {
     pub(crate) async fn send(
         &self,
         credentials: &Credentials,
-        planned: &Planned,
+        planned: &Planned<'_>,
     ) -> Result<Answer, DialError> {
         let span = tracing::info_span!(
             "opentok.request",
@@ -128,7 +128,7 @@ impl Rest {
     async fn exchange(
         &self,
         credentials: &Credentials,
-        planned: &Planned,
+        planned: &Planned<'_>,
         timeout: Duration,
     ) -> Result<Answer, Failure> {
         let (auth_name, auth_value) = credentials

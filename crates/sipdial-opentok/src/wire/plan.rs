@@ -5,17 +5,16 @@ use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use reqwest::Method;
-use secrecy::SecretString;
 use serde::Serialize;
 use sipdial_core::{
     ArchiveMode, ConnectionId, DialError, DialRequest, Dtmf, DtmfTarget, SessionId, SessionOptions,
     StreamId,
 };
 
-use super::request::{Body, Operation, Planned, json, project_path};
+use super::request::{Body, Operation, Planned, Scrub, json, project_path};
 
 /// `POST /session/create`, form body in Node's field order, always routed.
-pub(crate) fn create_session(options: &SessionOptions) -> Planned {
+pub(crate) fn create_session(options: &SessionOptions) -> Planned<'static> {
     let mut fields: Vec<(&str, String)> = Vec::new();
     if let Some(location) = options.location {
         fields.push(("location", location.to_string()));
@@ -40,7 +39,7 @@ pub(crate) fn create_session(options: &SessionOptions) -> Planned {
         path: "/session/create".to_owned(),
         body: Body::Form(form),
         not_found: "project",
-        scrub: Vec::new(),
+        scrub: Scrub::default(),
     }
 }
 
@@ -84,7 +83,7 @@ fn is_false(b: &bool) -> bool {
 
 /// `POST /v2/project/{key}/dial`, JSON body with every unset option omitted (the
 /// platform treats blanks differently from absent fields, docs/platform-api.md §4).
-pub(crate) fn dial(project: &str, request: &DialRequest) -> Result<Planned, DialError> {
+pub(crate) fn dial<'a>(project: &str, request: &'a DialRequest) -> Result<Planned<'a>, DialError> {
     let body = DialBody {
         session_id: request.session_id.as_str(),
         token: request.token.expose_secret(),
@@ -102,9 +101,9 @@ pub(crate) fn dial(project: &str, request: &DialRequest) -> Result<Planned, Dial
             streams: request.streams.iter().map(|s| s.as_str()).collect(),
         },
     };
-    let mut scrub = vec![SecretString::from(request.token.expose_secret())];
+    let mut scrub = vec![request.token.expose_secret()];
     if let Some(auth) = &request.auth {
-        scrub.push(auth.password().clone());
+        scrub.push(auth.expose_password());
     }
     Ok(Planned {
         op: Operation::Dial,
@@ -112,12 +111,16 @@ pub(crate) fn dial(project: &str, request: &DialRequest) -> Result<Planned, Dial
         path: project_path(project, "/dial"),
         body: json(&body)?,
         not_found: "session",
-        scrub,
+        scrub: Scrub(scrub),
     })
 }
 
 /// `DELETE …/session/{sid}/connection/{cid}`: force-disconnects the SIP leg.
-pub(crate) fn hang_up(project: &str, session: &SessionId, connection: &ConnectionId) -> Planned {
+pub(crate) fn hang_up(
+    project: &str,
+    session: &SessionId,
+    connection: &ConnectionId,
+) -> Planned<'static> {
     Planned {
         op: Operation::HangUp,
         method: Method::DELETE,
@@ -127,7 +130,7 @@ pub(crate) fn hang_up(project: &str, session: &SessionId, connection: &Connectio
         ),
         body: Body::Empty,
         not_found: "connection",
-        scrub: Vec::new(),
+        scrub: Scrub::default(),
     }
 }
 
@@ -141,7 +144,7 @@ pub(crate) fn play_dtmf(
     project: &str,
     target: &DtmfTarget,
     digits: &Dtmf,
-) -> Result<Planned, DialError> {
+) -> Result<Planned<'static>, DialError> {
     let (rest, not_found) = match target {
         DtmfTarget::Session(s) => (format!("/session/{s}/play-dtmf"), "session"),
         DtmfTarget::Connection(s, c) => (
@@ -157,31 +160,35 @@ pub(crate) fn play_dtmf(
             digits: digits.as_str(),
         })?,
         not_found,
-        scrub: Vec::new(),
+        scrub: Scrub::default(),
     })
 }
 
 /// `POST …/session/{sid}/stream/{id}/mute` with `{}`, as opentok-node sends it.
-pub(crate) fn force_mute(project: &str, session: &SessionId, stream: &StreamId) -> Planned {
+pub(crate) fn force_mute(
+    project: &str,
+    session: &SessionId,
+    stream: &StreamId,
+) -> Planned<'static> {
     Planned {
         op: Operation::ForceMute,
         method: Method::POST,
         path: project_path(project, &format!("/session/{session}/stream/{stream}/mute")),
         body: Body::Json(b"{}".to_vec()),
         not_found: "stream",
-        scrub: Vec::new(),
+        scrub: Scrub::default(),
     }
 }
 
 /// `GET …/session/{sid}/stream`.
-pub(crate) fn list_streams(project: &str, session: &SessionId) -> Planned {
+pub(crate) fn list_streams(project: &str, session: &SessionId) -> Planned<'static> {
     Planned {
         op: Operation::ListStreams,
         method: Method::GET,
         path: project_path(project, &format!("/session/{session}/stream")),
         body: Body::Empty,
         not_found: "session",
-        scrub: Vec::new(),
+        scrub: Scrub::default(),
     }
 }
 
@@ -207,7 +214,7 @@ mod tests {
         SessionId::new(SID).unwrap()
     }
 
-    fn body_str(p: &Planned) -> String {
+    fn body_str(p: &Planned<'_>) -> String {
         match &p.body {
             Body::Empty => String::new(),
             Body::Json(b) => String::from_utf8(b.clone()).unwrap(),
@@ -285,11 +292,7 @@ mod tests {
             !dbg.contains("tok-secret") && !dbg.contains("pw-secret"),
             "{dbg}"
         );
-        let scrub: Vec<&str> = p
-            .scrub
-            .iter()
-            .map(secrecy::ExposeSecret::expose_secret)
-            .collect();
+        let scrub: Vec<&str> = p.scrub.0.clone();
         assert_eq!(scrub, ["tok-secret", "pw-secret"]);
     }
 

@@ -4,7 +4,6 @@
 use std::fmt;
 
 use reqwest::Method;
-use secrecy::SecretString;
 use serde::Serialize;
 use sipdial_core::DialError;
 
@@ -62,7 +61,7 @@ impl fmt::Debug for Body {
 
 /// One REST call, before authentication and transport.
 #[derive(Debug)]
-pub(crate) struct Planned {
+pub(crate) struct Planned<'a> {
     pub(crate) op: Operation,
     pub(crate) method: Method,
     /// Path below the base URL, starting with `/`; ids are validated newtypes and
@@ -73,7 +72,19 @@ pub(crate) struct Planned {
     pub(crate) not_found: &'static str,
     /// Values a platform error message must not echo back into logs (the dial's
     /// token and SIP password).
-    pub(crate) scrub: Vec<SecretString>,
+    pub(crate) scrub: Scrub<'a>,
+}
+
+/// The secrets an error message is scrubbed of, borrowed from the request they belong
+/// to: only a failed call reads them, so a success pays for no copy of the token (and
+/// no zeroing of that copy). `Debug` shows how many, never what.
+#[derive(Default)]
+pub(crate) struct Scrub<'a>(pub(crate) Vec<&'a str>);
+
+impl fmt::Debug for Scrub<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scrub({} values)", self.0.len())
+    }
 }
 
 pub(super) fn json(value: &impl Serialize) -> Result<Body, DialError> {
