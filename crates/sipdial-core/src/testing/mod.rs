@@ -17,13 +17,15 @@
 mod cases;
 mod fixture;
 pub mod host;
+mod http1;
 mod request;
 mod runner;
 pub mod sse;
 mod streaming;
 
 pub use fixture::Fixture;
+pub use http1::Http1Client;
 pub use request::{TestBody, TestRequest, TestRequestBody, TestResponse};
 pub use runner::{CASES, CaseFailure, HttpIntegration, run_suite, run_suite_report};
-pub use sse::{Http1Client, SseEvent, SseItem, TestStream};
+pub use sse::{SseEvent, SseItem, TestStream};
 pub use streaming::{SSE_CASES, StreamingIntegration, run_sse_suite, run_sse_suite_report};
