@@ -43,13 +43,15 @@ pub(crate) fn request(
 ) -> Result<http::Request<RequestBody>, UnreadableHead> {
     let method =
         http::Method::from_bytes(req.method().as_str().as_bytes()).map_err(|_| UnreadableHead)?;
-    let (consumed, rest) = split_consumed(req);
+    let (_, rest) = split_consumed(req);
     let path = match format!("{prefix}{rest}") {
         // The mount itself with an empty prefix: the API's root.
         root if root.is_empty() => "/".to_owned(),
         path => path,
     };
-    let mount = MountPath::from_stripped(&format!("{consumed}{rest}"), &path);
+    // What the scopes consumed and `rest` split the raw path: together they are that
+    // path, so it is handed over as is instead of joined again.
+    let mount = MountPath::from_stripped(req.uri().path(), &path);
     let uri = match req.uri().query() {
         Some(query) => http::Uri::try_from(format!("{path}?{query}")),
         None => http::Uri::try_from(path),
