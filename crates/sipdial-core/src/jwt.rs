@@ -2,8 +2,9 @@
 //! by every dialer that signs tokens locally with a project secret (the real one and
 //! the fake), so the claims are written in exactly one place.
 //!
-//! The header and claims are serialised by hand-ordered structs and signed with
-//! `jsonwebtoken::crypto::sign`, rather than `jsonwebtoken::encode`, because the
+//! The header and claims are serialised by hand-ordered structs and MACed with
+//! aws-lc-rs's HMAC-SHA256 (the MAC `jsonwebtoken` uses for HS256, with the key
+//! prepared once, see [`Hs256Key`]), rather than `jsonwebtoken::encode`, because the
 //! platform's reference tokens put `alg` before `typ` and a byte-exact match with the
 //! SDKs' test vectors is worth more than the convenience.
 
@@ -11,7 +12,6 @@ use std::sync::Once;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey};
 use serde::Serialize;
 
 use crate::{ClientToken, DialError, SessionId, TokenOptions, token::DEFAULT_TOKEN_TTL};
@@ -32,6 +32,31 @@ pub fn ensure_crypto_provider() {
 /// `{"alg":"HS256","typ":"JWT"}` in base64url: the same bytes in front of every token,
 /// so written once here instead of serialised and encoded per token.
 const HS256_HEADER_B64: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
+
+/// An HS256 signing key prepared once: HMAC hashes the key into its inner and outer
+/// pads before the first byte of a message, which is most of the cost of a short
+/// message's MAC. A dialer keeps one per secret instead of redoing that per token.
+///
+/// The same MAC as `jsonwebtoken`'s HS256 (the test vectors below go through both
+/// paths). `Debug` never shows the key.
+#[derive(Clone)]
+pub struct Hs256Key(aws_lc_rs::hmac::Key);
+
+impl Hs256Key {
+    /// Prepares `secret` for signing.
+    pub fn new(secret: &[u8]) -> Self {
+        Self(aws_lc_rs::hmac::Key::new(
+            aws_lc_rs::hmac::HMAC_SHA256,
+            secret,
+        ))
+    }
+}
+
+impl std::fmt::Debug for Hs256Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Hs256Key([REDACTED])")
+    }
+}
 
 /// The claims of a client token, in the SDKs' order.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -93,7 +118,12 @@ impl ClientTokenClaims {
 
     /// Signs the claims with HS256 and the project secret.
     pub fn sign_hs256(&self, secret: &[u8]) -> Result<ClientToken, DialError> {
-        let token = sign_hs256(self, secret)?;
+        self.sign_hs256_with(&Hs256Key::new(secret))
+    }
+
+    /// Signs the claims with HS256 and a prepared key (see [`Hs256Key`]).
+    pub fn sign_hs256_with(&self, key: &Hs256Key) -> Result<ClientToken, DialError> {
+        let token = sign_hs256_with(self, key)?;
         Ok(ClientToken::new(token, self.exp))
     }
 }
@@ -103,6 +133,13 @@ impl ClientTokenClaims {
 /// The token is written into one buffer sized up front (header, claims, signature),
 /// instead of a string per part and two joins.
 pub fn sign_hs256<C: Serialize>(claims: &C, secret: &[u8]) -> Result<String, DialError> {
+    sign_hs256_with(claims, &Hs256Key::new(secret))
+}
+
+/// [`sign_hs256`] with a prepared key.
+pub fn sign_hs256_with<C: Serialize>(claims: &C, key: &Hs256Key) -> Result<String, DialError> {
+    // Kept from when jsonwebtoken signed here: hosts may rely on the provider being
+    // installed by the first token.
     ensure_crypto_provider();
     let mut json = Vec::with_capacity(512);
     serde_json::to_writer(&mut json, claims).map_err(config_err)?;
@@ -112,14 +149,9 @@ pub fn sign_hs256<C: Serialize>(claims: &C, secret: &[u8]) -> Result<String, Dia
     token.push_str(HS256_HEADER_B64);
     token.push('.');
     URL_SAFE_NO_PAD.encode_string(&json, &mut token);
-    let signature = jsonwebtoken::crypto::sign(
-        token.as_bytes(),
-        &EncodingKey::from_secret(secret),
-        Algorithm::HS256,
-    )
-    .map_err(config_err)?;
+    let signature = aws_lc_rs::hmac::sign(&key.0, token.as_bytes());
     token.push('.');
-    token.push_str(&signature);
+    URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut token);
     Ok(token)
 }
 
@@ -132,6 +164,7 @@ fn config_err(e: impl std::fmt::Display) -> DialError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jsonwebtoken::{Algorithm, EncodingKey};
 
     const SECRET: &[u8] = b"1234567890abcdef1234567890abcdef1234567890";
 
@@ -183,6 +216,28 @@ mod tests {
         assert_eq!(
             jwt,
             "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3MiOiIxMjM0NTYiLCJpc3QiOiJwcm9qZWN0IiwiaWF0IjoxNzAwMDAwMDAwLCJleHAiOjE3MDAwMDAzMDAsImp0aSI6IjAwMDAwMDAwLTAwMDAtNDAwMC04MDAwLTAwMDAwMDAwMDAwMCJ9.4IY4SUvzRfMM40ffXUqi9WbI6YXHr001jNJ028WLdFA"
+        );
+    }
+
+    #[test]
+    fn prepared_keys_sign_as_jsonwebtoken_does() {
+        ensure_crypto_provider();
+        let claims = serde_json::json!({"iss": "123456", "n": 0.25, "s": "é~"});
+        for secret in [&SECRET[..], b"", b"k", &[7u8; 200][..]] {
+            let token = sign_hs256_with(&claims, &Hs256Key::new(secret)).unwrap();
+            let (message, signature) = token.rsplit_once('.').unwrap();
+            let expected = jsonwebtoken::crypto::sign(
+                message.as_bytes(),
+                &EncodingKey::from_secret(secret),
+                Algorithm::HS256,
+            )
+            .unwrap();
+            assert_eq!(signature, expected);
+            assert_eq!(token, sign_hs256(&claims, secret).unwrap());
+        }
+        assert_eq!(
+            format!("{:?}", Hs256Key::new(SECRET)),
+            "Hs256Key([REDACTED])"
         );
     }
 
