@@ -15,6 +15,7 @@ use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 use serde::Serialize;
 use sipdial_core::DialError;
+use sipdial_core::jwt::Hs256Key;
 
 use crate::ConfigError;
 
@@ -52,6 +53,9 @@ enum Kind {
     Project {
         api_key: String,
         api_secret: SecretString,
+        /// The secret prepared for HS256 once, for the client token and the REST JWT
+        /// every dial signs.
+        hs256: Hs256Key,
     },
     Application {
         application_id: String,
@@ -63,10 +67,12 @@ impl Credentials {
     /// A classic OpenTok project. The key and secret are checked when the dialer is
     /// built ([`crate::OpenTokDialerBuilder::build`]).
     pub fn project(api_key: impl Into<String>, api_secret: impl Into<String>) -> Self {
+        let api_secret = SecretString::from(api_secret.into());
         Self {
             kind: Kind::Project {
                 api_key: api_key.into(),
-                api_secret: SecretString::from(api_secret.into()),
+                hs256: Hs256Key::new(api_secret.expose_secret().as_bytes()),
+                api_secret,
             },
         }
     }
@@ -144,6 +150,7 @@ impl Credentials {
             Kind::Project {
                 api_key,
                 api_secret,
+                ..
             } => {
                 check_api_key(api_key).map_err(|reason| ConfigError::InvalidCredential {
                     what: "API key",
@@ -164,6 +171,14 @@ impl Credentials {
     pub(crate) fn project_secret(&self) -> Option<&[u8]> {
         match &self.kind {
             Kind::Project { api_secret, .. } => Some(api_secret.expose_secret().as_bytes()),
+            Kind::Application { .. } => None,
+        }
+    }
+
+    /// The API secret prepared for HS256 (client tokens and REST JWTs).
+    pub(crate) fn project_hs256_key(&self) -> Option<&Hs256Key> {
+        match &self.kind {
+            Kind::Project { hs256, .. } => Some(hs256),
             Kind::Application { .. } => None,
         }
     }
@@ -198,9 +213,7 @@ impl Credentials {
     /// Signs REST claims with these credentials (HS256 or RS256).
     pub fn sign_rest_jwt(&self, claims: &RestClaims<'_>) -> Result<String, DialError> {
         match &self.kind {
-            Kind::Project { api_secret, .. } => {
-                sipdial_core::jwt::sign_hs256(claims, api_secret.expose_secret().as_bytes())
-            }
+            Kind::Project { hs256, .. } => sipdial_core::jwt::sign_hs256_with(claims, hs256),
             Kind::Application { private_key, .. } => {
                 sign_rs256(claims, private_key.expose_secret())
             }

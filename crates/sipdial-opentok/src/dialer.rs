@@ -127,8 +127,8 @@ impl OpenTokDialer {
     ) -> Result<ClientToken, DialError> {
         let credentials = &self.inner.credentials;
         let claims = tokens::client_claims(credentials.id(), session, options);
-        if let Some(secret) = credentials.project_secret() {
-            return claims.sign_hs256(secret);
+        if let Some(key) = credentials.project_hs256_key() {
+            return claims.sign_hs256_with(key);
         }
         let key = credentials
             .application_key()
