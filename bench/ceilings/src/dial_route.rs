@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
+use sipdial_core::jwt::Hs256Key;
 use sipdial_core::{ConnectionData, Role, SessionId};
 
 use crate::{
@@ -78,7 +79,7 @@ struct CallJson<'a> {
 /// What the dial ceiling reads from the environment.
 pub struct Config {
     api_key: String,
-    api_secret: String,
+    key: Hs256Key,
     /// Parsed once, as sipdial-opentok does: only the request's own work is per request.
     dial_url: reqwest::Url,
     sip_uri: String,
@@ -113,7 +114,7 @@ pub fn config() -> Result<Config, String> {
         ))
         .map_err(|_| "OPENTOK_API_URL must be a URL".to_owned())?,
         api_key,
-        api_secret: env_required("OPENTOK_API_SECRET")?,
+        key: Hs256Key::new(env_required("OPENTOK_API_SECRET")?.as_bytes()),
         sip_uri: env_or("SIP_URI", "sip:bench@127.0.0.1;transport=tls"),
         sip_headers,
         sip_auth,
@@ -132,13 +133,12 @@ pub async fn dial(config: &Config, body: Option<Bytes>) -> Reply {
     let Ok(session) = SessionId::new(request.session_id) else {
         return error_reply(StatusCode::BAD_REQUEST, "invalid_session");
     };
-    let secret = config.api_secret.as_bytes();
     let Ok(data) = ConnectionData::new("sip=true") else {
         return error_reply(StatusCode::INTERNAL_SERVER_ERROR, "internal");
     };
     let Ok(token) = mint_token(
         &config.api_key,
-        secret,
+        &config.key,
         &session,
         Role::Publisher,
         Some(data),
@@ -167,7 +167,7 @@ pub async fn dial(config: &Config, body: Option<Bytes>) -> Reply {
     };
     let (Ok(json), Ok(jwt)) = (
         serde_json::to_vec(&platform_body),
-        sipdial_core::jwt::sign_hs256(&claims, secret),
+        sipdial_core::jwt::sign_hs256_with(&claims, &config.key),
     ) else {
         return error_reply(StatusCode::INTERNAL_SERVER_ERROR, "internal");
     };

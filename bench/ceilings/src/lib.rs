@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use sipdial_core::jwt::ClientTokenClaims;
+use sipdial_core::jwt::{ClientTokenClaims, Hs256Key};
 use sipdial_core::{ClientToken, ConnectionData, DialError, Role, SessionId, TokenOptions};
 
 pub mod dial_route;
@@ -97,10 +97,11 @@ where
 }
 
 /// A client token for `session`, minted by the same code sipdial's dialers use
-/// ([`ClientTokenClaims::sign_hs256`]).
+/// ([`ClientTokenClaims::sign_hs256_with`], the secret prepared once as the dialer
+/// prepares it).
 pub fn mint_token(
     api_key: &str,
-    api_secret: &[u8],
+    key: &Hs256Key,
     session: &SessionId,
     role: Role,
     data: Option<ConnectionData>,
@@ -117,7 +118,7 @@ pub fn mint_token(
         now_secs(),
         rand::random::<f64>(),
     )
-    .sign_hs256(api_secret)
+    .sign_hs256_with(key)
 }
 
 /// Binds `HOST` (default 127.0.0.1) and `PORT` (default 0), prints

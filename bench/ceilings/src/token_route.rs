@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
+use sipdial_core::jwt::Hs256Key;
 use sipdial_core::{Role, SessionId};
 
 use crate::{Reply, env_required, error_reply, json_reply, mint_token};
@@ -26,7 +27,7 @@ struct TokenResponse<'a> {
 /// What the token ceiling reads from the environment.
 pub struct Config {
     api_key: String,
-    api_secret: String,
+    key: Hs256Key,
     page: Option<Bytes>,
 }
 
@@ -40,7 +41,7 @@ pub fn config() -> Result<Config, String> {
     };
     Ok(Config {
         api_key: env_required("OPENTOK_API_KEY")?,
-        api_secret: env_required("OPENTOK_API_SECRET")?,
+        key: Hs256Key::new(env_required("OPENTOK_API_SECRET")?.as_bytes()),
         page,
     })
 }
@@ -57,13 +58,7 @@ pub fn token(config: &Config, body: Option<Bytes>) -> Reply {
         return error_reply(StatusCode::BAD_REQUEST, "invalid_session");
     };
     let role = Role::Publisher;
-    match mint_token(
-        &config.api_key,
-        config.api_secret.as_bytes(),
-        &session,
-        role,
-        None,
-    ) {
+    match mint_token(&config.api_key, &config.key, &session, role, None) {
         Ok(token) => match serde_json::to_vec(&TokenResponse {
             token: token.expose_secret(),
             role: role.as_str(),
