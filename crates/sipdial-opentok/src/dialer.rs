@@ -342,17 +342,20 @@ impl OpenTokDialerBuilder {
                     reason: e.without_url().to_string(),
                 })?,
         };
+        let rest = Rest {
+            client,
+            base_url,
+            base,
+            dial: None,
+            timeout: self.timeout,
+            user_agent,
+            retry: self.retry,
+        }
+        .with_dial_path(wire::dial_path(self.credentials.id()));
         Ok(OpenTokDialer {
             inner: Arc::new(Inner {
                 credentials: self.credentials,
-                rest: Rest {
-                    client,
-                    base_url,
-                    base,
-                    timeout: self.timeout,
-                    user_agent,
-                    retry: self.retry,
-                },
+                rest,
                 token_format: self.token_format,
             }),
         })

@@ -33,6 +33,9 @@ pub(crate) struct Rest {
     /// (see [`Rest::url_of`]), so the scheme, host and port are not parsed again per
     /// request (a full parse was about 15 % of a dial's instructions).
     pub(crate) base: reqwest::Url,
+    /// The dial's path and its URL, joined once: every dial posts to the same URL
+    /// (see [`Rest::with_dial_path`]).
+    pub(crate) dial: Option<(String, reqwest::Url)>,
     /// Per attempt; also the default total deadline of a retried call.
     pub(crate) timeout: Duration,
     pub(crate) user_agent: HeaderValue,
@@ -189,6 +192,20 @@ impl Rest {
     /// goes through the same path parser; planned paths hold only ids and fixed words,
     /// no `?` or `#`).
     fn url_of(&self, path: &str) -> reqwest::Url {
+        match &self.dial {
+            Some((dial_path, url)) if dial_path == path => url.clone(),
+            _ => self.joined(path),
+        }
+    }
+
+    /// Prepares the URL of the one path every dial posts to.
+    pub(crate) fn with_dial_path(mut self, path: String) -> Self {
+        let url = self.joined(&path);
+        self.dial = Some((path, url));
+        self
+    }
+
+    fn joined(&self, path: &str) -> reqwest::Url {
         let mut url = self.base.clone();
         url.set_path(&[self.base.path().trim_end_matches('/'), path].concat());
         url
@@ -270,10 +287,12 @@ mod tests {
             client: Client::new(),
             base_url: base_url.to_owned(),
             base: reqwest::Url::parse(base_url).unwrap(),
+            dial: None,
             timeout: Duration::from_secs(1),
             user_agent: HeaderValue::from_static("t"),
             retry: RetryPolicy::none(),
         }
+        .with_dial_path("/v2/project/47000001/dial".to_owned())
     }
 
     #[test]
@@ -287,6 +306,7 @@ mod tests {
             for path in [
                 "/session/create",
                 "/v2/project/47000001/dial",
+                "/v2/project/47000002/dial",
                 "/v2/project/47000001/session/1_MX4-fg/connection/c.d~e_f-g",
                 "/v2/project/k/session/s/stream",
             ] {

@@ -12,6 +12,6 @@ mod request;
 
 pub(crate) use answer::{parse_call, parse_session, parse_streams};
 pub(crate) use plan::{
-    check_location, create_session, dial, force_mute, hang_up, list_streams, play_dtmf,
+    check_location, create_session, dial, dial_path, force_mute, hang_up, list_streams, play_dtmf,
 };
 pub(crate) use request::{Body, Operation, Planned};

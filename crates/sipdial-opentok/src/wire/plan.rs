@@ -108,11 +108,16 @@ pub(crate) fn dial<'a>(project: &str, request: &'a DialRequest) -> Result<Planne
     Ok(Planned {
         op: Operation::Dial,
         method: Method::POST,
-        path: project_path(project, "/dial"),
+        path: dial_path(project),
         body: json(&body)?,
         not_found: "session",
         scrub: Scrub(scrub),
     })
+}
+
+/// The path every dial of `project` posts to.
+pub(crate) fn dial_path(project: &str) -> String {
+    project_path(project, "/dial")
 }
 
 /// `DELETE …/session/{sid}/connection/{cid}`: force-disconnects the SIP leg.
