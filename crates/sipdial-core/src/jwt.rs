@@ -38,17 +38,16 @@ const HS256_HEADER_B64: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
 /// message's MAC. A dialer keeps one per secret instead of redoing that per token.
 ///
 /// The same MAC as `jsonwebtoken`'s HS256 (the test vectors below go through both
-/// paths). `Debug` never shows the key.
+/// paths). Shared, so cheap to clone and small to hold (the prepared state is over a
+/// kilobyte). `Debug` never shows the key.
 #[derive(Clone)]
-pub struct Hs256Key(aws_lc_rs::hmac::Key);
+pub struct Hs256Key(std::sync::Arc<aws_lc_rs::hmac::Key>);
 
 impl Hs256Key {
     /// Prepares `secret` for signing.
     pub fn new(secret: &[u8]) -> Self {
-        Self(aws_lc_rs::hmac::Key::new(
-            aws_lc_rs::hmac::HMAC_SHA256,
-            secret,
-        ))
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret);
+        Self(std::sync::Arc::new(key))
     }
 }
 
@@ -223,7 +222,7 @@ mod tests {
     fn prepared_keys_sign_as_jsonwebtoken_does() {
         ensure_crypto_provider();
         let claims = serde_json::json!({"iss": "123456", "n": 0.25, "s": "é~"});
-        for secret in [&SECRET[..], b"", b"k", &[7u8; 200][..]] {
+        for secret in [SECRET, b"", b"k", &[7u8; 200][..]] {
             let token = sign_hs256_with(&claims, &Hs256Key::new(secret)).unwrap();
             let (message, signature) = token.rsplit_once('.').unwrap();
             let expected = jsonwebtoken::crypto::sign(
