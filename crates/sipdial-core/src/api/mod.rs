@@ -271,6 +271,10 @@ impl SipDialApi {
             mount,
         };
         use routes::RouteId as R;
+        // Each route's future is boxed (the token's, small and the hottest, aside): inline,
+        // the largest (the dial's) sized this future for every route, and every adapter
+        // moves it into a box of its own per request (test
+        // `the_request_future_stays_small`).
         match spec.id {
             R::ListTargets => Box::pin(h.list_targets()).await,
             R::ListCalls => Box::pin(h.list_calls(parts.uri.query())).await,
