@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::api::{DEFAULT_BODY_LIMIT, SipTarget};
+use crate::api::{Backend, DEFAULT_BODY_LIMIT, SipTarget};
 use crate::fake::FakeDialer;
 use crate::{SipAuth, SipDialApi, SipDialer, SipUri};
 
@@ -48,6 +48,18 @@ impl Fixture {
     /// When the fixture's own configuration is refused: a bug of the suite or of
     /// the builder, reported before any case runs.
     pub fn new() -> Self {
+        Self::build(None)
+    }
+
+    /// A fresh dialer and an API over `backend` (which should hold no state yet).
+    ///
+    /// # Panics
+    /// As [`Self::new`].
+    pub fn with_backend(backend: Backend) -> Self {
+        Self::build(Some(backend))
+    }
+
+    fn build(backend: Option<Backend>) -> Self {
         let dialer = Arc::new(FakeDialer::new());
         let uri = |user: &str| {
             SipUri::new(format!("sip:{user}@{}", Self::SIP_HOST))
@@ -66,8 +78,12 @@ impl Fixture {
             .allowed_origins([Self::ALLOWED_ORIGIN])
             .max_active_calls_per_session(Self::MAX_ACTIVE_CALLS)
             .dials_per_minute(Self::DIALS_PER_MINUTE)
-            .sse_heartbeat(Self::SSE_HEARTBEAT)
-            .build()
+            .sse_heartbeat(Self::SSE_HEARTBEAT);
+        let api = match backend {
+            Some(b) => api.backend(b),
+            None => api,
+        }
+        .build()
             .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
         Self { dialer, api }
     }

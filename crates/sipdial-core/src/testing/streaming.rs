@@ -12,7 +12,7 @@ use http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
 use super::cases::{Outcome, create_session, dial, ensure, post_json};
-use super::runner::{CaseFailure, Cx};
+use super::runner::{BackendFactory, CaseFailure, Cx};
 use super::sse::{SseEvent, SseItem, TestStream};
 use super::{Fixture, HttpIntegration, TestRequest};
 use crate::SessionId;
@@ -218,9 +218,17 @@ macro_rules! streaming_suite {
 
         /// Runs every streaming case against `I`, each with a fresh [`Fixture`].
         pub async fn run_sse_suite_report<I: StreamingIntegration>() -> Vec<CaseFailure> {
+            run_sse_suite_report_on::<I>(None).await
+        }
+
+        /// [`run_sse_suite_report`] over backends from `backend` (in memory when
+        /// `None`).
+        pub async fn run_sse_suite_report_on<I: StreamingIntegration>(
+            backend: Option<BackendFactory>,
+        ) -> Vec<CaseFailure> {
             let mut failures = Vec::new();
             $(
-                let cx = Cx::<I>::new().await;
+                let cx = Cx::<I>::new(backend.as_ref()).await;
                 if let Err(message) = $case(&cx).await {
                     failures.push(CaseFailure { case: stringify!($case), message });
                 }
@@ -243,7 +251,18 @@ streaming_suite![
 /// # Panics
 /// When any case fails.
 pub async fn run_sse_suite<I: StreamingIntegration>() {
-    let failures = run_sse_suite_report::<I>().await;
+    sse_report(run_sse_suite_report::<I>().await);
+}
+
+/// [`run_sse_suite`] over backends from `backend`.
+///
+/// # Panics
+/// When any case fails.
+pub async fn run_sse_suite_on<I: StreamingIntegration>(backend: BackendFactory) {
+    sse_report(run_sse_suite_report_on::<I>(Some(backend)).await);
+}
+
+fn sse_report(failures: Vec<CaseFailure>) {
     if !failures.is_empty() {
         let list: Vec<String> = failures.iter().map(|f| format!("  - {f}")).collect();
         panic!(
