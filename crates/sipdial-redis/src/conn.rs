@@ -26,7 +26,10 @@ impl std::fmt::Debug for Redis {
 
 /// The reconnecting connection's settings: each attempt and each answer bounded by
 /// the command timeout, a few quick retries, then the next command tries again.
-pub(crate) fn manager_config(response_timeout: Option<Duration>, opts: &RedisOptions) -> ConnectionManagerConfig {
+pub(crate) fn manager_config(
+    response_timeout: Option<Duration>,
+    opts: &RedisOptions,
+) -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
         .set_connection_timeout(Some(opts.command_timeout))
         .set_response_timeout(response_timeout)
@@ -37,7 +40,11 @@ pub(crate) fn manager_config(response_timeout: Option<Duration>, opts: &RedisOpt
 
 /// A redis error as a store error (no URL, so no password, ever reaches it).
 pub(crate) fn store_err(op: &str, e: &redis::RedisError) -> StoreError {
-    StoreError::new(format!("redis {op}: {:?}: {}", e.kind(), e.detail().unwrap_or("")))
+    StoreError::new(format!(
+        "redis {op}: {:?}: {}",
+        e.kind(),
+        e.detail().unwrap_or("")
+    ))
 }
 
 impl Redis {
@@ -65,7 +72,11 @@ impl Redis {
     }
 
     /// Runs one command.
-    pub(crate) async fn query<T: FromRedisValue>(&self, op: &str, cmd: &Cmd) -> Result<T, StoreError> {
+    pub(crate) async fn query<T: FromRedisValue>(
+        &self,
+        op: &str,
+        cmd: &Cmd,
+    ) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
         self.bounded(op, async move { cmd.query_async(&mut conn).await })
             .await

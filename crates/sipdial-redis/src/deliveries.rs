@@ -38,7 +38,12 @@ impl DeliveryDedupe for RedisDedupe {
             .redis
             .query(
                 "dedupe",
-                redis::cmd("SET").arg(&k).arg(1).arg("NX").arg("PX").arg(ttl),
+                redis::cmd("SET")
+                    .arg(&k)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl),
             )
             .await?;
         Ok(set.is_some())
@@ -46,7 +51,10 @@ impl DeliveryDedupe for RedisDedupe {
 
     async fn forget(&self, key: &str) -> Result<(), StoreError> {
         let k = self.redis.key("dedupe", key);
-        let _: i64 = self.redis.query("forget", redis::cmd("DEL").arg(&k)).await?;
+        let _: i64 = self
+            .redis
+            .query("forget", redis::cmd("DEL").arg(&k))
+            .await?;
         Ok(())
     }
 }

@@ -128,7 +128,12 @@ impl EventLog for RedisEventLog {
         let last: Value = r
             .query(
                 "position",
-                redis::cmd("XREVRANGE").arg(&key).arg("+").arg("-").arg("COUNT").arg(1),
+                redis::cmd("XREVRANGE")
+                    .arg(&key)
+                    .arg("+")
+                    .arg("-")
+                    .arg("COUNT")
+                    .arg(1),
             )
             .await?;
         let id = entries(&last)
@@ -209,7 +214,13 @@ async fn tail_streams(log: Weak<Inner>, mut conn: ConnectionManager) {
             if !cursors.contains_key(s) {
                 // Start at the stream's end and wake the session once: its subscribers
                 // read whatever came before themselves.
-                let pos = EventLog::position(&RedisEventLog { inner: Arc::clone(&inner) }, s).await;
+                let pos = EventLog::position(
+                    &RedisEventLog {
+                        inner: Arc::clone(&inner),
+                    },
+                    s,
+                )
+                .await;
                 let Ok(pos) = pos else { continue };
                 cursors.insert(s.clone(), pos.as_str().to_owned());
                 inner.listeners.wake(s);
@@ -223,7 +234,11 @@ async fn tail_streams(log: Weak<Inner>, mut conn: ConnectionManager) {
             continue;
         }
         let mut cmd = redis::cmd("XREAD");
-        cmd.arg("COUNT").arg(256).arg("BLOCK").arg(BLOCK.as_millis() as u64).arg("STREAMS");
+        cmd.arg("COUNT")
+            .arg(256)
+            .arg("BLOCK")
+            .arg(BLOCK.as_millis() as u64)
+            .arg("STREAMS");
         let order: Vec<(&SessionId, &String)> = cursors.iter().collect();
         for (s, _) in &order {
             cmd.arg(format!("{prefix}{s}"));
@@ -238,7 +253,9 @@ async fn tail_streams(log: Weak<Inner>, mut conn: ConnectionManager) {
         match read {
             Ok(Ok(reply)) => {
                 for (key, found) in streams(&reply) {
-                    let Some(session) = key.strip_prefix(&prefix).and_then(|s| SessionId::new(s).ok())
+                    let Some(session) = key
+                        .strip_prefix(&prefix)
+                        .and_then(|s| SessionId::new(s).ok())
                     else {
                         continue;
                     };

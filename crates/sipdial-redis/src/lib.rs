@@ -137,7 +137,11 @@ impl RedisBackend {
         let redis = conn::Redis::new(main, opts);
         let pong: Result<String, _> = redis.query("ping", &redis::cmd("PING")).await;
         pong.map_err(|e| ConnectError::Unreachable(e.to_string()))?;
-        let replica = format!("{}-{}", std::process::id(), sipdial_core::Timestamp::now().as_millis());
+        let replica = format!(
+            "{}-{}",
+            std::process::id(),
+            sipdial_core::Timestamp::now().as_millis()
+        );
         Ok(Self {
             store: RedisCallStore::new(redis.clone()),
             limits: RedisDialLimits::new(redis.clone(), replica),

@@ -10,7 +10,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::Script;
 use sipdial_core::SessionId;
-use sipdial_core::api::{DIAL_RATE_WINDOW, DialLimits, DialPolicy, DialTicket, Refusal, StoreError};
+use sipdial_core::api::{
+    DIAL_RATE_WINDOW, DialLimits, DialPolicy, DialTicket, Refusal, StoreError,
+};
 
 use crate::conn::{Redis, script};
 

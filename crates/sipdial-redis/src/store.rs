@@ -51,11 +51,13 @@ fn ms(d: Duration) -> u64 {
 }
 
 fn decode(json: &str) -> Result<CallRecord, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::new(format!("a stored call is unreadable: {e}")))
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::new(format!("a stored call is unreadable: {e}")))
 }
 
 fn encode(call: &CallRecord) -> Result<String, StoreError> {
-    serde_json::to_string(call).map_err(|e| StoreError::new(format!("a call could not be encoded: {e}")))
+    serde_json::to_string(call)
+        .map_err(|e| StoreError::new(format!("a call could not be encoded: {e}")))
 }
 
 impl RedisCallStore {
@@ -90,7 +92,10 @@ impl RedisCallStore {
 impl CallStore for RedisCallStore {
     async fn room_session(&self, room: &Room) -> Result<Option<SessionId>, StoreError> {
         let key = self.redis.key("room", room.as_str());
-        let got: Option<String> = self.redis.query("room", redis::cmd("GET").arg(&key)).await?;
+        let got: Option<String> = self
+            .redis
+            .query("room", redis::cmd("GET").arg(&key))
+            .await?;
         Ok(got.and_then(|s| SessionId::new(s).ok()))
     }
 
@@ -105,16 +110,27 @@ impl CallStore for RedisCallStore {
             .arg(session.as_str())
             .arg(self.session_ttl());
         let held: String = self.redis.run("insert room", &call).await?;
-        SessionId::new(held).map_err(|e| StoreError::new(format!("a stored session id is invalid: {e}")))
+        SessionId::new(held)
+            .map_err(|e| StoreError::new(format!("a stored session id is invalid: {e}")))
     }
 
-    async fn claim_room(&self, room: &Room, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+    async fn claim_room(
+        &self,
+        room: &Room,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
         let key = self.redis.key("roomclaim", room.as_str());
         let set: Option<String> = self
             .redis
             .query(
                 "claim room",
-                redis::cmd("SET").arg(&key).arg(owner).arg("NX").arg("PX").arg(ms(ttl)),
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(owner)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ms(ttl)),
             )
             .await?;
         Ok(set.is_some())
@@ -129,7 +145,9 @@ impl CallStore for RedisCallStore {
 
     async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError> {
         let key = self.redis.key("session", session.as_str());
-        self.redis.query("session", redis::cmd("EXISTS").arg(&key)).await
+        self.redis
+            .query("session", redis::cmd("EXISTS").arg(&key))
+            .await
     }
 
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {
@@ -145,7 +163,10 @@ impl CallStore for RedisCallStore {
 
     async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError> {
         let key = self.redis.key("call", id.as_str());
-        let got: Option<String> = self.redis.query("call", redis::cmd("GET").arg(&key)).await?;
+        let got: Option<String> = self
+            .redis
+            .query("call", redis::cmd("GET").arg(&key))
+            .await?;
         got.as_deref().map(decode).transpose()
     }
 
@@ -170,7 +191,10 @@ impl CallStore for RedisCallStore {
 
     async fn active_call_count(&self, session: &SessionId) -> Result<usize, StoreError> {
         let key = self.redis.key("active", session.as_str());
-        let n: Option<i64> = self.redis.query("active", redis::cmd("GET").arg(&key)).await?;
+        let n: Option<i64> = self
+            .redis
+            .query("active", redis::cmd("GET").arg(&key))
+            .await?;
         Ok(usize::try_from(n.unwrap_or(0)).unwrap_or(0))
     }
 
@@ -191,7 +215,10 @@ impl CallStore for RedisCallStore {
     ) -> Result<Option<Updated>, StoreError> {
         let key = self.redis.key("call", id.as_str());
         for _ in 0..CAS_ATTEMPTS {
-            let got: Option<String> = self.redis.query("call", redis::cmd("GET").arg(&key)).await?;
+            let got: Option<String> = self
+                .redis
+                .query("call", redis::cmd("GET").arg(&key))
+                .await?;
             let Some(current_json) = got else {
                 return Ok(None);
             };

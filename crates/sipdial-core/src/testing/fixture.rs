@@ -84,7 +84,7 @@ impl Fixture {
             None => api,
         }
         .build()
-            .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
+        .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
         Self { dialer, api }
     }
 
