@@ -3,6 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+pub mod fleet;
 pub mod forms;
 pub mod replica;
 
