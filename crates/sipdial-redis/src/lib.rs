@@ -111,7 +111,7 @@ pub struct RedisBackend {
 
 fn redacted(e: &redis::RedisError) -> String {
     // The URL (and its password) is never part of the message.
-    format!("{:?}: {}", e.kind(), e.detail().unwrap_or("no detail"))
+    e.to_string()
 }
 
 impl RedisBackend {
@@ -137,18 +137,49 @@ impl RedisBackend {
         let redis = conn::Redis::new(main, opts);
         let pong: Result<String, _> = redis.query("ping", &redis::cmd("PING")).await;
         pong.map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        Ok(Self::assemble(redis, tail))
+    }
+
+    /// [`Self::connect`] for synchronous start-up code: checks that Redis answers with
+    /// one blocking `PING` (bounded by the command timeout), then connects on first
+    /// use. Must be called inside a Tokio runtime context (e.g. from `async fn main`
+    /// before its first `.await` on the server).
+    pub fn connect_checked(url: &str, opts: RedisOptions) -> Result<Self, ConnectError> {
+        let client = redis::Client::open(url).map_err(|e| ConnectError::Url(redacted(&e)))?;
+        let mut probe = client
+            .get_connection_with_timeout(opts.command_timeout)
+            .map_err(|e| ConnectError::Unreachable(redacted(&e)))?;
+        probe
+            .set_read_timeout(Some(opts.command_timeout))
+            .map_err(|e| ConnectError::Unreachable(redacted(&e)))?;
+        redis::cmd("PING")
+            .query::<String>(&mut probe)
+            .map_err(|e| ConnectError::Unreachable(redacted(&e)))?;
+        let lazy = |timeout| {
+            ConnectionManager::new_lazy_with_config(
+                client.clone(),
+                conn::manager_config(timeout, &opts),
+            )
+            .map_err(|e| ConnectError::Unreachable(redacted(&e)))
+        };
+        let main = lazy(Some(opts.command_timeout))?;
+        let tail = lazy(None)?;
+        Ok(Self::assemble(conn::Redis::new(main, opts), tail))
+    }
+
+    fn assemble(redis: conn::Redis, tail: ConnectionManager) -> Self {
         let replica = format!(
             "{}-{}",
             std::process::id(),
             sipdial_core::Timestamp::now().as_millis()
         );
-        Ok(Self {
+        Self {
             store: RedisCallStore::new(redis.clone()),
             limits: RedisDialLimits::new(redis.clone(), replica),
             dedupe: RedisDedupe::new(redis.clone()),
             parked: RedisParked::new(redis.clone()),
             events: RedisEventLog::new(redis, tail),
-        })
+        }
     }
 }
 

@@ -255,14 +255,7 @@ async fn redis_stopped_mid_run_is_503_then_recovers_without_restart() {
         }
     }
     // The open stream ends (its client reconnects) instead of hanging.
-    let ended = async {
-        loop {
-            match stream.next_item(PROMPT).await {
-                Ok(_) => continue,
-                Err(_) => break,
-            }
-        }
-    };
+    let ended = async { while stream.next_item(PROMPT).await.is_ok() {} };
     tokio::time::timeout(Duration::from_secs(10), ended)
         .await
         .expect("the stream closes while Redis is away");

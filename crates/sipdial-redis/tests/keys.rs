@@ -131,3 +131,25 @@ async fn keys_are_namespaced_and_hold_no_secret() {
         }
     }
 }
+
+#[tokio::test]
+async fn connection_errors_never_show_the_url_password() {
+    let opts = sipdial_redis::RedisOptions::default();
+    for url in [
+        "redis://user:hunter2-secret@127.0.0.1:1/",
+        "redis://:hunter2-secret@/nohost",
+    ] {
+        let sync = sipdial_redis::RedisBackend::connect_checked(url, opts.clone()).unwrap_err();
+        let not_sync = sipdial_redis::RedisBackend::connect(url, opts.clone())
+            .await
+            .unwrap_err();
+        for e in [
+            sync.to_string(),
+            format!("{sync:?}"),
+            not_sync.to_string(),
+            format!("{not_sync:?}"),
+        ] {
+            assert!(!e.contains("hunter2"), "{e}");
+        }
+    }
+}

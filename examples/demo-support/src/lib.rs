@@ -30,12 +30,14 @@ mod error;
 pub mod harness;
 mod page;
 mod runtime;
+mod shared_state;
 mod targets;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::ExposeSecret as _;
+use sipdial_core::api::Backend;
 use sipdial_core::fake::{CallProgression, FakeDialer};
 use sipdial_core::{SipDialApi, SipDialer};
 use sipdial_opentok::OpenTokDialer;
@@ -44,6 +46,7 @@ pub use config::{DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MIN_CALLBACK_
 pub use error::ConfigError;
 pub use page::{Asset, DEMO_BANNER, POLL_INTERVAL_MS, PageConfig, render as render_page};
 pub use runtime::{EXIT_CONFIG, EXIT_UNAVAILABLE, init_tracing, shutdown_signal, start};
+pub use shared_state::{REDIS_PREFIX, REDIS_URL};
 pub use targets::{DEFAULT_TARGET_NAME, DEMO_TARGET_NAME, DEMO_TARGET_URI};
 
 /// Where both demos mount the API.
@@ -87,6 +90,23 @@ impl Demo {
 
     /// Builds the demo from an already read configuration.
     pub fn from_config(app_name: &'static str, config: DemoConfig) -> Result<Self, ConfigError> {
+        Self::from_config_with_backend(app_name, config, None)
+    }
+
+    /// [`Self::from_env`] with the API's state in `backend` (in memory when `None`).
+    pub fn from_env_with_backend(
+        app_name: &'static str,
+        backend: Option<Backend>,
+    ) -> Result<Self, ConfigError> {
+        Self::from_config_with_backend(app_name, DemoConfig::from_env()?, backend)
+    }
+
+    /// [`Self::from_config`] with the API's state in `backend` (in memory when `None`).
+    pub fn from_config_with_backend(
+        app_name: &'static str,
+        config: DemoConfig,
+        backend: Option<Backend>,
+    ) -> Result<Self, ConfigError> {
         let dialer: Arc<dyn SipDialer> = match &config.cloud {
             None => Arc::new(demo_dialer()),
             Some(cloud) => {
@@ -97,7 +117,7 @@ impl Demo {
                 Arc::new(builder.build().map_err(ConfigError::Dialer)?)
             }
         };
-        let api = build_api(&config, dialer)?;
+        let api = build_api(&config, dialer, backend)?;
         let html = page::render(&PageConfig {
             api_prefix: api.prefix(),
             demo: config.is_demo(),
@@ -138,8 +158,15 @@ impl Demo {
     }
 }
 
-fn build_api(config: &DemoConfig, dialer: Arc<dyn SipDialer>) -> Result<SipDialApi, ConfigError> {
+fn build_api(
+    config: &DemoConfig,
+    dialer: Arc<dyn SipDialer>,
+    backend: Option<Backend>,
+) -> Result<SipDialApi, ConfigError> {
     let mut builder = SipDialApi::builder(dialer).prefix(API_PREFIX);
+    if let Some(backend) = backend {
+        builder = builder.backend(backend);
+    }
     for target in &config.targets {
         builder = builder.target(target.to_sip_target());
     }

@@ -33,7 +33,11 @@ pub fn init_tracing() {
 /// actix's `HttpServer::listen`.
 pub fn start(app_name: &'static str) -> Result<(Demo, TcpListener), ExitCode> {
     init_tracing();
-    let demo = Demo::from_env(app_name).map_err(|e| {
+    let backend = crate::shared_state::from_env().map_err(|e| {
+        eprintln!("{app_name}: shared state unavailable: {e}");
+        ExitCode::from(EXIT_UNAVAILABLE)
+    })?;
+    let demo = Demo::from_env_with_backend(app_name, backend).map_err(|e| {
         eprintln!("{app_name}: configuration error: {e}");
         ExitCode::from(EXIT_CONFIG)
     })?;
