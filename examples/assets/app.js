@@ -15,7 +15,9 @@
 
 (() => {
   const config = readConfig();
-  const api = config.apiPrefix || '/sip';
+  // The API's path relative to this page (the server says where, the page's own URL
+  // says below which mount): `/app/` + `sip` → `/app/sip`.
+  const api = new URL(config.apiPath || '.', document.baseURI).pathname.replace(/\/$/, '');
   const $ = (id) => document.getElementById(id);
 
   const ui = {

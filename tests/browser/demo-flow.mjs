@@ -52,6 +52,7 @@ if (!baseUrl || !screenshot) {
   process.exit(2);
 }
 const origin = new URL(baseUrl).origin;
+let apiBase = null;
 const STEP_TIMEOUT = 15000;
 
 let step = 0;
@@ -252,6 +253,10 @@ try {
   const banner = page.locator('#demo-banner');
   const config = await page.evaluate(() => JSON.parse(document.getElementById('sipdial-config').textContent));
   const opentokJs = new URL(config.opentokJsUrl, baseUrl).href;
+  // The API below wherever the page is mounted, found the way the page finds it.
+  apiBase = new URL(config.apiPath || '.', baseUrl).href.replace(/\/$/, '');
+  await check(apiBase.startsWith(baseUrl.replace(/\/$/, '')),
+    `the API (${apiBase}) is below the page's mount (${baseUrl})`);
   opentokJsHref = opentokJs;
   if (videoMode === 'demo') {
     await check(config.demo === true, 'the page config says demo mode');
@@ -364,7 +369,7 @@ try {
   ok('End SIP Calls hung up both; list empty');
 
   // ---- a call placed elsewhere shows up by polling -------------------------------------
-  const dial = await fetch(origin + '/sip/dial', {
+  const dial = await fetch(apiBase + '/dial', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Origin: origin },
     body: JSON.stringify({ sessionId }),
@@ -380,7 +385,7 @@ try {
   // server resumes from) and the page must stay live without opening a new stream.
   const lastId = await page.locator('#live-status').getAttribute('data-last-event-id');
   await check(Boolean(lastId), `the page saw event ids (${lastId})`);
-  const listed = await (await fetch(origin + '/sip/calls?sessionId=' + encodeURIComponent(sessionId))).json();
+  const listed = await (await fetch(apiBase + '/calls?sessionId=' + encodeURIComponent(sessionId))).json();
   let streamRequests = 0;
   sseProvoked = true;
   await page.route('**/sip/events**', async (route) => {
@@ -407,7 +412,7 @@ try {
   );
   await page.unroute('**/sip/events**');
   await waitForCalls(1, 'the call list after the reconnect');
-  const afterResume = await fetch(origin + '/sip/dial', {
+  const afterResume = await fetch(apiBase + '/dial', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Origin: origin },
     body: JSON.stringify({ sessionId }),
@@ -425,7 +430,7 @@ try {
     document.getElementById('live-status').dataset.live === 'unavailable');
   await check(await page.locator('#refresh-calls').isVisible(), 'a Refresh button is offered');
   const sessionNow = (await page.locator('#session-id').innerText()).trim();
-  const polled = await fetch(origin + '/sip/dial', {
+  const polled = await fetch(apiBase + '/dial', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json', Origin: origin },
     body: JSON.stringify({ sessionId: sessionNow }),

@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use http::StatusCode;
 use http_body_util::BodyDataStream;
 use sipdial_core::ResponseBody;
-use sipdial_core::api::ApiError;
+use sipdial_core::api::{ApiError, MountPath};
 
 use crate::body::RequestBody;
 
@@ -30,17 +30,35 @@ impl UnreadableHead {
     }
 }
 
-/// The core's view of an Actix request.
+/// The core's view of an Actix request served by a scope at `prefix`.
+///
+/// Inside parent scopes `req.uri()` is still the whole path; what our own scope left
+/// unmatched (`match_info().unprocessed()`) is the route below the prefix. The core
+/// gets `{prefix}{rest}` and, as a [`MountPath`], whatever the parent scopes matched in
+/// front of it, so the URLs it emits lead back through them.
 pub(crate) fn request(
     req: &HttpRequest,
+    prefix: &str,
     body: RequestBody,
 ) -> Result<http::Request<RequestBody>, UnreadableHead> {
     let method =
         http::Method::from_bytes(req.method().as_str().as_bytes()).map_err(|_| UnreadableHead)?;
-    let uri = http::Uri::try_from(req.uri().to_string()).map_err(|_| UnreadableHead)?;
+    let info = req.match_info();
+    let path = match format!("{prefix}{}", info.unprocessed()) {
+        // The mount itself with an empty prefix: the API's root.
+        root if root.is_empty() => "/".to_owned(),
+        path => path,
+    };
+    let mount = MountPath::from_stripped(info.as_str(), &path);
+    let uri = match req.uri().query() {
+        Some(query) => http::Uri::try_from(format!("{path}?{query}")),
+        None => http::Uri::try_from(path),
+    }
+    .map_err(|_| UnreadableHead)?;
     let mut converted = http::Request::new(body);
     *converted.method_mut() = method;
     *converted.uri_mut() = uri;
+    converted.extensions_mut().insert(mount);
     *converted.version_mut() = version(req.version());
     let headers = converted.headers_mut();
     headers.reserve(req.headers().len());

@@ -15,7 +15,7 @@ mod convert;
 mod error;
 mod scope;
 
-pub use error::ApiError;
+pub use error::ApiErrorResponse;
 pub use scope::{configure, scope};
 
 /// The core API, re-exported so hosts need not depend on `sipdial-core` for the common

@@ -16,7 +16,7 @@ use futures_util::{Stream, stream};
 use sipdial_core::SipDialApi;
 use sipdial_core::testing::{
     Http1Client, HttpIntegration, StreamingIntegration, TestBody, TestRequest, TestResponse,
-    TestStream, host, run_sse_suite, run_suite,
+    TestStream, host, run_sse_suite, run_suite, run_suite_report,
 };
 
 /// The host's own `app_data`.
@@ -274,4 +274,194 @@ async fn actix_scope_conforms() {
 #[actix_web::test]
 async fn actix_configure_conforms() {
     run_suite::<Configured>().await;
+}
+
+// ---- inside the host's own scopes ----------------------------------------------------
+
+/// How the API goes into the innermost scope.
+#[derive(Clone, Copy)]
+enum Via {
+    Service,
+    Configure,
+    /// Today's conversion before mounts were learned (the full request path to the
+    /// core): the suite must catch it.
+    PrefixBlind,
+}
+
+/// The core handler reached with the whole request path, as before scopes were
+/// honoured.
+async fn prefix_blind(
+    api: web::Data<SipDialApi>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> HttpResponse {
+    let mut converted = http::Request::new(http_body_util::Full::new(body));
+    *converted.method_mut() = http::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
+    *converted.uri_mut() = http::Uri::try_from(req.uri().to_string()).unwrap();
+    for (name, value) in req.headers() {
+        converted.headers_mut().append(
+            http::HeaderName::from_bytes(name.as_str().as_bytes()).unwrap(),
+            http::HeaderValue::from_bytes(value.as_bytes()).unwrap(),
+        );
+    }
+    let (parts, body) = api.handle(converted).await.into_parts();
+    let body = http_body_util::BodyExt::collect(body)
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let mut out =
+        HttpResponse::build(actix_web::http::StatusCode::from_u16(parts.status.as_u16()).unwrap());
+    for (name, value) in &parts.headers {
+        out.append_header((name.as_str(), value.as_bytes()));
+    }
+    out.body(body)
+}
+
+/// The API inside `levels` (outermost first) of host scopes, the innermost also
+/// holding a host route and the host's default service.
+fn in_scopes(
+    levels: &'static [&'static str],
+    api: SipDialApi,
+    via: Via,
+) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let (last, outer) = levels.split_last().expect("at least one level");
+        let inner = web::scope(last).route("/host/page", web::get().to(host_handler));
+        let inner = match via {
+            Via::Service => inner.service(sipdial_actix::scope(api)),
+            Via::Configure => inner.configure(sipdial_actix::configure(api)),
+            Via::PrefixBlind => inner.service(
+                web::scope(api.prefix())
+                    .app_data(web::Data::new(api))
+                    .default_service(web::to(prefix_blind)),
+            ),
+        };
+        let scope = outer.iter().rev().fold(
+            inner.default_service(web::to(host_handler)),
+            |inner, level| web::scope(level).service(inner),
+        );
+        cfg.service(scope);
+    }
+}
+
+/// Declares a form with the API inside host scopes.
+macro_rules! scoped_form {
+    ($(#[$meta:meta])* $name:ident, $levels:expr, $mount:expr, $via:expr, $prefix:expr) => {
+        $(#[$meta])*
+        struct $name(Sender, Opener);
+
+        impl HttpIntegration for $name {
+            async fn build(api: SipDialApi) -> Self {
+                let (send, open) = mount(in_scopes($levels, api, $via)).await;
+                $name(send, open)
+            }
+
+            fn wraps_host_app(&self) -> bool {
+                true
+            }
+
+            fn prefix() -> &'static str {
+                $prefix
+            }
+
+            fn mount(&self) -> &str {
+                $mount
+            }
+
+            async fn send(&self, request: TestRequest) -> TestResponse {
+                (self.0)(request).await
+            }
+        }
+
+        impl StreamingIntegration for $name {
+            async fn open(&self, request: TestRequest) -> TestStream {
+                (self.1)(request).await
+            }
+        }
+    };
+}
+
+scoped_form!(
+    /// `web::scope("/api").service(sipdial_actix::scope(api))`.
+    ScopeInApi, &["/api"], "/api", Via::Service, "/sip"
+);
+scoped_form!(
+    /// `web::scope("/api").configure(sipdial_actix::configure(api))`.
+    ConfigureInApi, &["/api"], "/api", Via::Configure, "/sip"
+);
+scoped_form!(
+    /// Two levels, `/v1` then `/api`, with `service`.
+    ScopeInV1Api, &["/v1", "/api"], "/v1/api", Via::Service, "/sip"
+);
+scoped_form!(
+    /// Two levels, `/v1` then `/api`, with `configure`.
+    ConfigureInV1Api, &["/v1", "/api"], "/v1/api", Via::Configure, "/sip"
+);
+scoped_form!(
+    /// A tenant path: the mount is the path the client used, not the pattern.
+    ScopePerTenant, &["/t/{tenant}"], "/t/acme", Via::Service, "/sip"
+);
+scoped_form!(
+    /// The API at the root of its mount: prefix `""` inside `/api`.
+    ScopeAtMountRoot, &["/api"], "/api", Via::Service, ""
+);
+scoped_form!(
+    /// Prefix `""` inside `/api` with `configure`.
+    ConfigureAtMountRoot, &["/api"], "/api", Via::Configure, ""
+);
+scoped_form!(
+    /// The conversion that ignored parent scopes, inside `/api`.
+    BlindInApi, &["/api"], "/api", Via::PrefixBlind, "/sip"
+);
+
+#[actix_web::test]
+async fn actix_scope_in_a_parent_scope_conforms_and_streams_events() {
+    run_suite::<ScopeInApi>().await;
+    run_sse_suite::<ScopeInApi>().await;
+}
+
+#[actix_web::test]
+async fn actix_configure_in_a_parent_scope_conforms_and_streams_events() {
+    run_suite::<ConfigureInApi>().await;
+    run_sse_suite::<ConfigureInApi>().await;
+}
+
+#[actix_web::test]
+async fn actix_two_levels_of_scopes_conform() {
+    run_suite::<ScopeInV1Api>().await;
+    run_suite::<ConfigureInV1Api>().await;
+    run_sse_suite::<ScopeInV1Api>().await;
+}
+
+#[actix_web::test]
+async fn actix_scope_per_tenant_conforms() {
+    run_suite::<ScopePerTenant>().await;
+}
+
+#[actix_web::test]
+async fn actix_api_at_the_mount_root_conforms() {
+    run_suite::<ScopeAtMountRoot>().await;
+    run_suite::<ConfigureAtMountRoot>().await;
+    run_sse_suite::<ScopeAtMountRoot>().await;
+}
+
+#[actix_web::test]
+async fn the_mount_cases_catch_a_prefix_blind_conversion() {
+    let failed: Vec<&str> = run_suite_report::<BlindInApi>()
+        .await
+        .into_iter()
+        .map(|f| f.case)
+        .collect();
+    for case in [
+        "dial_default_target_is_201_with_location",
+        "calls_list_and_get",
+        "openapi_names_the_mount_as_its_server",
+    ] {
+        assert!(
+            failed.contains(&case),
+            "{case} passed against a conversion that ignores parent scopes: {failed:?}"
+        );
+    }
+    // The real scope passes the very same cases in the very same host.
+    assert!(run_suite_report::<ScopeInApi>().await.is_empty());
 }

@@ -1,4 +1,4 @@
-//! A host handler returning `sipdial_actix::ApiError` answers exactly what the core
+//! A host handler returning `sipdial_actix::ApiErrorResponse` answers exactly what the core
 //! answers for the same error: status, headers and JSON body.
 
 use std::time::Duration;
@@ -7,7 +7,7 @@ use actix_web::{App, test, web};
 use sipdial_core::DialError;
 use sipdial_core::api::ApiError as CoreApiError;
 
-async fn failing() -> Result<String, sipdial_actix::ApiError> {
+async fn failing() -> Result<String, sipdial_actix::ApiErrorResponse> {
     Err(DialError::RateLimited {
         retry_after: Some(Duration::from_secs(3)),
     })?

@@ -1,4 +1,4 @@
-//! A host handler returning `sipdial_axum::ApiError` answers exactly what the core
+//! A host handler returning `sipdial_axum::ApiErrorResponse` answers exactly what the core
 //! answers for the same error: status, headers and JSON body.
 
 use std::time::Duration;
@@ -12,7 +12,7 @@ use sipdial_core::DialError;
 use sipdial_core::api::ApiError as CoreApiError;
 use tower::ServiceExt;
 
-async fn failing() -> Result<String, sipdial_axum::ApiError> {
+async fn failing() -> Result<String, sipdial_axum::ApiErrorResponse> {
     Err(DialError::RateLimited {
         retry_after: Some(Duration::from_secs(3)),
     })?

@@ -70,3 +70,50 @@ macro_rules! validated_string {
 }
 
 pub(crate) use validated_string;
+
+/// Declares an adapter's response newtype around [`api::ApiError`](crate::api::ApiError):
+/// the struct, `From` the core error and from [`DialError`](crate::DialError) (so `?`
+/// works in host handlers), `Display` and `Error`. Written once here because every
+/// framework adapter needs the same plumbing and the orphan rule makes each declare its
+/// own type; the adapter then implements only its framework's response trait.
+///
+/// ```
+/// sipdial_core::adapter_error_response! {
+///     /// The core's error as my framework's response.
+///     pub struct MyErrorResponse;
+/// }
+/// let e: MyErrorResponse = sipdial_core::DialError::RejectedCredentials.into();
+/// assert_eq!(e.0.status(), 502);
+/// ```
+#[macro_export]
+macro_rules! adapter_error_response {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident;) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        $vis struct $name(pub $crate::api::ApiError);
+
+        impl ::core::convert::From<$crate::api::ApiError> for $name {
+            fn from(e: $crate::api::ApiError) -> Self {
+                Self(e)
+            }
+        }
+
+        impl ::core::convert::From<$crate::DialError> for $name {
+            fn from(e: $crate::DialError) -> Self {
+                Self($crate::api::ApiError::from(e))
+            }
+        }
+
+        impl ::core::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                ::core::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl ::std::error::Error for $name {
+            fn source(&self) -> ::core::option::Option<&(dyn ::std::error::Error + 'static)> {
+                ::core::option::Option::Some(&self.0)
+            }
+        }
+    };
+}

@@ -45,6 +45,39 @@ async fn bare_service_streams_events() {
     run_sse_suite::<Bare>().await;
 }
 
+/// The bare service with an empty prefix: the API is the whole service.
+struct BareAtRoot(Bare);
+
+impl HttpIntegration for BareAtRoot {
+    async fn build(api: SipDialApi) -> Self {
+        BareAtRoot(Bare::build(api).await)
+    }
+
+    fn wraps_host_app(&self) -> bool {
+        false
+    }
+
+    fn prefix() -> &'static str {
+        ""
+    }
+
+    async fn send(&self, request: TestRequest) -> TestResponse {
+        self.0.send(request).await
+    }
+}
+
+impl StreamingIntegration for BareAtRoot {
+    async fn open(&self, request: TestRequest) -> TestStream {
+        self.0.open(request).await
+    }
+}
+
+#[tokio::test]
+async fn bare_service_with_an_empty_prefix_conforms() {
+    run_suite::<BareAtRoot>().await;
+    run_sse_suite::<BareAtRoot>().await;
+}
+
 /// A form that buffers responses (as an adapter that collected the body would) can
 /// never hand out an event before the stream ends: the streaming cases catch it.
 struct Buffering(Bare);

@@ -13,18 +13,33 @@ async fn main() -> ExitCode {
         Ok(started) => started,
         Err(code) => return code,
     };
-    let (api, assets) = (demo.api(), demo.assets());
-    // The API at /sip, the page at / and its two files under /assets.
+    let (api, assets, mount) = (demo.api(), demo.assets(), demo.mount().to_owned());
+    // Inside a scope at SIPDIAL_MOUNT (empty by default), the way a host nests it: the
+    // API at {mount}/sip, the page at {mount}/ and its two files under {mount}/assets.
     let server = HttpServer::new(move || {
-        let mut app = App::new().service(sipdial_actix::scope(api.clone()));
+        let mut scope = web::scope(&mount).service(sipdial_actix::scope(api.clone()));
         for asset in assets.clone() {
-            let path = asset.path();
-            app = app.route(
-                path,
+            scope = scope.route(
+                asset.path(),
                 web::get().to(move || std::future::ready(respond(&asset))),
             );
         }
-        app
+        if !mount.is_empty() {
+            // The page resolves its links against its own URL, which must end in `/`.
+            let page = format!("{mount}/");
+            scope = scope.route(
+                "",
+                web::get().to(move || {
+                    let page = page.clone();
+                    async move {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header(("location", page))
+                            .finish()
+                    }
+                }),
+            );
+        }
+        App::new().service(scope)
     })
     .shutdown_signal(shutdown_signal())
     .listen(listener);

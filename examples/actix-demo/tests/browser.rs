@@ -1,5 +1,7 @@
 //! The sample page in real headless Chromium against the actix-demo binary in demo mode,
-//! with extra targets from SIP_TARGETS so the target picker is exercised: dial the picked
+//! mounted below `SIPDIAL_MOUNT=/app/tenant` (page at /app/tenant/, API at
+//! /app/tenant/sip/…, two levels as a host nests them), with extra targets from
+//! SIP_TARGETS so the target picker is exercised: dial the picked
 //! target, state, DTMF, hang up, End SIP Calls, live states (SSE, reconnect, fallback),
 //! a rate-limit error on the page, phone width. Screenshot:
 //! target/artifacts/actix-demo.png.
@@ -18,7 +20,7 @@ fn the_page_works_in_chromium_with_a_target_picker() {
     sipdial_demo_support::harness::browser_test(
         env!("CARGO_BIN_EXE_actix-demo"),
         "actix-demo",
-        &[("SIP_TARGETS", TARGETS)],
+        &[("SIP_TARGETS", TARGETS), ("SIPDIAL_MOUNT", "/app/tenant")],
         &["--expect-targets=3", "--pick=Support desk"],
     );
 }

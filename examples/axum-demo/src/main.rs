@@ -4,8 +4,9 @@
 
 use std::process::ExitCode;
 
+use axum::Router;
 use axum::http::{HeaderName, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use sipdial_demo_support::{Asset, shutdown_signal, start};
 
@@ -15,11 +16,24 @@ async fn main() -> ExitCode {
         Ok(started) => started,
         Err(code) => return code,
     };
-    // The API at /sip, the page at / and its two files under /assets.
-    let mut app = sipdial_axum::router(demo.api());
+    // Below SIPDIAL_MOUNT (empty by default): the API at {mount}/sip, nested the way
+    // a host nests it, the page at {mount}/ and its two files under {mount}/assets.
+    let mount = demo.mount().to_owned();
+    let mut app = if mount.is_empty() {
+        sipdial_axum::router(demo.api())
+    } else {
+        // The page resolves its links against its own URL, which must end in `/`.
+        let page = format!("{mount}/");
+        Router::new()
+            .nest(&mount, sipdial_axum::router(demo.api()))
+            .route(
+                &mount,
+                get(move || std::future::ready(Redirect::permanent(&page))),
+            )
+    };
     for asset in demo.assets() {
         app = app.route(
-            asset.path(),
+            &format!("{mount}{}", asset.path()),
             get(move || std::future::ready(respond(&asset))),
         );
     }

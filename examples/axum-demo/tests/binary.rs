@@ -27,6 +27,11 @@ fn a_busy_port_stops_startup() {
 }
 
 #[test]
+fn sipdial_mount_moves_the_page_and_the_api() {
+    checks::mounted_below_sipdial_mount(BIN);
+}
+
+#[test]
 fn limit_variables_reach_the_api() {
     checks::limits_from_env(BIN);
 }

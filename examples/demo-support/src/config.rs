@@ -52,6 +52,9 @@ pub mod vars {
     /// The signature secret of the platform's signed callbacks: when set,
     /// `POST /sip/callbacks` accepts only deliveries whose JWT verifies with it.
     pub const CALLBACK_SECRET: &str = "SIPDIAL_CALLBACK_SECRET";
+    /// Where the app mounts the page and the API (`/app`: page at `/app/`, API at
+    /// `/app/sip/…`); empty by default.
+    pub const MOUNT: &str = "SIPDIAL_MOUNT";
 }
 
 /// Shortest callback signature secret accepted: an HMAC key much shorter than its hash
@@ -93,6 +96,8 @@ pub struct DemoConfig {
     pub(crate) allowed_origins: Vec<String>,
     /// Never printed: `SecretString`'s `Debug` redacts it.
     pub(crate) callback_secret: Option<secrecy::SecretString>,
+    /// `""` or `/segment[/segment…]`, without a trailing `/`.
+    pub(crate) mount: String,
 }
 
 /// How to reach the real platform; absent in demo mode.
@@ -171,7 +176,17 @@ impl DemoConfig {
             }
             Some(secret) => Some(secrecy::SecretString::from(secret.trim().to_owned())),
         };
+        let mount = match lookup(vars::MOUNT)? {
+            None => String::new(),
+            Some(m) => sipdial_core::api::normalize_path_prefix(m.trim()).map_err(|e| {
+                ConfigError::invalid(
+                    vars::MOUNT,
+                    format!("{e} (e.g. `/app`: the page at /app/, the API at /app/sip/…)"),
+                )
+            })?,
+        };
         Ok(Self {
+            mount,
             host,
             port,
             cloud: credentials.map(|credentials| CloudConfig {
@@ -186,6 +201,11 @@ impl DemoConfig {
             allowed_origins,
             callback_secret,
         })
+    }
+
+    /// Where the page and the API are mounted: `""` or `/app`.
+    pub fn mount(&self) -> &str {
+        &self.mount
     }
 
     /// Whether platform callbacks must carry a signature.
@@ -503,6 +523,23 @@ pub(crate) mod tests {
         let err = config_from(&[("SIPDIAL_CALLBACK_SECRET", "short-TOPSECRET")], None).unwrap_err();
         assert_eq!(err.variable(), Some("SIPDIAL_CALLBACK_SECRET"));
         assert!(!err.to_string().contains("TOPSECRET"), "{err}");
+    }
+
+    #[test]
+    fn the_mount_is_a_normalised_path() {
+        assert_eq!(config_from(&[], None).unwrap().mount(), "");
+        let c = config_from(&[("SIPDIAL_MOUNT", "/app/tenant/")], None).unwrap();
+        assert_eq!(c.mount(), "/app/tenant");
+        assert_eq!(
+            config_from(&[("SIPDIAL_MOUNT", "/")], None)
+                .unwrap()
+                .mount(),
+            ""
+        );
+        for bad in ["app", "/a b", "/a/../b", "/a//b", "/a?x"] {
+            let err = config_from(&[("SIPDIAL_MOUNT", bad)], None).unwrap_err();
+            assert_eq!(err.variable(), Some("SIPDIAL_MOUNT"), "{bad}: {err}");
+        }
     }
 
     #[test]

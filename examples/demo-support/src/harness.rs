@@ -285,11 +285,18 @@ impl HttpReply {
 
 /// A minimal HTTP/1.1 client (`Connection: close`, identity or chunked bodies): enough
 /// for a test, and no HTTP client crate pulled into the examples.
+///
+/// `path` is below `base_url`'s own path, so the same checks run against a demo
+/// mounted at `/app`.
 pub fn http_request(base_url: &str, method: &str, path: &str, body: Option<&str>) -> HttpReply {
-    let authority = base_url
-        .strip_prefix("http://")
-        .expect("an http:// URL")
-        .trim_end_matches('/');
+    let rest = base_url.strip_prefix("http://").expect("an http:// URL");
+    let (authority, mount) = rest.split_once('/').unwrap_or((rest, ""));
+    let mount = mount.trim_end_matches('/');
+    let path = &if mount.is_empty() {
+        path.to_owned()
+    } else {
+        format!("/{mount}{path}")
+    };
     let mut stream = TcpStream::connect(authority).expect("connect to the demo");
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
@@ -682,6 +689,43 @@ pub mod checks {
                     run.stderr
                 );
             }
+        }
+    }
+
+    /// `SIPDIAL_MOUNT=/app`: the start-up line names `/app/`, the page and its files
+    /// are served there (and `/app` redirects to it, since the page resolves the API
+    /// against its own URL), the API answers at `/app/sip/…` with a `Location` below
+    /// the mount, and nothing is served at the root any more.
+    pub fn mounted_below_sipdial_mount(bin: &str) {
+        let demo = RunningDemo::start(bin, &[("SIPDIAL_MOUNT", "/app")]);
+        assert!(demo.url().ends_with("/app"), "start-up URL: {}", demo.url());
+        let root = demo.url().trim_end_matches("/app").to_owned();
+        let page = demo.get("/");
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(page.body.contains(r#""apiPath":"sip""#), "{}", page.body);
+        assert!(page.body.contains(r#"src="assets/app.js""#));
+        assert_eq!(demo.get("/assets/app.js").status, 200);
+        let bare = super::http_request(&root, "GET", "/app", None);
+        assert_eq!(bare.status, 308, "{}", bare.body);
+        assert_eq!(bare.header("location"), Some("/app/"));
+        let session = demo.request("POST", "/sip/session", Some(r#"{"room":"mounted"}"#));
+        assert_eq!(session.status, 200, "{}", session.body);
+        let session: serde_json::Value = serde_json::from_str(&session.body).expect("JSON");
+        let dial = format!(
+            r#"{{"sessionId":"{}"}}"#,
+            session["sessionId"].as_str().unwrap()
+        );
+        let dialed = demo.request("POST", "/sip/dial", Some(&dial));
+        assert_eq!(dialed.status, 201, "{}", dialed.body);
+        let location = dialed.header("location").expect("a Location").to_owned();
+        assert!(location.starts_with("/app/sip/calls/"), "{location}");
+        assert_eq!(
+            super::http_request(&root, "GET", &location, None).status,
+            200
+        );
+        for outside in ["/", "/sip/targets", "/assets/app.js"] {
+            let reply = super::http_request(&root, "GET", outside, None);
+            assert_eq!(reply.status, 404, "GET {outside} outside the mount");
         }
     }
 

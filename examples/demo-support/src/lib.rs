@@ -49,11 +49,12 @@ pub use runtime::{EXIT_CONFIG, EXIT_UNAVAILABLE, init_tracing, shutdown_signal, 
 pub use shared_state::{REDIS_PREFIX, REDIS_URL};
 pub use targets::{DEFAULT_TARGET_NAME, DEMO_TARGET_NAME, DEMO_TARGET_URI};
 
-/// Where both demos mount the API.
+/// The API's prefix below the demo's mount (`SIPDIAL_MOUNT`, empty by default).
 pub const API_PREFIX: &str = "/sip";
 
-/// Where the platform's callbacks go, under [`API_PREFIX`]: the path to enter as the
-/// SIP-monitoring and session-monitoring URLs (after the app's public base URL).
+/// Where the platform's callbacks go below the demo's mount: the path to enter as the
+/// SIP-monitoring and session-monitoring URLs (after the app's public base URL and
+/// the mount).
 pub const CALLBACKS_PATH: &str = "/sip/callbacks";
 
 /// In demo mode, when a call starts ringing after the dial.
@@ -119,7 +120,7 @@ impl Demo {
         };
         let api = build_api(&config, dialer, backend)?;
         let html = page::render(&PageConfig {
-            api_prefix: api.prefix(),
+            api_path: &page::relative_api_path(api.prefix()),
             demo: config.is_demo(),
             opentok_js_url: config.opentok_js_url(),
             served_by: app_name,
@@ -140,6 +141,12 @@ impl Demo {
     /// The page and its static files, each to be served at [`Asset::path`].
     pub fn assets(&self) -> Vec<Asset> {
         self.assets.clone()
+    }
+
+    /// Where the page (at `{mount}/`) and the API (at `{mount}/sip/…`) are served:
+    /// `""` or `/app`, from `SIPDIAL_MOUNT`.
+    pub fn mount(&self) -> &str {
+        self.config.mount()
     }
 
     /// The configuration the demo was built from.
@@ -198,6 +205,7 @@ mod tests {
         let demo = Demo::from_config("test-demo", config_from(&[], None).unwrap()).unwrap();
         assert!(demo.is_demo());
         assert_eq!(demo.api().prefix(), "/sip");
+        assert_eq!(demo.mount(), "");
         let page = demo.assets().into_iter().find(|a| a.path() == "/").unwrap();
         let html = String::from_utf8(page.body().to_vec()).unwrap();
         assert!(html.contains(DEMO_BANNER));

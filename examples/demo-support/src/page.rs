@@ -26,8 +26,10 @@ pub const POLL_INTERVAL_MS: u64 = 2000;
 /// What the page is told at load.
 #[derive(Debug, Clone)]
 pub struct PageConfig<'a> {
-    /// Where the API is mounted (`/sip`).
-    pub api_prefix: &'a str,
+    /// Where the API is, relative to the page (`sip`; `.` for an API at the page's
+    /// own path): the page resolves it against its own URL, so it finds the API
+    /// wherever the host mounted both.
+    pub api_path: &'a str,
     /// Demo mode: show the banner, do not try to connect video.
     pub demo: bool,
     /// Where to load OpenTok.js from.
@@ -39,7 +41,7 @@ pub struct PageConfig<'a> {
 /// The HTML page with `config` injected.
 pub fn render(config: &PageConfig<'_>) -> String {
     let json = serde_json::json!({
-        "apiPrefix": config.api_prefix,
+        "apiPath": config.api_path,
         "demo": config.demo,
         "opentokJsUrl": config.opentok_js_url,
         "servedBy": config.served_by,
@@ -62,6 +64,15 @@ pub fn render(config: &PageConfig<'_>) -> String {
     out.push_str(banner);
     out.push_str(tail);
     out
+}
+
+/// The API's prefix as a path relative to the page, which is served at the root of the
+/// same mount (`/sip` → `sip`, `""` → `.`).
+pub(crate) fn relative_api_path(prefix: &str) -> String {
+    match prefix.trim_start_matches('/') {
+        "" => ".".to_owned(),
+        rest => rest.to_owned(),
+    }
 }
 
 /// Makes JSON text safe to place inside a `<script>` element.
@@ -155,7 +166,7 @@ mod tests {
 
     fn page(demo: bool, served_by: &str) -> String {
         render(&PageConfig {
-            api_prefix: "/sip",
+            api_path: "sip",
             demo,
             opentok_js_url: "https://static.opentok.com/v2/js/opentok.min.js",
             served_by,
@@ -169,7 +180,10 @@ mod tests {
         assert!(!html.contains("{{"), "every slot is filled");
         let cfg = config_json(&html);
         assert_eq!(cfg["demo"], true);
-        assert_eq!(cfg["apiPrefix"], "/sip");
+        assert_eq!(cfg["apiPath"], "sip");
+        assert_eq!(relative_api_path("/sip"), "sip");
+        assert_eq!(relative_api_path("/a/b"), "a/b");
+        assert_eq!(relative_api_path(""), ".");
         assert_eq!(cfg["servedBy"], "axum-demo");
         assert_eq!(
             cfg["opentokJsUrl"],

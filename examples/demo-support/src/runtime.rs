@@ -94,10 +94,12 @@ fn announce(demo: &Demo, local: SocketAddr) {
         );
         tracing::info!(
             "platform callbacks: set the SIP-monitoring and session-monitoring URLs of the \
-             Vonage Video project to {{public base URL}}{} (e.g. http://{}{}) so call states \
-             (ringing, answered, ended with the far end's reason) reach the page",
+             Vonage Video project to {{public base URL}}{}{} (e.g. http://{}{}{}) so call \
+             states (ringing, answered, ended with the far end's reason) reach the page",
+            demo.mount(),
             crate::CALLBACKS_PATH,
             browsable(local),
+            demo.mount(),
             crate::CALLBACKS_PATH,
         );
         if config.verifies_callbacks() {
@@ -125,7 +127,12 @@ fn announce(demo: &Demo, local: SocketAddr) {
     );
     // The line scripts and tests wait for; the real port matters when PORT=0.
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{app} listening on http://{}/", browsable(local));
+    let _ = writeln!(
+        out,
+        "{app} listening on http://{}{}/",
+        browsable(local),
+        demo.mount()
+    );
     let _ = out.flush();
 }
 

@@ -261,7 +261,7 @@ impl SipDialApiBuilder {
 
     /// Validates the configuration.
     pub fn build(self) -> Result<SipDialApi, ApiConfigError> {
-        let prefix = check_prefix(&self.prefix)?;
+        let prefix = normalize_path_prefix(&self.prefix)?;
         if self.body_limit == 0 {
             return Err(ApiConfigError::BodyLimit);
         }
@@ -345,9 +345,11 @@ impl SipDialApiBuilder {
     }
 }
 
-/// Normalises the prefix: `/segment[/segment…]` of URL-safe characters, or empty
-/// (`""` or `"/"`) for an API at the root of wherever the host mounts it.
-fn check_prefix(prefix: &str) -> Result<String, ApiConfigError> {
+/// Normalises a path prefix the way the builder checks the API's own prefix:
+/// `/segment[/segment…]` of URL-safe characters, or empty (`""` or `"/"`) for the
+/// root. Hosts that take a mount path from their configuration use it to refuse the
+/// same paths at start-up.
+pub fn normalize_path_prefix(prefix: &str) -> Result<String, ApiConfigError> {
     let p = prefix.strip_suffix('/').unwrap_or(prefix);
     if p.is_empty() {
         return Ok(String::new());
@@ -382,12 +384,12 @@ mod tests {
 
     #[test]
     fn prefixes_are_normalised_or_refused() {
-        assert_eq!(check_prefix("/sip/").unwrap(), "/sip");
-        assert_eq!(check_prefix("/api/sip").unwrap(), "/api/sip");
-        assert_eq!(check_prefix("").unwrap(), "");
-        assert_eq!(check_prefix("/").unwrap(), "");
+        assert_eq!(normalize_path_prefix("/sip/").unwrap(), "/sip");
+        assert_eq!(normalize_path_prefix("/api/sip").unwrap(), "/api/sip");
+        assert_eq!(normalize_path_prefix("").unwrap(), "");
+        assert_eq!(normalize_path_prefix("/").unwrap(), "");
         for bad in ["sip", "//", "/a//b", "/a/../b", "/a b", "/a?x"] {
-            assert!(check_prefix(bad).is_err(), "{bad}");
+            assert!(normalize_path_prefix(bad).is_err(), "{bad}");
         }
     }
 }

@@ -63,7 +63,7 @@ pub use allow_list::UriAllowList;
 pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
 pub use backend::Backend;
 pub use call::{CallRecord, CallState};
-pub use config::{ApiConfigError, SipDialApiBuilder};
+pub use config::{ApiConfigError, SipDialApiBuilder, normalize_path_prefix};
 pub use dedupe::{DEDUPE_CAPACITY, DeliveryDedupe, InMemoryDedupe};
 pub use error::ApiError;
 pub use event_log::{
@@ -293,6 +293,7 @@ impl SipDialApi {
             R::GetCall => h.get_call(param.as_deref()).await,
             R::HangUp => h.hang_up(param.as_deref()).await,
             R::Events => h.watch_events(parts.uri.query()).await,
+            R::OpenApi => h.openapi().await,
             R::Callbacks => {
                 let bytes =
                     extract::read_json_body(&parts.headers, body, self.body_limit()).await?;

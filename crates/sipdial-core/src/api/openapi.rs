@@ -13,9 +13,17 @@ use super::routes::{ROUTES, RouteId, RouteSpec, statuses};
 use super::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX};
 use crate::{MAX_CONNECTION_DATA_LEN, MAX_DTMF_LEN, MAX_ROOM_LEN};
 
-/// The OpenAPI 3.1 document, with paths relative to the server URL (the mount prefix,
-/// `/sip` by default).
+/// The OpenAPI 3.1 document, with paths relative to the server URL (the default
+/// prefix, `/sip`): the checked-in `docs/openapi.json`.
 pub fn document() -> Value {
+    document_for(DEFAULT_PREFIX)
+}
+
+/// The document as served at `{base}/openapi.json`: the same paths, relative to the
+/// server URL `base` (the host's mount followed by the prefix, as the client reached
+/// the API), so generated clients call the API where it really is.
+pub fn document_for(base: &str) -> Value {
+    let server = if base.is_empty() { "/" } else { base };
     let mut paths = Map::new();
     for spec in ROUTES {
         let path = paths
@@ -32,7 +40,9 @@ pub fn document() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": format!(
                 "Dial SIP calls into Vonage Video (OpenTok) sessions. Paths are relative to \
-                 the mount prefix (default `{DEFAULT_PREFIX}`). Every error body is \
+                 the server URL: the host's mount path followed by the API's prefix \
+                 (default `{DEFAULT_PREFIX}`); `GET {{base}}/openapi.json` serves this \
+                 document with the server URL the client used. Every error body is \
                  `{{\"error\":{{\"code\":\"...\",\"message\":\"...\"}}}}`. Besides the \
                  statuses listed per operation, a path no route serves answers 404 and a \
                  known path with another method answers 405 with `Allow`. Request bodies \
@@ -41,7 +51,7 @@ pub fn document() -> Value {
             ),
             "license": { "name": "MIT OR Apache-2.0", "identifier": "MIT OR Apache-2.0" }
         },
-        "servers": [{ "url": DEFAULT_PREFIX, "description": "the default mount prefix" }],
+        "servers": [{ "url": server, "description": "where the API is mounted" }],
         "paths": paths,
         "components": {
             "schemas": schemas(),
@@ -97,7 +107,7 @@ fn success_schema(id: RouteId) -> Option<&'static str> {
         RouteId::Dial | RouteId::GetCall => Some("Call"),
         RouteId::ListCalls => Some("Calls"),
         RouteId::Callbacks => Some("CallbackAck"),
-        RouteId::HangUp | RouteId::PlayDtmf | RouteId::Events => None,
+        RouteId::HangUp | RouteId::PlayDtmf | RouteId::Events | RouteId::OpenApi => None,
     }
 }
 
@@ -134,10 +144,16 @@ fn operation(spec: &RouteSpec) -> Value {
                     "description": "`event: snapshot` with `data: {\"calls\":[Call...]}` first (or, on a resume with `Last-Event-ID` the server can still serve, the missed `call` events instead), then one `event: call` with `data: <Call>` per change; each with an `id:`. A `: heartbeat` comment after each interval of silence (15 s by default)."
                 } } });
             }
+            if spec.id == RouteId::OpenApi {
+                r["content"] = json!({ "application/json": { "schema": {
+                    "type": "object",
+                    "description": "An OpenAPI 3.1 document."
+                } } });
+            }
             if spec.id == RouteId::Dial {
                 r["headers"] = json!({
                     "Location": {
-                        "description": "The call's URL: `{prefix}/calls/{id}`.",
+                        "description": "The call's URL below the server URL the client used: `{mount}{prefix}/calls/{id}`.",
                         "schema": { "type": "string" }
                     }
                 });

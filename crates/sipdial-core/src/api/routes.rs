@@ -18,6 +18,7 @@ pub(crate) enum RouteId {
     PlayDtmf,
     Callbacks,
     Events,
+    OpenApi,
 }
 
 /// One route: method, path template below the prefix, and what it may answer.
@@ -156,6 +157,16 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         summary: "Server-Sent Events of a session's call changes",
         success: 200,
         errors: &[400, 403, 404, 500],
+        calls_dialer: false,
+    },
+    RouteSpec {
+        id: RouteId::OpenApi,
+        method: "GET",
+        path: "/openapi.json",
+        operation_id: "getOpenApi",
+        summary: "This document, its server URL being where the client reached the API",
+        success: 200,
+        errors: &[],
         calls_dialer: false,
     },
 ];

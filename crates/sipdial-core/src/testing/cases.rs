@@ -113,10 +113,6 @@ fn count(cx_dialer: &crate::fake::FakeDialer, op: Operation, want: usize) -> Out
     })
 }
 
-pub(super) fn post_json(path: &str, body: Value) -> TestRequest {
-    TestRequest::post(Fixture::path(path)).json(&body)
-}
-
 fn origin(req: TestRequest, origin: &'static str) -> TestRequest {
     req.header(ORIGIN, HeaderValue::from_static(origin))
 }
@@ -126,7 +122,7 @@ pub(super) async fn create_session<I: HttpIntegration>(
     room: &str,
 ) -> Result<String, String> {
     let res = cx
-        .send(post_json("/session", json!({ "room": room })))
+        .send(cx.post_json("/session", json!({ "room": room })))
         .await;
     let body = json_ok(&res, StatusCode::OK).map_err(|e| format!("creating a session: {e}"))?;
     Ok(str_field(&body, "sessionId")?.to_owned())
@@ -137,16 +133,14 @@ pub(super) async fn dial<I: HttpIntegration>(
     session_id: &str,
 ) -> Result<Value, String> {
     let res = cx
-        .send(post_json("/dial", json!({ "sessionId": session_id })))
+        .send(cx.post_json("/dial", json!({ "sessionId": session_id })))
         .await;
     json_ok(&res, StatusCode::CREATED).map_err(|e| format!("dialing: {e}"))
 }
 
 async fn hang_up<I: HttpIntegration>(cx: &Cx<I>, call_id: &str) -> Outcome {
     let res = cx
-        .send(TestRequest::delete(Fixture::path(&format!(
-            "/calls/{call_id}"
-        ))))
+        .send(TestRequest::delete(cx.path(&format!("/calls/{call_id}"))))
         .await;
     status(&res, StatusCode::NO_CONTENT).map_err(|e| format!("hanging up: {e}"))
 }
@@ -169,7 +163,7 @@ const UNKNOWN_CALL_ID: &str = "0f5a3c6e-9b1d-4c2e-8f00-000000000000";
 
 pub(super) async fn session_creates_and_reuses_a_room<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let res = cx
-        .send(post_json("/session", json!({ "room": "lobby" })))
+        .send(cx.post_json("/session", json!({ "room": "lobby" })))
         .await;
     let first = json_ok(&res, StatusCode::OK)?;
     ensure(first["room"] == "lobby", || {
@@ -181,7 +175,7 @@ pub(super) async fn session_creates_and_reuses_a_room<I: HttpIntegration>(cx: &C
     })?;
     let session = str_field(&first, "sessionId")?;
     let res = cx
-        .send(post_json("/session", json!({ "room": "lobby" })))
+        .send(cx.post_json("/session", json!({ "room": "lobby" })))
         .await;
     let second = json_ok(&res, StatusCode::OK)?;
     ensure(second["sessionId"] == session, || {
@@ -191,7 +185,7 @@ pub(super) async fn session_creates_and_reuses_a_room<I: HttpIntegration>(cx: &C
 }
 
 pub(super) async fn session_defaults_the_room<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
-    let res = cx.send(post_json("/session", json!({}))).await;
+    let res = cx.send(cx.post_json("/session", json!({}))).await;
     let body = json_ok(&res, StatusCode::OK)?;
     ensure(body["room"] == "default", || {
         format!("expected room `default` in {body}")
@@ -203,7 +197,7 @@ pub(super) async fn session_reads_a_chunked_body<I: HttpIntegration>(cx: &Cx<I>)
     let chunks = ["{\"ro", "om\": \"chu", "nky\"}"]
         .map(|s| Bytes::from_static(s.as_bytes()))
         .to_vec();
-    let req = TestRequest::post(Fixture::path("/session"))
+    let req = TestRequest::post(cx.path("/session"))
         .content_type("application/json")
         .body(TestBody::Chunked(chunks));
     let body = json_ok(&cx.send(req).await, StatusCode::OK)?;
@@ -213,7 +207,7 @@ pub(super) async fn session_reads_a_chunked_body<I: HttpIntegration>(cx: &Cx<I>)
 }
 
 pub(super) async fn targets_lists_names_and_labels_only<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
-    let res = cx.send(TestRequest::get(Fixture::path("/targets"))).await;
+    let res = cx.send(TestRequest::get(cx.path("/targets"))).await;
     let body = json_ok(&res, StatusCode::OK)?;
     let targets = list(&body, "targets")?;
     let find = |name: &str| targets.iter().find(|t| t["name"] == name);
@@ -236,7 +230,7 @@ pub(super) async fn targets_lists_names_and_labels_only<I: HttpIntegration>(cx: 
 pub(super) async fn token_for_a_known_session<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let session = create_session(cx, "lobby").await?;
     let res = cx
-        .send(post_json("/token", json!({ "sessionId": session })))
+        .send(cx.post_json("/token", json!({ "sessionId": session })))
         .await;
     let body = json_ok(&res, StatusCode::OK)?;
     str_field(&body, "token")?;
@@ -249,7 +243,7 @@ pub(super) async fn token_for_a_known_session<I: HttpIntegration>(cx: &Cx<I>) ->
 pub(super) async fn token_for_an_unknown_session_is_404<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let session = foreign_session(cx).await?;
     let res = cx
-        .send(post_json("/token", json!({ "sessionId": session })))
+        .send(cx.post_json("/token", json!({ "sessionId": session })))
         .await;
     api_error(&res, StatusCode::NOT_FOUND).map(drop)
 }
@@ -258,7 +252,7 @@ pub(super) async fn token_moderator_is_denied_by_the_default_authorizer<I: HttpI
     cx: &Cx<I>,
 ) -> Outcome {
     let session = create_session(cx, "lobby").await?;
-    let req = post_json(
+    let req = cx.post_json(
         "/token",
         json!({ "sessionId": session, "role": "moderator" }),
     );
@@ -267,7 +261,7 @@ pub(super) async fn token_moderator_is_denied_by_the_default_authorizer<I: HttpI
 
 pub(super) async fn token_invalid_role_names_the_field<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let session = create_session(cx, "lobby").await?;
-    let req = post_json(
+    let req = cx.post_json(
         "/token",
         json!({ "sessionId": session, "role": "superuser" }),
     );
@@ -277,7 +271,7 @@ pub(super) async fn token_invalid_role_names_the_field<I: HttpIntegration>(cx: &
 pub(super) async fn token_missing_session_id_names_the_field<I: HttpIntegration>(
     cx: &Cx<I>,
 ) -> Outcome {
-    let req = post_json("/token", json!({}));
+    let req = cx.post_json("/token", json!({}));
     names_field(&cx.send(req).await, StatusCode::BAD_REQUEST, "sessionId")
 }
 
@@ -288,11 +282,11 @@ pub(super) async fn dial_default_target_is_201_with_location<I: HttpIntegration>
 ) -> Outcome {
     let session = create_session(cx, "lobby").await?;
     let res = cx
-        .send(post_json("/dial", json!({ "sessionId": session })))
+        .send(cx.post_json("/dial", json!({ "sessionId": session })))
         .await;
     let call = json_ok(&res, StatusCode::CREATED)?;
     let id = str_field(&call, "id")?;
-    let want_location = Fixture::path(&format!("/calls/{id}"));
+    let want_location = cx.path(&format!("/calls/{id}"));
     ensure(
         res.header(LOCATION.as_str()) == Some(want_location.as_str()),
         || {
@@ -302,6 +296,13 @@ pub(super) async fn dial_default_target_is_201_with_location<I: HttpIntegration>
             )
         },
     )?;
+    // Following it reaches the call wherever the host mounted the API.
+    let followed = cx.send(TestRequest::get(&want_location)).await;
+    let read = json_ok(&followed, StatusCode::OK)
+        .map_err(|e| format!("following Location {want_location}: {e}"))?;
+    ensure(read["id"] == id, || {
+        format!("Location {want_location} answered another call: {read}")
+    })?;
     ensure(call["sessionId"] == session.as_str(), || {
         format!("wrong sessionId in {call}")
     })?;
@@ -319,7 +320,7 @@ pub(super) async fn dial_named_target<I: HttpIntegration>(cx: &Cx<I>) -> Outcome
     let session = create_session(cx, "lobby").await?;
     let body = json!({ "sessionId": session, "target": Fixture::OTHER_TARGET });
     let call = json_ok(
-        &cx.send(post_json("/dial", body)).await,
+        &cx.send(cx.post_json("/dial", body)).await,
         StatusCode::CREATED,
     )?;
     ensure(call["target"] == Fixture::OTHER_TARGET, || {
@@ -330,7 +331,7 @@ pub(super) async fn dial_named_target<I: HttpIntegration>(cx: &Cx<I>) -> Outcome
 pub(super) async fn dial_unknown_target_is_refused<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let session = create_session(cx, "lobby").await?;
     let body = json!({ "sessionId": session, "target": "nowhere" });
-    let res = cx.send(post_json("/dial", body)).await;
+    let res = cx.send(cx.post_json("/dial", body)).await;
     // The contract does not say whether an unknown target is a bad field or an
     // unknown resource; both are the caller's error and must place no call.
     let want = if res.status == StatusCode::NOT_FOUND {
@@ -347,7 +348,7 @@ pub(super) async fn dial_uri_without_allow_list_is_refused<I: HttpIntegration>(
 ) -> Outcome {
     let session = create_session(cx, "lobby").await?;
     let body = json!({ "sessionId": session, "uri": "sip:+19005550100@premium.example" });
-    let res = cx.send(post_json("/dial", body)).await;
+    let res = cx.send(cx.post_json("/dial", body)).await;
     ensure(res.status.is_client_error(), || {
         format!(
             "a per-request uri without an allow-list was not refused: {}",
@@ -361,7 +362,7 @@ pub(super) async fn dial_uri_without_allow_list_is_refused<I: HttpIntegration>(
 pub(super) async fn dial_unknown_session_is_404<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let session = foreign_session(cx).await?;
     let res = cx
-        .send(post_json("/dial", json!({ "sessionId": session })))
+        .send(cx.post_json("/dial", json!({ "sessionId": session })))
         .await;
     api_error(&res, StatusCode::NOT_FOUND)?;
     count(&cx.fixture.dialer, Operation::Dial, 0)
@@ -372,9 +373,9 @@ pub(super) async fn calls_list_and_get<I: HttpIntegration>(cx: &Cx<I>) -> Outcom
     let call = dial(cx, &session).await?;
     let id = str_field(&call, "id")?;
     let res = cx
-        .send(TestRequest::get(Fixture::path(&format!(
-            "/calls?sessionId={session}"
-        ))))
+        .send(TestRequest::get(
+            cx.path(&format!("/calls?sessionId={session}")),
+        ))
         .await;
     let body = json_ok(&res, StatusCode::OK)?;
     let calls = list(&body, "calls")?;
@@ -382,7 +383,7 @@ pub(super) async fn calls_list_and_get<I: HttpIntegration>(cx: &Cx<I>) -> Outcom
         format!("the active call list should hold exactly {id}: {body}")
     })?;
     let res = cx
-        .send(TestRequest::get(Fixture::path(&format!("/calls/{id}"))))
+        .send(TestRequest::get(cx.path(&format!("/calls/{id}"))))
         .await;
     let got = json_ok(&res, StatusCode::OK)?;
     ensure(
@@ -396,7 +397,7 @@ pub(super) async fn hang_up_is_204_and_idempotent<I: HttpIntegration>(cx: &Cx<I>
     let session = create_session(cx, "lobby").await?;
     let call = dial(cx, &session).await?;
     let id = str_field(&call, "id")?;
-    let delete = || TestRequest::delete(Fixture::path(&format!("/calls/{id}")));
+    let delete = || TestRequest::delete(cx.path(&format!("/calls/{id}")));
     let res = cx.send(delete()).await;
     status(&res, StatusCode::NO_CONTENT)?;
     ensure(res.body.is_empty(), || {
@@ -407,18 +408,18 @@ pub(super) async fn hang_up_is_204_and_idempotent<I: HttpIntegration>(cx: &Cx<I>
         .map_err(|e| format!("second hang-up: {e}"))?;
 
     let active = cx
-        .send(TestRequest::get(Fixture::path(&format!(
-            "/calls?sessionId={session}"
-        ))))
+        .send(TestRequest::get(
+            cx.path(&format!("/calls?sessionId={session}")),
+        ))
         .await;
     let active = json_ok(&active, StatusCode::OK)?;
     ensure(list(&active, "calls")?.is_empty(), || {
         format!("an ended call is still listed as active: {active}")
     })?;
     let all = cx
-        .send(TestRequest::get(Fixture::path(&format!(
-            "/calls?sessionId={session}&all=true"
-        ))))
+        .send(TestRequest::get(
+            cx.path(&format!("/calls?sessionId={session}&all=true")),
+        ))
         .await;
     let all = json_ok(&all, StatusCode::OK)?;
     let ended = list(&all, "calls")?
@@ -432,10 +433,7 @@ pub(super) async fn dtmf_is_204<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let session = create_session(cx, "lobby").await?;
     let id = str_field(&dial(cx, &session).await?, "id")?.to_owned();
     let res = cx
-        .send(post_json(
-            &format!("/calls/{id}/dtmf"),
-            json!({ "digits": "1234#" }),
-        ))
+        .send(cx.post_json(&format!("/calls/{id}/dtmf"), json!({ "digits": "1234#" })))
         .await;
     status(&res, StatusCode::NO_CONTENT)?;
     count(&cx.fixture.dialer, Operation::PlayDtmf, 1)
@@ -445,10 +443,7 @@ pub(super) async fn dtmf_invalid_digits_names_the_field<I: HttpIntegration>(cx: 
     let session = create_session(cx, "lobby").await?;
     let id = str_field(&dial(cx, &session).await?, "id")?.to_owned();
     let res = cx
-        .send(post_json(
-            &format!("/calls/{id}/dtmf"),
-            json!({ "digits": "12a" }),
-        ))
+        .send(cx.post_json(&format!("/calls/{id}/dtmf"), json!({ "digits": "12a" })))
         .await;
     names_field(&res, StatusCode::BAD_REQUEST, "digits")?;
     count(&cx.fixture.dialer, Operation::PlayDtmf, 0)
@@ -457,7 +452,7 @@ pub(super) async fn dtmf_invalid_digits_names_the_field<I: HttpIntegration>(cx: 
 // ---- generic errors ------------------------------------------------------------------
 
 pub(super) async fn invalid_json_is_400<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
-    let req = TestRequest::post(Fixture::path("/session"))
+    let req = TestRequest::post(cx.path("/session"))
         .content_type("application/json")
         .body(TestBody::Full(Bytes::from_static(b"{\"room\":")));
     api_error(&cx.send(req).await, StatusCode::BAD_REQUEST)?;
@@ -465,7 +460,7 @@ pub(super) async fn invalid_json_is_400<I: HttpIntegration>(cx: &Cx<I>) -> Outco
 }
 
 pub(super) async fn unknown_call_is_404<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
-    let path = Fixture::path(&format!("/calls/{UNKNOWN_CALL_ID}"));
+    let path = cx.path(&format!("/calls/{UNKNOWN_CALL_ID}"));
     api_error(
         &cx.send(TestRequest::get(&path)).await,
         StatusCode::NOT_FOUND,
@@ -476,7 +471,7 @@ pub(super) async fn unknown_call_is_404<I: HttpIntegration>(cx: &Cx<I>) -> Outco
         StatusCode::NOT_FOUND,
     )
     .map_err(|e| format!("DELETE: {e}"))?;
-    let dtmf = post_json(
+    let dtmf = cx.post_json(
         &format!("/calls/{UNKNOWN_CALL_ID}/dtmf"),
         json!({ "digits": "1" }),
     );
@@ -486,12 +481,13 @@ pub(super) async fn unknown_call_is_404<I: HttpIntegration>(cx: &Cx<I>) -> Outco
 
 pub(super) async fn unknown_route_is_404<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     // The prefix itself and everything below it belong to the API, never to the host.
-    for path in [
-        Fixture::path(""),
-        Fixture::path("/"),
-        Fixture::path("/nope"),
-        Fixture::path("/calls/a/b/c"),
-    ] {
+    let mut paths = vec![cx.path(""), cx.path("/nope"), cx.path("/calls/a/b/c")];
+    if !I::prefix().is_empty() {
+        // With an empty prefix, `{mount}/` is the host router's to route (axum's `nest`
+        // gives it to the host's fallback).
+        paths.push(cx.path("/"));
+    }
+    for path in paths {
         let res = cx.send(TestRequest::get(&path)).await;
         api_error(&res, StatusCode::NOT_FOUND).map_err(|e| format!("GET {path}: {e}"))?;
     }
@@ -500,12 +496,12 @@ pub(super) async fn unknown_route_is_404<I: HttpIntegration>(cx: &Cx<I>) -> Outc
 
 pub(super) async fn wrong_method_is_405_with_allow<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let cases = [
-        (Method::GET, Fixture::path("/dial"), &["POST"][..]),
-        (Method::DELETE, Fixture::path("/session"), &["POST"][..]),
-        (Method::POST, Fixture::path("/targets"), &["GET"][..]),
+        (Method::GET, cx.path("/dial"), &["POST"][..]),
+        (Method::DELETE, cx.path("/session"), &["POST"][..]),
+        (Method::POST, cx.path("/targets"), &["GET"][..]),
         (
             Method::PUT,
-            Fixture::path(&format!("/calls/{UNKNOWN_CALL_ID}")),
+            cx.path(&format!("/calls/{UNKNOWN_CALL_ID}")),
             &["GET", "DELETE"][..],
         ),
     ];
@@ -537,7 +533,7 @@ pub(super) async fn platform_conflict_is_409<I: HttpIntegration>(cx: &Cx<I>) -> 
         }),
     );
     let res = cx
-        .send(post_json("/dial", json!({ "sessionId": session })))
+        .send(cx.post_json("/dial", json!({ "sessionId": session })))
         .await;
     api_error(&res, StatusCode::CONFLICT).map(drop)
 }
@@ -553,7 +549,7 @@ fn padded_session_body(len: usize) -> Bytes {
 }
 
 pub(super) async fn body_at_the_limit_is_accepted<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
-    let req = TestRequest::post(Fixture::path("/session"))
+    let req = TestRequest::post(cx.path("/session"))
         .content_type("application/json")
         .body(TestBody::Full(padded_session_body(Fixture::BODY_LIMIT)));
     let body = json_ok(&cx.send(req).await, StatusCode::OK)?;
@@ -561,7 +557,7 @@ pub(super) async fn body_at_the_limit_is_accepted<I: HttpIntegration>(cx: &Cx<I>
 }
 
 pub(super) async fn body_over_the_limit_is_413<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
-    let req = TestRequest::post(Fixture::path("/session"))
+    let req = TestRequest::post(cx.path("/session"))
         .content_type("application/json")
         .body(TestBody::Full(padded_session_body(Fixture::BODY_LIMIT + 1)));
     api_error(&cx.send(req).await, StatusCode::PAYLOAD_TOO_LARGE)?;
@@ -571,7 +567,7 @@ pub(super) async fn body_over_the_limit_is_413<I: HttpIntegration>(cx: &Cx<I>) -
 pub(super) async fn chunked_body_over_the_limit_is_413<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let body = padded_session_body(Fixture::BODY_LIMIT * 4);
     let chunks = body.chunks(4096).map(Bytes::copy_from_slice).collect();
-    let req = TestRequest::post(Fixture::path("/session"))
+    let req = TestRequest::post(cx.path("/session"))
         .content_type("application/json")
         .body(TestBody::Chunked(chunks));
     api_error(&cx.send(req).await, StatusCode::PAYLOAD_TOO_LARGE)?;
@@ -579,7 +575,7 @@ pub(super) async fn chunked_body_over_the_limit_is_413<I: HttpIntegration>(cx: &
 }
 
 pub(super) async fn non_json_body_is_415<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
-    let req = TestRequest::post(Fixture::path("/session"))
+    let req = TestRequest::post(cx.path("/session"))
         .content_type("text/plain")
         .body(TestBody::Full(Bytes::from_static(b"room=lobby")));
     api_error(&cx.send(req).await, StatusCode::UNSUPPORTED_MEDIA_TYPE)?;
@@ -596,7 +592,7 @@ pub(super) async fn active_call_limit_is_429_with_retry_after<I: HttpIntegration
         dial(cx, &session).await?;
     }
     let res = cx
-        .send(post_json("/dial", json!({ "sessionId": session })))
+        .send(cx.post_json("/dial", json!({ "sessionId": session })))
         .await;
     api_error(&res, StatusCode::TOO_MANY_REQUESTS)?;
     retry_after(&res)?;
@@ -616,7 +612,7 @@ pub(super) async fn dial_rate_limit_is_429_with_retry_after<I: HttpIntegration>(
         hang_up(cx, str_field(&call, "id")?).await?;
     }
     let res = cx
-        .send(post_json("/dial", json!({ "sessionId": session })))
+        .send(cx.post_json("/dial", json!({ "sessionId": session })))
         .await;
     api_error(&res, StatusCode::TOO_MANY_REQUESTS)?;
     retry_after(&res)?;
@@ -638,7 +634,7 @@ pub(super) async fn platform_rate_limit_is_429_with_retry_after<I: HttpIntegrati
         }),
     );
     let res = cx
-        .send(post_json("/dial", json!({ "sessionId": session })))
+        .send(cx.post_json("/dial", json!({ "sessionId": session })))
         .await;
     api_error(&res, StatusCode::TOO_MANY_REQUESTS)?;
     retry_after(&res)
@@ -660,7 +656,7 @@ pub(super) async fn platform_error_is_502_without_its_body<I: HttpIntegration>(
         }),
     );
     let res = cx
-        .send(post_json("/dial", json!({ "sessionId": session })))
+        .send(cx.post_json("/dial", json!({ "sessionId": session })))
         .await;
     api_error(&res, StatusCode::BAD_GATEWAY)?;
     ensure(!res.text().contains(leaked), || {
@@ -674,7 +670,7 @@ pub(super) async fn rejected_credentials_are_502<I: HttpIntegration>(cx: &Cx<I>)
         Script::Fail(DialError::RejectedCredentials),
     );
     let res = cx
-        .send(post_json("/session", json!({ "room": "lobby" })))
+        .send(cx.post_json("/session", json!({ "room": "lobby" })))
         .await;
     api_error(&res, StatusCode::BAD_GATEWAY).map(drop)
 }
@@ -685,7 +681,7 @@ pub(super) async fn platform_timeout_is_504<I: HttpIntegration>(cx: &Cx<I>) -> O
         .dialer
         .script_once(Operation::Dial, Script::Fail(DialError::Timeout));
     let res = cx
-        .send(post_json("/dial", json!({ "sessionId": session })))
+        .send(cx.post_json("/dial", json!({ "sessionId": session })))
         .await;
     api_error(&res, StatusCode::GATEWAY_TIMEOUT).map(drop)
 }
@@ -694,7 +690,7 @@ pub(super) async fn platform_timeout_is_504<I: HttpIntegration>(cx: &Cx<I>) -> O
 
 pub(super) async fn foreign_origin_is_403<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let req = origin(
-        post_json("/session", json!({ "room": "lobby" })),
+        cx.post_json("/session", json!({ "room": "lobby" })),
         Fixture::FOREIGN_ORIGIN,
     );
     api_error(&cx.send(req).await, StatusCode::FORBIDDEN)
@@ -703,7 +699,7 @@ pub(super) async fn foreign_origin_is_403<I: HttpIntegration>(cx: &Cx<I>) -> Out
 
     let session = create_session(cx, "lobby").await?;
     let req = origin(
-        post_json("/dial", json!({ "sessionId": session })),
+        cx.post_json("/dial", json!({ "sessionId": session })),
         Fixture::FOREIGN_ORIGIN,
     );
     api_error(&cx.send(req).await, StatusCode::FORBIDDEN)
@@ -713,13 +709,13 @@ pub(super) async fn foreign_origin_is_403<I: HttpIntegration>(cx: &Cx<I>) -> Out
 
 pub(super) async fn allowed_origin_is_accepted<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let req = origin(
-        post_json("/session", json!({ "room": "lobby" })),
+        cx.post_json("/session", json!({ "room": "lobby" })),
         Fixture::ALLOWED_ORIGIN,
     );
     let body = json_ok(&cx.send(req).await, StatusCode::OK)?;
     let session = str_field(&body, "sessionId")?;
     let req = origin(
-        post_json("/dial", json!({ "sessionId": session })),
+        cx.post_json("/dial", json!({ "sessionId": session })),
         Fixture::ALLOWED_ORIGIN,
     );
     json_ok(&cx.send(req).await, StatusCode::CREATED).map(drop)
@@ -727,7 +723,7 @@ pub(super) async fn allowed_origin_is_accepted<I: HttpIntegration>(cx: &Cx<I>) -
 
 pub(super) async fn safe_methods_ignore_origin<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let req = origin(
-        TestRequest::get(Fixture::path("/targets")),
+        TestRequest::get(cx.path("/targets")),
         Fixture::FOREIGN_ORIGIN,
     );
     json_ok(&cx.send(req).await, StatusCode::OK).map(drop)
@@ -747,13 +743,13 @@ pub(super) async fn callbacks_update_calls_without_an_origin_check<I: HttpIntegr
         "call": { "id": id, "connectionId": call["connectionId"] },
     });
     // Server to server: an Origin header (here a foreign one) plays no part.
-    let req = origin(post_json("/callbacks", body), Fixture::FOREIGN_ORIGIN);
+    let req = origin(cx.post_json("/callbacks", body), Fixture::FOREIGN_ORIGIN);
     let ack = json_ok(&cx.send(req).await, StatusCode::OK)?;
     ensure(ack["status"] == "applied", || {
         format!("the callback was not applied: {ack}")
     })?;
     let res = cx
-        .send(TestRequest::get(Fixture::path(&format!("/calls/{id}"))))
+        .send(TestRequest::get(cx.path(&format!("/calls/{id}"))))
         .await;
     let got = json_ok(&res, StatusCode::OK)?;
     ensure(
@@ -771,7 +767,7 @@ pub(super) async fn callbacks_accept_unknown_events_and_fields<I: HttpIntegratio
         json!({ "future": true }),
     ] {
         let ack = json_ok(
-            &cx.send(post_json("/callbacks", body.clone())).await,
+            &cx.send(cx.post_json("/callbacks", body.clone())).await,
             StatusCode::OK,
         )
         .map_err(|e| format!("{body}: {e}"))?;
@@ -781,12 +777,32 @@ pub(super) async fn callbacks_accept_unknown_events_and_fields<I: HttpIntegratio
     }
     let res = cx
         .send(
-            TestRequest::post(Fixture::path("/callbacks"))
+            TestRequest::post(cx.path("/callbacks"))
                 .content_type("application/json")
                 .body(TestBody::Full(Bytes::from_static(b"{\"event\":"))),
         )
         .await;
     api_error(&res, StatusCode::BAD_REQUEST).map(drop)
+}
+
+// ---- served description ----------------------------------------------------------------
+
+pub(super) async fn openapi_names_the_mount_as_its_server<I: HttpIntegration>(
+    cx: &Cx<I>,
+) -> Outcome {
+    let path = cx.path("/openapi.json");
+    let doc = json_ok(&cx.send(TestRequest::get(&path)).await, StatusCode::OK)
+        .map_err(|e| format!("GET {path}: {e}"))?;
+    let want = if cx.base().is_empty() { "/" } else { cx.base() };
+    ensure(doc["servers"][0]["url"] == want, || {
+        format!(
+            "the served document's server should be {want:?}: {}",
+            doc["servers"]
+        )
+    })?;
+    ensure(doc["paths"].get("/dial").is_some(), || {
+        "the served document's paths are not relative to its server".to_owned()
+    })
 }
 
 // ---- host app ------------------------------------------------------------------------
@@ -798,10 +814,21 @@ pub(super) async fn foreign_paths_pass_through<I: HttpIntegration>(cx: &Cx<I>) -
         TestRequest::post("/host/form")
             .content_type("text/plain")
             .body(TestBody::Full(posted.clone())),
-        // Shares the prefix's leading characters but is not under it.
-        TestRequest::get(format!("{}x/page", Fixture::PREFIX)),
         TestRequest::get("/"),
     ];
+    let mut requests = Vec::from(requests);
+    if !cx.base().is_empty() {
+        // Shares the API's leading characters but is not under it.
+        requests.push(TestRequest::get(format!("{}x/page", cx.base())));
+    }
+    if !cx.http.mount().is_empty() {
+        // The host's own route inside its mount, next to the API, and (unless the API
+        // owns the whole mount) the mount's fallback.
+        requests.push(TestRequest::get(format!("{}/host/page", cx.http.mount())));
+        if !I::prefix().is_empty() {
+            requests.push(TestRequest::get(format!("{}/host/other", cx.http.mount())));
+        }
+    }
     for req in requests {
         let (method, path, len) = (
             req.method.clone(),
@@ -838,11 +865,9 @@ pub(super) async fn responses_never_leak_secrets<I: HttpIntegration>(cx: &Cx<I>)
     let id = str_field(&call, "id")?.to_owned();
     let mut seen = vec![call.to_string()];
     for req in [
-        TestRequest::get(Fixture::path("/targets")),
-        TestRequest::get(Fixture::path(&format!(
-            "/calls?sessionId={session}&all=true"
-        ))),
-        TestRequest::get(Fixture::path(&format!("/calls/{id}"))),
+        TestRequest::get(cx.path("/targets")),
+        TestRequest::get(cx.path(&format!("/calls?sessionId={session}&all=true"))),
+        TestRequest::get(cx.path(&format!("/calls/{id}"))),
     ] {
         let res = cx.send(req).await;
         seen.push(format!("{:?} {}", res.headers, res.text()));

@@ -48,25 +48,38 @@ impl Fixture {
     /// When the fixture's own configuration is refused: a bug of the suite or of
     /// the builder, reported before any case runs.
     pub fn new() -> Self {
-        Self::build(None)
+        Self::with_prefix(Self::PREFIX)
+    }
+
+    /// Like [`Fixture::new`] with the API's own prefix set to `prefix` (`""` puts the
+    /// routes at the root of wherever the form mounts the API).
+    ///
+    /// # Panics
+    /// As [`Fixture::new`].
+    pub fn with_prefix(prefix: &str) -> Self {
+        Self::with_prefix_and_backend(prefix, None)
     }
 
     /// A fresh dialer and an API over `backend` (which should hold no state yet).
     ///
     /// # Panics
-    /// As [`Self::new`].
+    /// As [`Fixture::new`].
     pub fn with_backend(backend: Backend) -> Self {
-        Self::build(Some(backend))
+        Self::with_prefix_and_backend(Self::PREFIX, Some(backend))
     }
 
-    fn build(backend: Option<Backend>) -> Self {
+    /// [`Fixture::with_prefix`] over `backend` (in memory when `None`).
+    ///
+    /// # Panics
+    /// As [`Fixture::new`].
+    pub fn with_prefix_and_backend(prefix: &str, backend: Option<Backend>) -> Self {
         let dialer = Arc::new(FakeDialer::new());
         let uri = |user: &str| {
             SipUri::new(format!("sip:{user}@{}", Self::SIP_HOST))
                 .unwrap_or_else(|e| panic!("fixture SIP URI refused: {e}"))
         };
         let api = SipDialApi::builder(dialer.clone() as Arc<dyn SipDialer>)
-            .prefix(Self::PREFIX)
+            .prefix(prefix)
             .body_limit(Self::BODY_LIMIT)
             .target(
                 SipTarget::new(Self::DEFAULT_TARGET, uri("desk"))
@@ -88,7 +101,8 @@ impl Fixture {
         Self { dialer, api }
     }
 
-    /// `{prefix}{path}`.
+    /// `{prefix}{path}` with the default prefix, for tests that mount the fixture's
+    /// API at the top of their app.
     pub fn path(path: &str) -> String {
         format!("{}{path}", Self::PREFIX)
     }

@@ -19,6 +19,19 @@ pub trait HttpIntegration: Sized {
     /// API itself (the bare service).
     fn wraps_host_app(&self) -> bool;
 
+    /// The API's own prefix this form is tested with (the fixture's `/sip` unless the
+    /// form mounts an API at the root of its mount, `""`).
+    fn prefix() -> &'static str {
+        Fixture::PREFIX
+    }
+
+    /// Where the host mounted the API (`/api` for `nest("/api", …)` or
+    /// `web::scope("/api")`, `""` at the top): every request of the suite goes below
+    /// it, and every URL the API emits must start with it.
+    fn mount(&self) -> &str {
+        ""
+    }
+
     /// Sends one request and collects the whole answer.
     fn send(&self, request: TestRequest) -> impl Future<Output = TestResponse>;
 }
@@ -42,6 +55,8 @@ impl std::fmt::Display for CaseFailure {
 pub(super) struct Cx<I> {
     pub(super) fixture: Fixture,
     pub(super) http: I,
+    /// `{mount}{prefix}`: where the client finds the API.
+    base: String,
 }
 
 /// Makes a fresh backend for each case (e.g. a Redis backend under a prefix of its
@@ -52,12 +67,37 @@ pub type BackendFactory = std::sync::Arc<
 
 impl<I: HttpIntegration> Cx<I> {
     pub(super) async fn new(backend: Option<&BackendFactory>) -> Self {
-        let fixture = match backend {
-            Some(make) => Fixture::with_backend(make().await),
-            None => Fixture::new(),
+        let backend = match backend {
+            Some(make) => Some(make().await),
+            None => None,
         };
+        let fixture = Fixture::with_prefix_and_backend(I::prefix(), backend);
         let http = I::build(fixture.api.clone()).await;
-        Self { fixture, http }
+        let base = format!("{}{}", http.mount(), fixture.api.prefix());
+        Self {
+            fixture,
+            http,
+            base,
+        }
+    }
+
+    /// The client's path of `path` below the API (`/dial` → `/api/sip/dial`); the
+    /// API's root when `path` is empty.
+    pub(super) fn path(&self, path: &str) -> String {
+        match format!("{}{path}", self.base) {
+            root if root.is_empty() => "/".to_owned(),
+            full => full,
+        }
+    }
+
+    /// `{mount}{prefix}` as the client sees it (empty when the API is the whole app).
+    pub(super) fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// A JSON `POST` to `path` below the API.
+    pub(super) fn post_json(&self, path: &str, body: serde_json::Value) -> TestRequest {
+        TestRequest::post(self.path(path)).json(&body)
     }
 
     pub(super) async fn send(&self, request: TestRequest) -> TestResponse {
@@ -134,6 +174,7 @@ suite![
     safe_methods_ignore_origin,
     callbacks_update_calls_without_an_origin_check,
     callbacks_accept_unknown_events_and_fields,
+    openapi_names_the_mount_as_its_server,
     foreign_paths_pass_through,
     responses_never_leak_secrets,
 ];

@@ -11,7 +11,7 @@ use http::header::{CONTENT_TYPE, HeaderName};
 use http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
-use super::cases::{Outcome, create_session, dial, ensure, post_json};
+use super::cases::{Outcome, create_session, dial, ensure};
 use super::runner::{BackendFactory, CaseFailure, Cx};
 use super::sse::{SseEvent, SseItem, TestStream};
 use super::{Fixture, HttpIntegration, TestRequest};
@@ -26,8 +26,8 @@ pub trait StreamingIntegration: HttpIntegration {
 /// How long a case waits for an event that should come at once.
 const PROMPT: Duration = Duration::from_secs(5);
 
-fn events_request(session: &str) -> TestRequest {
-    TestRequest::get(Fixture::path(&format!("/events?sessionId={session}")))
+fn events_request<I: HttpIntegration>(cx: &Cx<I>, session: &str) -> TestRequest {
+    TestRequest::get(cx.path(&format!("/events?sessionId={session}")))
 }
 
 async fn open_events<I: StreamingIntegration>(
@@ -74,7 +74,7 @@ async fn callback<I: HttpIntegration>(
         "timestamp": at, "state": state,
         "call": { "id": call["id"], "connectionId": call["connectionId"], "createdAt": at },
     });
-    let res = cx.send(post_json("/callbacks", body)).await;
+    let res = cx.send(cx.post_json("/callbacks", body)).await;
     ensure(res.status == StatusCode::OK, || {
         format!("POST /callbacks answered {}: {}", res.status, res.text())
     })?;
@@ -108,7 +108,7 @@ async fn subscribers_become<I: HttpIntegration>(cx: &Cx<I>, session: &str, want:
 pub(super) async fn sse_snapshot_then_live_change<I: StreamingIntegration>(cx: &Cx<I>) -> Outcome {
     let session = create_session(cx, "lobby").await?;
     let call = dial(cx, &session).await?;
-    let mut stream = open_events(cx, events_request(&session)).await?;
+    let mut stream = open_events(cx, events_request(cx, &session)).await?;
     let snapshot = stream.next_event(PROMPT).await?;
     let calls = snapshot_calls(&snapshot)?;
     ensure(
@@ -133,7 +133,7 @@ pub(super) async fn sse_resumes_after_last_event_id<I: StreamingIntegration>(
 ) -> Outcome {
     let session = create_session(cx, "lobby").await?;
     let call = dial(cx, &session).await?;
-    let mut stream = open_events(cx, events_request(&session)).await?;
+    let mut stream = open_events(cx, events_request(cx, &session)).await?;
     stream.next_event(PROMPT).await?;
     callback(cx, &session, &call, "RINGING", 10).await?;
     let ringing = stream.next_event(PROMPT).await?;
@@ -143,7 +143,7 @@ pub(super) async fn sse_resumes_after_last_event_id<I: StreamingIntegration>(
     // Missed while disconnected.
     callback(cx, &session, &call, "ACTIVE", 20).await?;
     let last_event_id = HeaderName::from_static("last-event-id");
-    let resume = events_request(&session).header(
+    let resume = events_request(cx, &session).header(
         last_event_id.clone(),
         HeaderValue::from_str(&seen_id).map_err(|e| e.to_string())?,
     );
@@ -157,7 +157,7 @@ pub(super) async fn sse_resumes_after_last_event_id<I: StreamingIntegration>(
     )?;
     drop(stream);
     // An id the server cannot serve from its buffer starts over with a snapshot.
-    let stale = events_request(&session).header(last_event_id, HeaderValue::from_static("1"));
+    let stale = events_request(cx, &session).header(last_event_id, HeaderValue::from_static("1"));
     let mut stream = open_events(cx, stale).await?;
     let calls = snapshot_calls(&stream.next_event(PROMPT).await?)?;
     ensure(calls.first().map(state_of) == Some("active"), || {
@@ -167,7 +167,7 @@ pub(super) async fn sse_resumes_after_last_event_id<I: StreamingIntegration>(
 
 pub(super) async fn sse_sends_heartbeats<I: StreamingIntegration>(cx: &Cx<I>) -> Outcome {
     let session = create_session(cx, "lobby").await?;
-    let mut stream = open_events(cx, events_request(&session)).await?;
+    let mut stream = open_events(cx, events_request(cx, &session)).await?;
     stream.next_event(PROMPT).await?;
     match stream.next_item(Fixture::SSE_HEARTBEAT * 10).await? {
         SseItem::Comment(c) if c == "heartbeat" => Ok(()),
@@ -179,8 +179,8 @@ pub(super) async fn sse_disconnect_releases_the_subscription<I: StreamingIntegra
     cx: &Cx<I>,
 ) -> Outcome {
     let session = create_session(cx, "lobby").await?;
-    let mut a = open_events(cx, events_request(&session)).await?;
-    let mut b = open_events(cx, events_request(&session)).await?;
+    let mut a = open_events(cx, events_request(cx, &session)).await?;
+    let mut b = open_events(cx, events_request(cx, &session)).await?;
     a.next_event(PROMPT).await?;
     b.next_event(PROMPT).await?;
     subscribers_become(cx, &session, 2).await?;
@@ -192,9 +192,9 @@ pub(super) async fn sse_disconnect_releases_the_subscription<I: StreamingIntegra
 
 pub(super) async fn sse_errors_are_json<I: StreamingIntegration>(cx: &Cx<I>) -> Outcome {
     for (path, want) in [
-        (Fixture::path("/events"), StatusCode::BAD_REQUEST),
+        (cx.path("/events"), StatusCode::BAD_REQUEST),
         (
-            Fixture::path("/events?sessionId=1_unknown_session"),
+            cx.path("/events?sessionId=1_unknown_session"),
             StatusCode::NOT_FOUND,
         ),
     ] {

@@ -7,6 +7,7 @@ mod callbacks;
 mod calls;
 mod dial;
 mod events;
+mod openapi;
 mod session;
 mod targets;
 mod token;
