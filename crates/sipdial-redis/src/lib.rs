@@ -135,9 +135,14 @@ impl RedisBackend {
         // The tailer's reads block on purpose; it bounds each one itself.
         let tail = open(None).await?;
         let redis = conn::Redis::new(main, opts);
-        let pong: Result<String, _> = redis.query("ping", &redis::cmd("PING")).await;
-        pong.map_err(|e| ConnectError::Unreachable(e.to_string()))?;
-        Ok(Self::assemble(redis, tail))
+        let replica: u64 = redis
+            .query(
+                "replica id",
+                redis::cmd("INCR").arg(redis.key("replicas", "next")),
+            )
+            .await
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        Ok(Self::assemble(redis, tail, replica))
     }
 
     /// [`Self::connect`] for synchronous start-up code: checks that Redis answers with
@@ -152,8 +157,9 @@ impl RedisBackend {
         probe
             .set_read_timeout(Some(opts.command_timeout))
             .map_err(|e| ConnectError::Unreachable(redacted(&e)))?;
-        redis::cmd("PING")
-            .query::<String>(&mut probe)
+        let replica: u64 = redis::cmd("INCR")
+            .arg(format!("{}replicas:next", opts.prefix))
+            .query(&mut probe)
             .map_err(|e| ConnectError::Unreachable(redacted(&e)))?;
         let lazy = |timeout| {
             ConnectionManager::new_lazy_with_config(
@@ -164,15 +170,13 @@ impl RedisBackend {
         };
         let main = lazy(Some(opts.command_timeout))?;
         let tail = lazy(None)?;
-        Ok(Self::assemble(conn::Redis::new(main, opts), tail))
+        Ok(Self::assemble(conn::Redis::new(main, opts), tail, replica))
     }
 
-    fn assemble(redis: conn::Redis, tail: ConnectionManager) -> Self {
-        let replica = format!(
-            "{}-{}",
-            std::process::id(),
-            sipdial_core::Timestamp::now().as_millis()
-        );
+    /// The parts over one connection. `replica` is unique in the fleet (a counter in
+    /// Redis), so this replica's dial tickets never collide with another's.
+    fn assemble(redis: conn::Redis, tail: ConnectionManager, replica: u64) -> Self {
+        let replica = format!("r{replica}");
         Self {
             store: RedisCallStore::new(redis.clone()),
             limits: RedisDialLimits::new(redis.clone(), replica),

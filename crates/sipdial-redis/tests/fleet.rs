@@ -275,3 +275,39 @@ async fn redis_stopped_mid_run_is_503_then_recovers_without_restart() {
     let fresh = fleet.session("after").await;
     fleet.dial(fleet.c(), &fresh).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_redis_is_503_within_the_bound_then_serves_again() {
+    let redis = redis_or_skip!();
+    let fleet = Fleet::start(&redis).await;
+    let session = fleet.session("slow").await;
+    let call = fleet.dial(fleet.a(), &session).await;
+    let id = call["id"].as_str().unwrap().to_owned();
+    // Redis holds every client's commands for 6 s (it is up, just not answering).
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(6000)
+        .arg("ALL")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    for r in &fleet.replicas {
+        let started = Instant::now();
+        let res = r.get(&format!("/calls/{id}")).await;
+        let took = started.elapsed();
+        assert_eq!(res.status, 503, "on {}: {}", r.name, res.text());
+        assert_eq!(res.json().unwrap()["error"]["code"], "store_unavailable");
+        assert!(
+            took <= Duration::from_millis(2000),
+            "on {} took {took:?}",
+            r.name
+        );
+    }
+    let ok = eventually(Duration::from_secs(10), || async {
+        fleet.b().get(&format!("/calls/{id}")).await.status == 200
+    })
+    .await;
+    assert!(ok, "served again once Redis answers");
+}
