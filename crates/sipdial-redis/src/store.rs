@@ -12,7 +12,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::Script;
 use sipdial_core::api::{
-    CallRecord, CallState, CallStore, CallUpdate, MAX_ENDED_CALLS_PER_SESSION, StoreError, Updated,
+    CallRecord, CallState, CallStore, CallUpdate, DialTicket, MAX_ENDED_CALLS_PER_SESSION,
+    StoreError, Updated,
 };
 use sipdial_core::{CallId, ConnectionId, Room, SessionId};
 
@@ -73,6 +74,18 @@ impl RedisCallStore {
                 release_claim: script(include_str!("lua/release_claim.lua")),
             }),
         }
+    }
+
+    async fn insert(&self, call: CallRecord, ticket: &str) -> Result<(), StoreError> {
+        let mut inv = self.scripts.insert_call.prepare_invoke();
+        inv.arg(self.prefix())
+            .arg(encode(&call)?)
+            .arg(self.session_ttl())
+            .arg(self.ended_ttl())
+            .arg(MAX_ENDED_CALLS_PER_SESSION)
+            .arg(ticket);
+        let _: i64 = self.redis.run("insert call", &inv).await?;
+        Ok(())
     }
 
     fn prefix(&self) -> &str {
@@ -151,14 +164,16 @@ impl CallStore for RedisCallStore {
     }
 
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {
-        let mut inv = self.scripts.insert_call.prepare_invoke();
-        inv.arg(self.prefix())
-            .arg(encode(&call)?)
-            .arg(self.session_ttl())
-            .arg(self.ended_ttl())
-            .arg(MAX_ENDED_CALLS_PER_SESSION);
-        let _: i64 = self.redis.run("insert call", &inv).await?;
-        Ok(())
+        self.insert(call, "").await
+    }
+
+    async fn insert_dialed_call(
+        &self,
+        call: CallRecord,
+        ticket: &DialTicket,
+    ) -> Result<(), StoreError> {
+        // The in-flight slot becomes the live call in one step: never counted twice.
+        self.insert(call, &ticket.0).await
     }
 
     async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError> {

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use super::call::{CallRecord, CallState};
 use super::dedupe::{DeliveryDedupe, dedupe_key};
 use super::event_log::EventLog;
+use super::limits::DialTicket;
 use super::parked::ParkedEvents;
 use super::store::{CallStore, StoreError};
 use super::transition::{CallChange, CallUpdate, reason_for_disconnect};
@@ -331,20 +332,34 @@ impl Lifecycle {
     }
 
     /// Applies the events parked for `call`.
-    async fn apply_parked(&self, call: &CallRecord) -> Result<(), StoreError> {
-        for event in self.parked.take(&call.id, &call.connection_id).await? {
-            if let Err(e) = Box::pin(self.apply_locked(&event)).await {
+    /// Applies the events parked for `call`; how many there were.
+    async fn apply_parked(&self, call: &CallRecord) -> Result<usize, StoreError> {
+        let parked = self.parked.take(&call.id, &call.connection_id).await?;
+        for event in &parked {
+            if let Err(e) = Box::pin(self.apply_locked(event)).await {
                 tracing::warn!(error = %e, "a parked event could not be applied");
             }
         }
-        Ok(())
+        Ok(parked.len())
     }
 
-    /// Records a call dial just placed, merged with what early callbacks already
-    /// recorded of it, then applies the events parked for it.
-    pub(crate) async fn insert_dialed(&self, record: CallRecord) -> Result<CallRecord, StoreError> {
+    /// Records a call dial just placed, merged with what early callbacks (or an
+    /// earlier attempt, on a `retry`) already recorded of it, then applies the events
+    /// parked for it. Each store round trip counts on a shared store, so the record
+    /// is read back only when something else could have written it.
+    pub(crate) async fn insert_dialed(
+        &self,
+        record: CallRecord,
+        ticket: &DialTicket,
+        retry: bool,
+    ) -> Result<CallRecord, StoreError> {
         let _gate = self.gate.lock().await;
-        let record = match self.store.call(&record.id).await? {
+        let earlier = if self.record_unknown || retry {
+            self.store.call(&record.id).await?
+        } else {
+            None
+        };
+        let record = match earlier {
             // Recorded from an early callback (record_unknown): keep how far it got.
             Some(early) => CallRecord {
                 state: early.state,
@@ -356,13 +371,19 @@ impl Lifecycle {
             },
             None => record,
         };
-        self.store.insert_call(record.clone()).await?;
+        self.store
+            .insert_dialed_call(record.clone(), ticket)
+            .await?;
         self.emit(record.clone(), None, CallEventCause::Dialed)
             .await;
-        if let Err(e) = self.apply_parked(&record).await {
-            tracing::warn!(error = %e, "the events parked for a call could not be read");
+        match self.apply_parked(&record).await {
+            Ok(0) => Ok(record),
+            Ok(_) => Ok(self.store.call(&record.id).await?.unwrap_or(record)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the events parked for a call could not be read");
+                Ok(record)
+            }
         }
-        Ok(self.store.call(&record.id).await?.unwrap_or(record))
     }
 
     /// Ends a call from our side (hang-up, or the platform no longer knowing it).

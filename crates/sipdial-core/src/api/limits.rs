@@ -122,6 +122,11 @@ impl DialSlot {
         }
     }
 
+    /// The slot's ticket (until released).
+    pub(crate) fn ticket(&self) -> Option<&DialTicket> {
+        self.ticket.as_ref()
+    }
+
     /// Frees the slot.
     pub(crate) async fn release(mut self) {
         if let Some(t) = self.ticket.take()

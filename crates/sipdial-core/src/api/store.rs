@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::api::call::{CallRecord, CallState};
+use crate::api::limits::DialTicket;
 use crate::api::transition::{CallChange, CallUpdate};
 use crate::{CallId, ConnectionId, Room, SessionId, Timestamp};
 
@@ -75,6 +76,20 @@ pub trait CallStore: Send + Sync + 'static {
 
     /// Records a new call.
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError>;
+
+    /// Records a call dial just placed under the dial slot `ticket` (from
+    /// [`crate::api::DialLimits::admit`]). A store that also keeps the dial limits (a
+    /// shared one) frees the slot in the same atomic step, so the call is never
+    /// counted twice against the active-call limit, live and in flight at once. The
+    /// default records it; the API frees the slot right after either way.
+    async fn insert_dialed_call(
+        &self,
+        call: CallRecord,
+        ticket: &DialTicket,
+    ) -> Result<(), StoreError> {
+        let _ = ticket;
+        self.insert_call(call).await
+    }
 
     /// One call.
     async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError>;

@@ -1,4 +1,5 @@
--- ARGV: prefix, call json, session ttl ms, ended ttl ms, max ended per session
+-- ARGV: prefix, call json, session ttl ms, ended ttl ms, max ended per session, and
+-- the dial ticket whose in-flight slot the call now takes over (or "").
 local c = cjson.decode(ARGV[2])
 local id, sid = c.id, c.sessionId
 local session_ttl, ended_ttl, max_ended = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -25,5 +26,6 @@ if ended then
 else
   redis.call('INCR', k('active', sid))
 end
+if ARGV[6] ~= '' then redis.call('ZREM', k('inflight', sid), ARGV[6]) end
 touch_session(sid, session_ttl)
 return 1

@@ -13,7 +13,7 @@ use super::super::completion::run_to_completion;
 use super::super::error::ApiError;
 use super::super::json_response;
 use super::super::lifecycle::Lifecycle;
-use super::super::limits::DialSlot;
+use super::super::limits::{DialSlot, DialTicket};
 use super::super::targets::Target;
 use super::super::wire::DialBody;
 use super::{Answer, Handlers, dial_error, session_field, store_error};
@@ -158,7 +158,7 @@ impl Handlers<'_> {
                 .map_err(|e| dial_error("dial", e))?;
             tracing::Span::current().record("call_id", call.id.as_str());
             let record = CallRecord::dialed(&call, target_name);
-            let recorded = record_dialed(&lifecycle, &*dialer, record).await;
+            let recorded = record_dialed(&lifecycle, &*dialer, record, &slot).await;
             slot.release().await;
             recorded
         };
@@ -199,11 +199,17 @@ async fn record_dialed(
     lifecycle: &Lifecycle,
     dialer: &dyn SipDialer,
     record: CallRecord,
+    slot: &DialSlot,
 ) -> Result<CallRecord, ApiError> {
+    let none = DialTicket(String::new());
+    let ticket = slot.ticket().unwrap_or(&none);
     let mut pause = RECORD_BACKOFF;
     let mut attempt = 1;
     let error = loop {
-        match lifecycle.insert_dialed(record.clone()).await {
+        match lifecycle
+            .insert_dialed(record.clone(), ticket, attempt > 1)
+            .await
+        {
             Ok(recorded) => return Ok(recorded),
             Err(e) if attempt >= RECORD_ATTEMPTS => break e,
             Err(e) => {
