@@ -34,3 +34,25 @@ pub(crate) fn from_env() -> Result<Option<Backend>, String> {
     );
     Ok(Some(backend.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unset_or_empty_keeps_the_state_in_memory() {
+        assert!(from_values(None, None).unwrap().is_none());
+        assert!(from_values(Some("  ".into()), Some("x:".into())).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_unreachable_redis_names_the_variable_and_hides_the_password() {
+        let err = from_values(Some("redis://:pw-hunter2@127.0.0.1:1/".into()), None)
+            .err()
+            .expect("port 1 does not answer");
+        assert!(err.contains(REDIS_URL), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        let err = from_values(Some("not a url".into()), None).err().expect("refused");
+        assert!(err.contains(REDIS_URL), "{err}");
+    }
+}
