@@ -14,14 +14,19 @@ pub const REDIS_PREFIX: &str = "SIPDIAL_REDIS_PREFIX";
 /// The shared backend the environment asks for: `Ok(None)` in memory, `Err` with a
 /// message naming the variable when Redis is configured but cannot be used.
 pub(crate) fn from_env() -> Result<Option<Backend>, String> {
-    let Some(url) = std::env::var(REDIS_URL)
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
+    from_values(
+        std::env::var(REDIS_URL).ok(),
+        std::env::var(REDIS_PREFIX).ok(),
+    )
+}
+
+/// [`from_env`] over the two variables' values.
+fn from_values(url: Option<String>, prefix: Option<String>) -> Result<Option<Backend>, String> {
+    let Some(url) = url.filter(|u| !u.trim().is_empty()) else {
         return Ok(None);
     };
     let mut opts = RedisOptions::default();
-    if let Some(prefix) = std::env::var(REDIS_PREFIX).ok().filter(|p| !p.is_empty()) {
+    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
         opts.prefix = prefix;
     }
     let prefix = opts.prefix.clone();
@@ -42,7 +47,11 @@ mod tests {
     #[test]
     fn unset_or_empty_keeps_the_state_in_memory() {
         assert!(from_values(None, None).unwrap().is_none());
-        assert!(from_values(Some("  ".into()), Some("x:".into())).unwrap().is_none());
+        assert!(
+            from_values(Some("  ".into()), Some("x:".into()))
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -52,7 +61,9 @@ mod tests {
             .expect("port 1 does not answer");
         assert!(err.contains(REDIS_URL), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
-        let err = from_values(Some("not a url".into()), None).err().expect("refused");
+        let err = from_values(Some("not a url".into()), None)
+            .err()
+            .expect("refused");
         assert!(err.contains(REDIS_URL), "{err}");
     }
 }
