@@ -43,13 +43,13 @@ pub(crate) fn request(
 ) -> Result<http::Request<RequestBody>, UnreadableHead> {
     let method =
         http::Method::from_bytes(req.method().as_str().as_bytes()).map_err(|_| UnreadableHead)?;
-    let info = req.match_info();
-    let path = match format!("{prefix}{}", info.unprocessed()) {
+    let (consumed, rest) = split_consumed(req);
+    let path = match format!("{prefix}{rest}") {
         // The mount itself with an empty prefix: the API's root.
         root if root.is_empty() => "/".to_owned(),
         path => path,
     };
-    let mount = MountPath::from_stripped(info.as_str(), &path);
+    let mount = MountPath::from_stripped(&format!("{consumed}{rest}"), &path);
     let uri = match req.uri().query() {
         Some(query) => http::Uri::try_from(format!("{path}?{query}")),
         None => http::Uri::try_from(path),
@@ -69,6 +69,26 @@ pub(crate) fn request(
         headers.append(name, value);
     }
     Ok(converted)
+}
+
+/// The raw request path split where the scopes stopped matching: what they consumed
+/// (the host's mount and our prefix) and the rest.
+///
+/// Actix matches on a partly decoded copy of the path, so its `unprocessed()` part
+/// cannot be cut from the raw path by length. Scopes consume whole segments, and the
+/// decoding never produces a `/` (`%2F` stays encoded), so the split is made after the
+/// same number of segments in the raw path, which keeps every byte the client sent.
+fn split_consumed(req: &HttpRequest) -> (&str, &str) {
+    let info = req.match_info();
+    let decoded = info.as_str();
+    let consumed = &decoded[..decoded.len() - info.unprocessed().len()];
+    let segments = consumed.matches('/').count();
+    let raw = req.uri().path();
+    let at = raw
+        .match_indices('/')
+        .nth(segments)
+        .map_or(raw.len(), |(i, _)| i);
+    raw.split_at(at)
 }
 
 fn version(v: ActixVersion) -> http::Version {

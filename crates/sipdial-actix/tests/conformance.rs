@@ -402,6 +402,10 @@ scoped_form!(
     ScopePerTenant, &["/t/{tenant}"], "/t/acme", Via::Service, "/sip"
 );
 scoped_form!(
+    /// A tenant with a percent-encoded character: URLs keep the bytes the client sent.
+    ScopePerEncodedTenant, &["/t/{tenant}"], "/t/ac%20me", Via::Service, "/sip"
+);
+scoped_form!(
     /// The API at the root of its mount: prefix `""` inside `/api`.
     ScopeAtMountRoot, &["/api"], "/api", Via::Service, ""
 );
@@ -436,6 +440,7 @@ async fn actix_two_levels_of_scopes_conform() {
 #[actix_web::test]
 async fn actix_scope_per_tenant_conforms() {
     run_suite::<ScopePerTenant>().await;
+    run_suite::<ScopePerEncodedTenant>().await;
 }
 
 #[actix_web::test]

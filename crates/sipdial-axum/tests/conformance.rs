@@ -241,6 +241,10 @@ nested_form!(
     NestedPerTenant, &["/t/{tenant}"], "/t/acme", "/sip"
 );
 nested_form!(
+    /// A tenant with a percent-encoded character: URLs keep the bytes the client sent.
+    NestedPerEncodedTenant, &["/t/{tenant}"], "/t/ac%20me", "/sip"
+);
+nested_form!(
     /// The API at the root of its mount: prefix `""` nested at `/api`.
     NestedAtRoot, &["/api"], "/api", ""
 );
@@ -260,6 +264,7 @@ async fn axum_nested_twice_conforms_and_streams_events() {
 #[tokio::test]
 async fn axum_nested_per_tenant_conforms() {
     run_suite::<NestedPerTenant>().await;
+    run_suite::<NestedPerEncodedTenant>().await;
 }
 
 #[tokio::test]

@@ -61,7 +61,7 @@ pub struct TokenOptions {
     pub layout_classes: LayoutClasses,
 }
 
-/// Everything the platform's dial accepts (opentok-api.md §4).
+/// Everything the platform's dial accepts (docs/platform-api.md §4).
 ///
 /// Only `session_id`, `token` and `uri` are required; unset options are omitted from the
 /// request, never sent blank.

@@ -7,7 +7,7 @@
 use crate::ValidationError;
 use crate::macros::validated_string;
 
-/// Longest session id the platform issues (opentok-api.md §2).
+/// Longest session id the platform issues (docs/platform-api.md §2).
 pub const MAX_SESSION_ID_LEN: usize = 255;
 /// Longest connection, stream or call id accepted (the platform uses UUIDs).
 pub const MAX_RESOURCE_ID_LEN: usize = 128;

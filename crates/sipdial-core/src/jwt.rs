@@ -1,4 +1,4 @@
-//! Client-token JWTs in the layout the official SDKs produce (opentok-api.md §3a), shared
+//! Client-token JWTs in the layout the official SDKs produce (docs/platform-api.md §3a), shared
 //! by every dialer that signs tokens locally with a project secret (the real one and
 //! the fake), so the claims are written in exactly one place.
 //!
@@ -135,7 +135,7 @@ mod tests {
 
     const SECRET: &[u8] = b"1234567890abcdef1234567890abcdef1234567890";
 
-    /// opentok-api.md §9.5: the signature segment of a client JWT.
+    /// docs/platform-api.md §9.5: the signature segment of a client JWT.
     #[test]
     fn client_token_matches_vector() {
         let sid =
@@ -158,7 +158,7 @@ mod tests {
         assert_eq!(token.expires_at(), 1_700_086_400);
     }
 
-    /// opentok-api.md §9.4: the REST JWT in the layout sipdial sends.
+    /// docs/platform-api.md §9.4: the REST JWT in the layout sipdial sends.
     #[test]
     fn rest_jwt_matches_vector() {
         #[derive(Serialize)]

@@ -1,11 +1,4 @@
-//! The core of sipdial: the [`SipDialer`] plugin contract, the validated domain types it
-//! speaks in, and (in later modules) the framework-neutral HTTP API that the Tower layer
-//! and the Axum/Actix adapters serve.
-//!
-//! Everything a caller can send is parsed into a validated newtype before it gets near
-//! a dialer: a [`SipUri`] cannot carry a CR/LF, a [`SipHeaders`] cannot override `Via`,
-//! a [`Dtmf`] cannot carry a letter. Secrets ([`ClientToken`], [`SipAuth`]) redact
-//! themselves in `Debug` and have no `Display` or `Serialize`.
+#![doc = include_str!("../README.md")]
 
 pub mod api;
 mod body;

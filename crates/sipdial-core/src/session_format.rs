@@ -1,4 +1,4 @@
-//! The platform's session-id format (opentok-api.md §2).
+//! The platform's session-id format (docs/platform-api.md §2).
 //!
 //! A session id is a sentinel (`1_`/`2_`) followed by base64 (with `-`/`_` for `+`/`/`,
 //! padding dropped) of `1~{apiKey}~{location}~{createTime}~{random}~`. The official SDKs

@@ -6,7 +6,7 @@ use crate::ValidationError;
 use crate::macros::validated_string;
 
 /// Longest connection data the platform accepts (the docs say 1000; SDKs disagree,
-/// opentok-api.md §3a follows the strictest).
+/// docs/platform-api.md §3a follows the strictest).
 pub const MAX_CONNECTION_DATA_LEN: usize = 1000;
 /// Longest space-joined layout class list.
 pub const MAX_LAYOUT_CLASSES_LEN: usize = 1000;

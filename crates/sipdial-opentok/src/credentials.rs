@@ -1,5 +1,5 @@
 //! The two kinds of credentials the platform accepts, and the short-lived REST JWT each
-//! one signs (opentok-api.md §1).
+//! one signs (docs/platform-api.md §1).
 //!
 //! A classic OpenTok *project* signs HS256 with its API secret and sends the JWT bare in
 //! `X-OPENTOK-AUTH`; a Vonage *application* signs RS256 with its private key and sends
@@ -24,7 +24,7 @@ pub const OPENTOK_API_URL: &str = "https://api.opentok.com";
 pub const VONAGE_API_URL: &str = "https://video.api.vonage.com";
 
 /// How far `iat` is back-dated, so a server whose clock runs behind still accepts the
-/// JWT (clock skew is a recurring support issue, opentok-api.md §8.5).
+/// JWT (clock skew is a recurring support issue, docs/platform-api.md §8.5).
 pub const REST_JWT_BACKDATE_SECS: u64 = 60;
 /// How long after "now" a REST JWT expires; the SDKs use 180–300 s.
 pub const REST_JWT_TTL_SECS: u64 = 300;
@@ -111,25 +111,6 @@ impl Credentials {
             reason,
         })?;
         Self::application(application_id, pem.expose_secret())
-    }
-
-    /// Reads credentials from the process environment; see [`Credentials::from_env_with`].
-    pub fn from_env() -> Result<Option<Self>, ConfigError> {
-        Self::from_env_with(|name| std::env::var(name).ok())
-    }
-
-    /// Reads credentials through `lookup` (a variable name to its value), so that tests
-    /// and hosts with their own configuration source need not touch the process
-    /// environment.
-    ///
-    /// Either `OPENTOK_API_KEY` + `OPENTOK_API_SECRET`, or `VONAGE_APPLICATION_ID` plus
-    /// one of `VONAGE_PRIVATE_KEY` (the PEM itself) / `VONAGE_PRIVATE_KEY_PATH`. Empty
-    /// values count as unset. `Ok(None)` when none of these is set (demo mode); an
-    /// error names the variable that is missing, malformed or conflicting.
-    pub fn from_env_with(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Option<Self>, ConfigError> {
-        crate::env::credentials(&lookup)
     }
 
     /// Which kind of credentials these are.

@@ -11,11 +11,12 @@ use sipdial_core::{
     TokenOptions, async_trait,
 };
 
+use crate::clock::now_secs;
 use crate::legacy::T1Fields;
 use crate::retry::RetryPolicy;
-use crate::tokens::{self, ApplicationTokenClaims, check_session_owner, now_secs};
+use crate::tokens::{self, ApplicationTokenClaims, check_session_owner};
 use crate::transport::Rest;
-use crate::{ConfigError, CredentialKind, Credentials, env, wire};
+use crate::{ConfigError, CredentialKind, Credentials, wire};
 
 /// Default timeout of a whole REST call (connect, send, answer).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,12 +79,6 @@ impl OpenTokDialer {
             token_format: TokenFormat::Jwt,
             retry: RetryPolicy::default(),
         }
-    }
-
-    /// A dialer configured from the process environment; see
-    /// [`OpenTokDialerBuilder::from_env_with`].
-    pub fn from_env() -> Result<Self, ConfigError> {
-        OpenTokDialerBuilder::from_env_with(|name| std::env::var(name).ok())?.build()
     }
 
     /// The credentials this dialer signs with.
@@ -247,27 +242,6 @@ impl fmt::Debug for OpenTokDialerBuilder {
 }
 
 impl OpenTokDialerBuilder {
-    /// A builder from environment variables read through `lookup`: the credentials of
-    /// [`Credentials::from_env_with`] (required here) and `OPENTOK_API_URL`.
-    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let credentials =
-            Credentials::from_env_with(&lookup)?.ok_or(ConfigError::MissingVariable {
-                name: env::OPENTOK_API_KEY,
-                hint: Some(
-                    "set OPENTOK_API_KEY and OPENTOK_API_SECRET, or VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY (or VONAGE_PRIVATE_KEY_PATH)",
-                ),
-            })?;
-        let mut builder = OpenTokDialer::builder(credentials);
-        if let Some(url) = env::get(&lookup, env::OPENTOK_API_URL) {
-            check_base_url(&url).map_err(|reason| ConfigError::InvalidVariable {
-                name: env::OPENTOK_API_URL,
-                reason,
-            })?;
-            builder = builder.base_url(url);
-        }
-        Ok(builder)
-    }
-
     /// The REST base URL (default: `https://api.opentok.com` for projects,
     /// `https://video.api.vonage.com` for applications). A path prefix is kept.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
@@ -378,7 +352,7 @@ impl OpenTokDialerBuilder {
 }
 
 /// An `http(s)` URL with a host, no credentials, query or fragment.
-fn check_base_url(url: &str) -> Result<(), String> {
+pub(crate) fn check_base_url(url: &str) -> Result<(), String> {
     let parsed = reqwest::Url::parse(url).map_err(|e| format!("not a URL ({e})"))?;
     if !matches!(parsed.scheme(), "http" | "https") {
         return Err("must be an http or https URL".to_owned());

@@ -1,11 +1,17 @@
 //! Configuration from environment variables, read through a lookup function so that it
 //! can be tested without mutating the process environment.
+//!
+//! This is the only module that reads the environment: the `from_env` constructors of
+//! [`Credentials`], [`OpenTokDialer`] and [`OpenTokDialerBuilder`] live here, so the
+//! credential and dialer modules stay free of configuration sources.
 
 use std::path::Path;
 
 use secrecy::ExposeSecret;
 
-use crate::{ConfigError, Credentials};
+use crate::credentials::read_key_file;
+use crate::dialer::check_base_url;
+use crate::{ConfigError, Credentials, OpenTokDialer, OpenTokDialerBuilder};
 
 /// The classic project's API key.
 pub const OPENTOK_API_KEY: &str = "OPENTOK_API_KEY";
@@ -20,15 +26,72 @@ pub const VONAGE_PRIVATE_KEY_PATH: &str = "VONAGE_PRIVATE_KEY_PATH";
 /// Overrides the REST base URL (a proxy, a test double such as `FakePlatform`).
 pub const OPENTOK_API_URL: &str = "OPENTOK_API_URL";
 
+/// The process environment as a lookup function.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+impl Credentials {
+    /// Reads credentials from the process environment; see [`Credentials::from_env_with`].
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        Self::from_env_with(process_env)
+    }
+
+    /// Reads credentials through `lookup` (a variable name to its value), so that tests
+    /// and hosts with their own configuration source need not touch the process
+    /// environment.
+    ///
+    /// Either `OPENTOK_API_KEY` + `OPENTOK_API_SECRET`, or `VONAGE_APPLICATION_ID` plus
+    /// one of `VONAGE_PRIVATE_KEY` (the PEM itself) / `VONAGE_PRIVATE_KEY_PATH`. Empty
+    /// values count as unset. `Ok(None)` when none of these is set (demo mode); an
+    /// error names the variable that is missing, malformed or conflicting.
+    pub fn from_env_with(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Option<Self>, ConfigError> {
+        credentials(&lookup)
+    }
+}
+
+impl OpenTokDialer {
+    /// A dialer configured from the process environment; see
+    /// [`OpenTokDialerBuilder::from_env_with`].
+    pub fn from_env() -> Result<Self, ConfigError> {
+        OpenTokDialerBuilder::from_env_with(process_env)?.build()
+    }
+}
+
+impl OpenTokDialerBuilder {
+    /// A builder from environment variables read through `lookup`: the credentials of
+    /// [`Credentials::from_env_with`] (required here) and `OPENTOK_API_URL`.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let credentials =
+            Credentials::from_env_with(&lookup)?.ok_or(ConfigError::MissingVariable {
+                name: OPENTOK_API_KEY,
+                hint: Some(
+                    "set OPENTOK_API_KEY and OPENTOK_API_SECRET, or VONAGE_APPLICATION_ID and VONAGE_PRIVATE_KEY (or VONAGE_PRIVATE_KEY_PATH)",
+                ),
+            })?;
+        let mut builder = OpenTokDialer::builder(credentials);
+        if let Some(url) = get(&lookup, OPENTOK_API_URL) {
+            check_base_url(&url).map_err(|reason| ConfigError::InvalidVariable {
+                name: OPENTOK_API_URL,
+                reason,
+            })?;
+            builder = builder.base_url(url);
+        }
+        Ok(builder)
+    }
+}
+
 /// A variable's value, with empty (or all-blank) values counting as unset: `.env`
 /// templates routinely leave `OPENTOK_API_SECRET=` in place.
-pub(crate) fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+fn get(lookup: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
     lookup(name)
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())
 }
 
-pub(crate) fn credentials(
+fn credentials(
     lookup: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Option<Credentials>, ConfigError> {
     let api_key = get(lookup, OPENTOK_API_KEY);
@@ -118,12 +181,11 @@ fn application(
         }
         (Some(pem), None) => (secrecy::SecretString::from(pem), VONAGE_PRIVATE_KEY),
         (None, Some(path)) => {
-            let pem = crate::credentials::read_key_file(Path::new(&path)).map_err(|reason| {
-                ConfigError::InvalidVariable {
+            let pem =
+                read_key_file(Path::new(&path)).map_err(|reason| ConfigError::InvalidVariable {
                     name: VONAGE_PRIVATE_KEY_PATH,
                     reason: format!("cannot read {path}: {reason}"),
-                }
-            })?;
+                })?;
             (pem, VONAGE_PRIVATE_KEY_PATH)
         }
     };

@@ -1,4 +1,4 @@
-//! The legacy `T1==` client token (opentok-api.md §3b), still accepted by the platform
+//! The legacy `T1==` client token (docs/platform-api.md §3b), still accepted by the platform
 //! and the fallback the SDKs re-added for clients that choke on JWTs (§8.5).
 //!
 //! `T1==` + base64(`partner_id={key}&sig={hex HMAC-SHA1}:{data}`), where `data` is the

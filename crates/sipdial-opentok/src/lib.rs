@@ -1,24 +1,6 @@
-//! The production [`SipDialer`](sipdial_core::SipDialer) of sipdial: places SIP calls into
-//! Vonage Video (OpenTok) sessions through the platform's REST API, sending exactly what
-//! the official SDKs send.
-//!
-//! ```no_run
-//! use sipdial_opentok::{Credentials, OpenTokDialer};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! // A classic project (API key + secret) ...
-//! let dialer = OpenTokDialer::builder(Credentials::project("123456", "secret")).build()?;
-//! // ... or a Vonage application (id + RSA private key), or the environment:
-//! let dialer = OpenTokDialer::from_env()?;
-//! # let _ = dialer; Ok(()) }
-//! ```
-//!
-//! Every REST call carries a fresh JWT (iat back-dated 60 s for clock skew, exp 5 min
-//! ahead, random `jti`), runs in a `tracing` span named `opentok.request` and maps the
-//! platform's answer to a [`DialError`](sipdial_core::DialError). Hang-ups, force-mutes
-//! and stream lists are retried after transient failures, dials never (see [`retry`]).
-//! See `docs/opentok.md` and `docs/reliability.md`.
+#![doc = include_str!("../README.md")]
 
+mod clock;
 mod config_error;
 mod credentials;
 mod dialer;

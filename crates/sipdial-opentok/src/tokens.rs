@@ -1,29 +1,21 @@
 //! Client tokens, signed locally (no round trip): the SDKs' HS256 JWT for projects, the
-//! RS256 JWT for Vonage applications (opentok-api.md §3a, §3c).
+//! RS256 JWT for Vonage applications (docs/platform-api.md §3a, §3c).
 //!
 //! The claims a project token carries live in `sipdial_core::jwt::ClientTokenClaims`;
 //! the application token is derived from the same claims so defaults (expiry, layout
 //! list, role spelling) are decided in one place.
-
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::EncodingKey;
 use serde::Serialize;
 use sipdial_core::jwt::ClientTokenClaims;
 use sipdial_core::{ClientToken, DialError, SessionId, TokenOptions, session_format};
 
+use crate::clock::now_secs;
 use crate::credentials::sign_rs256;
-
-/// Seconds since the Unix epoch.
-pub(crate) fn now_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
 
 /// Refuses a session whose id visibly belongs to another project or application.
 ///
-/// Best effort, as in the SDKs (opentok-api.md §2): ids that do not decode pass.
+/// Best effort, as in the SDKs (docs/platform-api.md §2): ids that do not decode pass.
 pub(crate) fn check_session_owner(session: &SessionId, id: &str) -> Result<(), DialError> {
     match session_format::decode(session) {
         Some(parts) if parts.api_key != id => Err(DialError::invalid(
@@ -34,7 +26,7 @@ pub(crate) fn check_session_owner(session: &SessionId, id: &str) -> Result<(), D
     }
 }
 
-/// The claims of a Vonage application's client token (opentok-api.md §3c).
+/// The claims of a Vonage application's client token (docs/platform-api.md §3c).
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct ApplicationTokenClaims {
     /// The application id.

@@ -15,9 +15,9 @@ use tracing::Instrument as _;
 use tracing::field::Empty;
 
 use crate::Credentials;
+use crate::clock::now_secs;
 use crate::retry::RetryPolicy;
 use crate::status::{MAX_MESSAGE_CHARS, clean_message, is_no_streams_yet, map_status, retry_after};
-use crate::tokens::now_secs;
 use crate::wire::{Body, Planned};
 
 /// Largest answer read from the platform; its documented answers are a few hundred bytes.

@@ -1,4 +1,4 @@
-//! The test vectors of opentok-api.md §9, byte for byte where the reference gives bytes.
+//! The test vectors of docs/platform-api.md §9, byte for byte where the reference gives bytes.
 
 use std::time::{Duration, UNIX_EPOCH};
 

@@ -9,7 +9,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use sipdial_opentok::Credentials;
 
 use crate::ConfigError;
-use crate::targets::{self, TargetConfig};
+use sipdial_core::api::SipTarget;
+
+use crate::targets;
 
 /// Names of the variables the demos read, in one place for the code, the tests and the
 /// docs.
@@ -88,7 +90,7 @@ pub struct DemoConfig {
     pub(crate) host: IpAddr,
     pub(crate) port: u16,
     pub(crate) cloud: Option<CloudConfig>,
-    pub(crate) targets: Vec<TargetConfig>,
+    pub(crate) targets: Vec<SipTarget>,
     pub(crate) default_target: Option<String>,
     pub(crate) opentok_js_url: String,
     pub(crate) max_active_calls: Option<u32>,
@@ -142,7 +144,7 @@ impl DemoConfig {
         let targets = targets::from_lookup(lookup, demo)?;
         let default_target = match lookup(vars::SIP_DEFAULT_TARGET)? {
             Some(name) => {
-                if !targets.iter().any(|t| t.name == name) {
+                if !targets.iter().any(|t| t.name() == name) {
                     return Err(ConfigError::invalid(
                         vars::SIP_DEFAULT_TARGET,
                         "does not name a configured target (the default target from SIP_URI is \
@@ -151,7 +153,7 @@ impl DemoConfig {
                 }
                 Some(name)
             }
-            None => targets.first().map(|t| t.name.clone()),
+            None => targets.first().map(|t| t.name().to_owned()),
         };
         let max_active_calls = lookup(vars::MAX_ACTIVE_CALLS)?
             .map(|v| parse_positive(vars::MAX_ACTIVE_CALLS, &v))
@@ -225,7 +227,7 @@ impl DemoConfig {
 
     /// Names of the configured SIP targets, default first when there is one.
     pub fn target_names(&self) -> Vec<&str> {
-        self.targets.iter().map(|t| t.name.as_str()).collect()
+        self.targets.iter().map(SipTarget::name).collect()
     }
 
     /// Where the page loads OpenTok.js from.

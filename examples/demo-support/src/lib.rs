@@ -175,7 +175,7 @@ fn build_api(
         builder = builder.backend(backend);
     }
     for target in &config.targets {
-        builder = builder.target(target.to_sip_target());
+        builder = builder.target(target.clone());
     }
     if let Some(name) = &config.default_target {
         builder = builder.default_target(name.clone());

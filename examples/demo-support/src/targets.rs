@@ -17,7 +17,9 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
-use sipdial_core::api::{MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipTarget};
+use sipdial_core::api::{
+    MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipTarget, check_target_label, check_target_name,
+};
 use sipdial_core::{SipAuth, SipFrom, SipHeaders, SipUri};
 
 use crate::ConfigError;
@@ -32,55 +34,48 @@ pub const DEMO_TARGET_URI: &str = "sip:demo@sipdial-demo.invalid";
 const DEMO_TARGET_LABEL: &str = "Demo SIP endpoint (simulated)";
 const DEFAULT_TARGET_LABEL: &str = "SIP endpoint";
 
-/// One destination the page may call, with everything the browser must never see.
-#[derive(Debug, Clone)]
-pub(crate) struct TargetConfig {
-    pub(crate) name: String,
-    pub(crate) label: String,
-    pub(crate) uri: SipUri,
-    pub(crate) from: Option<SipFrom>,
-    pub(crate) auth: Option<SipAuth>,
-    pub(crate) headers: SipHeaders,
-    pub(crate) secure: bool,
-    pub(crate) video: bool,
-}
-
-impl TargetConfig {
-    /// The API's form of this target.
-    pub(crate) fn to_sip_target(&self) -> SipTarget {
-        let mut t = SipTarget::new(self.name.clone(), self.uri.clone())
-            .label(self.label.clone())
-            .headers(self.headers.clone())
-            .secure(self.secure)
-            .video(self.video);
-        if let Some(from) = &self.from {
-            t = t.from(from.clone());
-        }
-        if let Some(auth) = &self.auth {
-            t = t.auth(auth.clone());
-        }
-        t
+/// Builds the API's target from what the variables gave; the browser never sees more
+/// than its name and label.
+#[allow(clippy::too_many_arguments)]
+fn target(
+    name: &str,
+    label: String,
+    uri: SipUri,
+    from: Option<SipFrom>,
+    auth: Option<SipAuth>,
+    headers: SipHeaders,
+    secure: bool,
+    video: bool,
+) -> SipTarget {
+    let mut t = SipTarget::new(name, uri)
+        .label(label)
+        .headers(headers)
+        .secure(secure)
+        .video(video);
+    if let Some(from) = from {
+        t = t.from(from);
     }
+    if let Some(auth) = auth {
+        t = t.auth(auth);
+    }
+    t
 }
 
 /// The default target (when `SIP_URI` is set, or always in demo mode) followed by the
 /// `SIP_TARGETS` entries in name order.
-pub(crate) fn from_lookup(
-    lookup: Lookup<'_>,
-    demo: bool,
-) -> Result<Vec<TargetConfig>, ConfigError> {
+pub(crate) fn from_lookup(lookup: Lookup<'_>, demo: bool) -> Result<Vec<SipTarget>, ConfigError> {
     let mut targets = Vec::new();
     if let Some(t) = default_target(lookup, demo)? {
         targets.push(t);
     }
     if let Some(json) = lookup(vars::SIP_TARGETS)? {
         for t in parse_targets_json(&json)? {
-            if targets.iter().any(|existing| existing.name == t.name) {
+            if targets.iter().any(|existing| existing.name() == t.name()) {
                 return Err(ConfigError::invalid(
                     vars::SIP_TARGETS,
                     format!(
                         "target `{}` clashes with the target built from SIP_URI; pick another name",
-                        t.name
+                        t.name()
                     ),
                 ));
             }
@@ -90,7 +85,7 @@ pub(crate) fn from_lookup(
     Ok(targets)
 }
 
-fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<TargetConfig>, ConfigError> {
+fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<SipTarget>, ConfigError> {
     let uri = lookup(vars::SIP_URI)?;
     let (name, label_default, uri) = match uri {
         Some(uri) => (
@@ -168,16 +163,9 @@ fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<TargetConfig>
         .map(|v| parse_bool(vars::SIP_VIDEO, &v))
         .transpose()?
         .unwrap_or(false);
-    Ok(Some(TargetConfig {
-        name: name.to_owned(),
-        label,
-        uri,
-        from,
-        auth,
-        headers,
-        secure,
-        video,
-    }))
+    Ok(Some(target(
+        name, label, uri, from, auth, headers, secure, video,
+    )))
 }
 
 /// Where a JSON syntax error is, without the text around it.
@@ -185,11 +173,9 @@ fn json_position(e: &serde_json::Error) -> String {
     format!("line {}, column {}", e.line(), e.column())
 }
 
+/// The API's rule for labels (a blank label is refused too: it would show as nothing).
 fn check_label(var: &'static str, label: String) -> Result<String, ConfigError> {
-    if label.trim().is_empty()
-        || label.chars().count() > MAX_TARGET_LABEL_LEN
-        || label.chars().any(char::is_control)
-    {
+    if label.trim().is_empty() || check_target_label(var, &label).is_err() {
         return Err(ConfigError::invalid(
             var,
             format!("a label is 1 to {MAX_TARGET_LABEL_LEN} characters without control characters"),
@@ -198,14 +184,10 @@ fn check_label(var: &'static str, label: String) -> Result<String, ConfigError> 
     Ok(label)
 }
 
-/// The API's rule for target names (checked again by its `build()`); checked here first
-/// because a name is echoed in messages only once it is known to be harmless.
+/// The API's rule for target names, checked here first because a name is echoed in
+/// messages only once it is known to be harmless.
 fn valid_target_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= MAX_TARGET_NAME_LEN
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    check_target_name(name).is_ok()
 }
 
 /// A JSON object of string values as [`SipHeaders`]; the reason never quotes a value.
@@ -223,7 +205,7 @@ fn headers_from_value(value: &Value) -> Result<SipHeaders, String> {
     SipHeaders::try_from(headers).map_err(|e| e.to_string())
 }
 
-fn parse_targets_json(json: &str) -> Result<Vec<TargetConfig>, ConfigError> {
+fn parse_targets_json(json: &str) -> Result<Vec<SipTarget>, ConfigError> {
     let bad = |reason: String| ConfigError::invalid(vars::SIP_TARGETS, reason);
     let value: Value = serde_json::from_str(json)
         .map_err(|e| bad(format!("is not valid JSON ({})", json_position(&e))))?;
@@ -248,11 +230,11 @@ fn parse_targets_json(json: &str) -> Result<Vec<TargetConfig>, ConfigError> {
         );
     }
     // serde_json's map order depends on its features: make it name order always.
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out.sort_by(|a, b| a.name().cmp(b.name()));
     Ok(out)
 }
 
-fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<TargetConfig, String> {
+fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<SipTarget, String> {
     const KNOWN: &[&str] = &[
         "uri", "label", "from", "username", "password", "headers", "secure", "video",
     ];
@@ -298,16 +280,16 @@ fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<TargetC
         None | Some(Value::Null) => SipHeaders::new(),
         Some(v) => headers_from_value(v).map_err(|e| format!("`headers`: {e}"))?,
     };
-    Ok(TargetConfig {
-        name: name.to_owned(),
+    Ok(target(
+        name,
         label,
         uri,
         from,
         auth,
         headers,
-        secure: boolean("secure")?,
-        video: boolean("video")?,
-    })
+        boolean("secure")?,
+        boolean("video")?,
+    ))
 }
 
 #[cfg(test)]
@@ -324,10 +306,10 @@ mod tests {
         let c = config_from(&[], None).unwrap();
         let t = &c.targets[0];
         assert_eq!(
-            (t.name.as_str(), t.uri.as_str()),
+            (t.name(), t.sip_uri().unwrap().as_str()),
             ("demo", super::DEMO_TARGET_URI)
         );
-        assert!(t.auth.is_none());
+        assert!(t.credentials().is_none());
     }
 
     #[test]
@@ -348,14 +330,11 @@ mod tests {
         .unwrap();
         assert_eq!(c.target_names(), ["default"]);
         let t = &c.targets[0];
-        assert_eq!(t.label, "Front desk");
-        assert_eq!(
-            t.from.as_ref().unwrap().as_str(),
-            "15551230000@pbx.example.com"
-        );
-        assert_eq!(t.auth.as_ref().unwrap().expose_password(), "hunter2");
-        assert_eq!(t.headers.get("X-Customer-Id"), Some("42"));
-        assert!(t.secure && t.video);
+        assert_eq!(t.display_label(), "Front desk");
+        assert_eq!(t.caller().unwrap().as_str(), "15551230000@pbx.example.com");
+        assert_eq!(t.credentials().unwrap().expose_password(), "hunter2");
+        assert_eq!(t.sip_headers().get("X-Customer-Id"), Some("42"));
+        assert!(t.is_secure() && t.sends_video());
         assert!(
             !format!("{t:?}").contains("hunter2"),
             "Debug must redact the password"
@@ -376,9 +355,9 @@ mod tests {
         .unwrap();
         // demo target first, then SIP_TARGETS in name order
         assert_eq!(c.target_names(), ["demo", "sales", "support"]);
-        assert_eq!(c.targets[1].label, "sales");
-        assert_eq!(c.targets[2].label, "Support desk");
-        assert!(c.targets[2].secure && c.targets[2].auth.is_some());
+        assert_eq!(c.targets[1].display_label(), "sales");
+        assert_eq!(c.targets[2].display_label(), "Support desk");
+        assert!(c.targets[2].is_secure() && c.targets[2].credentials().is_some());
         let c = config_from(
             &[
                 ("SIP_TARGETS", r#"{"a": {"uri": "sip:a@h.example"}}"#),

@@ -1,4 +1,4 @@
-//! Verifying signed platform callbacks (opentok-api.md §6, "Secure callbacks"): an
+//! Verifying signed platform callbacks (docs/platform-api.md §6, "Secure callbacks"): an
 //! HS256 JWT in `Authorization: Bearer`, signed with the callback's signature secret,
 //! whose optional `payload_hash` claim is the SHA-256 of the raw body.
 //!

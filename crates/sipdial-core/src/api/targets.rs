@@ -131,6 +131,37 @@ impl SipTarget {
     pub fn display_label(&self) -> &str {
         self.label.as_deref().unwrap_or(&self.name)
     }
+
+    /// The URI it dials; `None` when [`SipTarget::parse`] was given an invalid one
+    /// (which `build()` reports).
+    pub fn sip_uri(&self) -> Option<&SipUri> {
+        self.uri.as_ref().ok()
+    }
+
+    /// The INVITE's From, if set.
+    pub fn caller(&self) -> Option<&SipFrom> {
+        self.from.as_ref()
+    }
+
+    /// The digest credentials, if set (their `Debug` redacts the password).
+    pub fn credentials(&self) -> Option<&SipAuth> {
+        self.auth.as_ref()
+    }
+
+    /// The headers added to every INVITE.
+    pub fn sip_headers(&self) -> &SipHeaders {
+        &self.headers
+    }
+
+    /// Whether media is SRTP.
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// Whether video is sent to the SIP leg.
+    pub fn sends_video(&self) -> bool {
+        self.video
+    }
 }
 
 /// A validated configured target (URI known good).

@@ -17,18 +17,20 @@
 mod cases;
 mod fixture;
 pub mod host;
+mod http1;
 mod request;
 mod runner;
 pub mod sse;
 mod streaming;
 
 pub use fixture::Fixture;
+pub use http1::Http1Client;
 pub use request::{TestBody, TestRequest, TestRequestBody, TestResponse};
 pub use runner::{
     BackendFactory, CASES, CaseFailure, HttpIntegration, run_suite, run_suite_on, run_suite_report,
     run_suite_report_on,
 };
-pub use sse::{Http1Client, SseEvent, SseItem, TestStream};
+pub use sse::{SseEvent, SseItem, TestStream};
 pub use streaming::{
     SSE_CASES, StreamingIntegration, run_sse_suite, run_sse_suite_on, run_sse_suite_report,
     run_sse_suite_report_on,

@@ -1,100 +1,18 @@
-//! What goes over the wire: each operation as a planned request (method, path, body)
-//! and each answer parsed into core types (opentok-api.md §2, §4, §5).
-//!
-//! Planning is pure, so the exact bodies the platform receives are testable without a
-//! server, and the transport never needs to know what an operation means.
+//! The request each dialer operation sends, with the platform's field names and the
+//! SDKs' field order (docs/platform-api.md §2, §4, §5).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::Ipv4Addr;
 
 use reqwest::Method;
 use secrecy::SecretString;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sipdial_core::{
-    ArchiveMode, CallId, ConnectionId, DialError, DialRequest, Dtmf, DtmfTarget, SessionId,
-    SessionOptions, SipCall, StreamId, StreamInfo, Timestamp,
+    ArchiveMode, ConnectionId, DialError, DialRequest, Dtmf, DtmfTarget, SessionId, SessionOptions,
+    StreamId,
 };
 
-/// An operation's name, as it appears in tracing spans and error context.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Operation {
-    CreateSession,
-    Dial,
-    HangUp,
-    PlayDtmf,
-    ForceMute,
-    ListStreams,
-}
-
-impl Operation {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Operation::CreateSession => "create_session",
-            Operation::Dial => "dial",
-            Operation::HangUp => "hang_up",
-            Operation::PlayDtmf => "play_dtmf",
-            Operation::ForceMute => "force_mute",
-            Operation::ListStreams => "list_streams",
-        }
-    }
-
-    /// Whether sending the request twice has the effect of sending it once, so a lost
-    /// answer may be retried: hanging up, force-muting and listing. Never a dial (a
-    /// second call), a session (a second session) or DTMF (digits played twice).
-    pub(crate) fn is_idempotent(self) -> bool {
-        match self {
-            Operation::HangUp | Operation::ForceMute | Operation::ListStreams => true,
-            Operation::CreateSession | Operation::Dial | Operation::PlayDtmf => false,
-        }
-    }
-}
-
-/// A request body. `Debug` shows only its kind and size: a dial body carries the
-/// client token and the SIP password.
-pub(crate) enum Body {
-    Empty,
-    Json(Vec<u8>),
-    Form(String),
-}
-
-impl fmt::Debug for Body {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Body::Empty => f.write_str("Empty"),
-            Body::Json(b) => write!(f, "Json({} bytes)", b.len()),
-            Body::Form(b) => write!(f, "Form({} bytes)", b.len()),
-        }
-    }
-}
-
-/// One REST call, before authentication and transport.
-#[derive(Debug)]
-pub(crate) struct Planned {
-    pub(crate) op: Operation,
-    pub(crate) method: Method,
-    /// Path below the base URL, starting with `/`; ids are validated newtypes and
-    /// need no escaping.
-    pub(crate) path: String,
-    pub(crate) body: Body,
-    /// What a 404 means for this operation (`session`, `connection`, ...).
-    pub(crate) not_found: &'static str,
-    /// Values a platform error message must not echo back into logs (the dial's
-    /// token and SIP password).
-    pub(crate) scrub: Vec<SecretString>,
-}
-
-fn json(value: &impl Serialize) -> Result<Body, DialError> {
-    serde_json::to_vec(value)
-        .map(Body::Json)
-        .map_err(|e| DialError::Config {
-            message: format!("could not encode a request body: {e}"),
-        })
-}
-
-fn project_path(project: &str, rest: &str) -> String {
-    format!("/v2/project/{project}{rest}")
-}
+use super::request::{Body, Operation, Planned, json, project_path};
 
 /// `POST /session/create`, form body in Node's field order, always routed.
 pub(crate) fn create_session(options: &SessionOptions) -> Planned {
@@ -165,7 +83,7 @@ fn is_false(b: &bool) -> bool {
 }
 
 /// `POST /v2/project/{key}/dial`, JSON body with every unset option omitted (the
-/// platform treats blanks differently from absent fields, opentok-api.md §4).
+/// platform treats blanks differently from absent fields, docs/platform-api.md §4).
 pub(crate) fn dial(project: &str, request: &DialRequest) -> Result<Planned, DialError> {
     let body = DialBody {
         session_id: request.session_id.as_str(),
@@ -267,109 +185,6 @@ pub(crate) fn list_streams(project: &str, session: &SessionId) -> Planned {
     }
 }
 
-/// A 2xx whose body is not what the platform documents.
-pub(crate) fn bad_answer(status: u16, what: &str) -> DialError {
-    DialError::Upstream {
-        status,
-        code: None,
-        message: Some(format!("unexpected answer from the platform: {what}")),
-    }
-}
-
-#[derive(Deserialize)]
-struct CreatedSession {
-    session_id: String,
-}
-
-/// Reads `[0].session_id` of the create-session answer.
-pub(crate) fn parse_session(status: u16, body: &[u8]) -> Result<SessionId, DialError> {
-    let sessions: Vec<CreatedSession> = serde_json::from_slice(body)
-        .map_err(|_| bad_answer(status, "not a JSON array of sessions"))?;
-    let first = sessions
-        .into_iter()
-        .next()
-        .ok_or_else(|| bad_answer(status, "an empty list of sessions"))?;
-    SessionId::new(first.session_id).map_err(|_| bad_answer(status, "an invalid session id"))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DialAnswer {
-    id: String,
-    connection_id: String,
-    stream_id: String,
-    #[serde(default)]
-    created_at: Option<u64>,
-}
-
-/// Reads `{id, connectionId, streamId[, createdAt]}` of a dial answer.
-///
-/// When this fails the platform has most likely placed the call anyway, which the
-/// message says so that nobody retries blindly.
-pub(crate) fn parse_call(
-    status: u16,
-    body: &[u8],
-    session: &SessionId,
-) -> Result<SipCall, DialError> {
-    let bad = |what: &str| {
-        bad_answer(
-            status,
-            &format!("{what} (the call may have been placed; check the SIP callbacks)"),
-        )
-    };
-    let answer: DialAnswer = serde_json::from_slice(body)
-        .map_err(|_| bad("a dial answer without id, connectionId and streamId"))?;
-    Ok(SipCall {
-        id: CallId::new(answer.id).map_err(|_| bad("an invalid call id"))?,
-        connection_id: ConnectionId::new(answer.connection_id)
-            .map_err(|_| bad("an invalid connection id"))?,
-        stream_id: StreamId::new(answer.stream_id).map_err(|_| bad("an invalid stream id"))?,
-        session_id: session.clone(),
-        created_at: answer
-            .created_at
-            .map_or_else(Timestamp::now, Timestamp::from_millis),
-    })
-}
-
-#[derive(Deserialize)]
-struct StreamList {
-    items: Vec<StreamItem>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct StreamItem {
-    id: String,
-    #[serde(default)]
-    video_type: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    layout_class_list: Vec<String>,
-}
-
-/// Reads `{"count":n,"items":[…]}` of a stream list; a 404 that got this far is a
-/// session without streams yet.
-pub(crate) fn parse_streams(status: u16, body: &[u8]) -> Result<Vec<StreamInfo>, DialError> {
-    if status == 404 {
-        return Ok(Vec::new());
-    }
-    let list: StreamList =
-        serde_json::from_slice(body).map_err(|_| bad_answer(status, "not a stream list"))?;
-    list.items
-        .into_iter()
-        .map(|item| {
-            Ok(StreamInfo {
-                id: StreamId::new(item.id)
-                    .map_err(|_| bad_answer(status, "an invalid stream id"))?,
-                video_type: item.video_type.filter(|v| !v.is_empty()),
-                name: item.name.filter(|n| !n.is_empty()),
-                layout_class_list: item.layout_class_list,
-            })
-        })
-        .collect()
-}
-
 /// A location hint must be a routable-looking IPv4 address; the SDKs validate the same.
 pub(crate) fn check_location(location: Option<Ipv4Addr>) -> Result<(), DialError> {
     match location {
@@ -400,7 +215,7 @@ mod tests {
         }
     }
 
-    /// opentok-api.md §9.9 and Node's test bodies.
+    /// docs/platform-api.md §9.9 and Node's test bodies.
     #[test]
     fn create_session_form_bodies() {
         let p = create_session(&SessionOptions::default());
@@ -419,7 +234,7 @@ mod tests {
         );
     }
 
-    /// opentok-api.md §9.6: only the set fields are sent.
+    /// docs/platform-api.md §9.6: only the set fields are sent.
     #[test]
     fn dial_body_minimal() {
         let mut r = DialRequest::new(
@@ -478,7 +293,7 @@ mod tests {
         assert_eq!(scrub, ["tok-secret", "pw-secret"]);
     }
 
-    /// opentok-api.md §9.7 and §9.8.
+    /// docs/platform-api.md §9.7 and §9.8.
     #[test]
     fn dtmf_hangup_mute_streams_paths() {
         let c = ConnectionId::new("CONNECTIONID").unwrap();
@@ -520,43 +335,6 @@ mod tests {
         let p = list_streams("k", &sid());
         assert_eq!(p.method, Method::GET);
         assert_eq!(p.path, format!("/v2/project/k/session/{SID}/stream"));
-    }
-
-    #[test]
-    fn parses_answers() {
-        let body = br#"[{"session_id":"1_abc","project_id":"123456","partner_id":"123456","create_dt":"Fri Nov 18 15:50:36 PST 2016","media_server_url":""}]"#;
-        assert_eq!(parse_session(200, body).unwrap().as_str(), "1_abc");
-        assert!(matches!(
-            parse_session(200, b"<sessions/>"),
-            Err(DialError::Upstream { status: 200, .. })
-        ));
-        assert!(parse_session(200, b"[]").is_err());
-        assert!(parse_session(200, br#"[{"session_id":"a/b"}]"#).is_err());
-
-        let call = parse_call(
-            200,
-            br#"{"id":"CONFERENCEID","connectionId":"CONNECTIONID","streamId":"STREAMID","createdAt":1700000000123}"#,
-            &sid(),
-        )
-        .unwrap();
-        assert_eq!(call.id.as_str(), "CONFERENCEID");
-        assert_eq!(call.connection_id.as_str(), "CONNECTIONID");
-        assert_eq!(call.stream_id.as_str(), "STREAMID");
-        assert_eq!(call.created_at.as_millis(), 1_700_000_000_123);
-        assert_eq!(call.session_id, sid());
-        let e = parse_call(200, br#"{"id":"x"}"#, &sid()).unwrap_err();
-        assert!(e.to_string().contains("may have been placed"), "{e}");
-
-        let streams = parse_streams(
-            200,
-            br#"{"count":2,"items":[{"id":"s1","videoType":"camera","name":"Alice","layoutClassList":["full"]},{"id":"s2"}]}"#,
-        )
-        .unwrap();
-        assert_eq!(streams.len(), 2);
-        assert_eq!(streams[0].video_type.as_deref(), Some("camera"));
-        assert_eq!(streams[0].layout_class_list, vec!["full".to_owned()]);
-        assert_eq!(streams[1].video_type, None);
-        assert!(parse_streams(200, b"{}").is_err());
     }
 
     #[test]
