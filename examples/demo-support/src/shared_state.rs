@@ -57,13 +57,10 @@ mod tests {
     #[test]
     fn an_unreachable_redis_names_the_variable_and_hides_the_password() {
         let err = from_values(Some("redis://:pw-hunter2@127.0.0.1:1/".into()), None)
-            .err()
-            .expect("port 1 does not answer");
+            .expect_err("port 1 does not answer");
         assert!(err.contains(REDIS_URL), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
-        let err = from_values(Some("not a url".into()), None)
-            .err()
-            .expect("refused");
+        let err = from_values(Some("not a url".into()), None).expect_err("refused");
         assert!(err.contains(REDIS_URL), "{err}");
     }
 }
