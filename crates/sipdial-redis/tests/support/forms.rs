@@ -74,3 +74,75 @@ impl StreamingIntegration for Served {
         self.client.open(request).await
     }
 }
+
+/// The API in `sipdial_actix::scope` inside an Actix app whose default service answers
+/// the host marker, served by an `HttpServer` on a thread of its own.
+pub struct ActixServed {
+    client: Http1Client,
+    handle: actix_web::dev::ServerHandle,
+}
+
+async fn actix_host(
+    req: actix_web::HttpRequest,
+    body: actix_web::web::Bytes,
+) -> actix_web::HttpResponse {
+    let method =
+        http::Method::from_bytes(req.method().as_str().as_bytes()).unwrap_or(http::Method::GET);
+    let marker = host::response(&method, req.path(), body.len());
+    let mut res = actix_web::HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(marker.status().as_u16()).unwrap_or_default(),
+    );
+    for (name, value) in marker.headers() {
+        res.insert_header((name.as_str(), value.as_bytes()));
+    }
+    res.body(marker.into_body())
+}
+
+impl Drop for ActixServed {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)));
+    }
+}
+
+impl HttpIntegration for ActixServed {
+    async fn build(api: SipDialApi) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = actix_web::HttpServer::new(move || {
+                    actix_web::App::new()
+                        .service(sipdial_actix::scope(api.clone()))
+                        .default_service(actix_web::web::to(actix_host))
+                })
+                .workers(1)
+                .bind(("127.0.0.1", 0))
+                .expect("bind");
+                let addr = server.addrs()[0];
+                let server = server.run();
+                tx.send((addr, server.handle()))
+                    .expect("report the address");
+                let _ = server.await;
+            });
+        });
+        let (addr, handle) = rx.recv().expect("the actix server started");
+        Self {
+            client: Http1Client::new(addr),
+            handle,
+        }
+    }
+
+    fn wraps_host_app(&self) -> bool {
+        true
+    }
+
+    async fn send(&self, request: TestRequest) -> TestResponse {
+        self.client.send(request).await
+    }
+}
+
+impl StreamingIntegration for ActixServed {
+    async fn open(&self, request: TestRequest) -> TestStream {
+        self.client.open(request).await
+    }
+}
