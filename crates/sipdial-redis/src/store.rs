@@ -171,9 +171,10 @@ impl CallStore for RedisCallStore {
         &self,
         call: CallRecord,
         ticket: &DialTicket,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         // The in-flight slot becomes the live call in one step: never counted twice.
-        self.insert(call, &ticket.0).await
+        self.insert(call, &ticket.0).await?;
+        Ok(true)
     }
 
     async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError> {

@@ -86,6 +86,13 @@ impl ApplyOutcome {
     }
 }
 
+/// A recorded dial: the call as recorded, and whether the store freed its dial slot in
+/// the same step.
+pub(crate) struct Dialed {
+    pub(crate) record: CallRecord,
+    pub(crate) slot_freed: bool,
+}
+
 /// The engine. Shared by the API (`Arc`) and the in-process queue.
 pub(crate) struct Lifecycle {
     store: Arc<dyn CallStore>,
@@ -352,7 +359,7 @@ impl Lifecycle {
         record: CallRecord,
         ticket: &DialTicket,
         retry: bool,
-    ) -> Result<CallRecord, StoreError> {
+    ) -> Result<Dialed, StoreError> {
         let _gate = self.gate.lock().await;
         let earlier = if self.record_unknown || retry {
             self.store.call(&record.id).await?
@@ -371,19 +378,21 @@ impl Lifecycle {
             },
             None => record,
         };
-        self.store
+        let slot_freed = self
+            .store
             .insert_dialed_call(record.clone(), ticket)
             .await?;
         self.emit(record.clone(), None, CallEventCause::Dialed)
             .await;
-        match self.apply_parked(&record).await {
-            Ok(0) => Ok(record),
-            Ok(_) => Ok(self.store.call(&record.id).await?.unwrap_or(record)),
+        let record = match self.apply_parked(&record).await {
+            Ok(0) => record,
+            Ok(_) => self.store.call(&record.id).await?.unwrap_or(record),
             Err(e) => {
                 tracing::warn!(error = %e, "the events parked for a call could not be read");
-                Ok(record)
+                record
             }
-        }
+        };
+        Ok(Dialed { record, slot_freed })
     }
 
     /// Ends a call from our side (hang-up, or the platform no longer knowing it).

@@ -127,6 +127,11 @@ impl DialSlot {
         self.ticket.as_ref()
     }
 
+    /// Forgets the slot without a release: the store freed it already.
+    pub(crate) fn disarm(mut self) {
+        self.ticket = None;
+    }
+
     /// Frees the slot.
     pub(crate) async fn release(mut self) {
         if let Some(t) = self.ticket.take()

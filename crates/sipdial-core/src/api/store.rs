@@ -81,14 +81,16 @@ pub trait CallStore: Send + Sync + 'static {
     /// [`crate::api::DialLimits::admit`]). A store that also keeps the dial limits (a
     /// shared one) frees the slot in the same atomic step, so the call is never
     /// counted twice against the active-call limit, live and in flight at once. The
-    /// default records it; the API frees the slot right after either way.
+    /// default records it and answers false: the API then frees the slot itself (one
+    /// more round trip a store that answers true saves).
     async fn insert_dialed_call(
         &self,
         call: CallRecord,
         ticket: &DialTicket,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let _ = ticket;
-        self.insert_call(call).await
+        self.insert_call(call).await?;
+        Ok(false)
     }
 
     /// One call.

@@ -12,7 +12,7 @@ use super::super::call::CallRecord;
 use super::super::completion::run_to_completion;
 use super::super::error::ApiError;
 use super::super::json_response;
-use super::super::lifecycle::Lifecycle;
+use super::super::lifecycle::{Dialed, Lifecycle};
 use super::super::limits::{DialSlot, DialTicket};
 use super::super::targets::Target;
 use super::super::wire::DialBody;
@@ -158,9 +158,20 @@ impl Handlers<'_> {
                 .map_err(|e| dial_error("dial", e))?;
             tracing::Span::current().record("call_id", call.id.as_str());
             let record = CallRecord::dialed(&call, target_name);
-            let recorded = record_dialed(&lifecycle, &*dialer, record, &slot).await;
-            slot.release().await;
-            recorded
+            match record_dialed(&lifecycle, &*dialer, record, &slot).await {
+                Ok(dialed) => {
+                    if dialed.slot_freed {
+                        slot.disarm();
+                    } else {
+                        slot.release().await;
+                    }
+                    Ok(dialed.record)
+                }
+                Err(e) => {
+                    slot.release().await;
+                    Err(e)
+                }
+            }
         };
         let record = run_to_completion(place_and_record).await?;
         let mut res = json_response(StatusCode::CREATED, &record)?;
@@ -200,7 +211,7 @@ async fn record_dialed(
     dialer: &dyn SipDialer,
     record: CallRecord,
     slot: &DialSlot,
-) -> Result<CallRecord, ApiError> {
+) -> Result<Dialed, ApiError> {
     let none = DialTicket(String::new());
     let ticket = slot.ticket().unwrap_or(&none);
     let mut pause = RECORD_BACKOFF;
@@ -210,7 +221,7 @@ async fn record_dialed(
             .insert_dialed(record.clone(), ticket, attempt > 1)
             .await
         {
-            Ok(recorded) => return Ok(recorded),
+            Ok(dialed) => return Ok(dialed),
             Err(e) if attempt >= RECORD_ATTEMPTS => break e,
             Err(e) => {
                 tracing::warn!(error = %e, attempt, "a placed call could not be recorded; retrying");
