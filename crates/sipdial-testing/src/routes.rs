@@ -168,6 +168,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) creds: &'a Credentials,
     pub(crate) store: &'a std::sync::Mutex<Store>,
     pub(crate) lifecycle: &'a crate::callbacks::Lifecycle,
+    pub(crate) sip: Option<&'a dyn crate::sip_legs::SipLegs>,
     pub(crate) verified: &'a Verified,
     pub(crate) headers: &'a HeaderMap,
     pub(crate) body: &'a Bytes,
@@ -400,6 +401,8 @@ fn opt_bool(obj: &Map<String, Value>, name: &str, what: &'static str) -> Result<
 /// The parsed `sip` object of a dial body.
 struct DialSip {
     leg: SipLeg,
+    /// `sip.auth.password`: handed to the SIP gateway emulation, never stored.
+    password: Option<String>,
 }
 
 fn parse_sip(sip: &Map<String, Value>) -> Result<DialSip, ApiError> {
@@ -430,12 +433,13 @@ fn parse_sip(sip: &Map<String, Value>) -> Result<DialSip, ApiError> {
         }
         Some(_) => return Err(ApiError::bad_request("sip.headers must be an object")),
     };
+    let mut password = None;
     let auth_username = match opt_field(sip, "auth") {
         None => None,
         Some(Value::Object(auth)) => {
             let user = req_str(auth, "username", "sip.auth.username")?;
             match opt_field(auth, "password") {
-                Some(Value::String(_)) => {}
+                Some(Value::String(p)) => password = Some(p.clone()),
                 _ => return Err(ApiError::bad_request("sip.auth.password must be a string")),
             }
             Some(user.to_owned())
@@ -472,6 +476,7 @@ fn parse_sip(sip: &Map<String, Value>) -> Result<DialSip, ApiError> {
             token_role: String::new(),
             state: crate::SipCallState::Dialing,
         },
+        password,
     })
 }
 
@@ -487,7 +492,7 @@ fn dial(ctx: &Ctx<'_>, key: &str) -> Result<http::Response<Body>, ApiError> {
         None => return Err(ApiError::bad_request("sip is required")),
         Some(_) => return Err(ApiError::bad_request("sip must be an object")),
     };
-    let DialSip { mut leg } = parse_sip(sip)?;
+    let DialSip { mut leg, password } = parse_sip(sip)?;
     let mut store = ctx.store();
     let session = store
         .session_mut(session_id)
@@ -515,6 +520,16 @@ fn dial(ctx: &Ctx<'_>, key: &str) -> Result<http::Response<Body>, ApiError> {
         force_muted: false,
         created_at: now,
     };
+    // With SIP on, the leg's stream joins when the far end answers; the connection is
+    // there at once either way (docs/platform-api.md §4).
+    let sip_dial = ctx.sip.map(|_| crate::sip_legs::Dial {
+        call_id: call_id.clone(),
+        uri: leg.uri.clone(),
+        from: leg.from.clone(),
+        headers: leg.headers.clone(),
+        auth: leg.auth_username.clone().zip(password),
+        stream: stream.clone(),
+    });
     session.add_connection(
         ConnectionSnapshot {
             connection_id: connection_id.clone(),
@@ -525,10 +540,14 @@ fn dial(ctx: &Ctx<'_>, key: &str) -> Result<http::Response<Body>, ApiError> {
             sip: Some(leg),
             dtmf: Vec::new(),
         },
-        Some(stream),
+        sip_dial.is_none().then_some(stream),
     );
-    ctx.lifecycle.connection_added(session, &connection_id);
+    ctx.lifecycle
+        .connection_added(session, &connection_id, sip_dial.is_none());
     drop(store);
+    if let (Some(sip), Some(dial)) = (ctx.sip, sip_dial) {
+        sip.place(dial);
+    }
     let ms = now.as_millis();
     Ok(body::json_response(
         StatusCode::OK,
@@ -550,11 +569,22 @@ fn hang_up(
     connection: &str,
 ) -> Result<http::Response<Body>, ApiError> {
     use crate::callbacks::{EndReason, Missing};
+    let call_id = ctx.store().session(session).and_then(|s| {
+        s.connections
+            .iter()
+            .find(|c| c.connection_id == connection)
+            .and_then(|c| c.sip.as_ref().map(|leg| leg.call_id.clone()))
+    });
     match ctx
         .lifecycle
         .remove_connection(session, connection, EndReason::ForceDisconnected, None)
     {
-        Ok(()) => Ok(body::empty_response(StatusCode::NO_CONTENT)),
+        Ok(()) => {
+            if let (Some(sip), Some(call_id)) = (ctx.sip, call_id) {
+                sip.hang_up(&call_id);
+            }
+            Ok(body::empty_response(StatusCode::NO_CONTENT))
+        }
         Err(Missing::Session) => Err(session_not_found()),
         Err(Missing::Connection) => Err(ApiError::not_found(
             "Connection not found: the client is not connected",
@@ -576,15 +606,32 @@ fn play_dtmf(
         .ok_or_else(invalid)?;
     let mut store = ctx.store();
     let session = store.session_mut(session).ok_or_else(session_not_found)?;
-    match connection {
-        None => session.info.dtmf.push(digits.into_inner()),
-        Some(cid) => session
-            .connections
-            .iter_mut()
-            .find(|c| c.connection_id == cid)
-            .ok_or_else(|| ApiError::not_found("Connection not found"))?
-            .dtmf
-            .push(digits.into_inner()),
+    let digits = digits.into_inner();
+    // The SIP legs that hear the digits: one connection's, or every leg of the session.
+    let calls: Vec<String> = match connection {
+        None => {
+            session.info.dtmf.push(digits.clone());
+            session
+                .connections
+                .iter()
+                .filter_map(|c| c.sip.as_ref().map(|leg| leg.call_id.clone()))
+                .collect()
+        }
+        Some(cid) => {
+            let c = session
+                .connections
+                .iter_mut()
+                .find(|c| c.connection_id == cid)
+                .ok_or_else(|| ApiError::not_found("Connection not found"))?;
+            c.dtmf.push(digits.clone());
+            c.sip.iter().map(|leg| leg.call_id.clone()).collect()
+        }
+    };
+    drop(store);
+    if let Some(sip) = ctx.sip {
+        for call_id in calls {
+            sip.dtmf(&call_id, &digits);
+        }
     }
     Ok(body::empty_response(StatusCode::OK))
 }

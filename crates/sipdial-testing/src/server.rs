@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -27,6 +27,7 @@ use crate::error::ApiError;
 use crate::faults::{self, Fault, FaultRule};
 use crate::recorded::RecordedRequest;
 use crate::routes::{Ctx, Route};
+use crate::sync::lock;
 use crate::state::{
     ConnectionKind, ConnectionSnapshot, MediaMode, Session, SessionSnapshot, Store, StreamSnapshot,
 };
@@ -42,11 +43,9 @@ struct Inner {
     lifecycle: Lifecycle,
     faults: Mutex<Vec<FaultRule>>,
     requests: Mutex<Vec<RecordedRequest>>,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panicking test thread must not take the fake down with it.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
+    /// The emulated SIP gateway, when SIP is on.
+    sip: Option<Box<dyn crate::sip_legs::SipLegs>>,
+    sip_addr: Option<SocketAddr>,
 }
 
 /// A fake of the Vonage Video / OpenTok REST API, serving on `127.0.0.1` until dropped
@@ -77,6 +76,8 @@ pub struct FakePlatformBuilder {
     bind: SocketAddr,
     callbacks: CallbackConfig,
     script: Option<CallScript>,
+    #[cfg(feature = "sip")]
+    sip: Option<crate::SipConfig>,
 }
 
 impl std::fmt::Debug for FakePlatformBuilder {
@@ -90,6 +91,7 @@ impl std::fmt::Debug for FakePlatformBuilder {
             .field("callback_signed", &self.callbacks.secret.is_some())
             .field("callback_delivery", &self.callbacks.delivery)
             .field("script", &self.script)
+            .field("sip", &self.sip_on())
             .finish_non_exhaustive()
     }
 }
@@ -106,6 +108,8 @@ impl Default for FakePlatformBuilder {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             callbacks: CallbackConfig::default(),
             script: None,
+            #[cfg(feature = "sip")]
+            sip: None,
         }
     }
 }
@@ -186,6 +190,23 @@ impl FakePlatformBuilder {
         self
     }
 
+    /// Turns the SIP gateway emulation on: every accepted dial places a real SIP call to
+    /// its URI (docs/sip-emulation.md), and the call's state follows the far end's
+    /// answers instead of a [`CallScript`].
+    #[cfg(feature = "sip")]
+    #[must_use]
+    pub fn sip(mut self, config: crate::SipConfig) -> Self {
+        self.sip = Some(config);
+        self
+    }
+
+    fn sip_on(&self) -> bool {
+        #[cfg(feature = "sip")]
+        return self.sip.is_some();
+        #[cfg(not(feature = "sip"))]
+        false
+    }
+
     /// Binds and starts serving on the current Tokio runtime.
     ///
     /// Fails with `InvalidInput` when the application public key is not an RSA PEM.
@@ -209,6 +230,21 @@ impl FakePlatformBuilder {
         let store = Arc::new(Mutex::new(Store::default()));
         let lifecycle = Lifecycle::new(Arc::clone(&store), self.callbacks, stop_rx.clone());
         lifecycle.set_script(self.script);
+        let (sip, sip_addr): (Option<Box<dyn crate::sip_legs::SipLegs>>, _) = {
+            #[cfg(feature = "sip")]
+            match self.sip {
+                Some(config) => {
+                    let gateway =
+                        crate::sip::SipGateway::start(config, lifecycle.clone(), stop_rx.clone())
+                            .await?;
+                    let addr = gateway.local_addr();
+                    (Some(Box::new(gateway)), Some(addr))
+                }
+                None => (None, None),
+            }
+            #[cfg(not(feature = "sip"))]
+            (None, None)
+        };
         let inner = Arc::new(Inner {
             creds: Credentials {
                 api_key: self.api_key,
@@ -219,6 +255,8 @@ impl FakePlatformBuilder {
             lifecycle,
             faults: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
+            sip,
+            sip_addr,
         });
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&inner), stop_rx));
         Ok(FakePlatform {
@@ -251,6 +289,12 @@ impl FakePlatform {
     /// The address served.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address the SIP gateway emulation sends from and listens on (UDP and TCP),
+    /// when SIP is on.
+    pub fn sip_addr(&self) -> Option<SocketAddr> {
+        self.inner.sip_addr
     }
 
     /// The project API key.
@@ -381,7 +425,7 @@ impl FakePlatform {
         );
         self.inner
             .lifecycle
-            .connection_added(session, &connection_id);
+            .connection_added(session, &connection_id, false);
         session.streams.last().cloned()
     }
 
@@ -638,6 +682,7 @@ fn route(
             creds: &inner.creds,
             store: &inner.store,
             lifecycle: &inner.lifecycle,
+            sip: inner.sip.as_deref(),
             verified: &verified,
             headers: &parts.headers,
             body,

@@ -15,7 +15,7 @@ use sipdial_core::Timestamp;
 use tokio::sync::{mpsc, watch};
 
 use super::events::Outgoing;
-use crate::server::lock;
+use crate::sync::lock;
 
 /// How the fake delivers its callbacks (see [`crate::FakePlatformBuilder::callback_delivery`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

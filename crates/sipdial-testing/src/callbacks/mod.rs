@@ -20,7 +20,7 @@ pub(crate) use delivery::{CallbackConfig, Outbox};
 pub use delivery::{CallbackRecord, Delivery, DeliveryOutcome};
 pub(crate) use events::EndReason;
 
-use crate::server::lock;
+use crate::sync::lock;
 use crate::state::{ConnectionSnapshot, Session, SipCallState, Store, StreamSnapshot};
 use events::{CallRef, Outgoing};
 
@@ -185,7 +185,8 @@ impl Lifecycle {
     /// Called right after `Session::add_connection`, so the connection and its streams
     /// are the last entries: they are looked up from the end, which keeps a dial O(1)
     /// however many connections a session has gathered (a load test adds thousands).
-    pub(crate) fn connection_added(&self, session: &Session, connection_id: &str) {
+    /// `run_script` is false when the SIP gateway emulation moves the call instead.
+    pub(crate) fn connection_added(&self, session: &Session, connection_id: &str, run_script: bool) {
         let Some(c) = session
             .connections
             .iter()
@@ -211,7 +212,8 @@ impl Lifecycle {
             out.push(call.updated(SipCallState::Dialing.as_platform_str(), now));
         }
         self.outbox.send(out);
-        if let Some(leg) = &c.sip
+        if run_script
+            && let Some(leg) = &c.sip
             && let Some(script) = lock(&self.scripts).for_next_call()
         {
             self.run_script(leg.call_id.clone(), script);
@@ -314,6 +316,32 @@ impl Lifecycle {
                 .send([call.updated(next.as_platform_str(), Timestamp::now())]);
         }
         true
+    }
+
+    /// The far end of a real SIP call answered: its stream joins the session
+    /// (`streamCreated`) and the call is `ACTIVE`. False when the call is gone.
+    #[cfg_attr(not(feature = "sip"), allow(dead_code))]
+    pub(crate) fn sip_answered(&self, call_id: &str, stream: StreamSnapshot) -> bool {
+        {
+            let mut store = lock(&self.store);
+            let Some(session) = store
+                .sessions
+                .iter_mut()
+                .find(|s| s.connections.iter().any(|c| is_call(c, call_id)))
+            else {
+                return false;
+            };
+            let project = session.info.project_key.clone();
+            let Some(c) = session.connections.iter().find(|c| is_call(c, call_id)).cloned() else {
+                return false;
+            };
+            session.add_stream(stream);
+            if let Some(s) = session.streams.last() {
+                self.outbox
+                    .send([events::stream_created(&project, s, &c, Timestamp::now())]);
+            }
+        }
+        self.advance(call_id, &CallProgress::Answer)
     }
 
     fn call_exists(&self, call_id: &str) -> bool {
