@@ -162,8 +162,8 @@ impl Call {
                 }
                 result = &mut self.invite, if !invite_done => {
                     invite_done = true;
-                    self.on_final(shared, result, ours);
-                    if !answered {
+                    // A 2xx is followed by `Confirmed` (the event may still be queued).
+                    if self.on_final(shared, result, ours) {
                         break;
                     }
                 }
@@ -277,16 +277,17 @@ impl Call {
         shared.lifecycle.advance(&self.call_id, &step);
     }
 
-    /// The INVITE transaction ended: a non-2xx final response (or none) ends the call.
+    /// The INVITE transaction ended: a non-2xx final response (or none) ends the call;
+    /// true then.
     fn on_final(
         &self,
         shared: &Shared,
         result: Result<rsipstack::Result<(DialogId, Option<Response>)>, tokio::task::JoinError>,
         ours: bool,
-    ) {
+    ) -> bool {
         let (code, message) = match result {
             Ok(Ok((_, Some(resp)))) if resp.status_code.kind() == StatusCodeKind::Successful => {
-                return;
+                return false;
             }
             Ok(Ok((_, Some(resp)))) => code_and_reason(&resp),
             Ok(Ok((_, None))) => (408, "Request Timeout".to_owned()),
@@ -299,11 +300,11 @@ impl Call {
             },
             Err(_) => (500, "Server Internal Error".to_owned()),
         };
-        if ours {
-            return;
+        if !ours {
+            tracing::info!(call_id = %self.call_id, code, %message, "SIP call failed");
+            end(shared, &self.call_id, code, message);
         }
-        tracing::info!(call_id = %self.call_id, code, %message, "SIP call failed");
-        end(shared, &self.call_id, code, message);
+        true
     }
 
     async fn send_dtmf(&self, answered: bool, digits: &str) {
