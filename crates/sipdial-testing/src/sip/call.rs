@@ -183,8 +183,8 @@ impl Call {
                 () = &mut ring_limit, if !answered && !ours => {
                     ours = true;
                     tracing::info!(call_id = %self.call_id, "no answer in time: CANCEL");
-                    let _ = self.dialog.hangup().await;
                     end(shared, &self.call_id, 408, "Request Timeout");
+                    let _ = self.dialog.hangup().await;
                 }
             }
         }
@@ -212,13 +212,14 @@ impl Call {
                 }
                 if !sdp::has_audio(resp.body()) {
                     tracing::warn!(call_id = %self.call_id, "200 OK without an SDP answer: BYE");
-                    let _ = self.dialog.hangup().await;
+                    // The call ends now; the BYE may wait for its answer.
                     end(
                         shared,
                         &self.call_id,
                         488,
                         "Not Acceptable Here (the 200 OK carried no SDP answer)",
                     );
+                    let _ = self.dialog.hangup().await;
                     return true;
                 }
                 tracing::info!(call_id = %self.call_id, "SIP call answered");

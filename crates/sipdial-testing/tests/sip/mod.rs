@@ -2,6 +2,8 @@
 //! call's progress as the callbacks tell it.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod raw;
+
 use std::time::Duration;
 
 use reqwest::Method;
