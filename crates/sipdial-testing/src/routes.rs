@@ -520,15 +520,15 @@ fn dial(ctx: &Ctx<'_>, key: &str) -> Result<http::Response<Body>, ApiError> {
         force_muted: false,
         created_at: now,
     };
-    // With SIP on, the leg's stream joins when the far end answers; the connection is
-    // there at once either way (docs/platform-api.md §4).
+    // The connection and its stream are there at once, SIP on or not: the dial's answer
+    // names both, and clients act on them before the far end answers
+    // (docs/platform-api.md §4).
     let sip_dial = ctx.sip.map(|_| crate::sip_legs::Dial {
         call_id: call_id.clone(),
         uri: leg.uri.clone(),
         from: leg.from.clone(),
         headers: leg.headers.clone(),
         auth: leg.auth_username.clone().zip(password),
-        stream: stream.clone(),
     });
     session.add_connection(
         ConnectionSnapshot {
@@ -540,7 +540,7 @@ fn dial(ctx: &Ctx<'_>, key: &str) -> Result<http::Response<Body>, ApiError> {
             sip: Some(leg),
             dtmf: Vec::new(),
         },
-        sip_dial.is_none().then_some(stream),
+        Some(stream),
     );
     ctx.lifecycle
         .connection_added(session, &connection_id, sip_dial.is_none());

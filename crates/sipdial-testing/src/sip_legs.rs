@@ -3,8 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::state::StreamSnapshot;
-
 /// One dial to place, with what the REST route validated. The password lives only
 /// here and in rsipstack's credential until the call ends.
 pub(crate) struct Dial {
@@ -13,8 +11,6 @@ pub(crate) struct Dial {
     pub(crate) from: Option<String>,
     pub(crate) headers: BTreeMap<String, String>,
     pub(crate) auth: Option<(String, String)>,
-    /// The SIP leg's stream: it joins the session when the far end answers.
-    pub(crate) stream: StreamSnapshot,
 }
 
 impl std::fmt::Debug for Dial {

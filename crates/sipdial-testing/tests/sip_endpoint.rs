@@ -26,10 +26,6 @@ async fn a_call_rings_is_answered_hears_dtmf_and_our_hang_up_sends_bye() {
         json!({"uri": phone.uri("alice"), "from": "15551230000@example.com"}),
     )
     .await;
-    assert!(
-        fake.streams(&session).is_empty(),
-        "the SIP leg's stream joins at the answer"
-    );
     wait_for(&fake, &call, "ACTIVE", WITHIN).await;
     assert_eq!(fake.streams(&session).len(), 1);
     assert_eq!(play_dtmf(&fake, &session, &connection, "1#").await, 200);
@@ -55,7 +51,7 @@ async fn a_call_rings_is_answered_hears_dtmf_and_our_hang_up_sends_bye() {
     assert!(events.contains(&EndpointEvent::Dtmf('1')), "{events:?}");
     assert_eq!(
         progress(&fake, &call),
-        ["DIALING", "RINGING", "stream", "ACTIVE", "HANGUP", "destroyed:700:Normal Clearing"]
+        ["DIALING", "RINGING", "ACTIVE", "HANGUP", "destroyed:700:Normal Clearing"]
     );
 }
 
@@ -111,10 +107,23 @@ async fn an_unanswered_call_is_cancelled_at_the_ring_limit() {
 }
 
 #[tokio::test]
-async fn an_unreachable_transport_fails_the_call_with_a_clear_reason() {
+async fn an_unemulated_transport_fails_the_call_with_a_clear_reason() {
     let fake = fake_with_sip(SipConfig::new()).await;
-    let (_, _, call) = dial(&fake, json!({"uri": "sip:x@127.0.0.1:9;transport=tls"})).await;
+    let (_, _, call) = dial(&fake, json!({"uri": "sip:x@127.0.0.1:9;transport=ws"})).await;
     wait_for(&fake, &call, "destroyed", WITHIN).await;
     let p = progress(&fake, &call);
-    assert!(p[1].starts_with("destroyed:503:transport TLS is not emulated"), "{p:?}");
+    assert!(p[1].starts_with("destroyed:503:transport WS is not emulated"), "{p:?}");
+}
+
+#[tokio::test]
+async fn a_tls_uri_is_placed_over_tcp_through_the_route() {
+    let phone = SipEndpoint::start(quick()).await.unwrap();
+    let fake = fake_with_sip(SipConfig::new().route(phone.local_addr())).await;
+    let (_, _, call) = dial(
+        &fake,
+        json!({"uri": "sip:agent@pbx.example.com;transport=tls"}),
+    )
+    .await;
+    wait_for(&fake, &call, "ACTIVE", WITHIN).await;
+    assert!(matches!(&phone.events()[0], EndpointEvent::Invited { user, .. } if user == "agent"));
 }

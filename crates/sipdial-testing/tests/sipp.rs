@@ -40,7 +40,7 @@ async fn digest_challenge_then_answer_then_our_bye() {
         sipp.expect_success().await;
         assert_eq!(
             progress(&fake, &call),
-            ["DIALING", "RINGING", "stream", "ACTIVE", "HANGUP", "destroyed:700:Normal Clearing"],
+            ["DIALING", "RINGING", "ACTIVE", "HANGUP", "destroyed:700:Normal Clearing"],
             "{transport:?}"
         );
     }
@@ -79,7 +79,7 @@ async fn answer_then_the_far_end_hangs_up() {
         sipp.expect_success().await;
         assert_eq!(
             progress(&fake, &call),
-            ["DIALING", "RINGING", "stream", "ACTIVE", "HANGUP", "destroyed:700:Normal Clearing"],
+            ["DIALING", "RINGING", "ACTIVE", "HANGUP", "destroyed:700:Normal Clearing"],
             "{transport:?}"
         );
         assert!(fake.connections(&session).is_empty());
@@ -152,7 +152,6 @@ async fn hold_and_resume_by_reinvite() {
             [
                 "DIALING",
                 "RINGING",
-                "stream",
                 "ACTIVE",
                 "ON_HOLD",
                 "ACTIVE",

@@ -318,32 +318,6 @@ impl Lifecycle {
         true
     }
 
-    /// The far end of a real SIP call answered: its stream joins the session
-    /// (`streamCreated`) and the call is `ACTIVE`. False when the call is gone.
-    #[cfg_attr(not(feature = "sip"), allow(dead_code))]
-    pub(crate) fn sip_answered(&self, call_id: &str, stream: StreamSnapshot) -> bool {
-        {
-            let mut store = lock(&self.store);
-            let Some(session) = store
-                .sessions
-                .iter_mut()
-                .find(|s| s.connections.iter().any(|c| is_call(c, call_id)))
-            else {
-                return false;
-            };
-            let project = session.info.project_key.clone();
-            let Some(c) = session.connections.iter().find(|c| is_call(c, call_id)).cloned() else {
-                return false;
-            };
-            session.add_stream(stream);
-            if let Some(s) = session.streams.last() {
-                self.outbox
-                    .send([events::stream_created(&project, s, &c, Timestamp::now())]);
-            }
-        }
-        self.advance(call_id, &CallProgress::Answer)
-    }
-
     fn call_exists(&self, call_id: &str) -> bool {
         lock(&self.store)
             .sessions

@@ -4,7 +4,7 @@
 //! | far end / REST            | SIP                         | the call                       |
 //! |---------------------------|-----------------------------|--------------------------------|
 //! | 180 / 183                 |                             | `RINGING` (once)               |
-//! | 200 with an SDP answer    | ACK                         | its stream joins, `ACTIVE`     |
+//! | 200 with an SDP answer    | ACK                         | `ACTIVE`                       |
 //! | 200 without SDP           | ACK, BYE                    | destroyed, 488                 |
 //! | 401 / 407                 | INVITE with digest          |                                |
 //! | 4xx–6xx final             | ACK                         | destroyed with that code       |
@@ -68,7 +68,6 @@ struct Call {
     dialog: InviteDialog,
     states: mpsc::UnboundedReceiver<DialogState>,
     invite: tokio::task::JoinHandle<rsipstack::Result<(DialogId, Option<Response>)>>,
-    stream: Option<crate::state::StreamSnapshot>,
     /// Held for the life of the call, so the port our SDP names stays ours.
     rtp: UdpSocket,
     sip_call_id: String,
@@ -128,7 +127,6 @@ fn place(shared: &Shared, dial: Dial) -> Result<Call, (u16, String)> {
         dialog,
         states,
         invite,
-        stream: Some(dial.stream),
         rtp,
         sip_call_id,
     })
@@ -223,9 +221,7 @@ impl Call {
                     return true;
                 }
                 tracing::info!(call_id = %self.call_id, "SIP call answered");
-                if let Some(stream) = self.stream.take() {
-                    shared.lifecycle.sip_answered(&self.call_id, stream);
-                }
+                shared.lifecycle.advance(&self.call_id, &CallProgress::Answer);
             }
             DialogState::Updated(_, req, handle) => self.on_reoffer(shared, req.body(), handle).await,
             DialogState::Info(_, _, handle) | DialogState::Options(_, _, handle) => {

@@ -32,14 +32,20 @@ pub(crate) fn resolve(uri: &str, route: Option<SocketAddr>) -> Result<Target, Un
             _ => None,
         })
         .unwrap_or(Transport::Udp);
-    match transport {
-        Transport::Udp | Transport::Tcp => {}
+    let transport = match transport {
+        Transport::Udp | Transport::Tcp => transport,
+        // Signalling security is not emulated: the call is placed over plain TCP, so a
+        // far end that insists on TLS refuses it (docs/sip-emulation.md).
+        Transport::Tls => {
+            tracing::warn!(%uri, "SIP over TLS is not emulated: placing the call over TCP");
+            Transport::Tcp
+        }
         other => {
             return Err(Unroutable(format!(
                 "transport {other} is not emulated (UDP and TCP only; see docs/sip-emulation.md)"
             )));
         }
-    }
+    };
     let addr = match route {
         Some(route) => HostWithPort::from(route),
         None => {
@@ -74,7 +80,9 @@ mod tests {
         assert_eq!(t.next_hop.addr.to_string(), "127.0.0.1:5099");
         assert_eq!(t.next_hop.r#type, Some(Transport::Tcp));
         assert_eq!(t.uri.host_with_port.to_string(), "pbx.example.com");
-        let err = resolve("sip:bob@example.com;transport=tls", None).unwrap_err();
+        let t = resolve("sip:bob@example.com;transport=tls", None).unwrap();
+        assert_eq!(t.next_hop.r#type, Some(Transport::Tcp), "TLS is placed over TCP");
+        let err = resolve("sip:bob@example.com;transport=ws", None).unwrap_err();
         assert!(err.0.contains("not emulated"), "{err:?}");
     }
 }

@@ -66,7 +66,7 @@ pub async fn play_dtmf(fake: &FakePlatform, session: &str, connection: &str, dig
 }
 
 /// The call's progress from its callbacks: `DIALING`, `RINGING`, `ACTIVE`, `ON_HOLD`,
-/// `HANGUP`, `destroyed:CODE:MESSAGE`, `stream`.
+/// `HANGUP`, `destroyed:CODE:MESSAGE`.
 pub fn progress(fake: &FakePlatform, call_id: &str) -> Vec<String> {
     fake.callbacks()
         .iter()
@@ -80,7 +80,6 @@ pub fn progress(fake: &FakePlatform, call_id: &str) -> Vec<String> {
                     v["reason_code"].as_str().unwrap_or(""),
                     v["reason_message"].as_str().unwrap_or("")
                 )),
-                "streamCreated" => Some("stream".to_owned()),
                 _ => None,
             }
         })
