@@ -27,10 +27,10 @@ use crate::error::ApiError;
 use crate::faults::{self, Fault, FaultRule};
 use crate::recorded::RecordedRequest;
 use crate::routes::{Ctx, Route};
-use crate::sync::lock;
 use crate::state::{
     ConnectionKind, ConnectionSnapshot, MediaMode, Session, SessionSnapshot, Store, StreamSnapshot,
 };
+use crate::sync::lock;
 use crate::{TEST_API_KEY, TEST_API_SECRET, TEST_APPLICATION_ID, TEST_PUBLIC_KEY_PEM};
 
 /// Largest request body read; the cloud's bodies are a few kilobytes.

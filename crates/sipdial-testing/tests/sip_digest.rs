@@ -53,11 +53,15 @@ async fn a_sha256_challenge_is_answered_with_a_sha256_digest() {
         let challenge = format!(
             "{challenge_header}: Digest realm=\"sipdial.test\", nonce=\"n0nce\", algorithm=SHA-256, qop=\"auth\"\r\n"
         );
-        far.send(from, invite.response(status, &challenge, "")).await;
+        far.send(from, invite.response(status, &challenge, ""))
+            .await;
         let (retry, from) = far.expect("INVITE").await;
         let auth = retry.header(answer_header);
         assert!(!auth.is_empty(), "{}", retry.text);
-        assert!(!retry.text.contains("pa55"), "the password never goes on the wire");
+        assert!(
+            !retry.text.contains("pa55"),
+            "the password never goes on the wire"
+        );
         assert_eq!(param(&auth, "algorithm"), "SHA-256", "{auth}");
         assert_eq!(param(&auth, "username"), "shauser");
         let ha1 = sha256_hex("shauser:sipdial.test:pa55");
@@ -110,5 +114,8 @@ async fn a_challenge_without_credentials_is_the_final_answer() {
     far.send(from, invite.response("401 Unauthorized", challenge, ""))
         .await;
     wait_for(&fake, &call, "destroyed", WITHIN).await;
-    assert_eq!(progress(&fake, &call), ["DIALING", "destroyed:401:Unauthorized"]);
+    assert_eq!(
+        progress(&fake, &call),
+        ["DIALING", "destroyed:401:Unauthorized"]
+    );
 }

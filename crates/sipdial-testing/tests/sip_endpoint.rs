@@ -31,13 +31,21 @@ async fn a_call_rings_is_answered_hears_dtmf_and_our_hang_up_sends_bye() {
     assert_eq!(play_dtmf(&fake, &session, &connection, "1#").await, 200);
     let deadline = tokio::time::Instant::now() + WITHIN;
     while !phone.events().contains(&EndpointEvent::Dtmf('#')) {
-        assert!(tokio::time::Instant::now() < deadline, "{:?}", phone.events());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            phone.events()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(hang_up(&fake, &session, &connection).await, 204);
     let deadline = tokio::time::Instant::now() + WITHIN;
     while !phone.events().contains(&EndpointEvent::Ended) {
-        assert!(tokio::time::Instant::now() < deadline, "{:?}", phone.events());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            phone.events()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let events = phone.events();
@@ -51,7 +59,13 @@ async fn a_call_rings_is_answered_hears_dtmf_and_our_hang_up_sends_bye() {
     assert!(events.contains(&EndpointEvent::Dtmf('1')), "{events:?}");
     assert_eq!(
         progress(&fake, &call),
-        ["DIALING", "RINGING", "ACTIVE", "HANGUP", "destroyed:700:Normal Clearing"]
+        [
+            "DIALING",
+            "RINGING",
+            "ACTIVE",
+            "HANGUP",
+            "destroyed:700:Normal Clearing"
+        ]
     );
 }
 
@@ -61,7 +75,10 @@ async fn a_busy_endpoint_ends_the_call_with_486() {
     let fake = fake_with_sip(SipConfig::new()).await;
     let (session, _, call) = dial(&fake, json!({"uri": phone.uri("busy")})).await;
     wait_for(&fake, &call, "destroyed", WITHIN).await;
-    assert_eq!(progress(&fake, &call), ["DIALING", "destroyed:486:Busy Here"]);
+    assert_eq!(
+        progress(&fake, &call),
+        ["DIALING", "destroyed:486:Busy Here"]
+    );
     assert!(fake.connections(&session).is_empty());
 }
 
@@ -79,7 +96,11 @@ async fn hanging_up_while_ringing_cancels_the_invite() {
     assert_eq!(hang_up(&fake, &session, &connection).await, 204);
     let deadline = tokio::time::Instant::now() + WITHIN;
     while !phone.events().contains(&EndpointEvent::Ended) {
-        assert!(tokio::time::Instant::now() < deadline, "{:?}", phone.events());
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            phone.events()
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(!phone.events().contains(&EndpointEvent::Answered));
@@ -112,7 +133,10 @@ async fn an_unemulated_transport_fails_the_call_with_a_clear_reason() {
     let (_, _, call) = dial(&fake, json!({"uri": "sip:x@127.0.0.1:9;transport=ws"})).await;
     wait_for(&fake, &call, "destroyed", WITHIN).await;
     let p = progress(&fake, &call);
-    assert!(p[1].starts_with("destroyed:503:transport WS is not emulated"), "{p:?}");
+    assert!(
+        p[1].starts_with("destroyed:503:transport WS is not emulated"),
+        "{p:?}"
+    );
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ mod sip;
 use std::time::Duration;
 
 use serde_json::json;
-use sip::raw::{Received, RawFarEnd, SDP, contact, sdp_answer};
+use sip::raw::{RawFarEnd, Received, SDP, contact, sdp_answer};
 use sip::{dial, fake_with_sip, progress, wait_for};
 use sipdial_testing::{FakePlatform, SipConfig};
 
@@ -67,8 +67,11 @@ async fn gateway_still_works(fake: &FakePlatform) {
     let far = RawFarEnd::bind().await;
     let (_, _, call) = dial(fake, json!({"uri": far.uri()})).await;
     let (invite, from) = far.expect("INVITE").await;
-    far.send(from, invite.response("200 OK", &format!("{}{SDP}", contact(&far)), sdp_answer()))
-        .await;
+    far.send(
+        from,
+        invite.response("200 OK", &format!("{}{SDP}", contact(&far)), sdp_answer()),
+    )
+    .await;
     wait_for(fake, &call, "ACTIVE", WITHIN).await;
 }
 
@@ -80,8 +83,11 @@ async fn garbage_and_stray_datagrams_change_nothing() {
     let far = RawFarEnd::bind().await;
     let (_, _, call) = dial(&fake, json!({"uri": far.uri()})).await;
     let (invite, from) = far.expect("INVITE").await;
-    far.send(from, invite.response("200 OK", &format!("{}{SDP}", contact(&far)), sdp_answer()))
-        .await;
+    far.send(
+        from,
+        invite.response("200 OK", &format!("{}{SDP}", contact(&far)), sdp_answer()),
+    )
+    .await;
     wait_for(&fake, &call, "ACTIVE", WITHIN).await;
 
     let attacker = RawFarEnd::bind().await;
@@ -100,7 +106,10 @@ async fn garbage_and_stray_datagrams_change_nothing() {
     let live_call_id = invite.header("Call-ID");
     let live_call_id = live_call_id.split_once(':').unwrap().1.trim();
     attacker
-        .send(gateway, stray_response("503 Service Unavailable", live_call_id))
+        .send(
+            gateway,
+            stray_response("503 Service Unavailable", live_call_id),
+        )
         .await;
     // A BYE outside any dialog.
     attacker
@@ -114,7 +123,11 @@ async fn garbage_and_stray_datagrams_change_nothing() {
             ),
         )
         .await;
-    let (answer, _) = attacker.socket.recv_from(&mut [0u8; 2048]).await.map_or((0, gateway), |x| x);
+    let (answer, _) = attacker
+        .socket
+        .recv_from(&mut [0u8; 2048])
+        .await
+        .map_or((0, gateway), |x| x);
     assert!(answer > 0, "the stray BYE gets an answer (481)");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(

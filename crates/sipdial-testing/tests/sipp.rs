@@ -40,7 +40,13 @@ async fn digest_challenge_then_answer_then_our_bye() {
         sipp.expect_success().await;
         assert_eq!(
             progress(&fake, &call),
-            ["DIALING", "RINGING", "ACTIVE", "HANGUP", "destroyed:700:Normal Clearing"],
+            [
+                "DIALING",
+                "RINGING",
+                "ACTIVE",
+                "HANGUP",
+                "destroyed:700:Normal Clearing"
+            ],
             "{transport:?}"
         );
     }
@@ -79,7 +85,13 @@ async fn answer_then_the_far_end_hangs_up() {
         sipp.expect_success().await;
         assert_eq!(
             progress(&fake, &call),
-            ["DIALING", "RINGING", "ACTIVE", "HANGUP", "destroyed:700:Normal Clearing"],
+            [
+                "DIALING",
+                "RINGING",
+                "ACTIVE",
+                "HANGUP",
+                "destroyed:700:Normal Clearing"
+            ],
             "{transport:?}"
         );
         assert!(fake.connections(&session).is_empty());
@@ -137,7 +149,12 @@ async fn hold_and_resume_by_reinvite() {
         let (session, connection, call) = dial(&fake, json!({"uri": sipp.uri("erin")})).await;
         wait_for(&fake, &call, "ON_HOLD", WITHIN).await;
         let deadline = tokio::time::Instant::now() + WITHIN;
-        while progress(&fake, &call).iter().filter(|s| *s == "ACTIVE").count() < 2 {
+        while progress(&fake, &call)
+            .iter()
+            .filter(|s| *s == "ACTIVE")
+            .count()
+            < 2
+        {
             assert!(
                 tokio::time::Instant::now() < deadline,
                 "{transport:?}: {:?}",

@@ -103,7 +103,9 @@ impl Demo {
                     Arc::new(dialer)
                 }
                 Err(e) => {
-                    tracing::warn!("demo mode: cannot start the loopback SIP demo ({e}); using the in-memory fake dialer");
+                    tracing::warn!(
+                        "demo mode: cannot start the loopback SIP demo ({e}); using the in-memory fake dialer"
+                    );
                     Arc::new(demo_dialer())
                 }
             },

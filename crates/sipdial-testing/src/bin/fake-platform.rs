@@ -193,7 +193,10 @@ async fn sip_options(
     }
     let addr = |name: &str| -> Result<Option<SocketAddr>, String> {
         non_empty(name)
-            .map(|v| v.parse().map_err(|_| format!("{name} must be host:port (an IP address)")))
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| format!("{name} must be host:port (an IP address)"))
+            })
             .transpose()
     };
     let mut config = SipConfig::new();

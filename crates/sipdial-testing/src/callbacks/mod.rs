@@ -20,8 +20,8 @@ pub(crate) use delivery::{CallbackConfig, Outbox};
 pub use delivery::{CallbackRecord, Delivery, DeliveryOutcome};
 pub(crate) use events::EndReason;
 
-use crate::sync::lock;
 use crate::state::{ConnectionSnapshot, Session, SipCallState, Store, StreamSnapshot};
+use crate::sync::lock;
 use events::{CallRef, Outgoing};
 
 /// What the far end does after each dial, measured from the dial
@@ -186,7 +186,12 @@ impl Lifecycle {
     /// are the last entries: they are looked up from the end, which keeps a dial O(1)
     /// however many connections a session has gathered (a load test adds thousands).
     /// `run_script` is false when the SIP gateway emulation moves the call instead.
-    pub(crate) fn connection_added(&self, session: &Session, connection_id: &str, run_script: bool) {
+    pub(crate) fn connection_added(
+        &self,
+        session: &Session,
+        connection_id: &str,
+        run_script: bool,
+    ) {
         let Some(c) = session
             .connections
             .iter()

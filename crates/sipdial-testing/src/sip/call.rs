@@ -25,10 +25,10 @@ use rsipstack::sip::{Header, Response, StatusCode, StatusCodeKind, Uri};
 use tokio::sync::mpsc;
 
 use super::gateway::Shared;
-use crate::sip_legs::Dial;
 use super::sdp;
 use super::target;
 use crate::callbacks::{CallProgress, FAR_END_CLEARING};
+use crate::sip_legs::Dial;
 
 /// What the REST API asks of a call.
 #[derive(Debug)]
@@ -201,7 +201,9 @@ impl Call {
         match state {
             DialogState::Early(_, resp) => {
                 tracing::debug!(call_id = %self.call_id, status = %resp.status_code, "provisional");
-                shared.lifecycle.advance(&self.call_id, &CallProgress::Ringing);
+                shared
+                    .lifecycle
+                    .advance(&self.call_id, &CallProgress::Ringing);
             }
             DialogState::Confirmed(_, resp) if !*answered => {
                 *answered = true;
@@ -221,9 +223,13 @@ impl Call {
                     return true;
                 }
                 tracing::info!(call_id = %self.call_id, "SIP call answered");
-                shared.lifecycle.advance(&self.call_id, &CallProgress::Answer);
+                shared
+                    .lifecycle
+                    .advance(&self.call_id, &CallProgress::Answer);
             }
-            DialogState::Updated(_, req, handle) => self.on_reoffer(shared, req.body(), handle).await,
+            DialogState::Updated(_, req, handle) => {
+                self.on_reoffer(shared, req.body(), handle).await
+            }
             DialogState::Info(_, _, handle) | DialogState::Options(_, _, handle) => {
                 let _ = handle.reply(StatusCode::OK).await;
             }
@@ -237,7 +243,12 @@ impl Call {
                 tracing::info!(call_id = %self.call_id, ?reason, "SIP dialog ended");
                 match reason {
                     TerminatedReason::UasBye => {
-                        end(shared, &self.call_id, FAR_END_CLEARING.0, FAR_END_CLEARING.1);
+                        end(
+                            shared,
+                            &self.call_id,
+                            FAR_END_CLEARING.0,
+                            FAR_END_CLEARING.1,
+                        );
                         return true;
                     }
                     // Before the answer the INVITE's final response says why.
@@ -291,7 +302,9 @@ impl Call {
             Ok(Err(e)) => match shared.unsupported.take(&self.sip_call_id) {
                 Some(algorithm) => (
                     401,
-                    format!("digest algorithm {algorithm} is not supported by the SIP gateway emulation"),
+                    format!(
+                        "digest algorithm {algorithm} is not supported by the SIP gateway emulation"
+                    ),
                 ),
                 None => (503, format!("Service Unavailable ({e})")),
             },
@@ -317,7 +330,11 @@ impl Call {
             }
             let body = format!("Signal={digit}\r\nDuration={DIGIT_MS}\r\n");
             let headers = vec![Header::ContentType("application/dtmf-relay".into())];
-            if let Err(e) = self.dialog.info(Some(headers), Some(body.into_bytes())).await {
+            if let Err(e) = self
+                .dialog
+                .info(Some(headers), Some(body.into_bytes()))
+                .await
+            {
                 tracing::debug!(call_id = %self.call_id, error = %e, "DTMF INFO failed");
                 return;
             }

@@ -44,8 +44,7 @@ fn algorithm_span(value: &str) -> Option<(usize, usize)> {
     while let Some(pos) = lower[from..].find("algorithm") {
         let start = from + pos;
         from = start + "algorithm".len();
-        let before_ok = start == 0
-            || matches!(lower.as_bytes()[start - 1], b' ' | b',' | b'\t');
+        let before_ok = start == 0 || matches!(lower.as_bytes()[start - 1], b' ' | b',' | b'\t');
         let rest = lower[from..].trim_start();
         if !before_ok || !rest.starts_with('=') {
             continue;
@@ -60,7 +59,13 @@ fn algorithm_span(value: &str) -> Option<(usize, usize)> {
             begin += 1;
         }
         let end = lower[begin..]
-            .find(|c: char| if quoted { c == '"' } else { c == ',' || c.is_whitespace() })
+            .find(|c: char| {
+                if quoted {
+                    c == '"'
+                } else {
+                    c == ',' || c.is_whitespace()
+                }
+            })
             .map_or(lower.len(), |e| begin + e);
         return Some((begin, end));
     }
@@ -138,10 +143,12 @@ impl MessageInspector for AlgorithmNames {
         let mut unknown = None;
         for h in resp.headers_mut().iter_mut() {
             let renamed = match h {
-                Header::WwwAuthenticate(c) => rename_algorithm(c.value(), to_stack)
-                    .map(|v| v.map(|v| c.replace(v))),
-                Header::ProxyAuthenticate(c) => rename_algorithm(c.value(), to_stack)
-                    .map(|v| v.map(|v| c.replace(v))),
+                Header::WwwAuthenticate(c) => {
+                    rename_algorithm(c.value(), to_stack).map(|v| v.map(|v| c.replace(v)))
+                }
+                Header::ProxyAuthenticate(c) => {
+                    rename_algorithm(c.value(), to_stack).map(|v| v.map(|v| c.replace(v)))
+                }
                 _ => Ok(None),
             };
             if let Err(name) = renamed {
@@ -167,7 +174,10 @@ mod tests {
         let quoted = r#"Digest realm="pbx", algorithm="sha-256-sess", nonce="n""#;
         let v = rename_algorithm(quoted, to_stack).unwrap().unwrap();
         assert!(v.contains(r#"algorithm="SHA256-sess""#), "{v}");
-        assert_eq!(rename_algorithm(r#"Digest realm="x", nonce="y""#, to_stack), Ok(None));
+        assert_eq!(
+            rename_algorithm(r#"Digest realm="x", nonce="y""#, to_stack),
+            Ok(None)
+        );
         assert_eq!(
             rename_algorithm(r#"Digest realm="x", algorithm=MD5"#, to_stack),
             Ok(None)

@@ -214,7 +214,13 @@ async fn answer(
         .map(|u| u.to_string())
         .unwrap_or_default();
     tracing::info!(%user, %from, "SIP endpoint: incoming call");
-    record(events, EndpointEvent::Invited { user: user.clone(), from });
+    record(
+        events,
+        EndpointEvent::Invited {
+            user: user.clone(),
+            from,
+        },
+    );
     let refusal = match user.as_str() {
         "busy" => Some(StatusCode::BusyHere),
         "decline" => Some(StatusCode::Decline),
@@ -266,7 +272,10 @@ async fn play(dialog: &InviteDialog, config: &EndpointConfig, addr: SocketAddr, 
     tokio::time::sleep(config.answer_after.saturating_sub(config.ring_after)).await;
     let body = sdp::audio(addr.ip(), addr.port().saturating_add(2), 1, "sendrecv");
     let headers = vec![Header::ContentType("application/sdp".into())];
-    if dialog.accept(Some(headers), Some(body.into_bytes())).is_ok() {
+    if dialog
+        .accept(Some(headers), Some(body.into_bytes()))
+        .is_ok()
+    {
         tracing::info!("SIP endpoint: answered the call");
         record(events, EndpointEvent::Answered);
     }
@@ -279,7 +288,9 @@ async fn on_state(state: DialogState, events: &Events) -> bool {
             let body = String::from_utf8_lossy(req.body());
             let digit = body.lines().find_map(|l| {
                 let (k, v) = l.split_once('=')?;
-                k.trim().eq_ignore_ascii_case("signal").then(|| v.trim().chars().next())?
+                k.trim()
+                    .eq_ignore_ascii_case("signal")
+                    .then(|| v.trim().chars().next())?
             });
             if let Some(d) = digit {
                 tracing::info!(digit = %d, "SIP endpoint: DTMF");

@@ -88,7 +88,6 @@ impl SipGateway {
     pub(crate) fn local_addr(&self) -> SocketAddr {
         self.shared.local
     }
-
 }
 
 impl SipLegs for SipGateway {

@@ -132,7 +132,10 @@ mod tests {
     #[test]
     fn reads_hold_and_resume() {
         let cases = [
-            (sdp("", "m=audio 4000 RTP/AVP 0", ""), Some(Direction::SendRecv)),
+            (
+                sdp("", "m=audio 4000 RTP/AVP 0", ""),
+                Some(Direction::SendRecv),
+            ),
             (
                 sdp("", "m=audio 4000 RTP/AVP 0", "a=sendonly\r\n"),
                 Some(Direction::SendOnly),
@@ -145,7 +148,10 @@ mod tests {
                 sdp("a=sendonly\r\n", "m=audio 4000 RTP/AVP 0", "a=sendrecv\r\n"),
                 Some(Direction::SendRecv),
             ),
-            (sdp("", "m=audio 0 RTP/AVP 0", ""), Some(Direction::Inactive)),
+            (
+                sdp("", "m=audio 0 RTP/AVP 0", ""),
+                Some(Direction::Inactive),
+            ),
             (
                 sdp("", "m=audio 4000 RTP/AVP 0", "c=IN IP4 0.0.0.0\r\n"),
                 Some(Direction::Inactive),

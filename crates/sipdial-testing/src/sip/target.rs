@@ -81,7 +81,11 @@ mod tests {
         assert_eq!(t.next_hop.r#type, Some(Transport::Tcp));
         assert_eq!(t.uri.host_with_port.to_string(), "pbx.example.com");
         let t = resolve("sip:bob@example.com;transport=tls", None).unwrap();
-        assert_eq!(t.next_hop.r#type, Some(Transport::Tcp), "TLS is placed over TCP");
+        assert_eq!(
+            t.next_hop.r#type,
+            Some(Transport::Tcp),
+            "TLS is placed over TCP"
+        );
         let err = resolve("sip:bob@example.com;transport=ws", None).unwrap_err();
         assert!(err.0.contains("not emulated"), "{err:?}");
     }

@@ -103,4 +103,3 @@ pub const SDP: &str = "Content-Type: application/sdp\r\n";
 pub fn contact(far: &RawFarEnd) -> String {
     format!("Contact: <{}>\r\n", far.uri())
 }
-
