@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 /// One dial to place, with what the REST route validated. The password lives only
 /// here and in rsipstack's credential until the call ends.
+// Read by the gateway, which only exists with the `sip` feature.
+#[cfg_attr(not(feature = "sip"), allow(dead_code))]
 pub(crate) struct Dial {
     pub(crate) call_id: String,
     pub(crate) uri: String,
