@@ -151,3 +151,31 @@ async fn a_tls_uri_is_placed_over_tcp_through_the_route() {
     wait_for(&fake, &call, "ACTIVE", WITHIN).await;
     assert!(matches!(&phone.events()[0], EndpointEvent::Invited { user, .. } if user == "agent"));
 }
+
+#[tokio::test]
+async fn ending_the_connection_by_hand_also_ends_the_sip_call() {
+    let phone = SipEndpoint::start(quick()).await.unwrap();
+    let fake = fake_with_sip(SipConfig::new()).await;
+    let (session, connection, call) = dial(&fake, json!({"uri": phone.uri("frank")})).await;
+    wait_for(&fake, &call, "ACTIVE", WITHIN).await;
+    assert!(fake.end_connection(&session, &connection));
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    while !phone.events().contains(&EndpointEvent::Ended) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            phone.events()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        progress(&fake, &call),
+        [
+            "DIALING",
+            "RINGING",
+            "ACTIVE",
+            "HANGUP",
+            "destroyed:700:Normal Clearing"
+        ]
+    );
+}

@@ -15,8 +15,18 @@ impl FakePlatform {
     /// `clientDisconnected`; for a SIP leg `callDestroyed` says `700` `Normal Clearing`
     /// (use [`FakePlatform::advance_call`] with [`CallProgress::HangUp`] for another
     /// code). False when there was no such connection.
+    ///
+    /// With SIP on, the real SIP call is ended too (CANCEL or BYE), so the far end's
+    /// dialog does not outlive the platform's call.
     pub fn end_connection(&self, session_id: &str, connection_id: &str) -> bool {
-        self.inner
+        let call_id = lock(&self.inner.store).session(session_id).and_then(|s| {
+            s.connections
+                .iter()
+                .find(|c| c.connection_id == connection_id)
+                .and_then(|c| c.sip.as_ref().map(|leg| leg.call_id.clone()))
+        });
+        let ended = self
+            .inner
             .lifecycle
             .remove_connection(
                 session_id,
@@ -24,15 +34,29 @@ impl FakePlatform {
                 EndReason::ClientDisconnected,
                 Some(FAR_END_CLEARING),
             )
-            .is_ok()
+            .is_ok();
+        if ended && let (Some(sip), Some(call_id)) = (&self.inner.sip, call_id) {
+            sip.hang_up(&call_id);
+        }
+        ended
     }
 
     /// Moves the SIP call `call_id` (the `id` the dial answered) one step, as its far
     /// end would, and sends the matching callbacks. False when the call is not (or no
     /// longer) there or the step does not apply to its state (e.g. ringing once
     /// answered).
+    ///
+    /// With SIP on, a [`CallProgress::HangUp`] also ends the real SIP call; the other
+    /// steps only change what the platform reports.
     pub fn advance_call(&self, call_id: &str, step: CallProgress) -> bool {
-        self.inner.lifecycle.advance(call_id, &step)
+        let moved = self.inner.lifecycle.advance(call_id, &step);
+        if moved
+            && matches!(step, CallProgress::HangUp { .. })
+            && let Some(sip) = &self.inner.sip
+        {
+            sip.hang_up(call_id);
+        }
+        moved
     }
 
     /// What the far end of every call dialled from now on does; replaces any earlier
