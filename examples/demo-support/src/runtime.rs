@@ -77,8 +77,9 @@ fn announce(demo: &Demo, local: SocketAddr) {
     if demo.is_demo() {
         tracing::warn!(
             "DEMO MODE: no OpenTok/Vonage credentials are set, so calls go to an in-process \
-             fake platform that places real SIP calls to a bundled SIP endpoint on loopback; \
-             nothing leaves this machine. To use the real Vonage Video cloud, set \
+             fake platform that places real SIP calls to a bundled SIP endpoint on loopback \
+             (or, if that cannot start, to the in-memory FakeDialer); nothing leaves this \
+             machine. To use the real Vonage Video cloud, set \
              OPENTOK_API_KEY and OPENTOK_API_SECRET (or VONAGE_APPLICATION_ID and \
              VONAGE_PRIVATE_KEY_PATH) and SIP_URI, then restart."
         );
