@@ -136,7 +136,15 @@ async fn handle(
         None => None,
     };
     let resp = match resp {
-        Some(r) => r,
+        // An injected failure closes its connection after the answer, as a failing
+        // upstream behind a load balancer does: the client's next attempt then never
+        // races the pool for a connection still being handed back, and a test counting
+        // sockets sees the same whatever the scheduler's timing.
+        Some(mut r) => {
+            r.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            r
+        }
         None => route(inner, &parts, &body, auth, now),
     };
     let resp = match slow {
