@@ -8,6 +8,7 @@
 
 mod delivery;
 mod events;
+mod signature;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
