@@ -217,3 +217,21 @@ async fn crafted_answers_move_the_call_as_the_table_says() {
     }
     gateway_still_works(&fake).await;
 }
+
+#[tokio::test]
+async fn garbage_streams_on_the_tcp_listener_change_nothing() {
+    use tokio::io::AsyncWriteExt as _;
+    let fake = fake_with_sip(SipConfig::new()).await;
+    let gateway = fake.sip_addr().unwrap();
+    for datagram in garbage() {
+        let Ok(mut stream) = tokio::net::TcpStream::connect(gateway).await else {
+            continue;
+        };
+        let _ = stream.write_all(&datagram).await;
+        let _ = stream.write_all(b"\r\n\r\n").await;
+        let _ = stream.shutdown().await;
+    }
+    // A connection that is opened and left silent.
+    let _idle = tokio::net::TcpStream::connect(gateway).await.unwrap();
+    gateway_still_works(&fake).await;
+}
