@@ -12,9 +12,9 @@ pub const EXIT_CONFIG: u8 = 78;
 /// Exit code when the socket cannot be opened (sysexits' `EX_UNAVAILABLE`).
 pub const EXIT_UNAVAILABLE: u8 = 69;
 
-/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `info`); stdout is
-/// kept for the one "listening on" line that scripts and tests read. rsipstack logs
-/// every datagram at info: only its warnings by default.
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `info`, and `warn`
+/// for rsipstack, which logs every SIP datagram at info); stdout is kept for the one
+/// "listening on" line that scripts and tests read.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rsipstack=warn"));
