@@ -211,13 +211,18 @@ impl Session {
         stream: Option<StreamSnapshot>,
     ) {
         self.connections.push(connection);
-        if let Some(mut stream) = stream {
-            if self.info.mute_all_active {
-                stream.force_muted = true;
-            }
-            self.streams.push(stream);
-            self.ever_had_stream = true;
+        if let Some(stream) = stream {
+            self.add_stream(stream);
         }
+    }
+
+    /// Adds a stream (force-muted when "mute all" is on).
+    pub(crate) fn add_stream(&mut self, mut stream: StreamSnapshot) {
+        if self.info.mute_all_active {
+            stream.force_muted = true;
+        }
+        self.streams.push(stream);
+        self.ever_had_stream = true;
     }
 
     /// Removes a connection and every stream it published, and returns them (for the

@@ -9,6 +9,7 @@
 //! a missing browser is a failure: CI must prove the page works.
 
 mod lifecycle;
+mod sip_log;
 
 pub use lifecycle::{CALLBACK_SECRET, lifecycle_browser_test, signed_callbacks, start_real_mode};
 
@@ -789,5 +790,12 @@ pub fn browser_test(bin: &str, name: &str, envs: &[(&str, &str)], args: &[&str])
         Err(reason) => return skip_browser_test(name, &reason),
     };
     let demo = RunningDemo::start(bin, envs);
-    run_browser_flow(&tools, &demo, name, args);
+    if sip_log::is_demo_mode(envs) {
+        let mut args = args.to_vec();
+        args.push("--sip-timing");
+        run_browser_flow(&tools, &demo, name, &args);
+        sip_log::assert_real_sip(&demo);
+    } else {
+        run_browser_flow(&tools, &demo, name, args);
+    }
 }
