@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use sipdial_core::Timestamp;
 
-/// How a session routes media (opentok-api.md §2).
+/// How a session routes media (docs/platform-api.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MediaMode {
@@ -56,7 +56,7 @@ pub enum ConnectionKind {
     Client,
 }
 
-/// Where a SIP call stands, in the platform's `callUpdated` spelling (opentok-api.md §6).
+/// Where a SIP call stands, in the platform's `callUpdated` spelling (docs/platform-api.md §6).
 ///
 /// A call that ended is no longer in the session at all, so there is no "ended" here:
 /// its last word was the `callDestroyed` callback.

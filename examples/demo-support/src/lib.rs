@@ -158,7 +158,7 @@ impl Demo {
     /// go there.
     pub fn listening_on(&self, addr: std::net::SocketAddr) {
         if let Some(sip) = &self.sip {
-            sip.deliver_callbacks_to(addr);
+            sip.deliver_callbacks_to(addr, self.mount());
         }
     }
 

@@ -101,9 +101,10 @@ impl SipDemo {
             .build()
     }
 
-    /// The app listens at `app` (loopback-browsable): the platform's callbacks go there.
-    pub(crate) fn deliver_callbacks_to(&self, app: SocketAddr) {
-        let url = format!("http://{app}{CALLBACKS_PATH}");
+    /// The app listens at `app` (loopback-browsable) and serves the API below `mount`:
+    /// the platform's callbacks go there.
+    pub(crate) fn deliver_callbacks_to(&self, app: SocketAddr, mount: &str) {
+        let url = format!("http://{app}{mount}{CALLBACKS_PATH}");
         tracing::info!(%url, "demo mode: the fake platform's callbacks go to the app");
         self.platform.set_callback_url(Some(&url));
     }

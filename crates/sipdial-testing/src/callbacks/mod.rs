@@ -1,4 +1,4 @@
-//! The platform's callbacks (opentok-api.md §6): what happens to a SIP call after the
+//! The platform's callbacks (docs/platform-api.md §6): what happens to a SIP call after the
 //! dial's 200 — ringing, answer, hold, hang-up — and to the session's connections and
 //! streams, reported to the URL the test configured.
 //!

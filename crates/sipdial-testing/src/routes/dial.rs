@@ -1,4 +1,4 @@
-//! `POST …/dial` (opentok-api.md §4): the dial body checked like the cloud, the SIP leg
+//! `POST …/dial` (docs/platform-api.md §4): the dial body checked like the cloud, the SIP leg
 //! added to the session, and, with SIP on, the call handed to the gateway emulation.
 
 use std::collections::BTreeMap;

@@ -1,4 +1,4 @@
-//! The REST routes the fake serves and what each does to the state (opentok-api.md
+//! The REST routes the fake serves and what each does to the state (docs/platform-api.md
 //! §2, §4, §5): matching a request to its route, and the context its handler gets.
 //! Every refusal is the platform's `{code, message}`.
 

@@ -1,4 +1,4 @@
-//! Moderation routes (opentok-api.md §5): hang-up, DTMF, and muting. With SIP on, a
+//! Moderation routes (docs/platform-api.md §5): hang-up, DTMF, and muting. With SIP on, a
 //! hang-up and DTMF also reach the SIP call.
 
 use http::StatusCode;

@@ -1,4 +1,4 @@
-//! `POST /session/create` (opentok-api.md §2): the form fields the platform accepts and
+//! `POST /session/create` (docs/platform-api.md §2): the form fields the platform accepts and
 //! the session it creates.
 
 use std::collections::BTreeMap;

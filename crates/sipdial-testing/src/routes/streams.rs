@@ -1,4 +1,4 @@
-//! Stream listing and lookup (opentok-api.md §5).
+//! Stream listing and lookup (docs/platform-api.md §5).
 
 use http::StatusCode;
 use serde_json::{Value, json};

@@ -105,7 +105,7 @@ impl FakePlatformBuilder {
     }
 
     /// Where the platform POSTs its callbacks (SIP call events and session monitoring,
-    /// opentok-api.md §6), e.g. `http://127.0.0.1:PORT/sip/callbacks`. Without one,
+    /// docs/platform-api.md §6), e.g. `http://127.0.0.1:PORT/sip/callbacks`. Without one,
     /// events are only recorded ([`FakePlatform::callbacks`]). Changeable later with
     /// [`FakePlatform::set_callback_url`].
     #[must_use]
