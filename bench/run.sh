@@ -9,7 +9,13 @@
 # Knobs: ROUNDS (2), DURATION s (10), WARMUP s (2), THREADS (2), CONNS ("32 64"),
 #   WRK_TIMEOUT (10s), SCALE_CONCURRENCY (1000), SCALE_ROUNDS (3), DIAL_DELAY_MS (250),
 #   MINT_SECONDS (3), APP_RUST_LOG (warn), PEER_DIR (../shared/peer), OUT (target/bench),
-#   SKIP_BUILD (0).
+#   SKIP_BUILD (0), BENCH_REDIS (auto: 1 when redis-server is installed; 0 skips the Redis
+#   rows), REDIS_ONLY (0; 1 runs only the Redis rows).
+#
+# Redis rows (docs/scale-out.md): token and dial through one axum-demo replica on Redis
+# (SIPDIAL_REDIS_URL) vs one in memory, and two replicas on one Redis (each loaded by
+# its own wrk with half the connections, summed) vs one, with redis-server's CPU and its
+# memory per stored call.
 #
 # Every round starts a fresh fake platform and fresh targets (so that neither the fake's
 # request log nor the apps' call stores carry over), then runs each scenario on every
@@ -338,7 +344,123 @@ mint_compare() {
   log "node generateToken: $line"
 }
 
+# ---------------------------------------------------------------- Redis rows
+REDIS_PID= REDIS_PORT=
+start_redis() {
+  REDIS_PORT=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+  mkdir -p "$WORK/redis"
+  redis-server --port "$REDIS_PORT" --bind $HOST --save '' --appendonly no --dir "$WORK/redis" \
+    >"$LOGDIR/redis.out" 2>&1 &
+  REDIS_PID=$!; PIDS+=("$REDIS_PID")
+  local i
+  for i in $(seq 1 200); do
+    redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  die "redis-server did not start"
+}
+
+start_rust_redis() { # name tag binary
+  local f=$LOGDIR/$1-$2
+  SIPDIAL_REDIS_URL="redis://$HOST:$REDIS_PORT/" SIPDIAL_REDIS_PREFIX="bench-$2:" app_env "$BIN/$3" >"$f.out" 2>"$f.err" &
+  PID_OF[$1]=$!; PIDS+=("${PID_OF[$1]}")
+  URL_OF[$1]=$(wait_url "$f.out" "${PID_OF[$1]}" "$1") || exit 1
+}
+
+# wrk_pair round scenario conns url_a url_b body: two wrk at once, half the connections
+# each, one per replica; the rows sum their requests.
+wrk_pair() {
+  local round=$1 scenario=$2 conns=$3 url_a=$4 url_b=$5 body=$6 half r0 r1 a b
+  half=$((conns / 2))
+  r0=$(cpu_ticks "$REDIS_PID")
+  for which in a b; do
+    local url=$url_a; [ $which = b ] && url=$url_b
+    WRK_METHOD=POST WRK_BODY=$body WRK_CONTENT_TYPE=application/json WRK_AUTH="" \
+      wrk -t1 -c"$half" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" -s "$PEER/wrk/bench.lua" "$url" \
+      >"$LOGDIR/wrk-pair-$which.txt" 2>&1 &
+    PIDS+=("$!")
+  done
+  wait "${PIDS[-1]}" "${PIDS[-2]}" || die "wrk failed on the replica pair"
+  r1=$(cpu_ticks "$REDIS_PID")
+  a=$(sed -n 's/^WRKRESULT //p' "$LOGDIR/wrk-pair-a.txt"); b=$(sed -n 's/^WRKRESULT //p' "$LOGDIR/wrk-pair-b.txt")
+  [ -n "$a" ] && [ -n "$b" ] || die "no WRKRESULT from the pair"
+  local rps
+  rps=$(node -e 'const [a,b]=process.argv.slice(1).map(JSON.parse);console.log((a.rps+b.rps).toFixed(1))' "$a" "$b")
+  emit "{\"kind\":\"redis\",\"round\":$round,\"scenario\":\"$scenario\",\"target\":\"redis_x2\",\"conns\":$conns,\"rps\":$rps,\"redis_cpu_s\":$(awk -v a="$r0" -v b="$r1" -v t="$CLK_TCK" 'BEGIN{printf "%.2f",(b-a)/t}')}"
+  log "r$round $scenario redis_x2 c=$conns: $rps req/s (two replicas)"
+}
+
+# wrk_one round scenario target conns url body: one wrk, recorded as a Redis row.
+wrk_one() {
+  local round=$1 scenario=$2 target=$3 conns=$4 url=$5 body=$6 r0 r1 line rps
+  r0=$(cpu_ticks "$REDIS_PID")
+  WRK_METHOD=POST WRK_BODY=$body WRK_CONTENT_TYPE=application/json WRK_AUTH="" \
+    wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" -s "$PEER/wrk/bench.lua" "$url" \
+    >"$LOGDIR/wrk-last.txt" 2>&1 || die "wrk failed on $target $scenario"
+  r1=$(cpu_ticks "$REDIS_PID")
+  line=$(sed -n 's/^WRKRESULT //p' "$LOGDIR/wrk-last.txt")
+  rps=$(echo "$line" | sed 's/.*"rps":\([0-9.]*\).*/\1/')
+  emit "{\"kind\":\"redis\",\"round\":$round,\"scenario\":\"$scenario\",\"target\":\"$target\",\"conns\":$conns,\"rps\":$rps,\"redis_cpu_s\":$(awk -v a="$r0" -v b="$r1" -v t="$CLK_TCK" 'BEGIN{printf "%.2f",(b-a)/t}')}"
+  log "r$round $scenario $target c=$conns: $rps req/s"
+}
+
+redis_round() {
+  local round=$1 c s_mem s_r1 s_r2 before after calls
+  log "=== Redis round $round/$ROUNDS"
+  start_fake "redis$round"
+  start_redis
+  start_rust mem "redis$round" axum-demo
+  start_rust_redis redis1 "r$round" axum-demo
+  start_rust_redis redis2 "r$round" axum-demo
+  s_mem=$(new_session "${URL_OF[mem]}"); s_r1=$(new_session "${URL_OF[redis1]}")
+  # The second replica joins the same room: the same session, from Redis.
+  s_r2=$(new_session "${URL_OF[redis2]}")
+  [ "$s_r1" = "$s_r2" ] || die "two replicas on one Redis disagree on the room's session"
+  for c in $CONNS; do
+    wrk_one "$round" token mem "$c" "${URL_OF[mem]}/sip/token" "{\"sessionId\":\"$s_mem\"}"
+    wrk_one "$round" token redis_x1 "$c" "${URL_OF[redis1]}/sip/token" "{\"sessionId\":\"$s_r1\"}"
+    wrk_pair "$round" token "$c" "${URL_OF[redis1]}/sip/token" "${URL_OF[redis2]}/sip/token" "{\"sessionId\":\"$s_r1\"}"
+  done
+  before=$(redis-cli -p "$REDIS_PORT" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  for c in $CONNS; do
+    wrk_one "$round" dial mem "$c" "${URL_OF[mem]}/sip/dial" "{\"sessionId\":\"$s_mem\"}"
+    wrk_one "$round" dial redis_x1 "$c" "${URL_OF[redis1]}/sip/dial" "{\"sessionId\":\"$s_r1\"}"
+    wrk_pair "$round" dial "$c" "${URL_OF[redis1]}/sip/dial" "${URL_OF[redis2]}/sip/dial" "{\"sessionId\":\"$s_r1\"}"
+  done
+  after=$(redis-cli -p "$REDIS_PORT" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
+  calls=$(redis-cli -p "$REDIS_PORT" zcard "bench-r$round:calls:$s_r1")
+  emit "{\"kind\":\"redis_mem\",\"round\":$round,\"calls\":$calls,\"used_memory_delta\":$((after - before)),\"bytes_per_call\":$(( (after - before) / (calls > 0 ? calls : 1) )),\"redis_rss_kb\":$(proc_kb "$REDIS_PID" VmRSS)}"
+  log "redis memory: $calls calls stored, $(( (after - before) / (calls > 0 ? calls : 1) )) bytes per call (used_memory delta $((after - before)))"
+  for t in mem redis1 redis2; do stop_pid "${PID_OF[$t]}"; done
+  stop_pid "$REDIS_PID"; stop_pid "$FAKE_PID"
+}
+
+redis_summary() {
+  node -e '
+const fs=require("fs");const rows=fs.readFileSync(process.argv[1],"utf8").trim().split("\n").map(JSON.parse);
+const r=rows.filter(x=>x.kind==="redis");const m=rows.filter(x=>x.kind==="redis_mem");
+if(!r.length){process.exit(0)}
+const med=a=>{a=[...a].sort((x,y)=>x-y);return a.length?a[Math.floor((a.length-1)/2)]:0};
+const get=(s,t,c)=>med(r.filter(x=>x.scenario===s&&x.target===t&&x.conns===c).map(x=>x.rps));
+const cpu=(s,t,c)=>med(r.filter(x=>x.scenario===s&&x.target===t&&x.conns===c).map(x=>x.redis_cpu_s));
+console.log("\n## Redis backend (median of rounds)\n");
+console.log("| scenario | conns | in memory req/s | 1 replica on Redis req/s | ratio (target >= 0.7) | 2 replicas on Redis req/s | 2 vs 1 (target >= 1.6) | Redis CPU s (1 / 2 replicas) |");
+console.log("|---|---|---|---|---|---|---|---|");
+for(const s of ["token","dial"]) for(const c of [...new Set(r.map(x=>x.conns))]){
+  const mem=get(s,"mem",c),one=get(s,"redis_x1",c),two=get(s,"redis_x2",c);
+  console.log(`| ${s} | ${c} | ${mem.toFixed(0)} | ${one.toFixed(0)} | ${(one/mem).toFixed(2)} | ${two.toFixed(0)} | ${(two/one).toFixed(2)} | ${cpu(s,"redis_x1",c)} / ${cpu(s,"redis_x2",c)} |`);
+}
+for(const x of m) console.log(`\nRound ${x.round}: ${x.calls} calls stored in one session, ${x.bytes_per_call} bytes of Redis memory per stored call (used_memory delta ${x.used_memory_delta}), redis-server RSS ${x.redis_rss_kb} KiB.`);
+' "$RESULTS"
+}
+
 # ---------------------------------------------------------------- main
+BENCH_REDIS=${BENCH_REDIS:-auto}
+REDIS_ONLY=${REDIS_ONLY:-0}
+if [ "$BENCH_REDIS" = auto ]; then
+  if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then BENCH_REDIS=1; else BENCH_REDIS=0; fi
+fi
+[ "$REDIS_ONLY" = 1 ] && [ "$BENCH_REDIS" != 1 ] && die "REDIS_ONLY=1 needs redis-server and redis-cli"
 ensure_tools
 build
 {
@@ -356,11 +478,20 @@ build
 } >"$OUT/env.txt"
 cat "$OUT/env.txt" >&2
 
-mint_compare
-for r in $(seq 1 "$ROUNDS"); do load_round "$r"; done
-scale_test
+if [ "$REDIS_ONLY" != 1 ]; then
+  mint_compare
+  for r in $(seq 1 "$ROUNDS"); do load_round "$r"; done
+  scale_test
+fi
+if [ "$BENCH_REDIS" = 1 ]; then
+  for r in $(seq 1 "$ROUNDS"); do redis_round "$r"; done
+fi
 echo "uptime_end=$(uptime)" >>"$OUT/env.txt"
 
-node "$ROOT/bench/summarize.js" "$OUT" >"$OUT/results.md"
+if [ "$REDIS_ONLY" = 1 ]; then
+  redis_summary >"$OUT/results.md"
+else
+  { node "$ROOT/bench/summarize.js" "$OUT"; redis_summary; } >"$OUT/results.md"
+fi
 cat "$OUT/results.md"
 log "done: $OUT/results.md"

@@ -51,7 +51,9 @@ echo "sdk-flow: building fake-platform"
 BIN="${CARGO_TARGET_DIR:-$ROOT/target}/debug/fake-platform"
 [ -x "$BIN" ] || { echo "sdk-flow: $BIN was not built" >&2; exit 1; }
 
-HOST=127.0.0.1 PORT=0 "$BIN" >"$WORK/fake.out" 2>"$WORK/fake.err" &
+# SIP on: every dial places a real SIP call, answered by the bundled loopback endpoint.
+FAKE_SIP="${FAKE_SIP:-1}" FAKE_SIP_ENDPOINT="${FAKE_SIP_ENDPOINT:-1}" \
+  HOST=127.0.0.1 PORT=0 "$BIN" >"$WORK/fake.out" 2>"$WORK/fake.err" &
 FAKE_PID=$!
 
 URL=""

@@ -4,6 +4,7 @@
 //   node demo-flow.mjs --url=http://127.0.0.1:PORT/ --screenshot=target/artifacts/x.png \
 //        [--expect-targets=N] [--pick=LABEL] [--video=demo|unavailable] \
 //        [--scenario=controls|lifecycle] [--expect-end=TEXT] [--expect-busy=TEXT]
+//        [--sip-timing]
 //
 // --video=demo (default): demo mode, banner shown, no request leaves the app.
 // --video=unavailable: real mode whose OpenTok.js cannot load: no banner, the video
@@ -38,6 +39,10 @@ const videoMode = args.video || 'demo';
 // Whether calls progress by themselves (demo mode's FakeDialer, or a scripted platform
 // sending callbacks); `--progression=no` for a platform that sends none.
 const progression = (args.progression || 'yes') !== 'no';
+// Demo mode on real SIP: the bundled SIP endpoint rings at ~1 s and answers at ~3 s, so
+// the page must not show those states earlier (a timer-free check that they came from
+// the endpoint's 180 and 200, whose timing the Rust side sets).
+const sipTiming = args['sip-timing'] === 'true';
 const scenario = args.scenario || 'controls';
 if (!['controls', 'lifecycle'].includes(scenario)) {
   console.error('--scenario must be controls or lifecycle');
@@ -327,8 +332,16 @@ try {
 
   const firstId = await firstCall.getAttribute('data-call-id');
   if (progression) {
+    const dialedAt = Date.now();
     await waitForState(firstId, 'ringing', 'the far end rings');
+    const ringAfter = Date.now() - dialedAt;
     await waitForState(firstId, 'active', 'the far end answers');
+    const answerAfter = Date.now() - dialedAt;
+    if (sipTiming) {
+      await check(ringAfter >= 600 && answerAfter >= 2400 && answerAfter > ringAfter,
+        `ringing at ~1 s and active at ~3 s, from the SIP endpoint (${ringAfter} ms, ${answerAfter} ms)`);
+      ok(`SIP timing: 180 Ringing after ${ringAfter} ms, 200 OK after ${answerAfter} ms`);
+    }
     const seen = await statesOf(firstId);
     await check(
       seen.join(' > ') === 'dialing > ringing > active',

@@ -1,4 +1,4 @@
-//! Verification of the REST auth JWT, as the cloud does it (opentok-api.md §1).
+//! Verification of the REST auth JWT, as the cloud does it (docs/platform-api.md §1).
 //!
 //! Two forms: `X-OPENTOK-AUTH: <HS256 JWT>` signed with the project secret, `iss` = API
 //! key and `ist` = `project` (in the claims or, as Ruby sends it, in the header), and

@@ -1,4 +1,4 @@
-//! Verification of the client token carried in a dial body (opentok-api.md §3): a JWT
+//! Verification of the client token carried in a dial body (docs/platform-api.md §3): a JWT
 //! signed with the project secret (HS256) or the application key (RS256), or a legacy
 //! `T1==` token whose HMAC-SHA1 signature covers its URL-encoded fields.
 
@@ -187,7 +187,7 @@ mod tests {
     }
 
     const SID: &str = "1_MX4xMjM0NTZ-flNhdCBNYXIgMTUgMTQ6NDI6MjMgUERUIDIwMTR-MC40OTAxMzAyNX4";
-    /// opentok-api.md §9.2.
+    /// docs/platform-api.md §9.2.
     const T1: &str = "T1==cGFydG5lcl9pZD0xMjM0NTYmc2lnPWRmOTRhNjQ1NTlhY2MwNjFkN2EzNzUyYTZmYzY5NDkzZTkzOGMxOTE6c2Vzc2lvbl9pZD0xX01YNHhNak0wTlRaLWZsTmhkQ0JOWVhJZ01UVWdNVFE2TkRJNk1qTWdVRVJVSURJd01UUi1NQzQwT1RBeE16QXlOWDQmY3JlYXRlX3RpbWU9MTQyNDIyMTAxMyZub25jZT0wLjM5NDI2MDk4ODEwNTA4ODUmcm9sZT1tb2RlcmF0b3ImZXhwaXJlX3RpbWU9MTQyNDMwNzQxMyZjb25uZWN0aW9uX2RhdGE9JTdCJTIybmFtZSUyMiUzQSUyMnZhbHVlJTIyJTdE";
 
     #[test]

@@ -4,7 +4,7 @@ use jsonwebtoken::DecodingKey;
 
 /// The API key of the default fake project (the key in the SDKs' own test suites).
 pub const TEST_API_KEY: &str = "123456";
-/// The API secret of the default fake project (the secret of opentok-api.md §9).
+/// The API secret of the default fake project (the secret of docs/platform-api.md §9).
 pub const TEST_API_SECRET: &str = "1234567890abcdef1234567890abcdef1234567890";
 /// The application id of the default fake Vonage application.
 pub const TEST_APPLICATION_ID: &str = "5b1c7a6e-3f2d-4e8a-9c1b-0d2e4f6a8b10";

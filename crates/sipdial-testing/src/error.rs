@@ -1,4 +1,4 @@
-//! The platform's error body, `{"code": <status>, "message": "..."}` (opentok-api.md §4).
+//! The platform's error body, `{"code": <status>, "message": "..."}` (docs/platform-api.md §4).
 //!
 //! Messages are fixed texts chosen here: they never echo a token, a secret or the raw
 //! request input.

@@ -12,7 +12,11 @@ mod jwt;
 mod recorded;
 mod routes;
 mod server;
+#[cfg(feature = "sip")]
+pub mod sip;
+mod sip_legs;
 mod state;
+mod sync;
 pub mod tokens;
 
 pub use auth::{AuthKind, MAX_REST_JWT_LIFETIME_SECS};
@@ -24,6 +28,8 @@ pub use credentials::{
 pub use faults::{Fault, FaultRule};
 pub use recorded::RecordedRequest;
 pub use server::{FakePlatform, FakePlatformBuilder};
+#[cfg(feature = "sip")]
+pub use sip::SipConfig;
 pub use state::{
     ConnectionKind, ConnectionSnapshot, MediaMode, SessionSnapshot, SipCallState, SipLeg,
     StreamSnapshot,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use sipdial_core::Timestamp;
 
-/// How a session routes media (opentok-api.md §2).
+/// How a session routes media (docs/platform-api.md §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MediaMode {
@@ -56,7 +56,7 @@ pub enum ConnectionKind {
     Client,
 }
 
-/// Where a SIP call stands, in the platform's `callUpdated` spelling (opentok-api.md §6).
+/// Where a SIP call stands, in the platform's `callUpdated` spelling (docs/platform-api.md §6).
 ///
 /// A call that ended is no longer in the session at all, so there is no "ended" here:
 /// its last word was the `callDestroyed` callback.
@@ -211,13 +211,18 @@ impl Session {
         stream: Option<StreamSnapshot>,
     ) {
         self.connections.push(connection);
-        if let Some(mut stream) = stream {
-            if self.info.mute_all_active {
-                stream.force_muted = true;
-            }
-            self.streams.push(stream);
-            self.ever_had_stream = true;
+        if let Some(stream) = stream {
+            self.add_stream(stream);
         }
+    }
+
+    /// Adds a stream (force-muted when "mute all" is on).
+    pub(crate) fn add_stream(&mut self, mut stream: StreamSnapshot) {
+        if self.info.mute_all_active {
+            stream.force_muted = true;
+        }
+        self.streams.push(stream);
+        self.ever_had_stream = true;
     }
 
     /// Removes a connection and every stream it published, and returns them (for the

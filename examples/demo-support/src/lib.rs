@@ -18,11 +18,12 @@
 //! # }
 //! ```
 //!
-//! With no credential variable set at all the demo runs on the in-memory
-//! `sipdial_core::fake::FakeDialer` with a built-in SIP target, so the page
-//! works on a fresh clone; its calls ring after [`DEMO_RING_AFTER`] and are answered
-//! after [`DEMO_ANSWER_AFTER`], so the page shows the whole progression that the real
-//! platform's callbacks drive. `the README's quick start` lists every variable.
+//! With no credential variable set at all the demo runs on real SIP, all in process and
+//! on loopback: the real dialer calls an in-process fake platform, whose SIP gateway
+//! calls a bundled SIP endpoint that rings after [`DEMO_RING_AFTER`] and answers after
+//! [`DEMO_ANSWER_AFTER`]; the platform's callbacks then drive the page, so it works on a
+//! fresh clone (`sip_demo`; the in-memory `FakeDialer` is the fallback when that cannot
+//! start). `the README's quick start` lists every variable.
 
 mod config;
 mod error;
@@ -30,12 +31,15 @@ mod error;
 pub mod harness;
 mod page;
 mod runtime;
+mod shared_state;
+mod sip_demo;
 mod targets;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::ExposeSecret as _;
+use sipdial_core::api::Backend;
 use sipdial_core::fake::{CallProgression, FakeDialer};
 use sipdial_core::{SipDialApi, SipDialer};
 use sipdial_opentok::OpenTokDialer;
@@ -44,6 +48,7 @@ pub use config::{DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MIN_CALLBACK_
 pub use error::ConfigError;
 pub use page::{Asset, DEMO_BANNER, POLL_INTERVAL_MS, PageConfig, render as render_page};
 pub use runtime::{EXIT_CONFIG, EXIT_UNAVAILABLE, init_tracing, shutdown_signal, start};
+pub use shared_state::{REDIS_PREFIX, REDIS_URL};
 pub use targets::{DEFAULT_TARGET_NAME, DEMO_TARGET_NAME, DEMO_TARGET_URI};
 
 /// The API's prefix below the demo's mount (`SIPDIAL_MOUNT`, empty by default).
@@ -59,7 +64,8 @@ pub const DEMO_RING_AFTER: Duration = Duration::from_secs(1);
 /// In demo mode, when a call is answered after the dial.
 pub const DEMO_ANSWER_AFTER: Duration = Duration::from_secs(3);
 
-/// The fake dialer of demo mode, moving each call along like a real far end would.
+/// The fallback of demo mode when its SIP side cannot start: the in-memory fake dialer,
+/// moving each call along like a real far end would.
 fn demo_dialer() -> FakeDialer {
     FakeDialer::builder()
         .progression(CallProgression {
@@ -78,6 +84,8 @@ pub struct Demo {
     config: DemoConfig,
     api: SipDialApi,
     assets: Vec<Asset>,
+    /// Demo mode's in-process platform and SIP endpoint.
+    sip: Option<sip_demo::SipDemo>,
 }
 
 impl Demo {
@@ -88,8 +96,40 @@ impl Demo {
 
     /// Builds the demo from an already read configuration.
     pub fn from_config(app_name: &'static str, config: DemoConfig) -> Result<Self, ConfigError> {
+        Self::from_config_with_backend(app_name, config, None)
+    }
+
+    /// [`Self::from_env`] with the API's state in `backend` (in memory when `None`).
+    pub fn from_env_with_backend(
+        app_name: &'static str,
+        backend: Option<Backend>,
+    ) -> Result<Self, ConfigError> {
+        Self::from_config_with_backend(app_name, DemoConfig::from_env()?, backend)
+    }
+
+    /// [`Self::from_config`] with the API's state in `backend` (in memory when `None`).
+    pub fn from_config_with_backend(
+        app_name: &'static str,
+        config: DemoConfig,
+        backend: Option<Backend>,
+    ) -> Result<Self, ConfigError> {
+        let mut sip = None;
         let dialer: Arc<dyn SipDialer> = match &config.cloud {
-            None => Arc::new(demo_dialer()),
+            None => match sip_demo::SipDemo::start(
+                config.callback_secret.as_ref().map(|s| s.expose_secret()),
+            ) {
+                Ok(demo) => {
+                    let dialer = demo.dialer().map_err(ConfigError::Dialer)?;
+                    sip = Some(demo);
+                    Arc::new(dialer)
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        "demo mode: cannot start the loopback SIP demo ({e}); using the in-memory fake dialer"
+                    );
+                    Arc::new(demo_dialer())
+                }
+            },
             Some(cloud) => {
                 let mut builder = OpenTokDialer::builder(cloud.credentials.clone());
                 if let Some(url) = &cloud.api_url {
@@ -98,7 +138,7 @@ impl Demo {
                 Arc::new(builder.build().map_err(ConfigError::Dialer)?)
             }
         };
-        let api = build_api(&config, dialer)?;
+        let api = build_api(&config, dialer, backend)?;
         let html = page::render(&PageConfig {
             api_path: &page::relative_api_path(api.prefix()),
             demo: config.is_demo(),
@@ -110,7 +150,16 @@ impl Demo {
             assets: page::assets(html),
             config,
             api,
+            sip,
         })
+    }
+
+    /// The app now listens at `addr`: in demo mode, the in-process platform's callbacks
+    /// go there.
+    pub fn listening_on(&self, addr: std::net::SocketAddr) {
+        if let Some(sip) = &self.sip {
+            sip.deliver_callbacks_to(addr, self.mount());
+        }
     }
 
     /// The API to mount (cheap to clone).
@@ -145,8 +194,15 @@ impl Demo {
     }
 }
 
-fn build_api(config: &DemoConfig, dialer: Arc<dyn SipDialer>) -> Result<SipDialApi, ConfigError> {
+fn build_api(
+    config: &DemoConfig,
+    dialer: Arc<dyn SipDialer>,
+    backend: Option<Backend>,
+) -> Result<SipDialApi, ConfigError> {
     let mut builder = SipDialApi::builder(dialer).prefix(API_PREFIX);
+    if let Some(backend) = backend {
+        builder = builder.backend(backend);
+    }
     for target in &config.targets {
         builder = builder.target(target.clone());
     }

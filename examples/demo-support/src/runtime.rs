@@ -12,11 +12,12 @@ pub const EXIT_CONFIG: u8 = 78;
 /// Exit code when the socket cannot be opened (sysexits' `EX_UNAVAILABLE`).
 pub const EXIT_UNAVAILABLE: u8 = 69;
 
-/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `info`); stdout is
-/// kept for the one "listening on" line that scripts and tests read.
+/// Logs to stderr through `tracing`, filtered by `RUST_LOG` (default `info`, and `warn`
+/// for rsipstack, which logs every SIP datagram at info); stdout is kept for the one
+/// "listening on" line that scripts and tests read.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rsipstack=warn"));
     // A second call (tests) keeps the first subscriber.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -33,7 +34,11 @@ pub fn init_tracing() {
 /// actix's `HttpServer::listen`.
 pub fn start(app_name: &'static str) -> Result<(Demo, TcpListener), ExitCode> {
     init_tracing();
-    let demo = Demo::from_env(app_name).map_err(|e| {
+    let backend = crate::shared_state::from_env().map_err(|e| {
+        eprintln!("{app_name}: shared state unavailable: {e}");
+        ExitCode::from(EXIT_UNAVAILABLE)
+    })?;
+    let demo = Demo::from_env_with_backend(app_name, backend).map_err(|e| {
         eprintln!("{app_name}: configuration error: {e}");
         ExitCode::from(EXIT_CONFIG)
     })?;
@@ -52,6 +57,7 @@ pub fn start(app_name: &'static str) -> Result<(Demo, TcpListener), ExitCode> {
         eprintln!("{app_name}: cannot read the listening address: {e}");
         ExitCode::from(EXIT_UNAVAILABLE)
     })?;
+    demo.listening_on(browsable(local));
     announce(&demo, local);
     Ok((demo, listener))
 }
@@ -74,8 +80,10 @@ fn announce(demo: &Demo, local: SocketAddr) {
     let config = demo.config();
     if demo.is_demo() {
         tracing::warn!(
-            "DEMO MODE: no OpenTok/Vonage credentials are set, so calls go to the in-memory \
-             FakeDialer and nothing is really dialed. To use the real Vonage Video cloud, set \
+            "DEMO MODE: no OpenTok/Vonage credentials are set, so calls go to an in-process \
+             fake platform that places real SIP calls to a bundled SIP endpoint on loopback \
+             (or, if that cannot start, to the in-memory FakeDialer); nothing leaves this \
+             machine. To use the real Vonage Video cloud, set \
              OPENTOK_API_KEY and OPENTOK_API_SECRET (or VONAGE_APPLICATION_ID and \
              VONAGE_PRIVATE_KEY_PATH) and SIP_URI, then restart."
         );

@@ -9,11 +9,13 @@ use std::time::Duration;
 
 use crate::api::allow_list::{CompiledAllowList, UriAllowList};
 use crate::api::authorizer::{Authorizer, DefaultAuthorizer};
-use crate::api::lifecycle::{CallEventHook, EventQueue, Lifecycle};
-use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialLimiter};
+use crate::api::backend::Backend;
+use crate::api::lifecycle::{CallEventHook, Lifecycle, Parts};
+use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialPolicy};
 use crate::api::origin::{Origin, OriginPolicy};
-use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Hub};
-use crate::api::store::{CallStore, InMemoryCallStore};
+use crate::api::queue::EventQueue;
+use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
+use crate::api::store::CallStore;
 use crate::api::targets::{SipTarget, Targets};
 use crate::api::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, Inner, SipDialApi};
 use crate::{SipDialer, ValidationError};
@@ -86,7 +88,8 @@ pub struct SipDialApiBuilder {
     trust_request_host: bool,
     max_active_calls: usize,
     dials_per_minute: u32,
-    store: Arc<dyn CallStore>,
+    backend: Option<Backend>,
+    store: Option<Arc<dyn CallStore>>,
     #[cfg(feature = "jwt")]
     callback_secret: Option<secrecy::SecretString>,
     record_unknown_calls: bool,
@@ -119,7 +122,8 @@ impl SipDialApiBuilder {
             trust_request_host: true,
             max_active_calls: DEFAULT_MAX_ACTIVE_CALLS,
             dials_per_minute: DEFAULT_DIALS_PER_MINUTE,
-            store: Arc::new(InMemoryCallStore::new()),
+            backend: None,
+            store: None,
             #[cfg(feature = "jwt")]
             callback_secret: None,
             record_unknown_calls: false,
@@ -200,9 +204,19 @@ impl SipDialApiBuilder {
         self
     }
 
-    /// Where rooms and calls are kept (default: [`InMemoryCallStore`]).
+    /// Where every shared part of the state is kept: rooms and calls, limits,
+    /// callback dedupe, parked events and the event log (default:
+    /// [`Backend::in_memory`]). Replicas of one app pass one shared backend (e.g.
+    /// `sipdial_redis::RedisBackend`), so they act as one server.
+    pub fn backend(mut self, backend: impl Into<Backend>) -> Self {
+        self.backend = Some(backend.into());
+        self
+    }
+
+    /// Where rooms and calls are kept, with the rest of the backend in memory
+    /// (default: [`crate::api::InMemoryCallStore`]). Overrides the backend's store.
     pub fn store(mut self, store: Arc<dyn CallStore>) -> Self {
-        self.store = store;
+        self.store = Some(store);
         self
     }
 
@@ -231,7 +245,8 @@ impl SipDialApiBuilder {
         self
     }
 
-    /// Call events kept per session for `Last-Event-ID` resumption (default 256).
+    /// Call events kept per session for `Last-Event-ID` resumption (default 256) by
+    /// the in-memory event log; a shared backend has its own setting.
     pub fn sse_replay_buffer(mut self, events: usize) -> Self {
         self.sse_replay = events;
         self
@@ -282,9 +297,19 @@ impl SipDialApiBuilder {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let allow_list = CompiledAllowList(self.allow_uri.compile()?);
+        let mut backend = self
+            .backend
+            .unwrap_or_else(|| Backend::in_memory_with_replay(self.sse_replay));
+        if let Some(store) = self.store {
+            backend.store = store;
+        }
         let lifecycle = Arc::new(Lifecycle::new(
-            Arc::clone(&self.store),
-            Hub::new(self.sse_replay, self.sse_heartbeat),
+            Parts {
+                store: Arc::clone(&backend.store),
+                events: Arc::clone(&backend.events),
+                dedupe: backend.dedupe,
+                parked: backend.parked,
+            },
             self.on_call_event,
             self.record_unknown_calls,
         ));
@@ -300,11 +325,17 @@ impl SipDialApiBuilder {
                 allow_list,
                 authorizer: self.authorizer,
                 origins: OriginPolicy::new(origins, self.trust_request_host),
-                limiter: Arc::new(DialLimiter::new(
-                    self.max_active_calls,
-                    self.dials_per_minute,
-                )),
-                store: self.store,
+                limits: backend.limits,
+                policy: DialPolicy {
+                    max_active: self.max_active_calls,
+                    per_minute: self.dials_per_minute,
+                },
+                streams: Streams::new(
+                    backend.events,
+                    Arc::clone(&backend.store),
+                    self.sse_heartbeat,
+                ),
+                store: backend.store,
                 rooms_in_flight: Default::default(),
                 lifecycle,
                 #[cfg(feature = "jwt")]

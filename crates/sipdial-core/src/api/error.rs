@@ -107,13 +107,16 @@ impl ApiError {
         Self::new(StatusCode::TOO_MANY_REQUESTS, code, message).with_retry_after(after)
     }
 
-    /// 500: the call store failed.
+    /// 503: the shared state (the call store, the limits, the event log) did not
+    /// answer; a retry a moment later may succeed (a shared store reconnects by
+    /// itself).
     pub fn store_unavailable() -> Self {
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "store_error",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
             "the call store is unavailable",
         )
+        .with_retry_after(Duration::from_secs(1))
     }
 
     /// The HTTP status.

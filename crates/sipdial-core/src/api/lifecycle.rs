@@ -5,39 +5,27 @@
 //! - **Matching**: a SIP event names the call by id and/or connection id; a session
 //!   event (`connectionDestroyed`, `streamCreated`) by connection. Both are looked up
 //!   in the store.
-//! - **Dedupe**: the platform delivers at least once. A delivery with the same subject,
-//!   event, state (or reason) and timestamp as one already applied is a duplicate; the
-//!   last [`DEDUPE_CAPACITY`] keys are remembered.
+//! - **Dedupe**: the platform delivers at least once; [`super::dedupe`] drops a
+//!   delivery already applied.
 //! - **Order**: changes are applied one at a time (an async gate), and the state
 //!   machine ([`super::transition`]) never moves a call backwards, so a late delivery
-//!   cannot undo a newer one. Events for a call dial has not recorded yet (the platform
-//!   can call back before its dial response arrives) are parked briefly and applied
-//!   when dial records the call.
+//!   cannot undo a newer one; a shared store applies each update atomically, so
+//!   replicas cannot interleave either. Events for a call dial has not recorded yet
+//!   are parked ([`super::parked`]) and applied when dial records the call.
 //! - **Unknown calls**: calls this server did not place are recorded only when the host
 //!   opted in, and only in sessions the store knows.
 
-use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
-use bytes::Bytes;
-use tokio::sync::mpsc;
-
-use super::sse::{self, Hub};
-use super::store::{CallRecord, CallState, CallStore, StoreError};
+use super::call::{CallRecord, CallState};
+use super::dedupe::{DeliveryDedupe, dedupe_key};
+use super::event_log::EventLog;
+use super::limits::DialTicket;
+use super::parked::ParkedEvents;
+use super::store::{CallStore, StoreError};
 use super::transition::{CallChange, CallUpdate, reason_for_disconnect};
-use crate::body::ResponseBody;
-use crate::events::{CallRef, EventSink, PlatformCallState, PlatformEvent, PlatformEventKind};
-use crate::sync::lock;
-use crate::{SessionId, Timestamp};
-
-/// Delivery keys remembered for deduplication.
-pub const DEDUPE_CAPACITY: usize = 4096;
-/// Events for not-yet-recorded calls kept at most, and for how long.
-const PARKED_CAPACITY: usize = 256;
-const PARKED_TTL: Duration = Duration::from_secs(60);
-/// In-process events queued at most before new ones are dropped (with a warning).
-const QUEUE_CAPACITY: usize = 1024;
+use crate::Timestamp;
+use crate::events::{CallRef, PlatformCallState, PlatformEvent, PlatformEventKind};
 
 /// The host's hook, called once per call change, in order, after the store and the
 /// SSE subscribers have it. It runs inline: keep it quick and non-blocking (hand work
@@ -98,84 +86,22 @@ impl ApplyOutcome {
     }
 }
 
-/// The last delivery keys, oldest first.
-#[derive(Debug, Default)]
-struct Dedupe {
-    set: HashSet<String>,
-    order: VecDeque<String>,
+/// A recorded dial: the call as recorded, and whether the store freed its dial slot in
+/// the same step.
+pub(crate) struct Dialed {
+    pub(crate) record: CallRecord,
+    pub(crate) slot_freed: bool,
 }
 
-impl Dedupe {
-    /// Records `key`; false when it was already there.
-    fn insert(&mut self, key: &str) -> bool {
-        if self.set.contains(key) {
-            return false;
-        }
-        self.set.insert(key.to_owned());
-        self.order.push_back(key.to_owned());
-        while self.order.len() > DEDUPE_CAPACITY {
-            if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
-            }
-        }
-        true
-    }
-
-    fn remove(&mut self, key: &str) {
-        if self.set.remove(key) {
-            self.order.retain(|k| k != key);
-        }
-    }
-}
-
-/// What identifies a delivery: subject, event, state or reason, and timestamp.
-fn dedupe_key(event: &PlatformEvent) -> Option<String> {
-    let ts = event
-        .timestamp
-        .map_or_else(|| "-".to_owned(), |t| t.as_millis().to_string());
-    let call_subject = |c: &CallRef| {
-        c.id.as_ref()
-            .map(|i| format!("call:{i}"))
-            .or_else(|| c.connection_id.as_ref().map(|k| format!("conn:{k}")))
-    };
-    let (subject, detail) = match &event.kind {
-        PlatformEventKind::CallCreated { call } | PlatformEventKind::MuteForced { call } => {
-            (call_subject(call)?, String::new())
-        }
-        PlatformEventKind::CallUpdated { call, state } => {
-            (call_subject(call)?, state.as_str().to_owned())
-        }
-        PlatformEventKind::CallDestroyed {
-            call, reason_code, ..
-        } => (call_subject(call)?, reason_code.clone().unwrap_or_default()),
-        PlatformEventKind::ConnectionCreated { connection_id } => {
-            (format!("conn:{connection_id}"), String::new())
-        }
-        PlatformEventKind::ConnectionDestroyed {
-            connection_id,
-            reason,
-        } => (
-            format!("conn:{connection_id}"),
-            reason.clone().unwrap_or_default(),
-        ),
-        PlatformEventKind::StreamCreated { stream_id, .. }
-        | PlatformEventKind::StreamDestroyed { stream_id, .. } => {
-            (format!("stream:{stream_id}"), String::new())
-        }
-        PlatformEventKind::Other { .. } => return None,
-    };
-    Some(format!("{subject}|{}|{detail}|{ts}", event.name()))
-}
-
-/// The engine. Shared by the API (`Arc`), the SSE streams and the in-process queue.
+/// The engine. Shared by the API (`Arc`) and the in-process queue.
 pub(crate) struct Lifecycle {
     store: Arc<dyn CallStore>,
-    hub: Hub,
-    /// Serialises every change and snapshot, so SSE ids, the store and the hook agree
-    /// on one order.
+    events: Arc<dyn EventLog>,
+    dedupe: Arc<dyn DeliveryDedupe>,
+    parked: Arc<dyn ParkedEvents>,
+    /// Serialises this process's changes, so its log entries, the store and the hook
+    /// agree on one order.
     gate: tokio::sync::Mutex<()>,
-    seen: Mutex<Dedupe>,
-    parked: Mutex<VecDeque<(Instant, PlatformEvent)>>,
     hook: Option<CallEventHook>,
     record_unknown: bool,
 }
@@ -189,35 +115,34 @@ impl std::fmt::Debug for Lifecycle {
     }
 }
 
+/// The shared parts the engine works on.
+pub(crate) struct Parts {
+    pub(crate) store: Arc<dyn CallStore>,
+    pub(crate) events: Arc<dyn EventLog>,
+    pub(crate) dedupe: Arc<dyn DeliveryDedupe>,
+    pub(crate) parked: Arc<dyn ParkedEvents>,
+}
+
 impl Lifecycle {
-    pub(crate) fn new(
-        store: Arc<dyn CallStore>,
-        hub: Hub,
-        hook: Option<CallEventHook>,
-        record_unknown: bool,
-    ) -> Self {
+    pub(crate) fn new(parts: Parts, hook: Option<CallEventHook>, record_unknown: bool) -> Self {
         Self {
-            store,
-            hub,
+            store: parts.store,
+            events: parts.events,
+            dedupe: parts.dedupe,
+            parked: parts.parked,
             gate: tokio::sync::Mutex::new(()),
-            seen: Mutex::new(Dedupe::default()),
-            parked: Mutex::new(VecDeque::new()),
             hook,
             record_unknown,
         }
     }
 
-    pub(crate) fn heartbeat(&self) -> Duration {
-        self.hub.heartbeat
-    }
-
-    pub(crate) fn subscribers(&self, session: &SessionId) -> usize {
-        self.hub.subscribers(session)
-    }
-
-    /// Tells the subscribers and the hook. Called with the gate held.
-    fn emit(&self, call: CallRecord, previous: Option<CallState>, cause: CallEventCause) {
-        self.hub.publish(&call);
+    /// Tells the event log and the hook. Called with the gate held, after the store
+    /// has the change: a log that cannot take it is logged, not failed, since the
+    /// change itself is recorded (streams catch up on their next snapshot).
+    async fn emit(&self, call: CallRecord, previous: Option<CallState>, cause: CallEventCause) {
+        if let Err(e) = self.events.append(&call).await {
+            tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
+        }
         tracing::info!(
             call_id = %call.id,
             state = call.state.as_str(),
@@ -237,7 +162,7 @@ impl Lifecycle {
     pub(crate) async fn apply(&self, event: PlatformEvent) -> Result<ApplyOutcome, StoreError> {
         let key = dedupe_key(&event);
         if let Some(k) = &key
-            && !lock(&self.seen).insert(k)
+            && !self.dedupe.first_delivery(k).await?
         {
             tracing::debug!(event = event.name(), "duplicate platform event");
             return Ok(ApplyOutcome::Duplicate);
@@ -246,9 +171,10 @@ impl Lifecycle {
         let result = self.apply_locked(&event).await;
         if result.is_err()
             && let Some(k) = &key
+            && let Err(e) = self.dedupe.forget(k).await
         {
             // Not applied: a redelivery must be able to try again.
-            lock(&self.seen).remove(k);
+            tracing::warn!(error = %e, "a failed delivery could not be forgotten");
         }
         result
     }
@@ -352,7 +278,8 @@ impl Lifecycle {
                     u.call,
                     Some(u.previous),
                     CallEventCause::Platform(event.clone()),
-                );
+                )
+                .await;
                 Ok(ApplyOutcome::Applied)
             }
             Some(_) => Ok(ApplyOutcome::Unchanged),
@@ -392,34 +319,54 @@ impl Lifecycle {
                 record.clone(),
                 None,
                 CallEventCause::Platform(event.clone()),
-            );
+            )
+            .await;
             if let Some(change) = change {
                 self.update(&record, change, at, event).await?;
             }
             return Ok(ApplyOutcome::Applied);
         }
         // Perhaps our own call, whose dial answer has not been recorded yet.
-        let mut parked = lock(&self.parked);
-        let now = Instant::now();
-        while parked
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > PARKED_TTL)
-        {
-            parked.pop_front();
-        }
-        if parked.len() >= PARKED_CAPACITY {
-            parked.pop_front();
-        }
-        parked.push_back((now, event.clone()));
+        self.parked.park(event).await?;
         tracing::debug!(event = event.name(), "event for an unknown call");
+        // Another replica may have recorded the call between the lookup above and the
+        // park: then nobody else would take the event back.
+        if let Some(found) = self.find(call).await? {
+            self.apply_parked(&found).await?;
+            return Ok(ApplyOutcome::Applied);
+        }
         Ok(ApplyOutcome::Ignored)
     }
 
-    /// Records a call dial just placed, merged with what early callbacks already
-    /// recorded of it, then applies the events parked for it.
-    pub(crate) async fn insert_dialed(&self, record: CallRecord) -> Result<CallRecord, StoreError> {
+    /// Applies the events parked for `call`.
+    /// Applies the events parked for `call`; how many there were.
+    async fn apply_parked(&self, call: &CallRecord) -> Result<usize, StoreError> {
+        let parked = self.parked.take(&call.id, &call.connection_id).await?;
+        for event in &parked {
+            if let Err(e) = Box::pin(self.apply_locked(event)).await {
+                tracing::warn!(error = %e, "a parked event could not be applied");
+            }
+        }
+        Ok(parked.len())
+    }
+
+    /// Records a call dial just placed, merged with what early callbacks (or an
+    /// earlier attempt, on a `retry`) already recorded of it, then applies the events
+    /// parked for it. Each store round trip counts on a shared store, so the record
+    /// is read back only when something else could have written it.
+    pub(crate) async fn insert_dialed(
+        &self,
+        record: CallRecord,
+        ticket: &DialTicket,
+        retry: bool,
+    ) -> Result<Dialed, StoreError> {
         let _gate = self.gate.lock().await;
-        let record = match self.store.call(&record.id).await? {
+        let earlier = if self.record_unknown || retry {
+            self.store.call(&record.id).await?
+        } else {
+            None
+        };
+        let record = match earlier {
             // Recorded from an early callback (record_unknown): keep how far it got.
             Some(early) => CallRecord {
                 state: early.state,
@@ -431,25 +378,21 @@ impl Lifecycle {
             },
             None => record,
         };
-        self.store.insert_call(record.clone()).await?;
-        self.emit(record.clone(), None, CallEventCause::Dialed);
-        let mine: Vec<PlatformEvent> = {
-            let mut parked = lock(&self.parked);
-            let (mine, rest): (Vec<_>, Vec<_>) = parked.drain(..).partition(|(_, e)| {
-                e.call().is_some_and(|c| {
-                    c.id.as_ref() == Some(&record.id)
-                        || c.connection_id.as_ref() == Some(&record.connection_id)
-                })
-            });
-            parked.extend(rest);
-            mine.into_iter().map(|(_, e)| e).collect()
-        };
-        for event in mine {
-            if let Err(e) = self.apply_locked(&event).await {
-                tracing::warn!(error = %e, "a parked event could not be applied");
+        let slot_freed = self
+            .store
+            .insert_dialed_call(record.clone(), ticket)
+            .await?;
+        self.emit(record.clone(), None, CallEventCause::Dialed)
+            .await;
+        let record = match self.apply_parked(&record).await {
+            Ok(0) => record,
+            Ok(_) => self.store.call(&record.id).await?.unwrap_or(record),
+            Err(e) => {
+                tracing::warn!(error = %e, "the events parked for a call could not be read");
+                record
             }
-        }
-        Ok(self.store.call(&record.id).await?.unwrap_or(record))
+        };
+        Ok(Dialed { record, slot_freed })
     }
 
     /// Ends a call from our side (hang-up, or the platform no longer knowing it).
@@ -471,146 +414,8 @@ impl Lifecycle {
             .await?
             && u.changed
         {
-            self.emit(u.call, Some(u.previous), cause);
+            self.emit(u.call, Some(u.previous), cause).await;
         }
         Ok(())
-    }
-
-    /// A snapshot frame of `session` and the id it stands at.
-    pub(crate) async fn snapshot(&self, session: &SessionId) -> Result<(Bytes, u64), StoreError> {
-        let _gate = self.gate.lock().await;
-        let calls = self.store.session_calls(session, true).await?;
-        let seq = self.hub.channel(session).seq();
-        Ok((sse::snapshot_frame(seq, &calls), seq))
-    }
-
-    /// Opens an SSE stream of `session`: a replay after `last_event_id` when the
-    /// buffer still holds it, a snapshot otherwise, then live changes.
-    pub(crate) async fn subscribe(
-        self: &Arc<Self>,
-        session: &SessionId,
-        last_event_id: Option<u64>,
-    ) -> Result<ResponseBody, StoreError> {
-        let _gate = self.gate.lock().await;
-        let channel = self.hub.channel(session);
-        let rx = channel.subscribe();
-        let (initial, last) = match last_event_id.map(|n| channel.frames_after(n)) {
-            Some(Ok((frames, seq))) => (frames, seq),
-            _ => {
-                let calls = self.store.session_calls(session, true).await?;
-                let seq = channel.seq();
-                (vec![sse::snapshot_frame(seq, &calls)], seq)
-            }
-        };
-        drop(_gate);
-        Ok(sse::stream_body(
-            Arc::clone(self),
-            session.clone(),
-            channel,
-            rx,
-            initial,
-            last,
-        ))
-    }
-}
-
-/// Queues in-process events and applies them in order on one task, started on the
-/// first event (so building the API needs no runtime).
-pub(crate) struct EventQueue {
-    tx: Mutex<Option<mpsc::Sender<PlatformEvent>>>,
-    lifecycle: Weak<Lifecycle>,
-}
-
-impl EventQueue {
-    /// The sink handed to the dialer.
-    pub(crate) fn sink(lifecycle: &Arc<Lifecycle>) -> EventSink {
-        let queue = EventQueue {
-            tx: Mutex::new(None),
-            lifecycle: Arc::downgrade(lifecycle),
-        };
-        Arc::new(move |event| queue.push(event))
-    }
-
-    fn push(&self, event: PlatformEvent) {
-        let mut tx = lock(&self.tx);
-        let event = match tx.as_ref() {
-            Some(t) => match t.try_send(event) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(e)) => {
-                    tracing::warn!(
-                        event = e.name(),
-                        "in-process event queue full; event dropped"
-                    );
-                    return;
-                }
-                // The task ended with its runtime: start another one below.
-                Err(mpsc::error::TrySendError::Closed(e)) => e,
-            },
-            None => event,
-        };
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            tracing::warn!(
-                event = event.name(),
-                "an in-process platform event arrived outside a Tokio runtime; dropped"
-            );
-            return;
-        };
-        let (sender, mut rx) = mpsc::channel(QUEUE_CAPACITY);
-        // A fresh channel has room for the first event.
-        let _ = sender.try_send(event);
-        let lifecycle = self.lifecycle.clone();
-        runtime.spawn(async move {
-            while let Some(event) = rx.recv().await {
-                let Some(lifecycle) = lifecycle.upgrade() else {
-                    break;
-                };
-                if let Err(e) = lifecycle.apply(event).await {
-                    tracing::error!(error = %e, "an in-process platform event was not applied");
-                }
-            }
-        });
-        *tx = Some(sender);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dedupe_forgets_the_oldest_keys() {
-        let mut d = Dedupe::default();
-        assert!(d.insert("a"));
-        assert!(!d.insert("a"));
-        for i in 0..DEDUPE_CAPACITY {
-            d.insert(&format!("k{i}"));
-        }
-        assert!(d.set.len() <= DEDUPE_CAPACITY && d.order.len() <= DEDUPE_CAPACITY);
-        assert!(d.insert("a"), "the oldest key is forgotten");
-        d.remove("a");
-        assert!(d.insert("a"));
-    }
-
-    #[test]
-    fn keys_tell_states_and_times_apart() {
-        use crate::{CallId, ConnectionId};
-        let s = SessionId::new("1_s").unwrap();
-        let call = CallRef::new(CallId::new("c").unwrap(), ConnectionId::new("k").unwrap());
-        let upd = |state, ms| {
-            PlatformEvent::new(
-                s.clone(),
-                PlatformEventKind::CallUpdated {
-                    call: call.clone(),
-                    state,
-                },
-            )
-            .at(Timestamp::from_millis(ms))
-        };
-        let a = dedupe_key(&upd(PlatformCallState::Active, 1));
-        assert_eq!(a, dedupe_key(&upd(PlatformCallState::Active, 1)));
-        assert_ne!(a, dedupe_key(&upd(PlatformCallState::Active, 2)));
-        assert_ne!(a, dedupe_key(&upd(PlatformCallState::OnHold, 1)));
-        let other = PlatformEvent::new(s, PlatformEventKind::Other { event: "x".into() });
-        assert_eq!(dedupe_key(&other), None);
     }
 }

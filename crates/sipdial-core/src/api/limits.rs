@@ -3,15 +3,19 @@
 //!
 //! Toll fraud is paid per minute of call, so the limits count attempts, not successes,
 //! and a dial in flight holds a slot until it is recorded (or failed): two concurrent
-//! requests cannot both take the last slot. The counters live in this process; several
-//! instances behind one store each enforce their own.
+//! requests cannot both take the last slot. [`DialLimits`] checks and counts in one
+//! step; the in-memory default counts this process only, a shared one (Redis) the
+//! whole fleet.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use async_trait::async_trait;
+
 use crate::SessionId;
 use crate::api::ApiError;
+use crate::api::store::StoreError;
 
 /// Default most calls active at once in one session.
 pub const DEFAULT_MAX_ACTIVE_CALLS: usize = 3;
@@ -26,58 +30,162 @@ pub const ACTIVE_LIMIT_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// Sessions tracked before idle ones are swept.
 const SWEEP_THRESHOLD: usize = 1024;
 
+/// The configured limits of one API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DialPolicy {
+    /// Most calls active (or being dialled) at once in one session.
+    pub max_active: usize,
+    /// Most dial attempts per session in [`DIAL_RATE_WINDOW`].
+    pub per_minute: u32,
+}
+
+/// Why a dial was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The session has `active` calls live or being dialled.
+    TooManyCalls {
+        /// Calls counted.
+        active: usize,
+    },
+    /// The session used its dials of the window; the oldest leaves it after this.
+    RateLimited {
+        /// When to retry.
+        retry_after: Duration,
+    },
+}
+
+/// An admitted dial's slot, named so that it can be released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialTicket(pub String);
+
+/// Checks and counts dials per session.
+#[async_trait]
+pub trait DialLimits: Send + Sync + 'static {
+    /// Admits one dial into `session` under `policy`, counting it against both
+    /// limits, or refuses it. `active` is the store's count of calls not ended;
+    /// implementations that count them themselves ([`Self::counts_active`]) ignore it.
+    async fn admit(
+        &self,
+        session: &SessionId,
+        active: usize,
+        policy: &DialPolicy,
+    ) -> Result<Result<DialTicket, Refusal>, StoreError>;
+
+    /// Frees the in-flight slot of an admitted dial (its attempt stays counted).
+    async fn release(&self, session: &SessionId, ticket: &DialTicket) -> Result<(), StoreError>;
+
+    /// Whether [`Self::admit`] reads the active-call count itself, so the API need not
+    /// ask the store first.
+    fn counts_active(&self) -> bool {
+        false
+    }
+}
+
+impl Refusal {
+    /// The 429 it answers.
+    pub(crate) fn into_error(self, policy: &DialPolicy) -> ApiError {
+        match self {
+            Refusal::TooManyCalls { active } => ApiError::too_many(
+                "too_many_calls",
+                format!(
+                    "this session already has {active} active calls (at most {})",
+                    policy.max_active
+                ),
+                ACTIVE_LIMIT_RETRY_AFTER,
+            ),
+            Refusal::RateLimited { retry_after } => ApiError::too_many(
+                "dial_rate_limited",
+                format!(
+                    "at most {} dials per minute in one session",
+                    policy.per_minute
+                ),
+                retry_after,
+            ),
+        }
+    }
+}
+
+/// An admitted dial's slot; released when the dial is recorded or failed, and by a
+/// task of its own if dropped unreleased.
+pub(crate) struct DialSlot {
+    limits: Arc<dyn DialLimits>,
+    session: SessionId,
+    ticket: Option<DialTicket>,
+}
+
+impl DialSlot {
+    pub(crate) fn new(limits: Arc<dyn DialLimits>, session: SessionId, ticket: DialTicket) -> Self {
+        Self {
+            limits,
+            session,
+            ticket: Some(ticket),
+        }
+    }
+
+    /// The slot's ticket (until released).
+    pub(crate) fn ticket(&self) -> Option<&DialTicket> {
+        self.ticket.as_ref()
+    }
+
+    /// Forgets the slot without a release: the store freed it already.
+    pub(crate) fn disarm(mut self) {
+        self.ticket = None;
+    }
+
+    /// Frees the slot.
+    pub(crate) async fn release(mut self) {
+        if let Some(t) = self.ticket.take()
+            && let Err(e) = self.limits.release(&self.session, &t).await
+        {
+            // A shared limiter expires in-flight slots by itself.
+            tracing::warn!(error = %e, "a dial slot could not be released");
+        }
+    }
+}
+
+impl Drop for DialSlot {
+    fn drop(&mut self) {
+        let Some(ticket) = self.ticket.take() else {
+            return;
+        };
+        let limits = Arc::clone(&self.limits);
+        let session = self.session.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                if let Err(e) = limits.release(&session, &ticket).await {
+                    tracing::warn!(error = %e, "a dial slot could not be released");
+                }
+            });
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct SessionLimits {
     attempts: VecDeque<Instant>,
     in_flight: usize,
 }
 
-/// The limiter shared by every request of one API.
-#[derive(Debug)]
-pub(crate) struct DialLimiter {
-    max_active: usize,
-    per_minute: u32,
+/// The default [`DialLimits`]: counters of this process.
+#[derive(Debug, Default)]
+pub struct InMemoryDialLimits {
     sessions: Mutex<HashMap<SessionId, SessionLimits>>,
 }
 
-/// A reserved dial slot; releases itself when dropped.
-#[derive(Debug)]
-pub(crate) struct DialPermit {
-    limiter: Arc<DialLimiter>,
-    session: SessionId,
-}
-
-impl Drop for DialPermit {
-    fn drop(&mut self) {
-        let mut map = self.limiter.lock();
-        if let Some(s) = map.get_mut(&self.session) {
-            s.in_flight = s.in_flight.saturating_sub(1);
-        }
-    }
-}
-
-impl DialLimiter {
-    pub(crate) fn new(max_active: usize, per_minute: u32) -> Self {
-        Self {
-            max_active,
-            per_minute,
-            sessions: Mutex::new(HashMap::new()),
-        }
+impl InMemoryDialLimits {
+    /// No dials counted.
+    pub fn new() -> Self {
+        Self::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<SessionId, SessionLimits>> {
-        crate::sync::lock(&self.sessions)
-    }
-
-    /// Admits one dial into `session`, which has `active` calls recorded as not ended,
-    /// or says how long to wait.
-    pub(crate) fn admit(
-        self: &Arc<Self>,
+    fn admit_at(
+        &self,
         session: &SessionId,
         active: usize,
+        policy: &DialPolicy,
         now: Instant,
-    ) -> Result<DialPermit, ApiError> {
-        let mut map = self.lock();
+    ) -> Result<DialTicket, Refusal> {
+        let mut map = crate::sync::lock(&self.sessions);
         if map.len() > SWEEP_THRESHOLD {
             map.retain(|_, s| {
                 s.in_flight > 0
@@ -94,67 +202,95 @@ impl DialLimiter {
         {
             s.attempts.pop_front();
         }
-        if active + s.in_flight >= self.max_active {
-            return Err(ApiError::too_many(
-                "too_many_calls",
-                format!(
-                    "this session already has {} active calls (at most {})",
-                    active + s.in_flight,
-                    self.max_active
-                ),
-                ACTIVE_LIMIT_RETRY_AFTER,
-            ));
+        if active + s.in_flight >= policy.max_active {
+            return Err(Refusal::TooManyCalls {
+                active: active + s.in_flight,
+            });
         }
-        if s.attempts.len() >= self.per_minute as usize {
+        if s.attempts.len() >= policy.per_minute as usize {
             let oldest = s.attempts.front().copied().unwrap_or(now);
-            let wait = DIAL_RATE_WINDOW.saturating_sub(now.saturating_duration_since(oldest));
-            return Err(ApiError::too_many(
-                "dial_rate_limited",
-                format!(
-                    "at most {} dials per minute in one session",
-                    self.per_minute
-                ),
-                wait,
-            ));
+            return Err(Refusal::RateLimited {
+                retry_after: DIAL_RATE_WINDOW.saturating_sub(now.saturating_duration_since(oldest)),
+            });
         }
         s.attempts.push_back(now);
         s.in_flight += 1;
-        Ok(DialPermit {
-            limiter: Arc::clone(self),
-            session: session.clone(),
-        })
+        Ok(DialTicket(String::new()))
+    }
+}
+
+#[async_trait]
+impl DialLimits for InMemoryDialLimits {
+    async fn admit(
+        &self,
+        session: &SessionId,
+        active: usize,
+        policy: &DialPolicy,
+    ) -> Result<Result<DialTicket, Refusal>, StoreError> {
+        Ok(self.admit_at(session, active, policy, Instant::now()))
+    }
+
+    async fn release(&self, session: &SessionId, _ticket: &DialTicket) -> Result<(), StoreError> {
+        let mut map = crate::sync::lock(&self.sessions);
+        if let Some(s) = map.get_mut(session) {
+            s.in_flight = s.in_flight.saturating_sub(1);
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
+
+    fn policy(max_active: usize, per_minute: u32) -> DialPolicy {
+        DialPolicy {
+            max_active,
+            per_minute,
+        }
+    }
 
     #[test]
     fn rate_window_slides_and_says_when_to_retry() {
-        let l = Arc::new(DialLimiter::new(100, 2));
+        let l = InMemoryDialLimits::new();
+        let p = policy(100, 2);
         let s = SessionId::new("1_a").unwrap();
         let t0 = Instant::now();
-        drop(l.admit(&s, 0, t0).unwrap());
-        drop(l.admit(&s, 0, t0 + Duration::from_secs(10)).unwrap());
-        let e = l.admit(&s, 0, t0 + Duration::from_secs(20)).unwrap_err();
+        let t = |secs| t0 + Duration::from_secs(secs);
+        for at in [0, 10] {
+            l.admit_at(&s, 0, &p, t(at)).unwrap();
+            l.release(&s, &DialTicket(String::new()))
+                .now_or_never()
+                .unwrap()
+                .unwrap();
+        }
+        let e = l.admit_at(&s, 0, &p, t(20)).unwrap_err();
+        assert_eq!(
+            e,
+            Refusal::RateLimited {
+                retry_after: Duration::from_secs(40)
+            }
+        );
+        let e = e.into_error(&p);
         assert_eq!(e.status().as_u16(), 429);
         assert_eq!(e.retry_after(), Some(Duration::from_secs(40)));
-        assert!(l.admit(&s, 0, t0 + Duration::from_secs(60)).is_ok());
+        assert!(l.admit_at(&s, 0, &p, t(60)).is_ok());
         let other = SessionId::new("1_b").unwrap();
-        assert!(l.admit(&other, 0, t0 + Duration::from_secs(20)).is_ok());
+        assert!(l.admit_at(&other, 0, &p, t(20)).is_ok());
     }
 
     #[test]
     fn in_flight_dials_hold_active_slots() {
-        let l = Arc::new(DialLimiter::new(2, 100));
+        let l = InMemoryDialLimits::new();
+        let p = policy(2, 100);
         let s = SessionId::new("1_a").unwrap();
         let now = Instant::now();
-        let p1 = l.admit(&s, 1, now).unwrap();
-        let e = l.admit(&s, 1, now).unwrap_err();
+        let t1 = l.admit_at(&s, 1, &p, now).unwrap();
+        let e = l.admit_at(&s, 1, &p, now).unwrap_err().into_error(&p);
         assert_eq!(e.code(), "too_many_calls");
         assert_eq!(e.retry_after(), Some(ACTIVE_LIMIT_RETRY_AFTER));
-        drop(p1);
-        assert!(l.admit(&s, 1, now).is_ok());
+        l.release(&s, &t1).now_or_never().unwrap().unwrap();
+        assert!(l.admit_at(&s, 1, &p, now).is_ok());
     }
 }

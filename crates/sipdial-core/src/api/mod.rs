@@ -10,24 +10,35 @@
 //! One concern per module: `config` (the builder), `targets` and `allow_list` (what
 //! may be dialled), `mount` (where the host put us), `routes` (the route table),
 //! `extract` (content type, body limit, JSON), `origin` (the CSRF-style check),
-//! `authorizer`, `store`, `limits`, `rooms` (one session per room), `completion`
-//! (dials that outlive their request), `error` and `handlers` (one file per route
-//! group); for the call lifecycle (`docs/call-lifecycle.md`): `transition` (the state
-//! machine), `lifecycle` (dedupe, ordering, the hook), `sse` (the event streams) and
-//! `signature` (signed callbacks).
+//! `authorizer`, `limits`, `rooms` (one session per room), `completion` (dials that
+//! outlive their request), `error` and `handlers` (one file per route group). The
+//! state shared between requests is a [`Backend`] of plugins (`backend`): `store`
+//! (`memory_store` the default), `limits`, `dedupe`, `parked` and `event_log`; in
+//! memory by default, in Redis for a fleet (`sipdial-redis`, `docs/scale-out.md`).
+//! For the call lifecycle (`docs/call-lifecycle.md`): `call` (the record and its
+//! states), `transition` (the state machine), `lifecycle` (matching, ordering, the
+//! hook), `queue` (in-process events), `sse` (the event streams) and `signature`
+//! (signed callbacks).
 
 mod allow_list;
 mod authorizer;
+mod backend;
+mod call;
 mod completion;
 mod config;
+mod dedupe;
 mod error;
+mod event_log;
 mod extract;
 mod handlers;
 mod lifecycle;
 mod limits;
+mod memory_store;
 mod mount;
 pub mod openapi;
 mod origin;
+mod parked;
+mod queue;
 mod rooms;
 mod routes;
 #[cfg(feature = "jwt")]
@@ -50,18 +61,25 @@ use crate::{SessionId, SipDialer};
 
 pub use allow_list::UriAllowList;
 pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
+pub use backend::Backend;
+pub use call::{CallRecord, CallState};
 pub use config::{ApiConfigError, SipDialApiBuilder, normalize_path_prefix};
+pub use dedupe::{DEDUPE_CAPACITY, DeliveryDedupe, InMemoryDedupe};
 pub use error::ApiError;
-pub use lifecycle::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook, DEDUPE_CAPACITY};
+pub use event_log::{
+    EventId, EventListener, EventLog, InMemoryEventLog, Listeners, LoggedEvent, MAX_EVENT_ID_LEN,
+    Since,
+};
+pub use lifecycle::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook};
 pub use limits::{
     ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW,
+    DialLimits, DialPolicy, DialTicket, InMemoryDialLimits, Refusal,
 };
+pub use memory_store::{InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION};
 pub use mount::MountPath;
+pub use parked::{InMemoryParked, PARKED_CAPACITY, PARKED_TTL, ParkedEvents};
 pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
-pub use store::{
-    CallRecord, CallState, CallStore, InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION, StoreError,
-    Updated,
-};
+pub use store::{CallStore, StoreError, Updated};
 pub use targets::{
     MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipTarget, check_target_label, check_target_name,
 };
@@ -103,10 +121,12 @@ struct Inner {
     allow_list: allow_list::CompiledAllowList,
     authorizer: Arc<dyn Authorizer>,
     origins: origin::OriginPolicy,
-    limiter: Arc<limits::DialLimiter>,
+    limits: Arc<dyn DialLimits>,
+    policy: DialPolicy,
     store: Arc<dyn CallStore>,
     rooms_in_flight: rooms::RoomFlights,
     lifecycle: Arc<lifecycle::Lifecycle>,
+    streams: sse::Streams,
     #[cfg(feature = "jwt")]
     callback_secret: Option<secrecy::SecretString>,
 }
@@ -174,7 +194,7 @@ impl SipDialApi {
 
     /// How many `GET {prefix}/events` streams of `session` are open (in this process).
     pub fn event_subscribers(&self, session: &SessionId) -> usize {
-        self.inner.lifecycle.subscribers(session)
+        self.inner.streams.subscribers(session)
     }
 
     /// The route template (below the prefix, e.g. `/calls/{id}`) that `method` on

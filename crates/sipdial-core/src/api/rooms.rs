@@ -2,7 +2,9 @@
 //! every concurrent request for the same room awaits that one creation.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
@@ -12,7 +14,7 @@ use super::error::ApiError;
 use super::handlers::{dial_error, store_error};
 use super::store::CallStore;
 use crate::sync::lock;
-use crate::{Room, SessionId, SessionOptions, SipDialer};
+use crate::{Room, SessionId, SessionOptions, SipDialer, Timestamp};
 
 /// One session creation, awaited by every request for its room.
 type Flight = Shared<BoxFuture<'static, Result<SessionId, ApiError>>>;
@@ -53,11 +55,45 @@ pub(crate) async fn session_of_room(inner: &Inner, room: Room) -> Result<Session
     flight.await
 }
 
+/// How long one replica may take to create a room's session before another may try.
+const ROOM_CLAIM_TTL: Duration = Duration::from_secs(15);
+/// How often a replica waiting for another's creation looks for the result.
+const ROOM_POLL: Duration = Duration::from_millis(25);
+
+/// Creates the session of `room` unless the store has one, across replicas too: the
+/// one that claims the room creates it, the others wait for the mapping and reuse it
+/// (or take over when the claim lapses, e.g. its replica died).
 async fn create_room_session(
     dialer: &dyn SipDialer,
     store: &dyn CallStore,
     room: &Room,
 ) -> Result<SessionId, ApiError> {
+    let owner = claim_owner();
+    loop {
+        if let Some(existing) = store.room_session(room).await.map_err(store_error)? {
+            return Ok(existing);
+        }
+        if store
+            .claim_room(room, &owner, ROOM_CLAIM_TTL)
+            .await
+            .map_err(store_error)?
+        {
+            let result = create_claimed(dialer, store, room).await;
+            if let Err(e) = store.release_room(room, &owner).await {
+                tracing::warn!(error = %e, "a room claim could not be released; it lapses");
+            }
+            return result;
+        }
+        tokio::time::sleep(ROOM_POLL).await;
+    }
+}
+
+async fn create_claimed(
+    dialer: &dyn SipDialer,
+    store: &dyn CallStore,
+    room: &Room,
+) -> Result<SessionId, ApiError> {
+    // Another replica may have finished between our look-up and the claim.
     if let Some(existing) = store.room_session(room).await.map_err(store_error)? {
         return Ok(existing);
     }
@@ -70,4 +106,15 @@ async fn create_room_session(
         .insert_room_session(room, &created)
         .await
         .map_err(store_error)
+}
+
+/// A claim owner unique to this attempt (process, time and a counter).
+fn claim_owner() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}-{}",
+        std::process::id(),
+        Timestamp::now().as_millis(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }

@@ -66,7 +66,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "createSession",
         summary: "Get or create the routed session of a room",
         success: 200,
-        errors: &[400, 403, 413, 415, 500],
+        errors: &[400, 403, 413, 415, 500, 503],
         calls_dialer: true,
     },
     RouteSpec {
@@ -86,7 +86,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "issueToken",
         summary: "A client token for a session this server created",
         success: 200,
-        errors: &[400, 403, 404, 413, 415, 500],
+        errors: &[400, 403, 404, 413, 415, 500, 503],
         calls_dialer: true,
     },
     RouteSpec {
@@ -96,7 +96,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "dial",
         summary: "Dial a configured SIP target into a session",
         success: 201,
-        errors: &[400, 403, 404, 409, 413, 415, 429, 500],
+        errors: &[400, 403, 404, 409, 413, 415, 429, 500, 503],
         calls_dialer: true,
     },
     RouteSpec {
@@ -106,7 +106,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "listCalls",
         summary: "A session's calls (active ones unless all=true)",
         success: 200,
-        errors: &[400, 403, 404, 500],
+        errors: &[400, 403, 404, 500, 503],
         calls_dialer: false,
     },
     RouteSpec {
@@ -116,7 +116,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "getCall",
         summary: "One call",
         success: 200,
-        errors: &[403, 404, 500],
+        errors: &[403, 404, 500, 503],
         calls_dialer: false,
     },
     RouteSpec {
@@ -126,7 +126,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "hangUp",
         summary: "Hang up a call (idempotent: an ended call answers 204 too)",
         success: 204,
-        errors: &[403, 404, 500],
+        errors: &[403, 404, 500, 503],
         calls_dialer: true,
     },
     RouteSpec {
@@ -136,7 +136,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "playDtmf",
         summary: "Play DTMF digits into a call",
         success: 204,
-        errors: &[400, 403, 404, 409, 413, 415, 500],
+        errors: &[400, 403, 404, 409, 413, 415, 500, 503],
         calls_dialer: true,
     },
     RouteSpec {
@@ -146,7 +146,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "receiveCallback",
         summary: "Receive a platform callback (SIP call and session monitoring events)",
         success: 200,
-        errors: &[400, 401, 403, 413, 415, 500],
+        errors: &[400, 401, 403, 413, 415, 500, 503],
         calls_dialer: false,
     },
     RouteSpec {
@@ -156,7 +156,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "watchEvents",
         summary: "Server-Sent Events of a session's call changes",
         success: 200,
-        errors: &[400, 403, 404, 500],
+        errors: &[400, 403, 404, 500, 503],
         calls_dialer: false,
     },
     RouteSpec {

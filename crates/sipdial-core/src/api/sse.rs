@@ -1,314 +1,181 @@
-//! Server-Sent Events of call changes, per session: the frames, a bounded replay
-//! buffer for `Last-Event-ID`, and the subscriber's stream with heartbeats.
+//! Server-Sent Events of call changes, per session: the frames and the subscriber's
+//! stream with heartbeats, read from the [`EventLog`].
 //!
-//! Each session has one channel: an increasing sequence number, the last frames (each
-//! rendered once, shared by every subscriber), and a `watch` that wakes subscribers.
-//! A subscriber reads the frames after the last one it sent; one that fell behind the
-//! buffer gets a fresh snapshot instead. Dropping the stream (the client went away)
-//! drops its `watch` receiver, so the subscriber count is exact at all times.
+//! A subscriber remembers the id of the last frame it sent and, whenever the log says
+//! its session changed, reads the entries after it; one that fell behind what the log
+//! keeps gets a fresh snapshot instead. The SSE side knows the log and the store only
+//! (never the lifecycle engine), so changes flow one way: lifecycle → log → streams.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::future::{Either, select};
-use tokio::sync::watch;
 
 use crate::SessionId;
-use crate::api::lifecycle::Lifecycle;
-use crate::api::store::CallRecord;
+use crate::api::call::CallRecord;
+use crate::api::event_log::{EventId, EventListener, EventLog, Since};
+use crate::api::store::{CallStore, StoreError};
 use crate::body::ResponseBody;
-use crate::sync::lock;
 
 /// Default interval of silence after which a `: heartbeat` comment is sent.
 pub const DEFAULT_SSE_HEARTBEAT: Duration = Duration::from_secs(15);
 /// Default number of call events kept per session for `Last-Event-ID` resumption.
 pub const DEFAULT_SSE_REPLAY: usize = 256;
-/// Session channels kept at most; idle ones (no subscriber) beyond it are forgotten,
-/// and their clients resume with a snapshot.
-const MAX_CHANNELS: usize = 1024;
 
 const HEARTBEAT: &[u8] = b": heartbeat\n\n";
 
 /// One SSE frame.
-fn frame(event: &str, id: u64, data: &str) -> Bytes {
-    Bytes::from(format!("event: {event}\nid: {id}\ndata: {data}\n\n"))
+fn frame(event: &str, id: &EventId, data: &[u8]) -> Bytes {
+    let mut out = Vec::with_capacity(data.len() + 40);
+    out.extend_from_slice(format!("event: {event}\nid: {id}\ndata: ").as_bytes());
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\n\n");
+    Bytes::from(out)
 }
 
 /// The `snapshot` frame: `{"calls":[...]}`.
-pub(crate) fn snapshot_frame(id: u64, calls: &[CallRecord]) -> Bytes {
-    let data = serde_json::to_string(&serde_json::json!({ "calls": calls }))
-        .unwrap_or_else(|_| r#"{"calls":[]}"#.to_owned());
+fn snapshot_frame(id: &EventId, calls: &[CallRecord]) -> Bytes {
+    let data = serde_json::to_vec(&serde_json::json!({ "calls": calls }))
+        .unwrap_or_else(|_| br#"{"calls":[]}"#.to_vec());
     frame("snapshot", id, &data)
 }
 
-/// A subscriber asked for frames older than the buffer holds.
-#[derive(Debug)]
-pub(crate) struct Lagged;
-
-#[derive(Debug)]
-struct ChannelState {
-    seq: u64,
-    buffer: VecDeque<(u64, Bytes)>,
+/// Opens the event streams of the API.
+pub(crate) struct Streams {
+    log: Arc<dyn EventLog>,
+    store: Arc<dyn CallStore>,
+    heartbeat: Duration,
 }
 
-/// One session's channel.
-#[derive(Debug)]
-pub(crate) struct Channel {
-    state: Mutex<ChannelState>,
-    notify: watch::Sender<u64>,
-    replay: usize,
-}
-
-impl Channel {
-    fn new(replay: usize) -> Self {
-        // Ids start at the current time in milliseconds, so a client resuming with an
-        // id from a previous process (or a forgotten channel) falls outside the buffer
-        // and gets a snapshot instead of a wrong replay.
-        let start = crate::Timestamp::now().as_millis();
+impl Streams {
+    pub(crate) fn new(
+        log: Arc<dyn EventLog>,
+        store: Arc<dyn CallStore>,
+        heartbeat: Duration,
+    ) -> Self {
         Self {
-            state: Mutex::new(ChannelState {
-                seq: start,
-                buffer: VecDeque::new(),
-            }),
-            notify: watch::Sender::new(start),
-            replay: replay.max(1),
-        }
-    }
-
-    /// The id of the last frame published.
-    pub(crate) fn seq(&self) -> u64 {
-        lock(&self.state).seq
-    }
-
-    fn publish(&self, call: &CallRecord) {
-        let data = match serde_json::to_string(call) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::error!(error = %e, "a call could not be encoded for SSE");
-                return;
-            }
-        };
-        let seq = {
-            let mut st = lock(&self.state);
-            st.seq += 1;
-            let seq = st.seq;
-            st.buffer.push_back((seq, frame("call", seq, &data)));
-            while st.buffer.len() > self.replay {
-                st.buffer.pop_front();
-            }
-            seq
-        };
-        self.notify.send_replace(seq);
-    }
-
-    /// The frames after `last` (empty when up to date), or [`Lagged`] when some of
-    /// them are no longer buffered (or `last` was never issued here).
-    pub(crate) fn frames_after(&self, last: u64) -> Result<(Vec<Bytes>, u64), Lagged> {
-        let st = lock(&self.state);
-        if last == st.seq {
-            return Ok((Vec::new(), last));
-        }
-        let contiguous = last < st.seq
-            && st
-                .buffer
-                .front()
-                .is_some_and(|(first, _)| *first <= last + 1);
-        if !contiguous {
-            return Err(Lagged);
-        }
-        let frames = st
-            .buffer
-            .iter()
-            .filter(|(id, _)| *id > last)
-            .map(|(_, f)| f.clone())
-            .collect();
-        Ok((frames, st.seq))
-    }
-
-    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
-        self.notify.subscribe()
-    }
-}
-
-/// Every session's channel.
-#[derive(Debug)]
-pub(crate) struct Hub {
-    channels: Mutex<HashMap<SessionId, Arc<Channel>>>,
-    replay: usize,
-    pub(crate) heartbeat: Duration,
-}
-
-impl Hub {
-    pub(crate) fn new(replay: usize, heartbeat: Duration) -> Self {
-        Self {
-            channels: Mutex::new(HashMap::new()),
-            replay,
+            log,
+            store,
             heartbeat,
         }
     }
 
-    /// The channel of `session`, created on first use.
-    pub(crate) fn channel(&self, session: &SessionId) -> Arc<Channel> {
-        let mut channels = lock(&self.channels);
-        if let Some(c) = channels.get(session) {
-            return Arc::clone(c);
-        }
-        if channels.len() >= MAX_CHANNELS {
-            channels.retain(|_, c| c.notify.receiver_count() > 0);
-        }
-        let c = Arc::new(Channel::new(self.replay));
-        channels.insert(session.clone(), Arc::clone(&c));
-        c
-    }
-
-    /// Sends `call` to every subscriber of its session (and into the replay buffer).
-    pub(crate) fn publish(&self, call: &CallRecord) {
-        self.channel(&call.session_id).publish(call);
-    }
-
-    /// Open streams of `session`.
+    /// Open streams of `session` in this process.
     pub(crate) fn subscribers(&self, session: &SessionId) -> usize {
-        lock(&self.channels)
-            .get(session)
-            .map_or(0, |c| c.notify.receiver_count())
+        self.log.listeners(session)
+    }
+
+    /// Opens a stream of `session`: a replay after `last_event_id` when the log still
+    /// holds it, a snapshot otherwise, then live changes.
+    pub(crate) async fn subscribe(
+        &self,
+        session: &SessionId,
+        last_event_id: Option<EventId>,
+    ) -> Result<ResponseBody, StoreError> {
+        let mut sub = Subscriber {
+            log: Arc::clone(&self.log),
+            store: Arc::clone(&self.store),
+            session: session.clone(),
+            listener: self.log.listen(session),
+            last: EventId::new("0").unwrap_or_else(|| unreachable!("a valid id")),
+            pending: VecDeque::new(),
+            heartbeat: self.heartbeat,
+        };
+        sub.listener.mark_seen();
+        let resumed = match &last_event_id {
+            Some(id) => match self.log.since(session, id).await? {
+                Since::Entries(entries, last) => Some((entries, last)),
+                Since::Lagged => None,
+            },
+            None => None,
+        };
+        match resumed {
+            Some((entries, last)) => {
+                sub.pending
+                    .extend(entries.iter().map(|e| frame("call", &e.id, &e.data)));
+                sub.last = last;
+            }
+            None => sub.snapshot().await?,
+        }
+        Ok(ResponseBody::stream(futures_util::stream::unfold(
+            sub,
+            |mut sub| async move { sub.next().await.map(|chunk| (chunk, sub)) },
+        )))
     }
 }
 
 /// A subscriber's position.
 struct Subscriber {
-    lifecycle: Arc<Lifecycle>,
+    log: Arc<dyn EventLog>,
+    store: Arc<dyn CallStore>,
     session: SessionId,
-    channel: Arc<Channel>,
-    rx: watch::Receiver<u64>,
-    last: u64,
+    listener: EventListener,
+    last: EventId,
     pending: VecDeque<Bytes>,
     heartbeat: Duration,
 }
 
 impl Subscriber {
+    /// Queues a snapshot. The position is read before the calls, so a change racing
+    /// the snapshot is sent again rather than lost.
+    async fn snapshot(&mut self) -> Result<(), StoreError> {
+        let position = self.log.position(&self.session).await?;
+        let calls = self.store.session_calls(&self.session, true).await?;
+        self.pending.push_back(snapshot_frame(&position, &calls));
+        self.last = position;
+        Ok(())
+    }
+
     /// The next chunk: a queued frame, new frames, a snapshot after falling behind, or
-    /// a heartbeat after `heartbeat` of silence. `None` ends the body.
+    /// a heartbeat after `heartbeat` of silence. `None` ends the body (the client
+    /// reconnects and resumes).
     async fn next(&mut self) -> Option<Bytes> {
         loop {
             if let Some(f) = self.pending.pop_front() {
                 return Some(f);
             }
-            match self.channel.frames_after(self.last) {
-                Ok((frames, seq)) if !frames.is_empty() => {
-                    self.pending.extend(frames);
-                    self.last = seq;
-                    continue;
+            self.listener.mark_seen();
+            let read = match self.log.since(&self.session, &self.last).await {
+                Ok(Since::Entries(entries, last)) => {
+                    self.pending
+                        .extend(entries.iter().map(|e| frame("call", &e.id, &e.data)));
+                    self.last = last;
+                    Ok(())
                 }
-                Ok(_) => {}
-                Err(Lagged) => match self.lifecycle.snapshot(&self.session).await {
-                    Ok((snapshot, seq)) => {
-                        self.pending.push_back(snapshot);
-                        self.last = seq;
-                        continue;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "SSE snapshot failed; closing the stream");
-                        return None;
-                    }
-                },
+                Ok(Since::Lagged) => self.snapshot().await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = read {
+                tracing::warn!(error = %e, "SSE read failed; closing the stream");
+                return None;
             }
-            let changed = std::pin::pin!(self.rx.changed());
+            if !self.pending.is_empty() {
+                continue;
+            }
+            let changed = std::pin::pin!(self.listener.changed());
             let silence = std::pin::pin!(tokio::time::sleep(self.heartbeat));
             match select(changed, silence).await {
-                Either::Left((Ok(()), _)) => continue,
-                // The channel is gone: end the body, the client reconnects.
-                Either::Left((Err(_), _)) => return None,
+                Either::Left((true, _)) => continue,
+                // The log is gone: end the body, the client reconnects.
+                Either::Left((false, _)) => return None,
                 Either::Right(_) => return Some(Bytes::from_static(HEARTBEAT)),
             }
         }
     }
 }
 
-/// The body of one subscription: `initial` frames first, then every frame after
-/// `last`, with heartbeats.
-pub(crate) fn stream_body(
-    lifecycle: Arc<Lifecycle>,
-    session: SessionId,
-    channel: Arc<Channel>,
-    rx: watch::Receiver<u64>,
-    initial: Vec<Bytes>,
-    last: u64,
-) -> ResponseBody {
-    let heartbeat = lifecycle.heartbeat();
-    let sub = Subscriber {
-        lifecycle,
-        session,
-        channel,
-        rx,
-        last,
-        pending: initial.into(),
-        heartbeat,
-    };
-    ResponseBody::stream(futures_util::stream::unfold(sub, |mut sub| async move {
-        sub.next().await.map(|chunk| (chunk, sub))
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::store::CallState;
-    use crate::{CallId, ConnectionId, Timestamp};
-
-    fn call(n: u32) -> CallRecord {
-        CallRecord {
-            id: CallId::new(format!("c{n}")).unwrap(),
-            session_id: SessionId::new("1_s").unwrap(),
-            target: None,
-            connection_id: ConnectionId::new(format!("k{n}")).unwrap(),
-            stream_id: None,
-            state: CallState::Ringing,
-            created_at: Timestamp::from_millis(1),
-            updated_at: Timestamp::from_millis(1),
-            ended_at: None,
-            end_reason: None,
-            sip_code: None,
-        }
-    }
 
     #[test]
-    fn replays_only_what_the_buffer_still_holds() {
-        let c = Channel::new(3);
-        let start = c.seq();
-        assert_eq!(c.frames_after(start).unwrap().0.len(), 0);
-        for n in 0..5 {
-            c.publish(&call(n));
-        }
-        assert_eq!(c.seq(), start + 5);
-        // The last three are buffered: resuming after start+2 replays 3 and 4 ...
-        let (frames, seq) = c.frames_after(start + 2).unwrap();
-        assert_eq!(seq, start + 5);
-        assert_eq!(frames.len(), 3);
-        let text = String::from_utf8(frames[0].to_vec()).unwrap();
-        assert!(
-            text.starts_with(&format!("event: call\nid: {}\ndata: {{", start + 3)),
-            "{text}"
-        );
-        assert!(text.ends_with("}\n\n"));
-        // ... but not after start+1 (frame start+2 is gone), nor an id never issued.
-        assert!(c.frames_after(start + 1).is_err());
-        assert!(c.frames_after(start + 6).is_err());
-        assert!(c.frames_after(3).is_err());
-    }
-
-    #[test]
-    fn idle_channels_are_forgotten_beyond_the_cap() {
-        let hub = Hub::new(4, DEFAULT_SSE_HEARTBEAT);
-        let watched = SessionId::new("1_watched").unwrap();
-        let rx = hub.channel(&watched).subscribe();
-        for i in 0..MAX_CHANNELS + 1 {
-            hub.channel(&SessionId::new(format!("1_s{i}")).unwrap());
-        }
-        assert!(lock(&hub.channels).len() <= MAX_CHANNELS);
-        assert_eq!(hub.subscribers(&watched), 1);
-        drop(rx);
-        assert_eq!(hub.subscribers(&watched), 0);
+    fn frames_carry_the_opaque_id() {
+        let id = EventId::new("1700000000000-3").unwrap();
+        let f = frame("call", &id, b"{}");
+        assert_eq!(&f[..], b"event: call\nid: 1700000000000-3\ndata: {}\n\n");
+        let s = snapshot_frame(&id, &[]);
+        assert!(s.starts_with(b"event: snapshot\nid: 1700000000000-3\ndata: {\"calls\":[]}"));
     }
 }

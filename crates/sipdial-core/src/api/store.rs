@@ -1,106 +1,19 @@
-//! Where the API remembers rooms and calls: the [`CallStore`] plugin and its in-memory
-//! implementation.
+//! Where the API remembers rooms and calls: the [`CallStore`] plugin (the in-memory
+//! default is in `memory_store`, a shared one in the `sipdial-redis` crate).
 //!
 //! The trait is async and speaks in plain records so that a shared store (Redis, SQL)
 //! can back several instances of one app later. Its operations are the ones the routes
 //! need, each answerable from an index: a session's calls are found through the
 //! session, never by scanning every call.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::api::call::{CallRecord, CallState};
+use crate::api::limits::DialTicket;
 use crate::api::transition::{CallChange, CallUpdate};
-use crate::{CallId, ConnectionId, Room, SessionId, SipCall, StreamId, Timestamp};
-
-/// How far a call got. After a successful dial a call is [`CallState::Dialing`]: the
-/// platform added the SIP connection, but only its callbacks tell whether the far end
-/// rang or answered. [`CallState::Ended`] is terminal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CallState {
-    /// The platform accepted the dial; the INVITE is on its way.
-    Dialing,
-    /// The far end is ringing.
-    Ringing,
-    /// The far end answered.
-    Active,
-    /// The far end put the call on hold.
-    OnHold,
-    /// The call is over (hung up here, by the far end, or failed).
-    Ended,
-}
-
-impl CallState {
-    /// The wire spelling (`dialing`, `on_hold`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CallState::Dialing => "dialing",
-            CallState::Ringing => "ringing",
-            CallState::Active => "active",
-            CallState::OnHold => "on_hold",
-            CallState::Ended => "ended",
-        }
-    }
-}
-
-/// One call as the API reports it: `{id, sessionId, target, connectionId, streamId?,
-/// state, createdAt, updatedAt, endedAt?, endReason?, sipCode?}`. Times are milliseconds
-/// since the Unix epoch.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CallRecord {
-    /// The platform's call id.
-    pub id: CallId,
-    /// The session the SIP leg is in.
-    pub session_id: SessionId,
-    /// The configured target whose settings were used; `null` for a caller-supplied
-    /// URI dialled without one, and for calls this server did not place.
-    pub target: Option<String>,
-    /// The SIP leg's connection.
-    pub connection_id: ConnectionId,
-    /// The SIP leg's stream; unknown only for a call this server did not place until
-    /// the platform reports its stream.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub stream_id: Option<StreamId>,
-    /// How far the call got.
-    pub state: CallState,
-    /// When the platform created the call.
-    pub created_at: Timestamp,
-    /// When the current state was reached (the platform's time when it said).
-    #[serde(default)]
-    pub updated_at: Timestamp,
-    /// When the call ended.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ended_at: Option<Timestamp>,
-    /// Why it ended, for people: the platform's reason (`Busy Here`), or `Hung up`
-    /// until the platform says more.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub end_reason: Option<String>,
-    /// The SIP response code (or the platform's own 700–706) it ended with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sip_code: Option<u16>,
-}
-
-impl CallRecord {
-    /// A call dial just placed: `dialing`, with the dial's ids.
-    pub fn dialed(call: &SipCall, target: Option<String>) -> Self {
-        Self {
-            id: call.id.clone(),
-            session_id: call.session_id.clone(),
-            target,
-            connection_id: call.connection_id.clone(),
-            stream_id: Some(call.stream_id.clone()),
-            state: CallState::Dialing,
-            created_at: call.created_at,
-            updated_at: call.created_at,
-            ended_at: None,
-            end_reason: None,
-            sip_code: None,
-        }
-    }
-}
+use crate::{CallId, ConnectionId, Room, SessionId, Timestamp};
 
 /// A store that could not answer. Its message goes to logs only; callers get a generic
 /// 500.
@@ -138,11 +51,47 @@ pub trait CallStore: Send + Sync + 'static {
         session: &SessionId,
     ) -> Result<SessionId, StoreError>;
 
+    /// Claims, for at most `ttl`, the right to create the platform session of `room`,
+    /// so that replicas sharing the store create one session per room instead of one
+    /// each. True when `owner` holds the claim now. A store serving one process needs
+    /// none (the API single-flights in process): the default always grants it.
+    async fn claim_room(
+        &self,
+        room: &Room,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let _ = (room, owner, ttl);
+        Ok(true)
+    }
+
+    /// Gives up a claim of `owner` (another owner's claim stays).
+    async fn release_room(&self, room: &Room, owner: &str) -> Result<(), StoreError> {
+        let _ = (room, owner);
+        Ok(())
+    }
+
     /// Whether `session` was created (or registered) through this store.
     async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError>;
 
     /// Records a new call.
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError>;
+
+    /// Records a call dial just placed under the dial slot `ticket` (from
+    /// [`crate::api::DialLimits::admit`]). A store that also keeps the dial limits (a
+    /// shared one) frees the slot in the same atomic step, so the call is never
+    /// counted twice against the active-call limit, live and in flight at once. The
+    /// default records it and answers false: the API then frees the slot itself (one
+    /// more round trip a store that answers true saves).
+    async fn insert_dialed_call(
+        &self,
+        call: CallRecord,
+        ticket: &DialTicket,
+    ) -> Result<bool, StoreError> {
+        let _ = ticket;
+        self.insert_call(call).await?;
+        Ok(false)
+    }
 
     /// One call.
     async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError>;
@@ -201,348 +150,4 @@ pub struct Updated {
     pub previous: CallState,
     /// Whether the update changed it.
     pub changed: bool,
-}
-
-/// Ended calls kept per session in memory; older ones are forgotten.
-pub const MAX_ENDED_CALLS_PER_SESSION: usize = 100;
-
-/// The default [`CallStore`]: process memory, lost on restart.
-#[derive(Debug, Default)]
-pub struct InMemoryCallStore {
-    state: Mutex<MemState>,
-}
-
-#[derive(Debug, Default)]
-struct MemState {
-    rooms: HashMap<Room, SessionId>,
-    sessions: HashMap<SessionId, Room>,
-    calls: HashMap<CallId, CallRecord>,
-    by_session: HashMap<SessionId, VecDeque<CallId>>,
-    by_connection: HashMap<ConnectionId, CallId>,
-    /// Calls not ended, per session (no entry for zero): the dial limit reads this on
-    /// every dial, so it must not cost a pass over the session's calls.
-    active: HashMap<SessionId, usize>,
-}
-
-impl InMemoryCallStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, MemState> {
-        crate::sync::lock(&self.state)
-    }
-}
-
-impl MemState {
-    /// Counts a call of `session` in or out of the not-ended tally.
-    fn count_active(&mut self, session: &SessionId, live: bool) {
-        if live {
-            *self.active.entry(session.clone()).or_default() += 1;
-        } else if let Some(n) = self.active.get_mut(session) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                self.active.remove(session);
-            }
-        }
-    }
-
-    /// Drops the oldest ended calls of `session` beyond the retention cap.
-    fn trim_ended(&mut self, session: &SessionId) {
-        let Some(ids) = self.by_session.get_mut(session) else {
-            return;
-        };
-        let ended = ids
-            .iter()
-            .filter(|id| {
-                self.calls
-                    .get(*id)
-                    .is_some_and(|c| c.state == CallState::Ended)
-            })
-            .count();
-        let mut excess = ended.saturating_sub(MAX_ENDED_CALLS_PER_SESSION);
-        if excess == 0 {
-            return;
-        }
-        let calls = &mut self.calls;
-        let by_connection = &mut self.by_connection;
-        ids.retain(|id| {
-            if excess > 0 && calls.get(id).is_some_and(|c| c.state == CallState::Ended) {
-                if let Some(old) = calls.remove(id) {
-                    by_connection.remove(&old.connection_id);
-                }
-                excess -= 1;
-                false
-            } else {
-                true
-            }
-        });
-    }
-}
-
-#[async_trait]
-impl CallStore for InMemoryCallStore {
-    async fn room_session(&self, room: &Room) -> Result<Option<SessionId>, StoreError> {
-        Ok(self.lock().rooms.get(room).cloned())
-    }
-
-    async fn insert_room_session(
-        &self,
-        room: &Room,
-        session: &SessionId,
-    ) -> Result<SessionId, StoreError> {
-        let mut st = self.lock();
-        if let Some(existing) = st.rooms.get(room) {
-            return Ok(existing.clone());
-        }
-        st.rooms.insert(room.clone(), session.clone());
-        st.sessions.insert(session.clone(), room.clone());
-        Ok(session.clone())
-    }
-
-    async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError> {
-        Ok(self.lock().sessions.contains_key(session))
-    }
-
-    async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {
-        let mut st = self.lock();
-        if let Some(old) = st.calls.remove(&call.id) {
-            st.by_connection.remove(&old.connection_id);
-            if old.state != CallState::Ended {
-                st.count_active(&old.session_id, false);
-            }
-            if let Some(ids) = st.by_session.get_mut(&old.session_id) {
-                ids.retain(|id| *id != call.id);
-            }
-        }
-        st.by_connection
-            .insert(call.connection_id.clone(), call.id.clone());
-        st.by_session
-            .entry(call.session_id.clone())
-            .or_default()
-            .push_back(call.id.clone());
-        if call.state != CallState::Ended {
-            st.count_active(&call.session_id, true);
-        }
-        st.calls.insert(call.id.clone(), call);
-        Ok(())
-    }
-
-    async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError> {
-        Ok(self.lock().calls.get(id).cloned())
-    }
-
-    async fn session_calls(
-        &self,
-        session: &SessionId,
-        include_ended: bool,
-    ) -> Result<Vec<CallRecord>, StoreError> {
-        let st = self.lock();
-        let Some(ids) = st.by_session.get(session) else {
-            return Ok(Vec::new());
-        };
-        Ok(ids
-            .iter()
-            .filter_map(|id| st.calls.get(id))
-            .filter(|c| include_ended || c.state != CallState::Ended)
-            .cloned()
-            .collect())
-    }
-
-    async fn active_call_count(&self, session: &SessionId) -> Result<usize, StoreError> {
-        Ok(self.lock().active.get(session).copied().unwrap_or(0))
-    }
-
-    async fn call_by_connection(
-        &self,
-        connection: &ConnectionId,
-    ) -> Result<Option<CallRecord>, StoreError> {
-        let st = self.lock();
-        Ok(st
-            .by_connection
-            .get(connection)
-            .and_then(|id| st.calls.get(id))
-            .cloned())
-    }
-
-    async fn update_call(
-        &self,
-        id: &CallId,
-        update: &CallUpdate,
-    ) -> Result<Option<Updated>, StoreError> {
-        let mut st = self.lock();
-        let Some(call) = st.calls.get_mut(id) else {
-            return Ok(None);
-        };
-        let previous = call.state;
-        let Some(next) = update.apply_to(call) else {
-            return Ok(Some(Updated {
-                call: call.clone(),
-                previous,
-                changed: false,
-            }));
-        };
-        *call = next.clone();
-        let (was_live, live) = (previous != CallState::Ended, next.state != CallState::Ended);
-        if was_live != live {
-            st.count_active(&next.session_id, live);
-        }
-        if next.state == CallState::Ended {
-            st.trim_ended(&next.session_id);
-        }
-        Ok(Some(Updated {
-            call: next,
-            previous,
-            changed: true,
-        }))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use futures_util::FutureExt;
-
-    fn now<F: std::future::Future>(f: F) -> F::Output {
-        f.now_or_never().expect("the in-memory store never waits")
-    }
-
-    fn call(id: &str, session: &SessionId) -> CallRecord {
-        CallRecord {
-            id: CallId::new(id).unwrap(),
-            session_id: session.clone(),
-            target: Some("support".into()),
-            connection_id: ConnectionId::new(format!("c-{id}")).unwrap(),
-            stream_id: Some(StreamId::new(format!("s-{id}")).unwrap()),
-            state: CallState::Dialing,
-            created_at: Timestamp::from_millis(1),
-            updated_at: Timestamp::from_millis(1),
-            ended_at: None,
-            end_reason: None,
-            sip_code: None,
-        }
-    }
-
-    #[test]
-    fn active_count_follows_inserts_replacements_and_endings() {
-        let store = InMemoryCallStore::new();
-        let s = SessionId::new("1_a").unwrap();
-        now(store.insert_call(call("k1", &s))).unwrap();
-        now(store.insert_call(call("k2", &s))).unwrap();
-        now(store.insert_call(call("k1", &s))).unwrap();
-        assert_eq!(now(store.active_call_count(&s)).unwrap(), 2);
-        let k1 = CallId::new("k1").unwrap();
-        for _ in 0..2 {
-            now(store.update_state(&k1, CallState::Ended, Timestamp::from_millis(5))).unwrap();
-            assert_eq!(now(store.active_call_count(&s)).unwrap(), 1);
-        }
-        let mut ended = call("k3", &s);
-        ended.state = CallState::Ended;
-        now(store.insert_call(ended)).unwrap();
-        now(store.insert_call(call("k2", &s))).unwrap();
-        assert_eq!(now(store.active_call_count(&s)).unwrap(), 1);
-        let other = SessionId::new("1_b").unwrap();
-        assert_eq!(now(store.active_call_count(&other)).unwrap(), 0);
-    }
-
-    #[test]
-    fn first_room_mapping_wins() {
-        let store = InMemoryCallStore::new();
-        let room = Room::new("r1").unwrap();
-        let a = SessionId::new("1_a").unwrap();
-        let b = SessionId::new("1_b").unwrap();
-        assert_eq!(now(store.insert_room_session(&room, &a)).unwrap(), a);
-        assert_eq!(now(store.insert_room_session(&room, &b)).unwrap(), a);
-        assert!(now(store.is_known_session(&a)).unwrap());
-        assert!(!now(store.is_known_session(&b)).unwrap());
-    }
-
-    #[test]
-    fn ended_is_terminal_and_listed_only_on_request() {
-        let store = InMemoryCallStore::new();
-        let s = SessionId::new("1_a").unwrap();
-        now(store.insert_call(call("k1", &s))).unwrap();
-        now(store.insert_call(call("k2", &s))).unwrap();
-        let id = CallId::new("k1").unwrap();
-        let ended = now(store.update_state(&id, CallState::Ended, Timestamp::from_millis(5)))
-            .unwrap()
-            .unwrap();
-        assert_eq!(ended.ended_at, Some(Timestamp::from_millis(5)));
-        let again = now(store.update_state(&id, CallState::Active, Timestamp::from_millis(9)))
-            .unwrap()
-            .unwrap();
-        assert_eq!(again.state, CallState::Ended);
-        assert_eq!(again.ended_at, Some(Timestamp::from_millis(5)));
-        assert_eq!(now(store.session_calls(&s, false)).unwrap().len(), 1);
-        assert_eq!(now(store.active_call_count(&s)).unwrap(), 1);
-        assert_eq!(now(store.session_calls(&s, true)).unwrap().len(), 2);
-    }
-
-    #[test]
-    fn ended_calls_are_capped_per_session() {
-        let store = InMemoryCallStore::new();
-        let s = SessionId::new("1_a").unwrap();
-        for i in 0..MAX_ENDED_CALLS_PER_SESSION + 5 {
-            let c = call(&format!("k{i}"), &s);
-            let id = c.id.clone();
-            now(store.insert_call(c)).unwrap();
-            now(store.update_state(&id, CallState::Ended, Timestamp::from_millis(2))).unwrap();
-        }
-        now(store.insert_call(call("live", &s))).unwrap();
-        let all = now(store.session_calls(&s, true)).unwrap();
-        assert_eq!(all.len(), MAX_ENDED_CALLS_PER_SESSION + 1);
-        assert_eq!(all[0].id.as_str(), "k5");
-        assert!(
-            now(store.call(&CallId::new("k0").unwrap()))
-                .unwrap()
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn calls_are_found_by_connection_until_forgotten() {
-        let store = InMemoryCallStore::new();
-        let s = SessionId::new("1_a").unwrap();
-        now(store.insert_call(call("k1", &s))).unwrap();
-        let conn = ConnectionId::new("c-k1").unwrap();
-        let found = now(store.call_by_connection(&conn)).unwrap().unwrap();
-        assert_eq!(found.id.as_str(), "k1");
-        // Re-inserting under another connection moves the index.
-        let mut moved = call("k1", &s);
-        moved.connection_id = ConnectionId::new("c-other").unwrap();
-        now(store.insert_call(moved)).unwrap();
-        assert!(now(store.call_by_connection(&conn)).unwrap().is_none());
-        // Trimmed ended calls leave the index too.
-        for i in 0..MAX_ENDED_CALLS_PER_SESSION + 1 {
-            let c = call(&format!("t{i}"), &s);
-            let id = c.id.clone();
-            now(store.insert_call(c)).unwrap();
-            now(store.update_state(&id, CallState::Ended, Timestamp::from_millis(2))).unwrap();
-        }
-        let first = ConnectionId::new("c-t0").unwrap();
-        assert!(now(store.call_by_connection(&first)).unwrap().is_none());
-        let last = ConnectionId::new(format!("c-t{MAX_ENDED_CALLS_PER_SESSION}")).unwrap();
-        assert!(now(store.call_by_connection(&last)).unwrap().is_some());
-    }
-
-    #[test]
-    fn update_call_reports_unchanged_updates() {
-        let store = InMemoryCallStore::new();
-        let s = SessionId::new("1_a").unwrap();
-        now(store.insert_call(call("k1", &s))).unwrap();
-        let id = CallId::new("k1").unwrap();
-        let ring = CallUpdate::new(
-            CallChange::State(CallState::Ringing),
-            Timestamp::from_millis(3),
-        );
-        let first = now(store.update_call(&id, &ring)).unwrap().unwrap();
-        assert!(first.changed);
-        assert_eq!(first.previous, CallState::Dialing);
-        let again = now(store.update_call(&id, &ring)).unwrap().unwrap();
-        assert!(!again.changed);
-        assert_eq!(again.call.state, CallState::Ringing);
-        let unknown = CallId::new("nope").unwrap();
-        assert!(now(store.update_call(&unknown, &ring)).unwrap().is_none());
-    }
 }

@@ -13,7 +13,7 @@
 //! because it knows why the far end left. Stores apply [`CallUpdate::apply_to`] inside
 //! their own atomic section, so concurrent sources cannot interleave.
 
-use crate::api::store::{CallRecord, CallState};
+use crate::api::call::{CallRecord, CallState};
 use crate::{StreamId, Timestamp};
 
 impl CallState {

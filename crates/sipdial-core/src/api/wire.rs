@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::Role;
-use crate::api::store::CallRecord;
+use crate::api::call::CallRecord;
 
 /// `POST /session`.
 #[derive(Debug, Deserialize)]

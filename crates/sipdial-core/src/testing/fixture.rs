@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::api::{DEFAULT_BODY_LIMIT, SipTarget};
+use crate::api::{Backend, DEFAULT_BODY_LIMIT, SipTarget};
 use crate::fake::FakeDialer;
 use crate::{SipAuth, SipDialApi, SipDialer, SipUri};
 
@@ -57,6 +57,22 @@ impl Fixture {
     /// # Panics
     /// As [`Fixture::new`].
     pub fn with_prefix(prefix: &str) -> Self {
+        Self::with_prefix_and_backend(prefix, None)
+    }
+
+    /// A fresh dialer and an API over `backend` (which should hold no state yet).
+    ///
+    /// # Panics
+    /// As [`Fixture::new`].
+    pub fn with_backend(backend: Backend) -> Self {
+        Self::with_prefix_and_backend(Self::PREFIX, Some(backend))
+    }
+
+    /// [`Fixture::with_prefix`] over `backend` (in memory when `None`).
+    ///
+    /// # Panics
+    /// As [`Fixture::new`].
+    pub fn with_prefix_and_backend(prefix: &str, backend: Option<Backend>) -> Self {
         let dialer = Arc::new(FakeDialer::new());
         let uri = |user: &str| {
             SipUri::new(format!("sip:{user}@{}", Self::SIP_HOST))
@@ -75,9 +91,13 @@ impl Fixture {
             .allowed_origins([Self::ALLOWED_ORIGIN])
             .max_active_calls_per_session(Self::MAX_ACTIVE_CALLS)
             .dials_per_minute(Self::DIALS_PER_MINUTE)
-            .sse_heartbeat(Self::SSE_HEARTBEAT)
-            .build()
-            .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
+            .sse_heartbeat(Self::SSE_HEARTBEAT);
+        let api = match backend {
+            Some(b) => api.backend(b),
+            None => api,
+        }
+        .build()
+        .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
         Self { dialer, api }
     }
 

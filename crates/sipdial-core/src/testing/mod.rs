@@ -26,6 +26,12 @@ mod streaming;
 pub use fixture::Fixture;
 pub use http1::Http1Client;
 pub use request::{TestBody, TestRequest, TestRequestBody, TestResponse};
-pub use runner::{CASES, CaseFailure, HttpIntegration, run_suite, run_suite_report};
+pub use runner::{
+    BackendFactory, CASES, CaseFailure, HttpIntegration, run_suite, run_suite_on, run_suite_report,
+    run_suite_report_on,
+};
 pub use sse::{SseEvent, SseItem, TestStream};
-pub use streaming::{SSE_CASES, StreamingIntegration, run_sse_suite, run_sse_suite_report};
+pub use streaming::{
+    SSE_CASES, StreamingIntegration, run_sse_suite, run_sse_suite_on, run_sse_suite_report,
+    run_sse_suite_report_on,
+};

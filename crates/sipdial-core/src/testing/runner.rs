@@ -59,9 +59,19 @@ pub(super) struct Cx<I> {
     base: String,
 }
 
+/// Makes a fresh backend for each case (e.g. a Redis backend under a prefix of its
+/// own), so that the suite runs against shared state as well as in memory.
+pub type BackendFactory = std::sync::Arc<
+    dyn Fn() -> futures_util::future::BoxFuture<'static, crate::api::Backend> + Send + Sync,
+>;
+
 impl<I: HttpIntegration> Cx<I> {
-    pub(super) async fn new() -> Self {
-        let fixture = Fixture::with_prefix(I::prefix());
+    pub(super) async fn new(backend: Option<&BackendFactory>) -> Self {
+        let backend = match backend {
+            Some(make) => Some(make().await),
+            None => None,
+        };
+        let fixture = Fixture::with_prefix_and_backend(I::prefix(), backend);
         let http = I::build(fixture.api.clone()).await;
         let base = format!("{}{}", http.mount(), fixture.api.prefix());
         Self {
@@ -105,9 +115,17 @@ macro_rules! suite {
         /// Runs every case against `I`, each with a fresh [`Fixture`], and returns the
         /// failures (empty when the form conforms).
         pub async fn run_suite_report<I: HttpIntegration>() -> Vec<CaseFailure> {
+            run_suite_report_on::<I>(None).await
+        }
+
+        /// [`run_suite_report`] with each case's fixture over a backend from `backend`
+        /// (the in-memory one when `None`).
+        pub async fn run_suite_report_on<I: HttpIntegration>(
+            backend: Option<BackendFactory>,
+        ) -> Vec<CaseFailure> {
             let mut failures = Vec::new();
             $(
-                let cx = Cx::<I>::new().await;
+                let cx = Cx::<I>::new(backend.as_ref()).await;
                 if let Err(message) = cases::$case(&cx).await {
                     failures.push(CaseFailure { case: stringify!($case), message });
                 }
@@ -167,7 +185,18 @@ suite![
 /// # Panics
 /// When any case fails.
 pub async fn run_suite<I: HttpIntegration>() {
-    let failures = run_suite_report::<I>().await;
+    report(run_suite_report::<I>().await);
+}
+
+/// [`run_suite`] with each case's fixture over a backend from `backend`.
+///
+/// # Panics
+/// When any case fails.
+pub async fn run_suite_on<I: HttpIntegration>(backend: BackendFactory) {
+    report(run_suite_report_on::<I>(Some(backend)).await);
+}
+
+fn report(failures: Vec<CaseFailure>) {
     if !failures.is_empty() {
         let list: Vec<String> = failures.iter().map(|f| format!("  - {f}")).collect();
         panic!(

@@ -35,7 +35,22 @@ impl SseEvent {
         })
     }
 
-    /// The id as a number.
+    /// The id's place in its stream, for comparing two ids: ids are opaque, but every
+    /// log this crate ships writes them as `N` (in memory) or `N-M` (a Redis stream
+    /// entry), both ordered by the numbers.
+    pub fn id_order(&self) -> Result<(u64, u64), String> {
+        let id = self.id.as_deref().unwrap_or("");
+        let (a, b) = id.split_once('-').unwrap_or((id, "0"));
+        match (a.parse(), b.parse()) {
+            (Ok(a), Ok(b)) => Ok((a, b)),
+            _ => Err(format!(
+                "event `{}` has no ordered id: {:?}",
+                self.event, self.id
+            )),
+        }
+    }
+
+    /// The id as a number (the in-memory log's ids).
     pub fn id_number(&self) -> Result<u64, String> {
         self.id
             .as_deref()

@@ -12,7 +12,7 @@ use http::{HeaderValue, StatusCode};
 use serde_json::{Value, json};
 
 use super::cases::{Outcome, create_session, dial, ensure};
-use super::runner::{CaseFailure, Cx};
+use super::runner::{BackendFactory, CaseFailure, Cx};
 use super::sse::{SseEvent, SseItem, TestStream};
 use super::{Fixture, HttpIntegration, TestRequest};
 use crate::SessionId;
@@ -115,7 +115,7 @@ pub(super) async fn sse_snapshot_then_live_change<I: StreamingIntegration>(cx: &
         calls.len() == 1 && calls[0]["id"] == call["id"] && state_of(&calls[0]) == "dialing",
         || format!("the snapshot should hold the dialing call: {calls:?}"),
     )?;
-    let first_id = snapshot.id_number()?;
+    let first_id = snapshot.id_order()?;
     callback(cx, &session, &call, "RINGING", 10).await?;
     let change = stream.next_event(PROMPT).await?;
     let data = expect_event(&change, "call")?;
@@ -123,8 +123,8 @@ pub(super) async fn sse_snapshot_then_live_change<I: StreamingIntegration>(cx: &
         data["id"] == call["id"] && state_of(&data) == "ringing",
         || format!("expected the call ringing, got {data}"),
     )?;
-    ensure(change.id_number()? > first_id, || {
-        format!("event ids must increase: {first_id} then {:?}", change.id)
+    ensure(change.id_order()? > first_id, || {
+        format!("event ids must increase: {first_id:?} then {:?}", change.id)
     })
 }
 
@@ -137,22 +137,23 @@ pub(super) async fn sse_resumes_after_last_event_id<I: StreamingIntegration>(
     stream.next_event(PROMPT).await?;
     callback(cx, &session, &call, "RINGING", 10).await?;
     let ringing = stream.next_event(PROMPT).await?;
-    let seen = ringing.id_number()?;
+    let seen = ringing.id_order()?;
+    let seen_id = ringing.id.clone().unwrap_or_default();
     drop(stream);
     // Missed while disconnected.
     callback(cx, &session, &call, "ACTIVE", 20).await?;
     let last_event_id = HeaderName::from_static("last-event-id");
     let resume = events_request(cx, &session).header(
         last_event_id.clone(),
-        HeaderValue::from_str(&seen.to_string()).map_err(|e| e.to_string())?,
+        HeaderValue::from_str(&seen_id).map_err(|e| e.to_string())?,
     );
     let mut stream = open_events(cx, resume).await?;
     let replayed = stream.next_event(PROMPT).await?;
     let data = expect_event(&replayed, "call")
         .map_err(|e| format!("a resume inside the buffer must replay, not snapshot: {e}"))?;
     ensure(
-        state_of(&data) == "active" && replayed.id_number()? > seen,
-        || format!("the missed ACTIVE change should be replayed after {seen}: {replayed:?}"),
+        state_of(&data) == "active" && replayed.id_order()? > seen,
+        || format!("the missed ACTIVE change should be replayed after {seen_id}: {replayed:?}"),
     )?;
     drop(stream);
     // An id the server cannot serve from its buffer starts over with a snapshot.
@@ -217,9 +218,17 @@ macro_rules! streaming_suite {
 
         /// Runs every streaming case against `I`, each with a fresh [`Fixture`].
         pub async fn run_sse_suite_report<I: StreamingIntegration>() -> Vec<CaseFailure> {
+            run_sse_suite_report_on::<I>(None).await
+        }
+
+        /// [`run_sse_suite_report`] over backends from `backend` (in memory when
+        /// `None`).
+        pub async fn run_sse_suite_report_on<I: StreamingIntegration>(
+            backend: Option<BackendFactory>,
+        ) -> Vec<CaseFailure> {
             let mut failures = Vec::new();
             $(
-                let cx = Cx::<I>::new().await;
+                let cx = Cx::<I>::new(backend.as_ref()).await;
                 if let Err(message) = $case(&cx).await {
                     failures.push(CaseFailure { case: stringify!($case), message });
                 }
@@ -242,7 +251,18 @@ streaming_suite![
 /// # Panics
 /// When any case fails.
 pub async fn run_sse_suite<I: StreamingIntegration>() {
-    let failures = run_sse_suite_report::<I>().await;
+    sse_report(run_sse_suite_report::<I>().await);
+}
+
+/// [`run_sse_suite`] over backends from `backend`.
+///
+/// # Panics
+/// When any case fails.
+pub async fn run_sse_suite_on<I: StreamingIntegration>(backend: BackendFactory) {
+    sse_report(run_sse_suite_report_on::<I>(Some(backend)).await);
+}
+
+fn sse_report(failures: Vec<CaseFailure>) {
     if !failures.is_empty() {
         let list: Vec<String> = failures.iter().map(|f| format!("  - {f}")).collect();
         panic!(

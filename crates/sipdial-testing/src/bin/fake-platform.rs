@@ -8,6 +8,14 @@
 //! `FAKE_CALLBACK_URL` and `FAKE_CALLBACK_SECRET` (where the platform's callbacks go, and
 //! the secret that signs them), `FAKE_RING_AFTER_MS` and `FAKE_ANSWER_AFTER_MS` (every
 //! call rings and is answered that long after its dial).
+//!
+//! SIP (docs/sip-emulation.md): `FAKE_SIP=1` places a real SIP call for every dial;
+//! `FAKE_SIP_BIND` (default `127.0.0.1:0`) is the gateway's UDP+TCP address,
+//! `FAKE_SIP_ROUTE=host:port` sends every INVITE there instead of the dialed host,
+//! `FAKE_SIP_RING_TIMEOUT_MS` cancels unanswered calls (default 60 s), and
+//! `FAKE_SIP_ENDPOINT=1` also runs the bundled answering endpoint (rings at 1 s,
+//! answers at 3 s, `busy` is busy) and routes every INVITE to it unless
+//! `FAKE_SIP_ROUTE` says otherwise.
 //! Prints `fake platform listening on http://HOST:PORT` once it accepts connections.
 
 use std::io::Write as _;
@@ -38,6 +46,14 @@ fn millis(name: &str) -> Result<Option<std::time::Duration>, String> {
 }
 
 fn main() -> ExitCode {
+    // `RUST_LOG` as usual; by default the fake's own progress (SIP calls) at info.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("sipdial_testing=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -91,6 +107,7 @@ async fn run() -> Result<(), String> {
             builder = builder.script_calls(CallScript::new(ring, answer.unwrap_or(ring)));
         }
     }
+    let (builder, _endpoint) = sip_options(builder).await?;
     let platform = builder
         .start()
         .await
@@ -111,6 +128,9 @@ async fn run() -> Result<(), String> {
     let addr = platform.local_addr();
     {
         let mut out = std::io::stdout().lock();
+        if let Some(sip) = platform.sip_addr() {
+            let _ = writeln!(out, "fake platform SIP gateway on udp+tcp {sip}");
+        }
         let _ = writeln!(out, "fake platform listening on http://{addr}");
         let _ = out.flush();
     }
@@ -145,6 +165,72 @@ async fn run() -> Result<(), String> {
     }
     platform.shutdown().await;
     Ok(())
+}
+
+fn flag(name: &str) -> Result<bool, String> {
+    match non_empty(name).as_deref() {
+        None | Some("0" | "false") => Ok(false),
+        Some("1" | "true") => Ok(true),
+        Some(_) => Err(format!("{name} must be 1 or 0")),
+    }
+}
+
+/// Turns SIP on from the environment; the endpoint, when asked for, lives as long as
+/// the returned handle.
+#[cfg(feature = "sip")]
+async fn sip_options(
+    mut builder: sipdial_testing::FakePlatformBuilder,
+) -> Result<
+    (
+        sipdial_testing::FakePlatformBuilder,
+        Option<sipdial_testing::sip::endpoint::SipEndpoint>,
+    ),
+    String,
+> {
+    use sipdial_testing::SipConfig;
+    use sipdial_testing::sip::endpoint::{EndpointConfig, SipEndpoint};
+    if !flag("FAKE_SIP")? {
+        return Ok((builder, None));
+    }
+    let addr = |name: &str| -> Result<Option<SocketAddr>, String> {
+        non_empty(name)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| format!("{name} must be host:port (an IP address)"))
+            })
+            .transpose()
+    };
+    let mut config = SipConfig::new();
+    if let Some(bind) = addr("FAKE_SIP_BIND")? {
+        config = config.bind(bind);
+    }
+    if let Some(limit) = millis("FAKE_SIP_RING_TIMEOUT_MS")? {
+        config = config.ring_timeout(limit);
+    }
+    let mut endpoint = None;
+    if flag("FAKE_SIP_ENDPOINT")? {
+        let phone = SipEndpoint::start(EndpointConfig::default())
+            .await
+            .map_err(|e| format!("cannot start the SIP endpoint: {e}"))?;
+        println!("SIP endpoint on udp+tcp {}", phone.local_addr());
+        config = config.route(phone.local_addr());
+        endpoint = Some(phone);
+    }
+    if let Some(route) = addr("FAKE_SIP_ROUTE")? {
+        config = config.route(route);
+    }
+    builder = builder.sip(config);
+    Ok((builder, endpoint))
+}
+
+#[cfg(not(feature = "sip"))]
+async fn sip_options(
+    builder: sipdial_testing::FakePlatformBuilder,
+) -> Result<(sipdial_testing::FakePlatformBuilder, Option<()>), String> {
+    if flag("FAKE_SIP")? {
+        return Err("FAKE_SIP=1 needs the `sip` feature".to_owned());
+    }
+    Ok((builder, None))
 }
 
 #[cfg(unix)]

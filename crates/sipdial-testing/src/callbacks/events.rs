@@ -1,4 +1,4 @@
-//! The JSON bodies of the platform's callbacks, in the shapes of opentok-api.md §6: SIP
+//! The JSON bodies of the platform's callbacks, in the shapes of docs/platform-api.md §6: SIP
 //! call events (`callCreated`, `callUpdated`, `callDestroyed`) and session-monitoring
 //! events (`connectionCreated`/`Destroyed`, `streamCreated`/`Destroyed`).
 //!

@@ -1,4 +1,4 @@
-//! The platform's callbacks (opentok-api.md §6): what happens to a SIP call after the
+//! The platform's callbacks (docs/platform-api.md §6): what happens to a SIP call after the
 //! dial's 200 — ringing, answer, hold, hang-up — and to the session's connections and
 //! streams, reported to the URL the test configured.
 //!
@@ -8,6 +8,7 @@
 
 mod delivery;
 mod events;
+mod signature;
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -20,8 +21,8 @@ pub(crate) use delivery::{CallbackConfig, Outbox};
 pub use delivery::{CallbackRecord, Delivery, DeliveryOutcome};
 pub(crate) use events::EndReason;
 
-use crate::server::lock;
 use crate::state::{ConnectionSnapshot, Session, SipCallState, Store, StreamSnapshot};
+use crate::sync::lock;
 use events::{CallRef, Outgoing};
 
 /// What the far end does after each dial, measured from the dial
@@ -185,7 +186,13 @@ impl Lifecycle {
     /// Called right after `Session::add_connection`, so the connection and its streams
     /// are the last entries: they are looked up from the end, which keeps a dial O(1)
     /// however many connections a session has gathered (a load test adds thousands).
-    pub(crate) fn connection_added(&self, session: &Session, connection_id: &str) {
+    /// `run_script` is false when the SIP gateway emulation moves the call instead.
+    pub(crate) fn connection_added(
+        &self,
+        session: &Session,
+        connection_id: &str,
+        run_script: bool,
+    ) {
         let Some(c) = session
             .connections
             .iter()
@@ -211,7 +218,8 @@ impl Lifecycle {
             out.push(call.updated(SipCallState::Dialing.as_platform_str(), now));
         }
         self.outbox.send(out);
-        if let Some(leg) = &c.sip
+        if run_script
+            && let Some(leg) = &c.sip
             && let Some(script) = lock(&self.scripts).for_next_call()
         {
             self.run_script(leg.call_id.clone(), script);

@@ -64,7 +64,7 @@ pub fn client_token(session: &str) -> String {
     tokens::project_client_token(TEST_API_KEY, TEST_API_SECRET, session).unwrap()
 }
 
-/// A legacy `T1==` token (opentok-api.md §3b), built here independently of the fake.
+/// A legacy `T1==` token (docs/platform-api.md §3b), built here independently of the fake.
 pub fn t1_token(session: &str, secret: &str) -> String {
     let exp = now() + 3600;
     let data = format!(

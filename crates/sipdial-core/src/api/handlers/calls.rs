@@ -3,10 +3,10 @@
 use http::StatusCode;
 
 use super::super::authorizer::Action;
+use super::super::call::CallState;
 use super::super::error::ApiError;
 use super::super::extract::query_pairs;
 use super::super::lifecycle::CallEventCause;
-use super::super::store::CallState;
 use super::super::wire::{CallsResponse, DtmfBody};
 use super::super::{json_response, no_content};
 use super::{Answer, Handlers, call_ended, dial_error, session_field, store_error};

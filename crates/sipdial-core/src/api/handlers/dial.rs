@@ -2,20 +2,24 @@
 //! limits, then place and record the call as one unit that outlives the request.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::Duration;
 
 use http::{HeaderValue, StatusCode, header};
 
 use super::super::SIP_CONNECTION_DATA;
 use super::super::authorizer::Action;
+use super::super::call::CallRecord;
 use super::super::completion::run_to_completion;
 use super::super::error::ApiError;
 use super::super::json_response;
-use super::super::store::CallRecord;
+use super::super::lifecycle::{Dialed, Lifecycle};
+use super::super::limits::{DialSlot, DialTicket};
 use super::super::targets::Target;
 use super::super::wire::DialBody;
 use super::{Answer, Handlers, dial_error, session_field, store_error};
-use crate::{ConnectionData, DialRequest, Role, SipHeaders, SipUri, StreamId, TokenOptions};
+use crate::{
+    ConnectionData, DialRequest, Role, SipDialer, SipHeaders, SipUri, StreamId, TokenOptions,
+};
 
 impl Handlers<'_> {
     /// Which configured target a dial uses.
@@ -106,12 +110,22 @@ impl Handlers<'_> {
             custom_uri: custom_uri.is_some(),
         })
         .await?;
-        let active = inner
-            .store
-            .active_call_count(&session)
+        let active = if inner.limits.counts_active() {
+            0
+        } else {
+            inner
+                .store
+                .active_call_count(&session)
+                .await
+                .map_err(store_error)?
+        };
+        let ticket = inner
+            .limits
+            .admit(&session, active, &inner.policy)
             .await
-            .map_err(store_error)?;
-        let permit = inner.limiter.admit(&session, active, Instant::now())?;
+            .map_err(store_error)?
+            .map_err(|refusal| refusal.into_error(&inner.policy))?;
+        let slot = DialSlot::new(Arc::clone(&inner.limits), session.clone(), ticket);
 
         let token = inner
             .dialer
@@ -143,24 +157,21 @@ impl Handlers<'_> {
                 .await
                 .map_err(|e| dial_error("dial", e))?;
             tracing::Span::current().record("call_id", call.id.as_str());
-            // The record moves into the store; `call` still names the leg to end if it
-            // cannot be recorded, so no copy of the record is kept for that.
-            let record = match lifecycle
-                .insert_dialed(CallRecord::dialed(&call, target_name))
-                .await
-            {
-                Ok(recorded) => recorded,
-                Err(e) => {
-                    // An untracked live call could not be hung up through the API: end it.
-                    let err = store_error(e);
-                    if let Err(e) = dialer.hang_up(&call.session_id, &call.connection_id).await {
-                        tracing::error!(error = %e, "could not hang up an unrecorded call");
+            let record = CallRecord::dialed(&call, target_name);
+            match record_dialed(&lifecycle, &*dialer, record, &slot).await {
+                Ok(dialed) => {
+                    if dialed.slot_freed {
+                        slot.disarm();
+                    } else {
+                        slot.release().await;
                     }
-                    return Err(err);
+                    Ok(dialed.record)
                 }
-            };
-            drop(permit);
-            Ok(record)
+                Err(e) => {
+                    slot.release().await;
+                    Err(e)
+                }
+            }
         };
         let record = run_to_completion(place_and_record).await?;
         let mut res = json_response(StatusCode::CREATED, &record)?;
@@ -183,4 +194,66 @@ fn sip_leg_data() -> Result<ConnectionData, ApiError> {
             "the SIP leg's connection data is invalid",
         )
     })
+}
+
+/// Attempts at recording a placed call before giving up, and the pause after the first
+/// failure (doubled after each one): about one second in all, so a store that blinks
+/// (a failover, a reconnect) does not cost a placed call.
+const RECORD_ATTEMPTS: u32 = 4;
+const RECORD_BACKOFF: Duration = Duration::from_millis(150);
+
+/// Records a call the platform accepted. A placed call is never silently lost: when the
+/// store still fails after the retries, the call is hung up (an untracked call could
+/// not be listed, controlled or counted against the limits) and the answer is a 503
+/// that names its connection and whether the hang-up worked.
+async fn record_dialed(
+    lifecycle: &Lifecycle,
+    dialer: &dyn SipDialer,
+    record: CallRecord,
+    slot: &DialSlot,
+) -> Result<Dialed, ApiError> {
+    let none = DialTicket(String::new());
+    let ticket = slot.ticket().unwrap_or(&none);
+    let mut pause = RECORD_BACKOFF;
+    let mut attempt = 1;
+    let error = loop {
+        match lifecycle
+            .insert_dialed(record.clone(), ticket, attempt > 1)
+            .await
+        {
+            Ok(dialed) => return Ok(dialed),
+            Err(e) if attempt >= RECORD_ATTEMPTS => break e,
+            Err(e) => {
+                tracing::warn!(error = %e, attempt, "a placed call could not be recorded; retrying");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+        }
+    };
+    let _ = store_error(error);
+    let hung_up = match dialer
+        .hang_up(&record.session_id, &record.connection_id)
+        .await
+    {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, "could not hang up an unrecorded call");
+            false
+        }
+    };
+    Err(ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "store_unavailable",
+        format!(
+            "the call was placed (connection {}) but could not be recorded; {}",
+            record.connection_id,
+            if hung_up {
+                "it was hung up"
+            } else {
+                "hanging it up failed too"
+            }
+        ),
+    )
+    .with_retry_after(Duration::from_secs(1)))
 }

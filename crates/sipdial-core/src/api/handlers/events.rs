@@ -4,6 +4,7 @@ use http::{HeaderValue, header};
 
 use super::super::authorizer::Action;
 use super::super::error::ApiError;
+use super::super::event_log::EventId;
 use super::super::extract::query_pairs;
 use super::{Answer, Handlers, session_field, store_error};
 
@@ -27,10 +28,10 @@ impl Handlers<'_> {
             .headers
             .get("last-event-id")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
+            .and_then(|v| EventId::new(v.trim()));
         let body = self
             .inner
-            .lifecycle
+            .streams
             .subscribe(&session, last_event_id)
             .await
             .map_err(store_error)?;

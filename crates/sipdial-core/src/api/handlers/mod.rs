@@ -16,9 +16,10 @@ use http::StatusCode;
 
 use super::Inner;
 use super::authorizer::{Action, Decision};
+use super::call::CallRecord;
 use super::error::ApiError;
 use super::lifecycle::CallEventCause;
-use super::store::{CallRecord, StoreError};
+use super::store::StoreError;
 use crate::body::ResponseBody;
 use crate::{CallId, DialError, Role, SessionId};
 

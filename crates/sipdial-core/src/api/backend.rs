@@ -1,0 +1,73 @@
+//! The state the API keeps between requests, as one bundle of plugins: rooms and calls,
+//! dial limits, callback dedupe, parked early events and the per-session event log.
+//!
+//! One process uses [`Backend::in_memory`] (the default). Replicas of one app behind a
+//! load balancer share one backend (the `sipdial-redis` crate), so that every replica
+//! sees the same rooms, calls, limits and events.
+
+use std::sync::Arc;
+
+use crate::api::dedupe::{DeliveryDedupe, InMemoryDedupe};
+use crate::api::event_log::{EventLog, InMemoryEventLog};
+use crate::api::limits::{DialLimits, InMemoryDialLimits};
+use crate::api::memory_store::InMemoryCallStore;
+use crate::api::parked::{InMemoryParked, ParkedEvents};
+use crate::api::sse::DEFAULT_SSE_REPLAY;
+use crate::api::store::CallStore;
+
+/// Every shared part of the API's state.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Backend {
+    /// Rooms, sessions and calls.
+    pub store: Arc<dyn CallStore>,
+    /// Active-call and dial-rate limits.
+    pub limits: Arc<dyn DialLimits>,
+    /// Which platform deliveries were applied.
+    pub dedupe: Arc<dyn DeliveryDedupe>,
+    /// Events for calls not recorded yet.
+    pub parked: Arc<dyn ParkedEvents>,
+    /// The per-session log the SSE streams read.
+    pub events: Arc<dyn EventLog>,
+}
+
+impl Backend {
+    /// One bundle of its parts.
+    pub fn new(
+        store: Arc<dyn CallStore>,
+        limits: Arc<dyn DialLimits>,
+        dedupe: Arc<dyn DeliveryDedupe>,
+        parked: Arc<dyn ParkedEvents>,
+        events: Arc<dyn EventLog>,
+    ) -> Self {
+        Self {
+            store,
+            limits,
+            dedupe,
+            parked,
+            events,
+        }
+    }
+
+    /// Everything in this process's memory (lost on restart, not shared).
+    pub fn in_memory() -> Self {
+        Self::in_memory_with_replay(DEFAULT_SSE_REPLAY)
+    }
+
+    /// In memory, keeping `replay` events per session for `Last-Event-ID`.
+    pub fn in_memory_with_replay(replay: usize) -> Self {
+        Self::new(
+            Arc::new(InMemoryCallStore::new()),
+            Arc::new(InMemoryDialLimits::new()),
+            Arc::new(InMemoryDedupe::new()),
+            Arc::new(InMemoryParked::new()),
+            Arc::new(InMemoryEventLog::new(replay)),
+        )
+    }
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,176 @@
+//! The API over a backend that fails: every route answers 503 `store_unavailable`
+//! (never a hang or a panic), and a call the platform placed is never silently lost
+//! when recording it fails (retried, or hung up and reported with its connection).
+#![cfg(feature = "fake")]
+
+mod http_support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use http::Method;
+use http_support::*;
+use serde_json::json;
+use sipdial_core::api::{
+    CallRecord, CallStore, CallUpdate, InMemoryCallStore, StoreError, Updated,
+};
+use sipdial_core::async_trait;
+use sipdial_core::fake::Operation;
+use sipdial_core::{CallId, ConnectionId, Room, SessionId};
+
+/// The in-memory store, with call inserts failing while `failing_inserts` > 0 and
+/// every read failing while `down`.
+#[derive(Default)]
+struct Flaky {
+    inner: InMemoryCallStore,
+    failing_inserts: AtomicUsize,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::new("down"));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl CallStore for Flaky {
+    async fn room_session(&self, room: &Room) -> Result<Option<SessionId>, StoreError> {
+        self.check()?;
+        self.inner.room_session(room).await
+    }
+    async fn insert_room_session(
+        &self,
+        room: &Room,
+        s: &SessionId,
+    ) -> Result<SessionId, StoreError> {
+        self.check()?;
+        self.inner.insert_room_session(room, s).await
+    }
+    async fn is_known_session(&self, s: &SessionId) -> Result<bool, StoreError> {
+        self.check()?;
+        self.inner.is_known_session(s).await
+    }
+    async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {
+        self.check()?;
+        let left = self.failing_inserts.load(Ordering::SeqCst);
+        if left > 0 {
+            self.failing_inserts.store(left - 1, Ordering::SeqCst);
+            return Err(StoreError::new("insert refused"));
+        }
+        self.inner.insert_call(call).await
+    }
+    async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError> {
+        self.check()?;
+        self.inner.call(id).await
+    }
+    async fn session_calls(&self, s: &SessionId, all: bool) -> Result<Vec<CallRecord>, StoreError> {
+        self.check()?;
+        self.inner.session_calls(s, all).await
+    }
+    async fn call_by_connection(&self, c: &ConnectionId) -> Result<Option<CallRecord>, StoreError> {
+        self.check()?;
+        self.inner.call_by_connection(c).await
+    }
+    async fn update_call(
+        &self,
+        id: &CallId,
+        u: &CallUpdate,
+    ) -> Result<Option<Updated>, StoreError> {
+        self.check()?;
+        self.inner.update_call(id, u).await
+    }
+}
+
+fn flaky_fixture() -> (Fixture, Arc<Flaky>) {
+    let store = Arc::new(Flaky::default());
+    let f = fixture_with(|b| b.store(store.clone()));
+    (f, store)
+}
+
+#[tokio::test]
+async fn a_placed_call_is_recorded_after_a_store_blip() {
+    let (f, store) = flaky_fixture();
+    let s = f.session("r").await;
+    store.failing_inserts.store(2, Ordering::SeqCst);
+    let res = f
+        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": s })))
+        .await;
+    assert_eq!(res.status, 201, "{}", String::from_utf8_lossy(&res.body));
+    let listed = f
+        .send(Method::GET, &format!("/sip/calls?sessionId={s}"), None)
+        .await;
+    assert_eq!(listed.json()["calls"].as_array().unwrap().len(), 1);
+    assert_eq!(f.fake.count(Operation::HangUp), 0);
+}
+
+#[tokio::test]
+async fn a_placed_call_that_cannot_be_recorded_is_hung_up_and_named() {
+    let (f, store) = flaky_fixture();
+    let s = f.session("r").await;
+    store.failing_inserts.store(usize::MAX, Ordering::SeqCst);
+    let res = f
+        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": s })))
+        .await;
+    assert_eq!(res.assert_error(503), "store_unavailable");
+    assert!(res.message().contains("connection"), "{}", res.message());
+    assert!(res.message().contains("hung up"), "{}", res.message());
+    assert_eq!(f.fake.count(Operation::Dial), 1);
+    assert_eq!(
+        f.fake.count(Operation::HangUp),
+        1,
+        "the untracked call was ended"
+    );
+    // Its slot was given back: the session can dial again once the store is back.
+    store.failing_inserts.store(0, Ordering::SeqCst);
+    let again = f
+        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": s })))
+        .await;
+    assert_eq!(again.status, 201);
+}
+
+#[tokio::test]
+async fn every_route_answers_503_while_the_store_is_down() {
+    let (f, store) = flaky_fixture();
+    let s = f.session("r").await;
+    let call = f
+        .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": s })))
+        .await
+        .json();
+    let id = call["id"].as_str().unwrap().to_owned();
+    store.down.store(true, Ordering::SeqCst);
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/sip/session".to_owned(),
+            Some(json!({ "room": "other" })),
+        ),
+        (
+            Method::POST,
+            "/sip/token".to_owned(),
+            Some(json!({ "sessionId": s })),
+        ),
+        (
+            Method::POST,
+            "/sip/dial".to_owned(),
+            Some(json!({ "sessionId": s })),
+        ),
+        (Method::GET, format!("/sip/calls?sessionId={s}"), None),
+        (Method::GET, format!("/sip/calls/{id}"), None),
+        (Method::DELETE, format!("/sip/calls/{id}"), None),
+        (Method::GET, format!("/sip/events?sessionId={s}"), None),
+    ] {
+        let res = f.send(method.clone(), &path, body).await;
+        assert_eq!(
+            res.assert_error(503),
+            "store_unavailable",
+            "{method} {path}"
+        );
+    }
+    store.down.store(false, Ordering::SeqCst);
+    let back = f.send(Method::GET, &format!("/sip/calls/{id}"), None).await;
+    assert_eq!(back.status, 200);
+}

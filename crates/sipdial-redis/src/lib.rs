@@ -1,0 +1,200 @@
+//! The Redis backend of sipdial: run several replicas of one app behind a load
+//! balancer as one server.
+//!
+//! Rooms and their sessions, calls and their indexes, the dial limits, callback dedupe,
+//! parked early events and the live event streams all live in one Redis, so any
+//! replica answers for any session or call, the limits hold for the whole fleet, and an
+//! SSE client resumes on whichever replica it reaches. What stays per replica: the SSE
+//! connections themselves and the dialer's HTTP pool. `docs/scale-out.md` has the key
+//! layout, expiries and failure behaviour.
+//!
+//! ```no_run
+//! # async fn demo(dialer: std::sync::Arc<dyn sipdial_core::SipDialer>) -> Result<(), Box<dyn std::error::Error>> {
+//! use sipdial_redis::{RedisBackend, RedisOptions};
+//! let backend = RedisBackend::connect("redis://127.0.0.1:6379/", RedisOptions::default()).await?;
+//! let api = sipdial_core::SipDialApi::builder(dialer).backend(backend).build()?;
+//! # let _ = api; Ok(()) }
+//! ```
+
+mod conn;
+mod deliveries;
+mod events;
+mod limits;
+mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use redis::aio::ConnectionManager;
+use sipdial_core::api::Backend;
+
+pub use deliveries::{RedisDedupe, RedisParked};
+pub use events::RedisEventLog;
+pub use limits::{IN_FLIGHT_TTL, RedisDialLimits};
+pub use store::RedisCallStore;
+
+/// Default key prefix.
+pub const DEFAULT_PREFIX: &str = "sipdial:";
+/// Default bound of every Redis command: a route that needs Redis answers 503 by then.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// How the backend uses Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RedisOptions {
+    /// Prefix of every key (default `sipdial:`), so several apps can share one Redis.
+    pub prefix: String,
+    /// Longest wait for one command (default 1.5 s).
+    pub command_timeout: Duration,
+    /// Entries kept per session stream for `Last-Event-ID` (`MAXLEN ~`, default 256).
+    pub stream_len: usize,
+    /// How long rooms, sessions and live calls are kept after their session's last
+    /// change (default 7 days).
+    pub session_retention: Duration,
+    /// How long an ended call stays readable (default 24 hours; at most 100 per
+    /// session either way).
+    pub ended_retention: Duration,
+    /// How long a callback delivery is remembered for dedupe (default 1 hour).
+    pub dedupe_retention: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            prefix: DEFAULT_PREFIX.to_owned(),
+            command_timeout: DEFAULT_COMMAND_TIMEOUT,
+            stream_len: 256,
+            session_retention: Duration::from_secs(7 * 24 * 3600),
+            ended_retention: Duration::from_secs(24 * 3600),
+            dedupe_retention: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl RedisOptions {
+    /// The default options with `prefix`.
+    pub fn with_prefix(prefix: impl Into<String>) -> Self {
+        Self {
+            prefix: prefix.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// Redis could not be used at start-up.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The URL is not a Redis URL.
+    #[error("invalid Redis URL: {0}")]
+    Url(String),
+    /// Redis did not answer.
+    #[error("Redis is unreachable: {0}")]
+    Unreachable(String),
+}
+
+/// Every part of sipdial's shared state in one Redis; pass it to
+/// `SipDialApi::builder(..).backend(..)`.
+#[derive(Debug, Clone)]
+pub struct RedisBackend {
+    /// Rooms, sessions and calls.
+    pub store: RedisCallStore,
+    /// The dial limits.
+    pub limits: RedisDialLimits,
+    /// Callback dedupe.
+    pub dedupe: RedisDedupe,
+    /// Parked early events.
+    pub parked: RedisParked,
+    /// The live event streams.
+    pub events: RedisEventLog,
+}
+
+fn redacted(e: &redis::RedisError) -> String {
+    // The URL (and its password) is never part of the message.
+    e.to_string()
+}
+
+impl RedisBackend {
+    /// Connects to `url` (`redis://[user:password@]host:port/db`) and checks that Redis
+    /// answers. Must run inside a Tokio runtime (it starts this replica's stream
+    /// tailer).
+    pub async fn connect(url: &str, opts: RedisOptions) -> Result<Self, ConnectError> {
+        let client = redis::Client::open(url).map_err(|e| ConnectError::Url(redacted(&e)))?;
+        let wait = opts.command_timeout * 2;
+        let open = |timeout| {
+            let client = client.clone();
+            let config = conn::manager_config(timeout, &opts);
+            async move {
+                tokio::time::timeout(wait, ConnectionManager::new_with_config(client, config))
+                    .await
+                    .map_err(|_| ConnectError::Unreachable(format!("no answer within {wait:?}")))?
+                    .map_err(|e| ConnectError::Unreachable(redacted(&e)))
+            }
+        };
+        let main = open(Some(opts.command_timeout)).await?;
+        // The tailer's reads block on purpose; it bounds each one itself.
+        let tail = open(None).await?;
+        let redis = conn::Redis::new(main, opts);
+        let replica: u64 = redis
+            .query(
+                "replica id",
+                redis::cmd("INCR").arg(redis.key("replicas", "next")),
+            )
+            .await
+            .map_err(|e| ConnectError::Unreachable(e.to_string()))?;
+        Ok(Self::assemble(redis, tail, replica))
+    }
+
+    /// [`Self::connect`] for synchronous start-up code: checks that Redis answers with
+    /// one blocking `PING` (bounded by the command timeout), then connects on first
+    /// use. Must be called inside a Tokio runtime context (e.g. from `async fn main`
+    /// before its first `.await` on the server).
+    pub fn connect_checked(url: &str, opts: RedisOptions) -> Result<Self, ConnectError> {
+        let client = redis::Client::open(url).map_err(|e| ConnectError::Url(redacted(&e)))?;
+        let mut probe = client
+            .get_connection_with_timeout(opts.command_timeout)
+            .map_err(|e| ConnectError::Unreachable(redacted(&e)))?;
+        probe
+            .set_read_timeout(Some(opts.command_timeout))
+            .map_err(|e| ConnectError::Unreachable(redacted(&e)))?;
+        let replica: u64 = redis::cmd("INCR")
+            .arg(format!("{}replicas:next", opts.prefix))
+            .query(&mut probe)
+            .map_err(|e| ConnectError::Unreachable(redacted(&e)))?;
+        let lazy = |timeout| {
+            ConnectionManager::new_lazy_with_config(
+                client.clone(),
+                conn::manager_config(timeout, &opts),
+            )
+            .map_err(|e| ConnectError::Unreachable(redacted(&e)))
+        };
+        let main = lazy(Some(opts.command_timeout))?;
+        let tail = lazy(None)?;
+        Ok(Self::assemble(conn::Redis::new(main, opts), tail, replica))
+    }
+
+    /// The parts over one connection. `replica` is unique in the fleet (a counter in
+    /// Redis), so this replica's dial tickets never collide with another's.
+    fn assemble(redis: conn::Redis, tail: ConnectionManager, replica: u64) -> Self {
+        let replica = format!("r{replica}");
+        Self {
+            store: RedisCallStore::new(redis.clone()),
+            limits: RedisDialLimits::new(redis.clone(), replica),
+            dedupe: RedisDedupe::new(redis.clone()),
+            parked: RedisParked::new(redis.clone()),
+            events: RedisEventLog::new(redis, tail),
+        }
+    }
+}
+
+impl From<RedisBackend> for Backend {
+    fn from(b: RedisBackend) -> Self {
+        Backend::new(
+            Arc::new(b.store),
+            Arc::new(b.limits),
+            Arc::new(b.dedupe),
+            Arc::new(b.parked),
+            Arc::new(b.events),
+        )
+    }
+}

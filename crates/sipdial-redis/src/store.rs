@@ -1,0 +1,268 @@
+//! Rooms, sessions and calls in Redis, with the per-session and per-connection indexes
+//! the routes read and the live-call count the dial limit reads.
+//!
+//! Every write that touches more than one key is one Lua script, so replicas never
+//! see half of it. A call update is a compare-and-set: the state machine runs here in
+//! Rust on the record read, and the script writes the result only if the record is
+//! still the one read (else the update is recomputed on the newer record).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::Script;
+use sipdial_core::api::{
+    CallRecord, CallState, CallStore, CallUpdate, DialTicket, MAX_ENDED_CALLS_PER_SESSION,
+    StoreError, Updated,
+};
+use sipdial_core::{CallId, ConnectionId, Room, SessionId};
+
+use crate::conn::{Redis, script};
+
+/// Compare-and-set attempts before an update gives up (only under heavy contention on
+/// one call).
+const CAS_ATTEMPTS: usize = 16;
+
+struct Scripts {
+    insert_call: Script,
+    update_call: Script,
+    session_calls: Script,
+    call_by_connection: Script,
+    insert_room: Script,
+    release_claim: Script,
+}
+
+/// The [`CallStore`] of a fleet.
+#[derive(Clone)]
+pub struct RedisCallStore {
+    redis: Redis,
+    scripts: Arc<Scripts>,
+}
+
+impl std::fmt::Debug for RedisCallStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisCallStore")
+            .field("redis", &self.redis)
+            .finish()
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX).max(1)
+}
+
+fn decode(json: &str) -> Result<CallRecord, StoreError> {
+    serde_json::from_str(json)
+        .map_err(|e| StoreError::new(format!("a stored call is unreadable: {e}")))
+}
+
+fn encode(call: &CallRecord) -> Result<String, StoreError> {
+    serde_json::to_string(call)
+        .map_err(|e| StoreError::new(format!("a call could not be encoded: {e}")))
+}
+
+impl RedisCallStore {
+    pub(crate) fn new(redis: Redis) -> Self {
+        Self {
+            redis,
+            scripts: Arc::new(Scripts {
+                insert_call: script(include_str!("lua/insert_call.lua")),
+                update_call: script(include_str!("lua/update_call.lua")),
+                session_calls: script(include_str!("lua/session_calls.lua")),
+                call_by_connection: script(include_str!("lua/call_by_connection.lua")),
+                insert_room: script(include_str!("lua/insert_room.lua")),
+                release_claim: script(include_str!("lua/release_claim.lua")),
+            }),
+        }
+    }
+
+    async fn insert(&self, call: CallRecord, ticket: &str) -> Result<(), StoreError> {
+        let mut inv = self.scripts.insert_call.prepare_invoke();
+        inv.arg(self.prefix())
+            .arg(encode(&call)?)
+            .arg(self.session_ttl())
+            .arg(self.ended_ttl())
+            .arg(MAX_ENDED_CALLS_PER_SESSION)
+            .arg(ticket);
+        let _: i64 = self.redis.run("insert call", &inv).await?;
+        Ok(())
+    }
+
+    fn prefix(&self) -> &str {
+        &self.redis.opts.prefix
+    }
+
+    fn session_ttl(&self) -> u64 {
+        ms(self.redis.opts.session_retention)
+    }
+
+    fn ended_ttl(&self) -> u64 {
+        ms(self.redis.opts.ended_retention)
+    }
+}
+
+#[async_trait]
+impl CallStore for RedisCallStore {
+    async fn room_session(&self, room: &Room) -> Result<Option<SessionId>, StoreError> {
+        let key = self.redis.key("room", room.as_str());
+        let got: Option<String> = self
+            .redis
+            .query("room", redis::cmd("GET").arg(&key))
+            .await?;
+        Ok(got.and_then(|s| SessionId::new(s).ok()))
+    }
+
+    async fn insert_room_session(
+        &self,
+        room: &Room,
+        session: &SessionId,
+    ) -> Result<SessionId, StoreError> {
+        let mut call = self.scripts.insert_room.prepare_invoke();
+        call.arg(self.prefix())
+            .arg(room.as_str())
+            .arg(session.as_str())
+            .arg(self.session_ttl());
+        let held: String = self.redis.run("insert room", &call).await?;
+        SessionId::new(held)
+            .map_err(|e| StoreError::new(format!("a stored session id is invalid: {e}")))
+    }
+
+    async fn claim_room(
+        &self,
+        room: &Room,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError> {
+        let key = self.redis.key("roomclaim", room.as_str());
+        let set: Option<String> = self
+            .redis
+            .query(
+                "claim room",
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg(owner)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ms(ttl)),
+            )
+            .await?;
+        Ok(set.is_some())
+    }
+
+    async fn release_room(&self, room: &Room, owner: &str) -> Result<(), StoreError> {
+        let mut call = self.scripts.release_claim.prepare_invoke();
+        call.arg(self.prefix()).arg(room.as_str()).arg(owner);
+        let _: i64 = self.redis.run("release room", &call).await?;
+        Ok(())
+    }
+
+    async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError> {
+        let key = self.redis.key("session", session.as_str());
+        self.redis
+            .query("session", redis::cmd("EXISTS").arg(&key))
+            .await
+    }
+
+    async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {
+        self.insert(call, "").await
+    }
+
+    async fn insert_dialed_call(
+        &self,
+        call: CallRecord,
+        ticket: &DialTicket,
+    ) -> Result<bool, StoreError> {
+        // The in-flight slot becomes the live call in one step: never counted twice.
+        self.insert(call, &ticket.0).await?;
+        Ok(true)
+    }
+
+    async fn call(&self, id: &CallId) -> Result<Option<CallRecord>, StoreError> {
+        let key = self.redis.key("call", id.as_str());
+        let got: Option<String> = self
+            .redis
+            .query("call", redis::cmd("GET").arg(&key))
+            .await?;
+        got.as_deref().map(decode).transpose()
+    }
+
+    async fn session_calls(
+        &self,
+        session: &SessionId,
+        include_ended: bool,
+    ) -> Result<Vec<CallRecord>, StoreError> {
+        let mut inv = self.scripts.session_calls.prepare_invoke();
+        inv.arg(self.prefix()).arg(session.as_str());
+        let got: Vec<Option<String>> = self.redis.run("session calls", &inv).await?;
+        let mut calls = Vec::with_capacity(got.len());
+        // A record that expired before its index entry is simply gone.
+        for json in got.iter().flatten() {
+            let call = decode(json)?;
+            if include_ended || call.state != CallState::Ended {
+                calls.push(call);
+            }
+        }
+        Ok(calls)
+    }
+
+    async fn active_call_count(&self, session: &SessionId) -> Result<usize, StoreError> {
+        let key = self.redis.key("active", session.as_str());
+        let n: Option<i64> = self
+            .redis
+            .query("active", redis::cmd("GET").arg(&key))
+            .await?;
+        Ok(usize::try_from(n.unwrap_or(0)).unwrap_or(0))
+    }
+
+    async fn call_by_connection(
+        &self,
+        connection: &ConnectionId,
+    ) -> Result<Option<CallRecord>, StoreError> {
+        let mut inv = self.scripts.call_by_connection.prepare_invoke();
+        inv.arg(self.prefix()).arg(connection.as_str());
+        let got: Option<String> = self.redis.run("call by connection", &inv).await?;
+        got.as_deref().map(decode).transpose()
+    }
+
+    async fn update_call(
+        &self,
+        id: &CallId,
+        update: &CallUpdate,
+    ) -> Result<Option<Updated>, StoreError> {
+        let key = self.redis.key("call", id.as_str());
+        for _ in 0..CAS_ATTEMPTS {
+            let got: Option<String> = self
+                .redis
+                .query("call", redis::cmd("GET").arg(&key))
+                .await?;
+            let Some(current_json) = got else {
+                return Ok(None);
+            };
+            let current = decode(&current_json)?;
+            let previous = current.state;
+            let Some(next) = update.apply_to(&current) else {
+                return Ok(Some(Updated {
+                    call: current,
+                    previous,
+                    changed: false,
+                }));
+            };
+            let mut inv = self.scripts.update_call.prepare_invoke();
+            inv.arg(self.prefix())
+                .arg(&current_json)
+                .arg(encode(&next)?)
+                .arg(self.session_ttl())
+                .arg(self.ended_ttl())
+                .arg(MAX_ENDED_CALLS_PER_SESSION);
+            let written: i64 = self.redis.run("update call", &inv).await?;
+            if written == 1 {
+                return Ok(Some(Updated {
+                    call: next,
+                    previous,
+                    changed: true,
+                }));
+            }
+        }
+        Err(StoreError::new("a call changed too often to update it"))
+    }
+}

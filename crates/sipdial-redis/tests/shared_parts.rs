@@ -1,0 +1,108 @@
+//! The backend's parts between two replicas' connections: the event log's resume rules
+//! (replay, trimmed, never issued), parked events and dedupe crossing replicas.
+
+mod support;
+
+use sipdial_core::api::{
+    CallRecord, CallState, DeliveryDedupe, EventId, EventLog, ParkedEvents, Since,
+};
+use sipdial_core::events::{CallRef, PlatformCallState};
+use sipdial_core::{CallId, ConnectionId, PlatformEvent, PlatformEventKind, SessionId, Timestamp};
+use sipdial_redis::{RedisBackend, RedisOptions};
+
+fn call(n: u32) -> CallRecord {
+    CallRecord {
+        id: CallId::new(format!("c{n}")).unwrap(),
+        session_id: SessionId::new("1_log").unwrap(),
+        target: None,
+        connection_id: ConnectionId::new(format!("k{n}")).unwrap(),
+        stream_id: None,
+        state: CallState::Ringing,
+        created_at: Timestamp::from_millis(1),
+        updated_at: Timestamp::from_millis(1),
+        ended_at: None,
+        end_reason: None,
+        sip_code: None,
+    }
+}
+
+#[tokio::test]
+async fn the_event_log_replays_what_it_holds_and_nothing_it_lost() {
+    let redis = redis_or_skip!();
+    let prefix = support::fresh_prefix();
+    let mut opts = RedisOptions::with_prefix(&prefix);
+    opts.stream_len = 4;
+    let a = RedisBackend::connect(&redis.url(), opts.clone())
+        .await
+        .unwrap()
+        .events;
+    let b = RedisBackend::connect(&redis.url(), opts)
+        .await
+        .unwrap()
+        .events;
+    let s = SessionId::new("1_log").unwrap();
+    let start = a.position(&s).await.unwrap();
+    assert_eq!(start.as_str(), "0-0");
+    assert_eq!(
+        b.since(&s, &start).await.unwrap(),
+        Since::Entries(vec![], start.clone())
+    );
+    let first = a.append(&call(0)).await.unwrap();
+    let second = a.append(&call(1)).await.unwrap();
+    // Replica B reads what A appended, from A's ids.
+    let Since::Entries(entries, last) = b.since(&s, &first).await.unwrap() else {
+        panic!("lagged")
+    };
+    assert_eq!(last, second);
+    assert_eq!(entries.len(), 1);
+    assert!(String::from_utf8_lossy(&entries[0].data).contains("\"c1\""));
+    // An id never issued here starts over.
+    let foreign = EventId::new("1-0").unwrap();
+    assert_eq!(b.since(&s, &foreign).await.unwrap(), Since::Lagged);
+    assert_eq!(
+        b.since(&s, &EventId::new("garbage").unwrap())
+            .await
+            .unwrap(),
+        Since::Lagged
+    );
+    // Trimmed past an id (MAXLEN ~ trims whole nodes of 100 entries): start over.
+    for n in 0..300 {
+        a.append(&call(n)).await.unwrap();
+    }
+    assert_eq!(b.since(&s, &first).await.unwrap(), Since::Lagged);
+    let now = b.position(&s).await.unwrap();
+    assert_eq!(
+        b.since(&s, &now).await.unwrap(),
+        Since::Entries(vec![], now.clone())
+    );
+}
+
+#[tokio::test]
+async fn parked_events_and_dedupe_cross_replicas() {
+    let redis = redis_or_skip!();
+    let prefix = support::fresh_prefix();
+    let a = support::backend(&redis.url(), &prefix).await;
+    let b = support::backend(&redis.url(), &prefix).await;
+    let id = CallId::new("early").unwrap();
+    let conn = ConnectionId::new("early-conn").unwrap();
+    let event = PlatformEvent::new(
+        SessionId::new("1_s").unwrap(),
+        PlatformEventKind::CallUpdated {
+            call: CallRef::new(id.clone(), conn.clone()),
+            state: PlatformCallState::Ringing,
+        },
+    )
+    .at(Timestamp::from_millis(42));
+    b.parked.park(&event).await.unwrap();
+    let taken = a.parked.take(&id, &conn).await.unwrap();
+    assert_eq!(taken, vec![event]);
+    assert!(
+        a.parked.take(&id, &conn).await.unwrap().is_empty(),
+        "taken once"
+    );
+
+    assert!(a.dedupe.first_delivery("k1").await.unwrap());
+    assert!(!b.dedupe.first_delivery("k1").await.unwrap());
+    b.dedupe.forget("k1").await.unwrap();
+    assert!(a.dedupe.first_delivery("k1").await.unwrap());
+}

@@ -1,0 +1,78 @@
+//! One rsipstack user agent on loopback (or the address given): a UDP socket and a TCP
+//! listener on the same port, the transaction endpoint serving them, and a dialog layer.
+//! Both the gateway (it places calls) and the demo endpoint (it answers them) run one.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rsipstack::EndpointBuilder;
+use rsipstack::dialog::dialog_layer::DialogLayer;
+use rsipstack::platform::CancellationToken;
+use rsipstack::transaction::TransactionReceiver;
+use rsipstack::transaction::endpoint::MessageInspector;
+use rsipstack::transport::udp::UdpConnection;
+use rsipstack::transport::{TcpListenerConnection, TransportLayer};
+
+/// A running user agent. Dropping it does not stop it: call [`Stack::stop`].
+pub(crate) struct Stack {
+    pub(crate) dialogs: Arc<DialogLayer>,
+    pub(crate) cancel: CancellationToken,
+    pub(crate) addr: SocketAddr,
+}
+
+fn io_error(what: &str, e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(format!("{what}: {e}"))
+}
+
+impl Stack {
+    /// Binds UDP at `bind` and TCP at the same address and port (an ephemeral port when
+    /// `bind` has port 0), starts serving, and hands back the transactions that start
+    /// outside any of our transactions (new requests, in-dialog requests).
+    pub(crate) async fn start(
+        bind: SocketAddr,
+        user_agent: &str,
+        inspector: Option<Box<dyn MessageInspector>>,
+    ) -> std::io::Result<(Self, TransactionReceiver)> {
+        let cancel = CancellationToken::new();
+        let transports = TransportLayer::new(cancel.child_token());
+        let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
+            .await
+            .map_err(|e| io_error("cannot bind the SIP UDP socket", e))?;
+        let addr = udp
+            .get_addr()
+            .get_socketaddr()
+            .map_err(|e| io_error("the SIP UDP socket has no address", e))?;
+        let tcp = TcpListenerConnection::new(addr, None)
+            .await
+            .map_err(|e| io_error("cannot bind the SIP TCP listener", e))?;
+        transports.add_transport(udp.into());
+        transports.add_transport(tcp.into());
+        let mut builder = EndpointBuilder::new();
+        builder
+            .with_cancel_token(cancel.clone())
+            .with_transport_layer(transports)
+            .with_user_agent(user_agent);
+        if let Some(inspector) = inspector {
+            builder.with_inspector(inspector);
+        }
+        let endpoint = builder.build();
+        let incoming = endpoint
+            .incoming_transactions()
+            .map_err(|e| io_error("no SIP transaction receiver", e))?;
+        let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
+        tokio::spawn(async move { endpoint.serve().await });
+        Ok((
+            Self {
+                dialogs,
+                cancel,
+                addr,
+            },
+            incoming,
+        ))
+    }
+
+    /// Closes the sockets and ends every task of this user agent.
+    pub(crate) fn stop(&self) {
+        self.cancel.cancel();
+    }
+}

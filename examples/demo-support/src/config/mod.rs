@@ -1,0 +1,199 @@
+//! The demo's configuration, read from environment variables.
+//!
+//! Parsing goes through a lookup function rather than `std::env` directly, so the rules
+//! are tested with plain maps (setting process variables is `unsafe` in edition 2024 and
+//! races with other tests).
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use sipdial_opentok::Credentials;
+
+use crate::ConfigError;
+use sipdial_core::api::SipTarget;
+
+use crate::targets;
+
+mod parse;
+#[cfg(test)]
+pub(crate) mod tests;
+pub mod vars;
+
+pub(crate) use parse::parse_bool;
+use parse::{check_http_url, parse_host, parse_origins, parse_positive};
+
+/// Shortest callback signature secret accepted: an HMAC key much shorter than its hash
+/// is guessable, and the platform's own secrets are far longer.
+pub const MIN_CALLBACK_SECRET_LEN: usize = 16;
+
+/// The official OpenTok.js location, used unless `OPENTOK_JS_URL` says otherwise.
+pub const DEFAULT_OPENTOK_JS_URL: &str = "https://static.opentok.com/v2/js/opentok.min.js";
+/// Port used when `PORT` is unset.
+pub const DEFAULT_PORT: u16 = 3000;
+
+/// Reads one variable: `Ok(None)` when unset or empty.
+pub(crate) type Lookup<'a> = &'a dyn Fn(&'static str) -> Result<Option<String>, ConfigError>;
+
+/// Reads a process environment variable; an empty value counts as unset, a value that is
+/// not UTF-8 is an error naming the variable.
+pub(crate) fn process_env(var: &'static str) -> Result<Option<String>, ConfigError> {
+    match std::env::var(var) {
+        Ok(v) if v.is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(ConfigError::invalid(var, "is not valid UTF-8"))
+        }
+    }
+}
+
+/// Everything the demo needs to know at start-up.
+#[derive(Debug)]
+pub struct DemoConfig {
+    pub(crate) host: IpAddr,
+    pub(crate) port: u16,
+    pub(crate) cloud: Option<CloudConfig>,
+    pub(crate) targets: Vec<SipTarget>,
+    pub(crate) default_target: Option<String>,
+    pub(crate) opentok_js_url: String,
+    pub(crate) max_active_calls: Option<u32>,
+    pub(crate) dials_per_minute: Option<u32>,
+    pub(crate) allowed_origins: Vec<String>,
+    /// Never printed: `SecretString`'s `Debug` redacts it.
+    pub(crate) callback_secret: Option<secrecy::SecretString>,
+    /// `""` or `/segment[/segment…]`, without a trailing `/`.
+    pub(crate) mount: String,
+}
+
+/// How to reach the real platform; absent in demo mode.
+#[derive(Debug)]
+pub(crate) struct CloudConfig {
+    pub(crate) credentials: Credentials,
+    pub(crate) api_url: Option<String>,
+}
+
+impl DemoConfig {
+    /// Reads the process environment. Credentials come from
+    /// [`Credentials::from_env`]: none at all means demo mode.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let credentials = Credentials::from_env().map_err(ConfigError::Credentials)?;
+        Self::from_lookup(&process_env, credentials)
+    }
+
+    /// Reads variables through `lookup` (`Ok(None)` for unset); `credentials` decides
+    /// between the real dialer and demo mode.
+    pub(crate) fn from_lookup(
+        lookup: Lookup<'_>,
+        credentials: Option<Credentials>,
+    ) -> Result<Self, ConfigError> {
+        let host = match lookup(vars::HOST)? {
+            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(h) => parse_host(&h)?,
+        };
+        let port = match lookup(vars::PORT)? {
+            None => DEFAULT_PORT,
+            Some(p) => p.trim().parse::<u16>().map_err(|_| {
+                ConfigError::invalid(vars::PORT, "must be a port number from 0 to 65535")
+            })?,
+        };
+        let api_url = lookup(vars::OPENTOK_API_URL)?
+            .map(|u| check_http_url(vars::OPENTOK_API_URL, u, false))
+            .transpose()?;
+        let opentok_js_url = match lookup(vars::OPENTOK_JS_URL)? {
+            None => DEFAULT_OPENTOK_JS_URL.to_owned(),
+            Some(u) => check_http_url(vars::OPENTOK_JS_URL, u, true)?,
+        };
+        let demo = credentials.is_none();
+        let targets = targets::from_lookup(lookup, demo)?;
+        let default_target = match lookup(vars::SIP_DEFAULT_TARGET)? {
+            Some(name) => {
+                if !targets.iter().any(|t| t.name() == name) {
+                    return Err(ConfigError::invalid(
+                        vars::SIP_DEFAULT_TARGET,
+                        "does not name a configured target (the default target from SIP_URI is \
+                         called `default`, demo mode's is `demo`, the others are the keys of SIP_TARGETS)",
+                    ));
+                }
+                Some(name)
+            }
+            None => targets.first().map(|t| t.name().to_owned()),
+        };
+        let max_active_calls = lookup(vars::MAX_ACTIVE_CALLS)?
+            .map(|v| parse_positive(vars::MAX_ACTIVE_CALLS, &v))
+            .transpose()?;
+        let dials_per_minute = lookup(vars::DIALS_PER_MINUTE)?
+            .map(|v| parse_positive(vars::DIALS_PER_MINUTE, &v))
+            .transpose()?;
+        let allowed_origins = match lookup(vars::ALLOWED_ORIGINS)? {
+            None => Vec::new(),
+            Some(list) => parse_origins(&list)?,
+        };
+        let callback_secret = match lookup(vars::CALLBACK_SECRET)? {
+            None => None,
+            Some(secret) if secret.trim().chars().count() < MIN_CALLBACK_SECRET_LEN => {
+                return Err(ConfigError::invalid(
+                    vars::CALLBACK_SECRET,
+                    format!(
+                        "is too short: use the signature secret from the platform's dashboard \
+                         (at least {MIN_CALLBACK_SECRET_LEN} characters)"
+                    ),
+                ));
+            }
+            Some(secret) => Some(secrecy::SecretString::from(secret.trim().to_owned())),
+        };
+        let mount = match lookup(vars::MOUNT)? {
+            None => String::new(),
+            Some(m) => sipdial_core::api::normalize_path_prefix(m.trim()).map_err(|e| {
+                ConfigError::invalid(
+                    vars::MOUNT,
+                    format!("{e} (e.g. `/app`: the page at /app/, the API at /app/sip/…)"),
+                )
+            })?,
+        };
+        Ok(Self {
+            mount,
+            host,
+            port,
+            cloud: credentials.map(|credentials| CloudConfig {
+                credentials,
+                api_url,
+            }),
+            targets,
+            default_target,
+            opentok_js_url,
+            max_active_calls,
+            dials_per_minute,
+            allowed_origins,
+            callback_secret,
+        })
+    }
+
+    /// Where the page and the API are mounted: `""` or `/app`.
+    pub fn mount(&self) -> &str {
+        &self.mount
+    }
+
+    /// Whether platform callbacks must carry a signature.
+    pub fn verifies_callbacks(&self) -> bool {
+        self.callback_secret.is_some()
+    }
+
+    /// Whether calls go to the in-memory fake dialer (no credentials were set).
+    pub fn is_demo(&self) -> bool {
+        self.cloud.is_none()
+    }
+
+    /// The address and port to listen on.
+    pub fn listen_addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::new(self.host, self.port)
+    }
+
+    /// Names of the configured SIP targets, default first when there is one.
+    pub fn target_names(&self) -> Vec<&str> {
+        self.targets.iter().map(SipTarget::name).collect()
+    }
+
+    /// Where the page loads OpenTok.js from.
+    pub fn opentok_js_url(&self) -> &str {
+        &self.opentok_js_url
+    }
+}

@@ -1,0 +1,44 @@
+//! Names of the variables the demos read, in one place for the code, the tests and the
+//! docs.
+
+/// Address to listen on (default `127.0.0.1`).
+pub const HOST: &str = "HOST";
+/// Port to listen on (default 3000; 0 picks a free one).
+pub const PORT: &str = "PORT";
+/// REST endpoint of the video platform (default: the platform's own).
+pub const OPENTOK_API_URL: &str = "OPENTOK_API_URL";
+/// Where the page loads OpenTok.js from (default: the official CDN).
+pub const OPENTOK_JS_URL: &str = "OPENTOK_JS_URL";
+/// SIP URI of the default target.
+pub const SIP_URI: &str = "SIP_URI";
+/// Label of the default target shown on the page.
+pub const SIP_LABEL: &str = "SIP_LABEL";
+/// `from` of the default target's INVITE.
+pub const SIP_FROM: &str = "SIP_FROM";
+/// Digest user name of the default target.
+pub const SIP_USERNAME: &str = "SIP_USERNAME";
+/// Digest password of the default target.
+pub const SIP_PASSWORD: &str = "SIP_PASSWORD";
+/// Custom INVITE headers of the default target, as a JSON object of strings.
+pub const SIP_HEADERS: &str = "SIP_HEADERS";
+/// Whether the default target's media is encrypted (`true`/`false`).
+pub const SIP_SECURE: &str = "SIP_SECURE";
+/// Whether the default target's call carries video (`true`/`false`).
+pub const SIP_VIDEO: &str = "SIP_VIDEO";
+/// Extra named targets, as a JSON object of objects.
+pub const SIP_TARGETS: &str = "SIP_TARGETS";
+/// Name of the target used when a request names none.
+pub const SIP_DEFAULT_TARGET: &str = "SIP_DEFAULT_TARGET";
+/// Most active calls per session (the API's default is 3).
+pub const MAX_ACTIVE_CALLS: &str = "SIPDIAL_MAX_ACTIVE_CALLS";
+/// Most dials per session and minute (the API's default is 6).
+pub const DIALS_PER_MINUTE: &str = "SIPDIAL_DIALS_PER_MINUTE";
+/// Comma-separated origins allowed to call state-changing routes (default: the
+/// request's own host).
+pub const ALLOWED_ORIGINS: &str = "SIPDIAL_ALLOWED_ORIGINS";
+/// The signature secret of the platform's signed callbacks: when set,
+/// `POST /sip/callbacks` accepts only deliveries whose JWT verifies with it.
+pub const CALLBACK_SECRET: &str = "SIPDIAL_CALLBACK_SECRET";
+/// Where the app mounts the page and the API (`/app`: page at `/app/`, API at
+/// `/app/sip/…`); empty by default.
+pub const MOUNT: &str = "SIPDIAL_MOUNT";
