@@ -152,10 +152,16 @@ impl Handlers<'_> {
         let lifecycle = Arc::clone(&inner.lifecycle);
         let target_name = target.map(|t| t.name.clone());
         let place_and_record = async move {
-            let call = dialer
-                .dial(request)
-                .await
-                .map_err(|e| dial_error("dial", e))?;
+            let call = match dialer.dial(request).await {
+                Ok(call) => call,
+                Err(e) => {
+                    // Freed before answering, so the session's next dial already finds
+                    // the slot free: dropped, the slot would be released later, by a
+                    // task of its own.
+                    slot.release().await;
+                    return Err(dial_error("dial", e));
+                }
+            };
             tracing::Span::current().record("call_id", call.id.as_str());
             let record = CallRecord::dialed(&call, target_name);
             match record_dialed(&lifecycle, &*dialer, record, &slot).await {
