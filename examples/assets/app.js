@@ -649,7 +649,7 @@
   async function startVideo() {
     if (config.demo) {
       videoUnavailable(
-        'Video is off in demo mode: the session exists only in the server’s FakeDialer, not in the Vonage Video cloud.',
+        'Video is off in demo mode: the session exists only in the server’s local stand-in for the platform, not in the Vonage Video cloud.',
         'video is off in demo mode.',
       );
       return;

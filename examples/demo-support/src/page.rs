@@ -18,7 +18,7 @@ const BANNER_SLOT: &str = "{{SIPDIAL_BANNER}}";
 
 /// Shown at the top of the page in demo mode. Static text: nothing from the request or
 /// the environment goes into it.
-pub const DEMO_BANNER: &str = r#"<p class="demo-banner" id="demo-banner" role="note"><strong>Demo mode.</strong> No Vonage Video credentials are set, so calls go to an in-memory fake dialer: nothing is really dialed and there is no video. To use the real cloud, set <code>OPENTOK_API_KEY</code> and <code>OPENTOK_API_SECRET</code> (or <code>VONAGE_APPLICATION_ID</code> and <code>VONAGE_PRIVATE_KEY_PATH</code>) and <code>SIP_URI</code>, then restart.</p>"#;
+pub const DEMO_BANNER: &str = r#"<p class="demo-banner" id="demo-banner" role="note"><strong>Demo mode.</strong> No Vonage Video credentials are set, so calls go to a local stand-in for the platform, which dials a SIP endpoint bundled in this app over loopback: no real phone is called and there is no video. To use the real cloud, set <code>OPENTOK_API_KEY</code> and <code>OPENTOK_API_SECRET</code> (or <code>VONAGE_APPLICATION_ID</code> and <code>VONAGE_PRIVATE_KEY_PATH</code>) and <code>SIP_URI</code>, then restart.</p>"#;
 
 /// How often the page refreshes its call list, in milliseconds.
 pub const POLL_INTERVAL_MS: u64 = 2000;
