@@ -21,11 +21,12 @@ use super::call::{CallRecord, CallState};
 use super::dedupe::{DeliveryDedupe, dedupe_key};
 use super::event_log::EventLog;
 use super::limits::DialTicket;
+use super::outcome::LocalEnd;
 use super::parked::ParkedEvents;
 use super::store::{CallStore, StoreError};
 use super::transition::{CallChange, CallUpdate, reason_for_disconnect};
-use crate::Timestamp;
 use crate::events::{CallRef, PlatformCallState, PlatformEvent, PlatformEventKind};
+use crate::{CallId, Timestamp};
 
 /// The host's hook, called once per call change, in order, after the store and the
 /// SSE subscribers have it. It runs inline: keep it quick and non-blocking (hand work
@@ -234,10 +235,14 @@ impl Lifecycle {
                 let Some(found) = self.store.call_by_connection(connection_id).await? else {
                     return Ok(ApplyOutcome::Ignored);
                 };
-                let change = CallChange::Ended {
-                    reason: Some(reason_for_disconnect(reason.as_deref()).to_owned()),
-                    sip_code: None,
-                    authoritative: false,
+                let change = match reason.as_deref() {
+                    // A forced disconnect is a hang-up through the REST API: ours.
+                    Some("forceDisconnected") => CallChange::EndedHere(LocalEnd::HangUp),
+                    reason => CallChange::Ended {
+                        reason: Some(reason_for_disconnect(reason).to_owned()),
+                        sip_code: None,
+                        authoritative: false,
+                    },
                 };
                 return self.update(&found, change, at, event).await;
             }
@@ -313,6 +318,9 @@ impl Lifecycle {
                 ended_at: None,
                 end_reason: None,
                 sip_code: None,
+                outcome: None,
+                answered_at: None,
+                duration_ms: None,
             };
             self.store.insert_call(record.clone()).await?;
             self.emit(
@@ -402,20 +410,36 @@ impl Lifecycle {
         reason: &str,
         cause: CallEventCause,
     ) -> Result<(), StoreError> {
-        let _gate = self.gate.lock().await;
-        let change = CallChange::Ended {
-            reason: Some(reason.to_owned()),
-            sip_code: None,
-            authoritative: false,
+        let change = match cause {
+            CallEventCause::HungUp => CallChange::EndedHere(LocalEnd::HangUp),
+            _ => CallChange::Ended {
+                reason: Some(reason.to_owned()),
+                sip_code: None,
+                authoritative: false,
+            },
         };
-        if let Some(u) = self
+        self.end_here(&call.id, change, cause).await.map(drop)
+    }
+
+    /// Applies an end we decided and tells everyone; the call as ended, or `None` when
+    /// the change no longer applied (or the call is gone).
+    pub(crate) async fn end_here(
+        &self,
+        id: &CallId,
+        change: CallChange,
+        cause: CallEventCause,
+    ) -> Result<Option<CallRecord>, StoreError> {
+        let _gate = self.gate.lock().await;
+        match self
             .store
-            .update_call(&call.id, &CallUpdate::new(change, Timestamp::now()))
+            .update_call(id, &CallUpdate::new(change, Timestamp::now()))
             .await?
-            && u.changed
         {
-            self.emit(u.call, Some(u.previous), cause).await;
+            Some(u) if u.changed => {
+                self.emit(u.call.clone(), Some(u.previous), cause).await;
+                Ok(Some(u.call))
+            }
+            _ => Ok(None),
         }
-        Ok(())
     }
 }

@@ -37,7 +37,9 @@ mod memory_store;
 mod mount;
 pub mod openapi;
 mod origin;
+mod outcome;
 mod parked;
+mod policy;
 mod queue;
 mod rooms;
 mod routes;
@@ -77,7 +79,12 @@ pub use limits::{
 };
 pub use memory_store::{InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION};
 pub use mount::MountPath;
+pub use outcome::{CallOutcome, LocalEnd};
 pub use parked::{InMemoryParked, PARKED_CAPACITY, PARKED_TTL, ParkedEvents};
+pub use policy::{
+    DEFAULT_CALL_EXPIRY, DEFAULT_TIMER_POLL_INTERVAL, MAX_CALL_DURATION, MAX_CALL_EXPIRY,
+    MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL,
+};
 pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
 pub use store::{CallStore, StoreError, Updated};
 pub use targets::{
