@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use serde_json::Value;
-use sipdial_core::api::{Backend, SipTarget};
+use sipdial_core::api::{Backend, SipDialApiBuilder, SipTarget};
 use sipdial_core::testing::{Http1Client, TestRequest, TestResponse, TestStream};
 use sipdial_core::{SipDialApi, SipUri};
 use sipdial_opentok::{Credentials, OpenTokDialer};
@@ -14,11 +14,20 @@ use sipdial_testing::{TEST_API_KEY, TEST_API_SECRET};
 
 /// The API of one replica over `backend`, dialling through the platform at `platform`.
 pub fn api(platform: &str, backend: Backend) -> SipDialApi {
+    api_with(platform, backend, |b| b)
+}
+
+/// [`api`] with more configuration.
+pub fn api_with(
+    platform: &str,
+    backend: Backend,
+    configure: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder,
+) -> SipDialApi {
     let dialer = OpenTokDialer::builder(Credentials::project(TEST_API_KEY, TEST_API_SECRET))
         .base_url(platform)
         .build()
         .expect("dialer configuration");
-    SipDialApi::builder(Arc::new(dialer))
+    let builder = SipDialApi::builder(Arc::new(dialer))
         .prefix("/sip")
         .target(
             SipTarget::new(
@@ -30,9 +39,8 @@ pub fn api(platform: &str, backend: Backend) -> SipDialApi {
         .default_target("support")
         .record_unknown_calls(true)
         .sse_heartbeat(std::time::Duration::from_millis(300))
-        .backend(backend)
-        .build()
-        .expect("API configuration")
+        .backend(backend);
+    configure(builder).build().expect("API configuration")
 }
 
 enum Server {
