@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use sipdial_core::api::{Backend, SipDialApiBuilder, SipTarget};
 use sipdial_core::testing::{Http1Client, TestRequest, TestResponse, TestStream};
-use sipdial_core::{SipDialApi, SipUri};
+use sipdial_core::{SipDialApi, SipDialer, SipUri};
 use sipdial_opentok::{Credentials, OpenTokDialer};
 use sipdial_testing::{TEST_API_KEY, TEST_API_SECRET};
 
@@ -23,11 +23,24 @@ pub fn api_with(
     backend: Backend,
     configure: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder,
 ) -> SipDialApi {
-    let dialer = OpenTokDialer::builder(Credentials::project(TEST_API_KEY, TEST_API_SECRET))
+    api_over(Arc::new(dialer(platform)), backend, configure)
+}
+
+/// The real dialer of a replica, against the platform at `platform`.
+pub fn dialer(platform: &str) -> OpenTokDialer {
+    OpenTokDialer::builder(Credentials::project(TEST_API_KEY, TEST_API_SECRET))
         .base_url(platform)
         .build()
-        .expect("dialer configuration");
-    let builder = SipDialApi::builder(Arc::new(dialer))
+        .expect("dialer configuration")
+}
+
+/// [`api_with`] over `dialer`.
+pub fn api_over(
+    dialer: Arc<dyn SipDialer>,
+    backend: Backend,
+    configure: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder,
+) -> SipDialApi {
+    let builder = SipDialApi::builder(dialer)
         .prefix("/sip")
         .target(
             SipTarget::new(
