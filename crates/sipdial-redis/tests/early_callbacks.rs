@@ -92,7 +92,7 @@ async fn race(
         backend(prefix.clone()).await,
         |b| b.record_unknown_calls(record_unknown),
     );
-    racing.other.set(b).ok().expect("set once");
+    racing.other.set(b).expect("set once");
     let a = Replica::axum("A", a).await;
     let res = a.post("/session", json!({ "room": "race" })).await;
     let session = res.json().unwrap()["sessionId"]
