@@ -3,7 +3,7 @@
 //! configuration refuse the same names at parse time).
 
 use super::config::ApiConfigError;
-use crate::{SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};
+use crate::{Dtmf, SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};
 
 /// Longest target name.
 pub const MAX_TARGET_NAME_LEN: usize = 64;
@@ -50,6 +50,7 @@ pub struct SipTarget {
     pub(crate) secure: bool,
     pub(crate) video: bool,
     pub(crate) observe_force_mute: bool,
+    pub(crate) dtmf_after_answer: Option<Dtmf>,
 }
 
 impl SipTarget {
@@ -77,6 +78,7 @@ impl SipTarget {
             secure: false,
             video: false,
             observe_force_mute: false,
+            dtmf_after_answer: None,
         }
     }
 
@@ -120,6 +122,19 @@ impl SipTarget {
     pub fn observe_force_mute(mut self, observe: bool) -> Self {
         self.observe_force_mute = observe;
         self
+    }
+
+    /// Digits played into the call once it is answered (a conference PIN, an IVR
+    /// choice); `p` is a 500 ms pause. Overrides the builder's
+    /// `default_dtmf_after_answer`, and a dial request may not replace them.
+    pub fn dtmf_after_answer(mut self, digits: Dtmf) -> Self {
+        self.dtmf_after_answer = Some(digits);
+        self
+    }
+
+    /// The digits played at answer, if set on the target itself.
+    pub fn digits_after_answer(&self) -> Option<&Dtmf> {
+        self.dtmf_after_answer.as_ref()
     }
 
     /// The name callers pick it by.
@@ -176,11 +191,13 @@ pub(crate) struct Target {
     pub(crate) secure: bool,
     pub(crate) video: bool,
     pub(crate) observe_force_mute: bool,
+    /// The target's own digits at answer, or the builder's default.
+    pub(crate) dtmf_after_answer: Option<Dtmf>,
 }
 
 impl SipTarget {
     /// Validates the target once, at `build()`.
-    fn validate(self) -> Result<Target, ApiConfigError> {
+    fn validate(self, default_dtmf: Option<&Dtmf>) -> Result<Target, ApiConfigError> {
         check_target_name(&self.name)?;
         let label = self.label.clone().unwrap_or_else(|| self.name.clone());
         check_target_label(&self.name, &label)?;
@@ -198,6 +215,7 @@ impl SipTarget {
             secure: self.secure,
             video: self.video,
             observe_force_mute: self.observe_force_mute,
+            dtmf_after_answer: self.dtmf_after_answer.or_else(|| default_dtmf.cloned()),
         })
     }
 }
@@ -215,10 +233,11 @@ impl Targets {
     pub(crate) fn new(
         targets: Vec<SipTarget>,
         default: Option<String>,
+        default_dtmf: Option<Dtmf>,
     ) -> Result<Self, ApiConfigError> {
         let mut all: Vec<Target> = Vec::with_capacity(targets.len());
         for t in targets {
-            let t = t.validate()?;
+            let t = t.validate(default_dtmf.as_ref())?;
             if all.iter().any(|o| o.name == t.name) {
                 return Err(ApiConfigError::DuplicateTarget(t.name));
             }
