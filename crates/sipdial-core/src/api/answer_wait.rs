@@ -113,11 +113,13 @@ mod tests {
     fn wait_accepts_answered_only() {
         assert_eq!(parse_wait(None).unwrap(), Wait::Placed);
         assert_eq!(parse_wait(Some("x=1")).unwrap(), Wait::Placed);
-        assert_eq!(
-            parse_wait(Some("wait=answered")).unwrap(),
-            Wait::Answered
-        );
-        for bad in ["wait=", "wait=ringing", "wait=answered&wait=answered", "wait=ANSWERED"] {
+        assert_eq!(parse_wait(Some("wait=answered")).unwrap(), Wait::Answered);
+        for bad in [
+            "wait=",
+            "wait=ringing",
+            "wait=answered&wait=answered",
+            "wait=ANSWERED",
+        ] {
             let e = parse_wait(Some(bad)).unwrap_err();
             assert_eq!(e.status(), 400, "{bad}");
         }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use crate::api::allow_list::{CompiledAllowList, UriAllowList};
 use crate::api::authorizer::{Authorizer, DefaultAuthorizer};
-use crate::api::dtmf_at_answer::DtmfAtAnswer;
 use crate::api::backend::Backend;
+use crate::api::dtmf_at_answer::DtmfAtAnswer;
 use crate::api::lifecycle::{CallEventHook, Lifecycle, Parts};
 use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialPolicy};
 use crate::api::origin::{Origin, OriginPolicy};

@@ -82,9 +82,7 @@ pub use limits::{
 pub use memory_store::{InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION};
 pub use mount::MountPath;
 pub use parked::{InMemoryParked, PARKED_CAPACITY, PARKED_TTL, ParkedEvents};
-pub use pending_dtmf::{
-    InMemoryPendingDtmf, PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf,
-};
+pub use pending_dtmf::{InMemoryPendingDtmf, PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf};
 pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
 pub use store::{CallStore, StoreError, Updated};
 pub use targets::{

@@ -111,7 +111,8 @@ fn success_schema(id: RouteId) -> Option<&'static str> {
         RouteId::HangUp
         | RouteId::PlayDtmf
         | RouteId::Mute
-        | RouteId::Events | RouteId::OpenApi => None,
+        | RouteId::Events
+        | RouteId::OpenApi => None,
     }
 }
 

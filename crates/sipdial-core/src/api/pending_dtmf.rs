@@ -141,7 +141,12 @@ mod tests {
         }
         assert_eq!(p.len(), PENDING_DTMF_CAPACITY);
         assert_eq!(p.take(&id(0)).await.unwrap(), None);
-        assert!(p.take(&id(PENDING_DTMF_CAPACITY + 9)).await.unwrap().is_some());
+        assert!(
+            p.take(&id(PENDING_DTMF_CAPACITY + 9))
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[tokio::test]

@@ -9,9 +9,7 @@ use super::super::extract::query_pairs;
 use super::super::lifecycle::CallEventCause;
 use super::super::wire::{CallsResponse, DtmfBody};
 use super::super::{json_response, no_content};
-use super::{
-    Answer, Handlers, call_ended, dial_error, session_field, store_error, stream_unknown,
-};
+use super::{Answer, Handlers, call_ended, dial_error, session_field, store_error, stream_unknown};
 use crate::{DialError, Dtmf, DtmfTarget};
 
 impl Handlers<'_> {
@@ -133,7 +131,12 @@ impl Handlers<'_> {
         // Only a call this server did not place can lack one, until the platform
         // reports its stream.
         let stream = call.stream_id.clone().ok_or_else(stream_unknown)?;
-        match self.inner.dialer.force_mute(&call.session_id, &stream).await {
+        match self
+            .inner
+            .dialer
+            .force_mute(&call.session_id, &stream)
+            .await
+        {
             Ok(()) => Ok(no_content()),
             Err(DialError::NotFound { .. }) => {
                 self.mark_ended(&call, "Disconnected", CallEventCause::Gone)

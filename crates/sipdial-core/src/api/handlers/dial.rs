@@ -19,8 +19,7 @@ use super::super::targets::Target;
 use super::super::wire::DialBody;
 use super::{Answer, Handlers, dial_error, session_field, store_error};
 use crate::{
-    ConnectionData, DialRequest, Dtmf, Role, SipDialer, SipHeaders, SipUri, StreamId,
-    TokenOptions,
+    ConnectionData, DialRequest, Dtmf, Role, SipDialer, SipHeaders, SipUri, StreamId, TokenOptions,
 };
 
 impl Handlers<'_> {
@@ -205,9 +204,7 @@ impl Handlers<'_> {
         // waiting.
         let record = match wait {
             Wait::Placed => record,
-            Wait::Answered => {
-                wait_for_answer(&*inner.store, &*inner.events, record, bound).await
-            }
+            Wait::Answered => wait_for_answer(&*inner.store, &*inner.events, record, bound).await,
         };
         let mut res = json_response(StatusCode::CREATED, &record)?;
         // Relative to the mount the client used, so following it reaches this API

@@ -48,9 +48,7 @@ async fn dial_while<I: HttpIntegration>(
     json_ok(&res, StatusCode::CREATED)
 }
 
-pub(in crate::testing) async fn dial_wait_answered_returns_the_active_call<
-    I: HttpIntegration,
->(
+pub(in crate::testing) async fn dial_wait_answered_returns_the_active_call<I: HttpIntegration>(
     cx: &Cx<I>,
 ) -> Outcome {
     let session = create_session(cx, "lobby").await?;
@@ -64,9 +62,7 @@ pub(in crate::testing) async fn dial_wait_answered_returns_the_active_call<
     })
 }
 
-pub(in crate::testing) async fn dial_wait_answered_returns_a_busy_call_ended<
-    I: HttpIntegration,
->(
+pub(in crate::testing) async fn dial_wait_answered_returns_a_busy_call_ended<I: HttpIntegration>(
     cx: &Cx<I>,
 ) -> Outcome {
     let session = create_session(cx, "lobby").await?;
@@ -102,7 +98,12 @@ pub(in crate::testing) async fn dial_wait_answered_is_bounded<I: HttpIntegration
     ensure(
         took >= Fixture::ANSWER_WAIT_LIMIT - Duration::from_millis(100)
             && took < Fixture::ANSWER_WAIT_LIMIT + Duration::from_secs(5),
-        || format!("the wait took {took:?}, not about {:?}", Fixture::ANSWER_WAIT_LIMIT),
+        || {
+            format!(
+                "the wait took {took:?}, not about {:?}",
+                Fixture::ANSWER_WAIT_LIMIT
+            )
+        },
     )
 }
 
@@ -113,11 +114,8 @@ pub(in crate::testing) async fn dial_wait_answered_client_gone_keeps_the_call<
 ) -> Outcome {
     let session = create_session(cx, "lobby").await?;
     // The client gives up while the response is held.
-    let gave_up = tokio::time::timeout(
-        Duration::from_millis(300),
-        cx.send(wait_dial(cx, &session)),
-    )
-    .await;
+    let gave_up =
+        tokio::time::timeout(Duration::from_millis(300), cx.send(wait_dial(cx, &session))).await;
     ensure(gave_up.is_err(), || {
         "the dial answered before any answer or the bound".to_owned()
     })?;

@@ -97,9 +97,7 @@ pub(in crate::testing) async fn mute_unknown_call_is_404<I: HttpIntegration>(
     count(&cx.fixture.dialer, Operation::ForceMute, 0)
 }
 
-pub(in crate::testing) async fn mute_ended_call_is_409<I: HttpIntegration>(
-    cx: &Cx<I>,
-) -> Outcome {
+pub(in crate::testing) async fn mute_ended_call_is_409<I: HttpIntegration>(cx: &Cx<I>) -> Outcome {
     let session = create_session(cx, "lobby").await?;
     let call = dial(cx, &session).await?;
     let id = str_field(&call, "id")?;
@@ -149,7 +147,13 @@ pub(in crate::testing) async fn dtmf_after_answer_is_sent_once<I: HttpIntegratio
     ensure(call.get("dtmfAfterAnswer").is_none(), || {
         format!("the digits at answer reached the client: {call}")
     })?;
-    callback(cx, &session, &call, json!({ "event": "callUpdated", "state": "RINGING", "timestamp": 5 })).await?;
+    callback(
+        cx,
+        &session,
+        &call,
+        json!({ "event": "callUpdated", "state": "RINGING", "timestamp": 5 }),
+    )
+    .await?;
     tokio::time::sleep(Duration::from_millis(100)).await;
     count(&cx.fixture.dialer, Operation::PlayDtmf, 0)
         .map_err(|e| format!("before the answer: {e}"))?;
@@ -160,24 +164,32 @@ pub(in crate::testing) async fn dtmf_after_answer_is_sent_once<I: HttpIntegratio
     settles_at(&cx.fixture.dialer, Operation::PlayDtmf, 1).await?;
     let played = digits_played(&cx.fixture.dialer);
     let connection = str_field(&call, "connectionId")?;
-    let want = format!("connection={connection} digits={}", Fixture::DTMF_AFTER_ANSWER);
+    let want = format!(
+        "connection={connection} digits={}",
+        Fixture::DTMF_AFTER_ANSWER
+    );
     ensure(played == [want.clone()], || {
         format!("expected {want:?} played once, got {played:?}")
     })?;
     // Hold and resume do not answer it again.
-    callback(cx, &session, &call, json!({ "event": "callUpdated", "state": "ON_HOLD", "timestamp": 30 })).await?;
+    callback(
+        cx,
+        &session,
+        &call,
+        json!({ "event": "callUpdated", "state": "ON_HOLD", "timestamp": 30 }),
+    )
+    .await?;
     callback(cx, &session, &call, answered(40)).await?;
     settles_at(&cx.fixture.dialer, Operation::PlayDtmf, 1).await
 }
 
-pub(in crate::testing) async fn dtmf_after_answer_follows_the_request_rules<
-    I: HttpIntegration,
->(
+pub(in crate::testing) async fn dtmf_after_answer_follows_the_request_rules<I: HttpIntegration>(
     cx: &Cx<I>,
 ) -> Outcome {
     let session = create_session(cx, "lobby").await?;
     // A target with digits of its own keeps them.
-    let body = json!({ "sessionId": session, "target": Fixture::OTHER_TARGET, "dtmfAfterAnswer": "1" });
+    let body =
+        json!({ "sessionId": session, "target": Fixture::OTHER_TARGET, "dtmfAfterAnswer": "1" });
     api_error(
         &cx.send(cx.post_json("/dial", body)).await,
         StatusCode::FORBIDDEN,
