@@ -1,5 +1,6 @@
 //! The state the API keeps between requests, as one bundle of plugins: rooms and calls,
-//! dial limits, callback dedupe, parked early events and the per-session event log.
+//! dial limits, callback dedupe, parked early events, the per-session event log and
+//! the call policies' timers.
 //!
 //! One process uses [`Backend::in_memory`] (the default). Replicas of one app behind a
 //! load balancer share one backend (the `sipdial-redis` crate), so that every replica
@@ -14,6 +15,7 @@ use crate::api::memory_store::InMemoryCallStore;
 use crate::api::parked::{InMemoryParked, ParkedEvents};
 use crate::api::sse::DEFAULT_SSE_REPLAY;
 use crate::api::store::CallStore;
+use crate::api::timers::{CallTimers, InMemoryCallTimers};
 
 /// Every shared part of the API's state.
 #[derive(Clone)]
@@ -29,10 +31,13 @@ pub struct Backend {
     pub parked: Arc<dyn ParkedEvents>,
     /// The per-session log the SSE streams read.
     pub events: Arc<dyn EventLog>,
+    /// The call policies' timers (ring timeout, maximum duration, expiry).
+    pub timers: Arc<dyn CallTimers>,
 }
 
 impl Backend {
-    /// One bundle of its parts.
+    /// One bundle of its parts, with the call timers in memory (see
+    /// [`Backend::with_timers`]).
     pub fn new(
         store: Arc<dyn CallStore>,
         limits: Arc<dyn DialLimits>,
@@ -46,7 +51,15 @@ impl Backend {
             dedupe,
             parked,
             events,
+            timers: Arc::new(InMemoryCallTimers::new()),
         }
+    }
+
+    /// These parts with `timers` as the call timers (a fleet shares them, so each
+    /// timer fires once, on whichever replica polls first).
+    pub fn with_timers(mut self, timers: Arc<dyn CallTimers>) -> Self {
+        self.timers = timers;
+        self
     }
 
     /// Everything in this process's memory (lost on restart, not shared).

@@ -24,6 +24,7 @@ mod allow_list;
 mod authorizer;
 mod backend;
 mod call;
+mod call_timers;
 mod completion;
 mod config;
 mod dedupe;
@@ -48,6 +49,7 @@ pub mod signature;
 mod sse;
 mod store;
 mod targets;
+mod timers;
 mod transition;
 mod wire;
 
@@ -65,6 +67,7 @@ pub use allow_list::UriAllowList;
 pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
 pub use backend::Backend;
 pub use call::{CallRecord, CallState};
+pub use call_timers::TIMER_LEASE;
 pub use config::{ApiConfigError, SipDialApiBuilder, normalize_path_prefix};
 pub use dedupe::{DEDUPE_CAPACITY, DeliveryDedupe, InMemoryDedupe};
 pub use error::ApiError;
@@ -90,6 +93,7 @@ pub use store::{CallStore, StoreError, Updated};
 pub use targets::{
     MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipTarget, check_target_label, check_target_name,
 };
+pub use timers::{CallTimers, DueTimer, InMemoryCallTimers, TimerKind, TimerOp};
 pub use transition::{CallChange, CallUpdate, reason_for_code};
 
 /// Boxed error of a request body.
@@ -196,6 +200,7 @@ impl SipDialApi {
     /// its signature check: for hosts that receive the platform's events some other
     /// way (a queue, their own webhook route).
     pub async fn apply_event(&self, event: PlatformEvent) -> Result<ApplyOutcome, StoreError> {
+        self.inner.lifecycle.serve();
         self.inner.lifecycle.apply(event).await
     }
 
@@ -232,6 +237,7 @@ impl SipDialApi {
             status = tracing::field::Empty,
             call_id = tracing::field::Empty,
         );
+        self.inner.lifecycle.serve();
         let fut = async move {
             let res = match self.dispatch(req).await {
                 Ok(res) => res,
