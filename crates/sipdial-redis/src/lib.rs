@@ -2,9 +2,10 @@
 //! balancer as one server.
 //!
 //! Rooms and their sessions, calls and their indexes, the dial limits, callback dedupe,
-//! parked early events and the live event streams all live in one Redis, so any
-//! replica answers for any session or call, the limits hold for the whole fleet, and an
-//! SSE client resumes on whichever replica it reaches. What stays per replica: the SSE
+//! parked early events, the live event streams and the call timers all live in one
+//! Redis, so any replica answers for any session or call, the limits hold for the whole
+//! fleet, a call timer fires once on whichever replica polls first, and an SSE client
+//! resumes on whichever replica it reaches. What stays per replica: the SSE
 //! connections themselves and the dialer's HTTP pool. `docs/scale-out.md` has the key
 //! layout, expiries and failure behaviour.
 //!
@@ -21,6 +22,7 @@ mod deliveries;
 mod events;
 mod limits;
 mod store;
+mod timers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,7 @@ pub use deliveries::{RedisDedupe, RedisParked};
 pub use events::RedisEventLog;
 pub use limits::{IN_FLIGHT_TTL, RedisDialLimits};
 pub use store::RedisCallStore;
+pub use timers::RedisCallTimers;
 
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "sipdial:";
@@ -107,6 +110,8 @@ pub struct RedisBackend {
     pub parked: RedisParked,
     /// The live event streams.
     pub events: RedisEventLog,
+    /// The call policies' timers.
+    pub timers: RedisCallTimers,
 }
 
 fn redacted(e: &redis::RedisError) -> String {
@@ -182,6 +187,7 @@ impl RedisBackend {
             limits: RedisDialLimits::new(redis.clone(), replica),
             dedupe: RedisDedupe::new(redis.clone()),
             parked: RedisParked::new(redis.clone()),
+            timers: RedisCallTimers::new(redis.clone()),
             events: RedisEventLog::new(redis, tail),
         }
     }
@@ -196,5 +202,6 @@ impl From<RedisBackend> for Backend {
             Arc::new(b.parked),
             Arc::new(b.events),
         )
+        .with_timers(Arc::new(b.timers))
     }
 }
