@@ -410,6 +410,9 @@ impl Lifecycle {
                 ended_at: early.ended_at,
                 end_reason: early.end_reason,
                 sip_code: early.sip_code,
+                outcome: early.outcome,
+                answered_at: early.answered_at,
+                duration_ms: early.duration_ms,
                 ..record
             },
             None => record,

@@ -16,9 +16,11 @@
 //! (`memory_store` the default), `limits`, `dedupe`, `parked` and `event_log`; in
 //! memory by default, in Redis for a fleet (`sipdial-redis`, `docs/scale-out.md`).
 //! For the call lifecycle (`docs/call-lifecycle.md`): `call` (the record and its
-//! states), `transition` (the state machine), `lifecycle` (matching, ordering, the
-//! hook), `queue` (in-process events), `sse` (the event streams) and `signature`
-//! (signed callbacks).
+//! states), `outcome` (how an ended call ended), `transition` (the state machine),
+//! `lifecycle` (matching, ordering, the hook), `queue` (in-process events), `sse` (the
+//! event streams) and `signature` (signed callbacks). The call policies: `policy` (ring
+//! timeout, maximum duration, expiry), `timers` (the `CallTimers` backend part) and
+//! `call_timers` (what each change arms, and the poller that fires due timers).
 
 mod allow_list;
 mod authorizer;
