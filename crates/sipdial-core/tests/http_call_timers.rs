@@ -12,7 +12,9 @@ use std::time::Duration;
 use http::Method;
 use http_support::*;
 use serde_json::Value;
-use sipdial_core::api::{CallEvent, CallEventCause, SipTarget, TimerKind};
+use sipdial_core::api::{
+    Backend, CallEvent, CallEventCause, InMemoryCallTimers, SipTarget, TimerKind,
+};
 use sipdial_core::fake::{CallProgression, FakeDialer, Operation, Script};
 use sipdial_core::{DialError, SipDialApiBuilder, SipUri};
 
@@ -216,4 +218,38 @@ fn the_poller_stops_with_the_api() {
         }
         assert_eq!(alive(), before);
     });
+}
+
+#[tokio::test(start_paused = true)]
+async fn ended_calls_keep_no_timers() {
+    let timers = Arc::new(InMemoryCallTimers::new());
+    let (f, _) = timed(Duration::from_secs(2), |b| {
+        b.default_ring_timeout(Duration::from_secs(30))
+            .default_max_duration(Duration::from_secs(60))
+            .max_active_calls_per_session(50)
+            .dials_per_minute(100)
+            .backend(Backend::in_memory().with_timers(timers.clone()))
+    });
+    let s = f.session("r").await;
+    let mut calls = Vec::new();
+    for _ in 0..20 {
+        calls.push(f.dial(&s).await);
+    }
+    // Ringing: a ring timeout and an expiry each.
+    assert_eq!(timers.len(), 40);
+    sleep_secs(5).await;
+    // Answered: a max duration and an expiry each.
+    assert_eq!(timers.len(), 40);
+    for call in &calls[..10] {
+        let id = call["id"].as_str().unwrap();
+        f.send(Method::DELETE, &format!("/sip/calls/{id}"), None)
+            .await;
+    }
+    assert_eq!(timers.len(), 20);
+    // The rest reach their max duration.
+    sleep_secs(60).await;
+    assert!(timers.is_empty(), "{} left", timers.len());
+    for call in &calls[10..] {
+        assert_eq!(get_call(&f, call).await["outcome"], "max_duration");
+    }
 }

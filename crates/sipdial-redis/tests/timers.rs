@@ -130,6 +130,8 @@ async fn a_claim_whose_claimer_died_comes_due_again_elsewhere() {
     );
 }
 
+const HOURS: Duration = Duration::from_secs(6 * 3600);
+
 /// Three replicas of one app over one Redis and one fake platform (the shared
 /// `FakeDialer` reports every event to all three, as the platform's callbacks would
 /// reach any of them).
@@ -141,7 +143,7 @@ struct Fleet {
 }
 
 impl Fleet {
-    async fn start(url: &str, answer_after: Duration) -> Self {
+    async fn start(url: &str, answer_after: Duration, expiry: Duration) -> Self {
         let fake = Arc::new(
             FakeDialer::builder()
                 .progression(CallProgression {
@@ -163,6 +165,7 @@ impl Fleet {
                         .max_duration(Duration::from_millis(600)),
                 )
                 .timer_poll_interval(Duration::from_millis(50))
+                .call_expiry(expiry)
                 .on_call_event(Arc::new(move |e: &CallEvent| {
                     seen.lock().unwrap().push((i, e.clone()));
                 }))
@@ -227,7 +230,7 @@ impl Fleet {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ring_timeout_fires_once_across_replicas_after_its_replica_is_gone() {
     let redis = redis_or_skip!();
-    let mut fleet = Fleet::start(&redis.url(), Duration::from_secs(30)).await;
+    let mut fleet = Fleet::start(&redis.url(), Duration::from_secs(30), HOURS).await;
     let call = fleet.dial(0).await;
     // The replica that armed the timer goes away before it is due.
     fleet.apis[0] = None;
@@ -252,7 +255,7 @@ async fn a_ring_timeout_fires_once_across_replicas_after_its_replica_is_gone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_max_duration_fires_once_across_replicas() {
     let redis = redis_or_skip!();
-    let fleet = Fleet::start(&redis.url(), Duration::from_millis(100)).await;
+    let fleet = Fleet::start(&redis.url(), Duration::from_millis(100), HOURS).await;
     let call = fleet.dial(2).await;
     assert!(
         eventually(Duration::from_secs(5), || async {
@@ -272,4 +275,31 @@ async fn a_max_duration_fires_once_across_replicas() {
     let ends = fleet.timer_ends();
     assert_eq!(ends.len(), 1, "{ends:?}");
     assert_eq!(ends[0].1, TimerKind::MaxDuration);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_without_events_expires_once_across_replicas() {
+    let redis = redis_or_skip!();
+    // Rings at 50 ms, never answers; the ring timeout (600 ms) is later than the
+    // expiry (300 ms after ringing).
+    let fleet = Fleet::start(
+        &redis.url(),
+        Duration::from_secs(30),
+        Duration::from_millis(300),
+    )
+    .await;
+    let call = fleet.dial(1).await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            fleet.call(2, &call).await["state"] == "ended"
+        })
+        .await
+    );
+    let got = fleet.call(0, &call).await;
+    assert_eq!(got["outcome"], "expired", "{got}");
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert_eq!(fleet.fake.count(Operation::HangUp), 1);
+    let ends = fleet.timer_ends();
+    assert_eq!(ends.len(), 1, "{ends:?}");
+    assert_eq!(ends[0].1, TimerKind::Expiry);
 }

@@ -46,7 +46,9 @@ const HANG_UP_BACKOFF: Duration = Duration::from_millis(500);
 /// The timers of the call policies, and this instance's poller.
 pub(crate) struct PolicyTimers {
     timers: Arc<dyn CallTimers>,
-    policies: CallPolicies,
+    /// The policies in force (also what a route that waits for the answer is bounded
+    /// by).
+    pub(crate) policies: CallPolicies,
     dialer: Arc<dyn SipDialer>,
     running: Arc<AtomicBool>,
     task: Mutex<Option<AbortHandle>>,
