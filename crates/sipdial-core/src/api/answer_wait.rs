@@ -16,7 +16,6 @@ use super::error::ApiError;
 use super::event_log::EventLog;
 use super::extract::query_pairs;
 use super::store::CallStore;
-use super::targets::Target;
 
 /// The bound of a wait when neither the target nor the host set a ring timeout.
 pub const DEFAULT_ANSWER_WAIT: Duration = Duration::from_secs(60);
@@ -49,15 +48,15 @@ pub(crate) fn parse_wait(query: Option<&str>) -> Result<Wait, ApiError> {
     }
 }
 
-/// How long a dial to `target` may wait for the answer: its ring timeout, within the
-/// host's `answer_wait_limit`.
-///
-/// The one place the ring timeout enters the wait: `DEFAULT_ANSWER_WAIT` stands for
-/// the target's ring timeout (`SipTarget::ring_timeout`, else the builder's
-/// `default_ring_timeout`) until the call policies provide it.
-pub(crate) fn answer_wait_bound(target: Option<&Target>, limit: Option<Duration>) -> Duration {
-    let _ = target;
-    let ring_timeout = DEFAULT_ANSWER_WAIT;
+/// How long a dial may wait for the answer: the ring timeout of its call policy (the
+/// target's, else the builder's default; [`DEFAULT_ANSWER_WAIT`] when none is set),
+/// within the host's `answer_wait_limit`. Past the ring timeout the call is ended as
+/// `no_answer` anyway, so the answer to the wait is final by then.
+pub(crate) fn answer_wait_bound(
+    ring_timeout: Option<Duration>,
+    limit: Option<Duration>,
+) -> Duration {
+    let ring_timeout = ring_timeout.unwrap_or(DEFAULT_ANSWER_WAIT);
     limit.map_or(ring_timeout, |l| l.min(ring_timeout))
 }
 
@@ -134,5 +133,17 @@ mod tests {
             answer_wait_bound(None, Some(Duration::from_secs(600))),
             DEFAULT_ANSWER_WAIT
         );
+    }
+
+    #[test]
+    fn the_ring_timeout_bounds_the_wait() {
+        let ring = Duration::from_secs(20);
+        assert_eq!(answer_wait_bound(Some(ring), None), ring);
+        assert_eq!(
+            answer_wait_bound(Some(ring), Some(Duration::from_secs(30))),
+            ring
+        );
+        let short = Duration::from_secs(5);
+        assert_eq!(answer_wait_bound(Some(ring), Some(short)), short);
     }
 }
