@@ -48,16 +48,21 @@ pub(crate) fn parse_wait(query: Option<&str>) -> Result<Wait, ApiError> {
     }
 }
 
+/// How long past the ring timeout a wait lasts: long enough for the timer poller to
+/// end the call, so the answer carries the `no_answer` end instead of a call still
+/// ringing.
+pub const RING_TIMEOUT_GRACE: Duration = Duration::from_secs(2);
+
 /// How long a dial may wait for the answer: the ring timeout of its call policy (the
-/// target's, else the builder's default; [`DEFAULT_ANSWER_WAIT`] when none is set),
-/// within the host's `answer_wait_limit`. Past the ring timeout the call is ended as
-/// `no_answer` anyway, so the answer to the wait is final by then.
+/// target's, else the builder's default) and [`RING_TIMEOUT_GRACE`], or
+/// [`DEFAULT_ANSWER_WAIT`] when no ring timeout is set; within the host's
+/// `answer_wait_limit` either way.
 pub(crate) fn answer_wait_bound(
     ring_timeout: Option<Duration>,
     limit: Option<Duration>,
 ) -> Duration {
-    let ring_timeout = ring_timeout.unwrap_or(DEFAULT_ANSWER_WAIT);
-    limit.map_or(ring_timeout, |l| l.min(ring_timeout))
+    let bound = ring_timeout.map_or(DEFAULT_ANSWER_WAIT, |r| r + RING_TIMEOUT_GRACE);
+    limit.map_or(bound, |l| l.min(bound))
 }
 
 /// Whether the wait is over for `call`.
@@ -138,10 +143,11 @@ mod tests {
     #[test]
     fn the_ring_timeout_bounds_the_wait() {
         let ring = Duration::from_secs(20);
-        assert_eq!(answer_wait_bound(Some(ring), None), ring);
+        let past = ring + RING_TIMEOUT_GRACE;
+        assert_eq!(answer_wait_bound(Some(ring), None), past);
         assert_eq!(
             answer_wait_bound(Some(ring), Some(Duration::from_secs(30))),
-            ring
+            past
         );
         let short = Duration::from_secs(5);
         assert_eq!(answer_wait_bound(Some(ring), Some(short)), short);
