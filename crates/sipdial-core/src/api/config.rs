@@ -14,6 +14,7 @@ use crate::api::dtmf_at_answer::DtmfAtAnswer;
 use crate::api::lifecycle::{CallEventHook, Lifecycle, Parts};
 use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialPolicy};
 use crate::api::origin::{Origin, OriginPolicy};
+use crate::api::policy::PolicySettings;
 use crate::api::queue::EventQueue;
 use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::api::store::CallStore;
@@ -73,6 +74,16 @@ pub enum ApiConfigError {
     /// The callback signature secret is empty.
     #[error("the callback signature secret must not be empty")]
     CallbackSecret,
+    /// A ring timeout, maximum duration or timer setting is zero or above its bound.
+    #[error("the {setting} of {scope} must be above zero and at most {max:?}")]
+    CallPolicy {
+        /// Which setting.
+        setting: &'static str,
+        /// Where it was set: `target `name``, `the defaults` or `the API`.
+        scope: String,
+        /// Its upper bound.
+        max: Duration,
+    },
 }
 
 /// Builder of [`SipDialApi`]; `build()` validates the whole configuration.
@@ -97,6 +108,7 @@ pub struct SipDialApiBuilder {
     sse_heartbeat: Duration,
     sse_replay: usize,
     on_call_event: Option<CallEventHook>,
+    pub(crate) policy: PolicySettings,
     default_dtmf_after_answer: Option<Dtmf>,
     answer_wait_limit: Option<Duration>,
 }
@@ -133,6 +145,7 @@ impl SipDialApiBuilder {
             sse_heartbeat: DEFAULT_SSE_HEARTBEAT,
             sse_replay: DEFAULT_SSE_REPLAY,
             on_call_event: None,
+            policy: PolicySettings::default(),
             default_dtmf_after_answer: None,
             answer_wait_limit: None,
         }
@@ -309,6 +322,7 @@ impl SipDialApiBuilder {
         {
             return Err(ApiConfigError::CallbackSecret);
         }
+        self.policy.check()?;
         let targets = Targets::new(
             self.targets,
             self.default_target,
