@@ -15,8 +15,8 @@ use super::call::{CallRecord, CallState};
 use super::error::ApiError;
 use super::event_log::EventLog;
 use super::extract::query_pairs;
+use super::policy::CallPolicies;
 use super::store::CallStore;
-use super::targets::Target;
 
 /// The bound of a wait when neither the target nor the host set a ring timeout.
 pub const DEFAULT_ANSWER_WAIT: Duration = Duration::from_secs(60);
@@ -49,17 +49,29 @@ pub(crate) fn parse_wait(query: Option<&str>) -> Result<Wait, ApiError> {
     }
 }
 
-/// How long a dial to `target` may wait for the answer: its ring timeout, within the
-/// host's `answer_wait_limit`.
+/// How long a dial to `target` may wait for the answer: its ring timeout
+/// (`SipTarget::ring_timeout`, else the builder's `default_ring_timeout`, else
+/// [`DEFAULT_ANSWER_WAIT`]), within the host's `answer_wait_limit`. The one place the
+/// ring timeout enters the wait.
 ///
-/// The one place the ring timeout enters the wait: `DEFAULT_ANSWER_WAIT` stands for
-/// the target's ring timeout (`SipTarget::ring_timeout`, else the builder's
-/// `default_ring_timeout`) until the call policies provide it.
-pub(crate) fn answer_wait_bound(target: Option<&Target>, limit: Option<Duration>) -> Duration {
-    let _ = target;
-    let ring_timeout = DEFAULT_ANSWER_WAIT;
+/// A configured ring timeout gets the timers' poll interval and [`HANG_UP_GRACE`] on
+/// top: its timer fires at most a poll late and then hangs up, and the wait should
+/// answer with that end (`no_answer`) rather than with the call still ringing a
+/// moment before it.
+pub(crate) fn answer_wait_bound(
+    policies: &CallPolicies,
+    target: Option<&str>,
+    limit: Option<Duration>,
+) -> Duration {
+    let ring_timeout = match policies.limits(target).ring_timeout {
+        Some(ring) => ring + policies.poll_interval + HANG_UP_GRACE,
+        None => DEFAULT_ANSWER_WAIT,
+    };
     limit.map_or(ring_timeout, |l| l.min(ring_timeout))
 }
+
+/// How long the ring timeout's hang-up may take to be recorded.
+const HANG_UP_GRACE: Duration = Duration::from_millis(500);
 
 /// Whether the wait is over for `call`.
 fn settled(call: &CallRecord) -> bool {
@@ -127,11 +139,12 @@ mod tests {
 
     #[test]
     fn the_host_limit_caps_the_bound() {
-        assert_eq!(answer_wait_bound(None, None), DEFAULT_ANSWER_WAIT);
+        let none = CallPolicies::default();
+        assert_eq!(answer_wait_bound(&none, None, None), DEFAULT_ANSWER_WAIT);
         let short = Duration::from_secs(5);
-        assert_eq!(answer_wait_bound(None, Some(short)), short);
+        assert_eq!(answer_wait_bound(&none, None, Some(short)), short);
         assert_eq!(
-            answer_wait_bound(None, Some(Duration::from_secs(600))),
+            answer_wait_bound(&none, None, Some(Duration::from_secs(600))),
             DEFAULT_ANSWER_WAIT
         );
     }

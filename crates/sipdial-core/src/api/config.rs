@@ -14,7 +14,7 @@ use crate::api::dtmf_at_answer::DtmfAtAnswer;
 use crate::api::lifecycle::{CallEventHook, Lifecycle, Parts};
 use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialPolicy};
 use crate::api::origin::{Origin, OriginPolicy};
-use crate::api::policy::PolicySettings;
+use crate::api::policy::{CallPolicies, PolicySettings};
 use crate::api::queue::EventQueue;
 use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::api::store::CallStore;
@@ -346,6 +346,7 @@ impl SipDialApiBuilder {
             backend.store = store;
         }
         let dtmf_at_answer = DtmfAtAnswer::new(Arc::clone(&self.dialer), backend.pending_dtmf);
+        let policies = CallPolicies::new(&targets, self.policy);
         let lifecycle = Arc::new(Lifecycle::new(
             Parts {
                 store: Arc::clone(&backend.store),
@@ -377,6 +378,7 @@ impl SipDialApiBuilder {
                 dtmf_at_answer,
                 events: Arc::clone(&backend.events),
                 answer_wait_limit: self.answer_wait_limit,
+                policies,
                 streams: Streams::new(
                     backend.events,
                     Arc::clone(&backend.store),

@@ -200,7 +200,11 @@ impl Handlers<'_> {
                 }
             }
         };
-        let bound = answer_wait_bound(target, inner.answer_wait_limit);
+        let bound = answer_wait_bound(
+            &inner.policies,
+            target.map(|t| t.name.as_str()),
+            inner.answer_wait_limit,
+        );
         let record = run_to_completion(place_and_record).await?;
         // After the dial is placed and recorded: a client that leaves now only stops
         // waiting.
