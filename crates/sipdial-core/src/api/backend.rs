@@ -1,5 +1,6 @@
 //! The state the API keeps between requests, as one bundle of plugins: rooms and calls,
-//! dial limits, callback dedupe, parked early events and the per-session event log.
+//! dial limits, callback dedupe, parked early events, the per-session event log and the
+//! status webhook outbox.
 //!
 //! One process uses [`Backend::in_memory`] (the default). Replicas of one app behind a
 //! load balancer share one backend (the `sipdial-redis` crate), so that every replica
@@ -14,6 +15,7 @@ use crate::api::memory_store::InMemoryCallStore;
 use crate::api::parked::{InMemoryParked, ParkedEvents};
 use crate::api::sse::DEFAULT_SSE_REPLAY;
 use crate::api::store::CallStore;
+use crate::api::webhooks::{InMemoryOutbox, WebhookOutbox};
 
 /// Every shared part of the API's state.
 #[derive(Clone)]
@@ -29,6 +31,8 @@ pub struct Backend {
     pub parked: Arc<dyn ParkedEvents>,
     /// The per-session log the SSE streams read.
     pub events: Arc<dyn EventLog>,
+    /// Status webhook deliveries waiting to be sent (see [`Backend::with_webhook_outbox`]).
+    pub webhooks: Arc<dyn WebhookOutbox>,
 }
 
 impl Backend {
@@ -46,7 +50,16 @@ impl Backend {
             dedupe,
             parked,
             events,
+            webhooks: Arc::new(InMemoryOutbox::new()),
         }
+    }
+
+    /// Replaces the webhook outbox (default: an [`InMemoryOutbox`], which a fleet must
+    /// not use: each replica would deliver only its own changes, and lose them on
+    /// restart).
+    pub fn with_webhook_outbox(mut self, outbox: Arc<dyn WebhookOutbox>) -> Self {
+        self.webhooks = outbox;
+        self
     }
 
     /// Everything in this process's memory (lost on restart, not shared).

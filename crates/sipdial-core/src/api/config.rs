@@ -17,6 +17,7 @@ use crate::api::queue::EventQueue;
 use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::api::store::CallStore;
 use crate::api::targets::{SipTarget, Targets};
+use crate::api::webhooks::WebhookOptions;
 use crate::api::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, Inner, SipDialApi};
 use crate::{SipDialer, ValidationError};
 
@@ -72,6 +73,21 @@ pub enum ApiConfigError {
     /// The callback signature secret is empty.
     #[error("the callback signature secret must not be empty")]
     CallbackSecret,
+    /// A status webhook's URL is not an `http(s)://` URL (`owner`: the target, or
+    /// `default` for the builder's).
+    #[error("invalid status webhook URL of `{owner}`: {reason}")]
+    WebhookUrl {
+        /// Whose webhook.
+        owner: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A status webhook's secret is shorter than 16 characters.
+    #[error("the status webhook secret of `{0}` must be at least 16 characters")]
+    WebhookSecret(String),
+    /// A status webhook is configured but no transport to send it.
+    #[error("a status webhook needs a webhook transport (SipDialApiBuilder::webhook_transport)")]
+    WebhookTransport,
 }
 
 /// Builder of [`SipDialApi`]; `build()` validates the whole configuration.
@@ -96,6 +112,7 @@ pub struct SipDialApiBuilder {
     sse_heartbeat: Duration,
     sse_replay: usize,
     on_call_event: Option<CallEventHook>,
+    pub(crate) webhooks: WebhookOptions,
 }
 
 impl std::fmt::Debug for SipDialApiBuilder {
@@ -130,6 +147,7 @@ impl SipDialApiBuilder {
             sse_heartbeat: DEFAULT_SSE_HEARTBEAT,
             sse_replay: DEFAULT_SSE_REPLAY,
             on_call_event: None,
+            webhooks: WebhookOptions::default(),
         }
     }
 
@@ -303,12 +321,16 @@ impl SipDialApiBuilder {
         if let Some(store) = self.store {
             backend.store = store;
         }
+        let webhooks = self
+            .webhooks
+            .build(&targets, Arc::clone(&backend.webhooks))?;
         let lifecycle = Arc::new(Lifecycle::new(
             Parts {
                 store: Arc::clone(&backend.store),
                 events: Arc::clone(&backend.events),
                 dedupe: backend.dedupe,
                 parked: backend.parked,
+                webhooks: webhooks.clone(),
             },
             self.on_call_event,
             self.record_unknown_calls,
@@ -338,6 +360,7 @@ impl SipDialApiBuilder {
                 store: backend.store,
                 rooms_in_flight: Default::default(),
                 lifecycle,
+                webhooks,
                 #[cfg(feature = "jwt")]
                 callback_secret: self.callback_secret,
             }),

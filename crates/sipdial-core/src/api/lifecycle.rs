@@ -24,6 +24,7 @@ use super::limits::DialTicket;
 use super::parked::ParkedEvents;
 use super::store::{CallStore, StoreError};
 use super::transition::{CallChange, CallUpdate, reason_for_disconnect};
+use super::webhooks::Webhooks;
 use crate::Timestamp;
 use crate::events::{CallRef, PlatformCallState, PlatformEvent, PlatformEventKind};
 
@@ -56,6 +57,18 @@ pub enum CallEventCause {
     Gone,
     /// A platform event (callback or in-process).
     Platform(PlatformEvent),
+}
+
+impl CallEventCause {
+    /// `dialed`, `hung_up`, `gone` or `platform` (as status webhooks carry it).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CallEventCause::Dialed => "dialed",
+            CallEventCause::HungUp => "hung_up",
+            CallEventCause::Gone => "gone",
+            CallEventCause::Platform(_) => "platform",
+        }
+    }
 }
 
 /// What applying one platform event did; `POST /callbacks` answers it as `status`.
@@ -104,6 +117,7 @@ pub(crate) struct Lifecycle {
     gate: tokio::sync::Mutex<()>,
     hook: Option<CallEventHook>,
     record_unknown: bool,
+    webhooks: Option<Arc<Webhooks>>,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -121,6 +135,7 @@ pub(crate) struct Parts {
     pub(crate) events: Arc<dyn EventLog>,
     pub(crate) dedupe: Arc<dyn DeliveryDedupe>,
     pub(crate) parked: Arc<dyn ParkedEvents>,
+    pub(crate) webhooks: Option<Arc<Webhooks>>,
 }
 
 impl Lifecycle {
@@ -133,6 +148,7 @@ impl Lifecycle {
             gate: tokio::sync::Mutex::new(()),
             hook,
             record_unknown,
+            webhooks: parts.webhooks,
         }
     }
 
@@ -149,6 +165,9 @@ impl Lifecycle {
             previous = previous.map(CallState::as_str),
             "call changed"
         );
+        if let Some(w) = &self.webhooks {
+            w.enqueue(&call, previous, &cause).await;
+        }
         if let Some(hook) = &self.hook {
             hook(&CallEvent {
                 call,

@@ -17,8 +17,8 @@
 //! memory by default, in Redis for a fleet (`sipdial-redis`, `docs/scale-out.md`).
 //! For the call lifecycle (`docs/call-lifecycle.md`): `call` (the record and its
 //! states), `transition` (the state machine), `lifecycle` (matching, ordering, the
-//! hook), `queue` (in-process events), `sse` (the event streams) and `signature`
-//! (signed callbacks).
+//! hook), `queue` (in-process events), `sse` (the event streams), `signature`
+//! (signed callbacks) and `webhooks` (status webhooks to the host).
 
 mod allow_list;
 mod authorizer;
@@ -47,6 +47,7 @@ mod sse;
 mod store;
 mod targets;
 mod transition;
+pub mod webhooks;
 mod wire;
 
 use std::sync::Arc;
@@ -126,6 +127,7 @@ struct Inner {
     store: Arc<dyn CallStore>,
     rooms_in_flight: rooms::RoomFlights,
     lifecycle: Arc<lifecycle::Lifecycle>,
+    webhooks: Option<Arc<webhooks::Webhooks>>,
     streams: sse::Streams,
     #[cfg(feature = "jwt")]
     callback_secret: Option<secrecy::SecretString>,
@@ -153,6 +155,16 @@ impl SipDialApi {
     /// Starts configuring an API over `dialer`.
     pub fn builder(dialer: Arc<dyn SipDialer>) -> SipDialApiBuilder {
         SipDialApiBuilder::new(dialer)
+    }
+
+    /// This process's status webhook totals (all zero without a webhook); the same
+    /// counts go to the `metrics` facade as `sipdial_webhook_*` series.
+    pub fn webhook_stats(&self) -> webhooks::WebhookStats {
+        self.inner
+            .webhooks
+            .as_ref()
+            .map(|w| w.stats())
+            .unwrap_or_default()
     }
 
     /// The API's prefix below the host's mount (`/sip` by default), without a

@@ -3,6 +3,7 @@
 //! configuration refuse the same names at parse time).
 
 use super::config::ApiConfigError;
+use super::webhooks::StatusWebhook;
 use crate::{SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};
 
 /// Longest target name.
@@ -50,6 +51,7 @@ pub struct SipTarget {
     pub(crate) secure: bool,
     pub(crate) video: bool,
     pub(crate) observe_force_mute: bool,
+    pub(crate) status_webhook: Option<StatusWebhook>,
 }
 
 impl SipTarget {
@@ -77,6 +79,7 @@ impl SipTarget {
             secure: false,
             video: false,
             observe_force_mute: false,
+            status_webhook: None,
         }
     }
 
@@ -119,6 +122,14 @@ impl SipTarget {
     /// Let force-mute apply to the SIP leg (default false).
     pub fn observe_force_mute(mut self, observe: bool) -> Self {
         self.observe_force_mute = observe;
+        self
+    }
+
+    /// POSTs this target's call changes to `webhook` instead of the builder's
+    /// [`crate::api::SipDialApiBuilder::status_webhook`].
+    #[cfg(feature = "jwt")]
+    pub fn status_webhook(mut self, webhook: StatusWebhook) -> Self {
+        self.status_webhook = Some(webhook);
         self
     }
 
@@ -176,6 +187,7 @@ pub(crate) struct Target {
     pub(crate) secure: bool,
     pub(crate) video: bool,
     pub(crate) observe_force_mute: bool,
+    pub(crate) status_webhook: Option<StatusWebhook>,
 }
 
 impl SipTarget {
@@ -198,6 +210,7 @@ impl SipTarget {
             secure: self.secure,
             video: self.video,
             observe_force_mute: self.observe_force_mute,
+            status_webhook: self.status_webhook,
         })
     }
 }
