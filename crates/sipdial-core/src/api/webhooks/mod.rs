@@ -23,7 +23,8 @@ use std::sync::Arc;
 
 pub use config::{MIN_WEBHOOK_SECRET_LEN, StatusWebhook, WebhookRetry};
 pub use outbox::{
-    DEFAULT_OUTBOX_CAPACITY, InMemoryOutbox, NewDelivery, OutboxEntry, Pushed, Taken, WebhookOutbox,
+    DEFAULT_OUTBOX_CAPACITY, ENDED_COUNTERS_KEPT, InMemoryOutbox, NewDelivery, OutboxEntry, Pushed,
+    Taken, WebhookOutbox,
 };
 pub use stats::{DELIVERIES_SERIES, DROPPED_SERIES, QUEUED_SERIES, RETRIES_SERIES, WebhookStats};
 pub use transport::{WebhookRequest, WebhookTransport, WebhookTransportError};

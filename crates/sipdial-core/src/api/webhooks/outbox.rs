@@ -21,6 +21,10 @@ use crate::sync::lock;
 
 /// Entries the in-memory outbox holds at most (queued and in delivery).
 pub const DEFAULT_OUTBOX_CAPACITY: usize = 1024;
+/// Ended calls whose sequence counters the in-memory outbox keeps: an ended call still
+/// changes when the platform's final report adds its reason, so its counter must
+/// outlive the end for a while, but not forever.
+pub const ENDED_COUNTERS_KEPT: usize = 4096;
 
 /// A change to deliver, as the lifecycle hands it over.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,8 +38,9 @@ pub struct NewDelivery {
     pub destination: Option<String>,
     /// The change as JSON text, without its sequence number.
     pub change: String,
-    /// The call ended with this change: no further change will follow.
-    pub last: bool,
+    /// The call has ended: few changes follow (the platform's final reason), so an
+    /// outbox may forget its counter some time after.
+    pub ended: bool,
 }
 
 impl NewDelivery {
@@ -44,13 +49,13 @@ impl NewDelivery {
         call_id: impl Into<String>,
         destination: Option<String>,
         change: impl Into<String>,
-        last: bool,
+        ended: bool,
     ) -> Self {
         Self {
             call_id: call_id.into(),
             destination,
             change: change.into(),
-            last,
+            ended,
         }
     }
 }
@@ -147,6 +152,8 @@ struct State {
     next_id: u64,
     entries: VecDeque<(u64, OutboxEntry)>,
     sequences: HashMap<String, u64>,
+    /// Ended calls, oldest first, whose counters go after [`ENDED_COUNTERS_KEPT`].
+    ended: VecDeque<String>,
 }
 
 impl InMemoryOutbox {
@@ -193,6 +200,12 @@ impl Default for InMemoryOutbox {
     }
 }
 
+/// Whether `call` is not among the ended calls yet (the last few are checked: an
+/// ended call's later changes come right after its end).
+fn newly_ended(ended: &VecDeque<String>, call: &str) -> bool {
+    !ended.iter().rev().take(64).any(|c| c == call)
+}
+
 #[async_trait]
 impl WebhookOutbox for InMemoryOutbox {
     async fn push(&self, delivery: NewDelivery) -> Result<Pushed, StoreError> {
@@ -202,9 +215,13 @@ impl WebhookOutbox for InMemoryOutbox {
             *s += 1;
             *s
         };
-        if delivery.last {
-            // Nothing follows an ended call: its counter is not kept.
-            state.sequences.remove(&delivery.call_id);
+        if delivery.ended && newly_ended(&state.ended, &delivery.call_id) {
+            state.ended.push_back(delivery.call_id.clone());
+            if state.ended.len() > ENDED_COUNTERS_KEPT
+                && let Some(old) = state.ended.pop_front()
+            {
+                state.sequences.remove(&old);
+            }
         }
         if state.entries.len() >= self.capacity {
             return Ok(Pushed::Dropped(sequence));
@@ -251,8 +268,8 @@ impl WebhookOutbox for InMemoryOutbox {
 mod tests {
     use super::*;
 
-    fn change(call: &str, last: bool) -> NewDelivery {
-        NewDelivery::new(call, None, "{}", last)
+    fn change(call: &str, ended: bool) -> NewDelivery {
+        NewDelivery::new(call, None, "{}", ended)
     }
 
     #[tokio::test]
@@ -277,8 +294,20 @@ mod tests {
             panic!()
         };
         assert!(none.is_empty());
-        // The ended call's counter was forgotten: a new call of that id starts at 1.
-        assert_eq!(o.push(change("a", false)).await.unwrap(), Pushed::Queued(1));
+        // An ended call keeps counting (the platform's final reason comes after).
+        o.ack(&all[1].id).await.unwrap();
+        assert_eq!(o.push(change("a", true)).await.unwrap(), Pushed::Queued(3));
+    }
+
+    #[tokio::test]
+    async fn counters_of_long_ended_calls_are_forgotten() {
+        let o = InMemoryOutbox::with_capacity(1);
+        for i in 0..=ENDED_COUNTERS_KEPT {
+            o.push(change(&format!("c{i}"), true)).await.unwrap();
+        }
+        let state = lock(&o.state);
+        assert_eq!(state.sequences.len(), ENDED_COUNTERS_KEPT);
+        assert!(!state.sequences.contains_key("c0"));
     }
 
     #[tokio::test]
