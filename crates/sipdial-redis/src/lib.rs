@@ -21,6 +21,7 @@ mod deliveries;
 mod events;
 mod limits;
 mod store;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub use deliveries::{RedisDedupe, RedisParked};
 pub use events::RedisEventLog;
 pub use limits::{IN_FLIGHT_TTL, RedisDialLimits};
 pub use store::RedisCallStore;
+pub use webhooks::RedisWebhookOutbox;
 
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "sipdial:";
@@ -56,6 +58,12 @@ pub struct RedisOptions {
     pub ended_retention: Duration,
     /// How long a callback delivery is remembered for dedupe (default 1 hour).
     pub dedupe_retention: Duration,
+    /// Status webhook deliveries queued or in delivery at most, fleet-wide (default
+    /// 10 000); beyond it new changes are dropped and counted.
+    pub webhook_outbox_len: usize,
+    /// The webhook dispatch lease: a replica that dies is replaced as the fleet's
+    /// webhook sender after at most this long (default 5 s).
+    pub webhook_lease: Duration,
 }
 
 impl Default for RedisOptions {
@@ -67,6 +75,8 @@ impl Default for RedisOptions {
             session_retention: Duration::from_secs(7 * 24 * 3600),
             ended_retention: Duration::from_secs(24 * 3600),
             dedupe_retention: Duration::from_secs(3600),
+            webhook_outbox_len: 10_000,
+            webhook_lease: Duration::from_secs(5),
         }
     }
 }
@@ -107,6 +117,8 @@ pub struct RedisBackend {
     pub parked: RedisParked,
     /// The live event streams.
     pub events: RedisEventLog,
+    /// The status webhook outbox and its dispatch lease.
+    pub webhooks: Arc<RedisWebhookOutbox>,
 }
 
 fn redacted(e: &redis::RedisError) -> String {
@@ -179,9 +191,10 @@ impl RedisBackend {
         let replica = format!("r{replica}");
         Self {
             store: RedisCallStore::new(redis.clone()),
-            limits: RedisDialLimits::new(redis.clone(), replica),
+            limits: RedisDialLimits::new(redis.clone(), replica.clone()),
             dedupe: RedisDedupe::new(redis.clone()),
             parked: RedisParked::new(redis.clone()),
+            webhooks: Arc::new(RedisWebhookOutbox::new(redis.clone(), replica)),
             events: RedisEventLog::new(redis, tail),
         }
     }
@@ -196,5 +209,6 @@ impl From<RedisBackend> for Backend {
             Arc::new(b.parked),
             Arc::new(b.events),
         )
+        .with_webhook_outbox(b.webhooks)
     }
 }
