@@ -33,7 +33,7 @@ async fn each_change_is_signed_as_the_platform_signs_and_verifies_independently(
     assert_eq!(exp - iat, 300, "{claims}");
     assert!(verify_independently(first, "another-secret-0123456789").is_err());
     let mut tampered = first.clone();
-    tampered.body = bytes::Bytes::from(first.body.to_vec().into_iter().rev().collect::<Vec<_>>());
+    tampered.body = bytes::Bytes::from(first.body.iter().copied().rev().collect::<Vec<_>>());
     assert!(
         verify_independently(&tampered, SECRET)
             .unwrap_err()

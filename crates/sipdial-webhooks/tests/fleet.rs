@@ -41,9 +41,12 @@ async fn replicas(
     apis
 }
 
-/// `(callId, sequence)` → how many times it was accepted, and each call's accepted
-/// sequence numbers in arrival order.
-fn tally(rx: &Receiver) -> (HashMap<(String, u64), usize>, HashMap<String, Vec<u64>>) {
+/// `(callId, sequence)` → how many times it was accepted.
+type Times = HashMap<(String, u64), usize>;
+/// Each call's accepted sequence numbers in arrival order.
+type Order = HashMap<String, Vec<u64>>;
+
+fn tally(rx: &Receiver) -> (Times, Order) {
     let mut times = HashMap::new();
     let mut order: HashMap<String, Vec<u64>> = HashMap::new();
     for r in rx.accepted() {

@@ -42,7 +42,7 @@ pub fn payload_hash(body: &[u8]) -> String {
 pub const SIGNED_BODY_TTL_SECS: u64 = 300;
 
 /// The claims of a signed body, the format the platform's signed callbacks use and
-/// [`verify`] checks (docs/platform-api.md §6): issued at, expiry, and the body's hash.
+/// `POST /callbacks` checks (docs/platform-api.md §6): issued at, expiry, and the body's hash.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SignedBodyClaims {
     /// Issued at (seconds).

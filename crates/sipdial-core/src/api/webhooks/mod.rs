@@ -2,7 +2,7 @@
 //! platform's own callbacks (`signature`), at least once and in order per call,
 //! without ever making the API wait (docs/call-lifecycle.md, "Status webhooks").
 //!
-//! The lifecycle only enqueues ([`Webhooks::enqueue`], one line in its `emit`): the
+//! The lifecycle only enqueues (`Webhooks::enqueue`, one line in its `emit`): the
 //! change goes to the [`WebhookOutbox`] of the [`crate::api::Backend`], which numbers
 //! it per call and bounds the queue. A dispatcher task (`dispatch`) takes entries from
 //! the outbox, one lane per call so a slow call never holds up another, signs each
