@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sipdial_core::SipDialApi;
-use sipdial_core::api::webhooks::StatusWebhook;
+use sipdial_core::api::webhooks::{StatusWebhook, WebhookConfigError};
 use sipdial_core::api::{ApiConfigError, SipTarget};
 use sipdial_core::fake::FakeDialer;
 use sipdial_webhooks::ReqwestTransport;
@@ -30,7 +30,10 @@ fn bad_webhooks_are_typed_configuration_errors() {
         ))
         .build()
         .unwrap_err();
-    assert_eq!(short, ApiConfigError::WebhookSecret("default".to_owned()));
+    assert_eq!(
+        short,
+        ApiConfigError::Webhook(WebhookConfigError::Secret("default".to_owned()))
+    );
     assert!(!short.to_string().contains("fifteen"), "{short}");
     let target = SipDialApi::builder(Arc::new(FakeDialer::new()))
         .target(
@@ -40,20 +43,26 @@ fn bad_webhooks_are_typed_configuration_errors() {
         .webhook_transport(Arc::new(ReqwestTransport::new().unwrap()))
         .build()
         .unwrap_err();
-    assert_eq!(target, ApiConfigError::WebhookSecret("desk".to_owned()));
+    assert_eq!(
+        target,
+        ApiConfigError::Webhook(WebhookConfigError::Secret("desk".to_owned()))
+    );
     let url = builder()
         .status_webhook(StatusWebhook::new("ftp://hooks.example/sip", SECRET))
         .build()
         .unwrap_err();
     assert!(
-        matches!(url, ApiConfigError::WebhookUrl { ref owner, .. } if owner == "default"),
+        matches!(url, ApiConfigError::Webhook(WebhookConfigError::Url { ref owner, .. }) if owner == "default"),
         "{url:?}"
     );
     let no_transport = SipDialApi::builder(Arc::new(FakeDialer::new()))
         .status_webhook(StatusWebhook::new("https://hooks.example/sip", SECRET))
         .build()
         .unwrap_err();
-    assert_eq!(no_transport, ApiConfigError::WebhookTransport);
+    assert_eq!(
+        no_transport,
+        ApiConfigError::Webhook(WebhookConfigError::NoTransport)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@ use crate::api::queue::EventQueue;
 use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::api::store::CallStore;
 use crate::api::targets::{SipTarget, Targets};
-use crate::api::webhooks::WebhookOptions;
+use crate::api::webhooks::{WebhookConfigError, WebhookOptions};
 use crate::api::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, Inner, SipDialApi};
 use crate::{SipDialer, ValidationError};
 
@@ -73,21 +73,9 @@ pub enum ApiConfigError {
     /// The callback signature secret is empty.
     #[error("the callback signature secret must not be empty")]
     CallbackSecret,
-    /// A status webhook's URL is not an `http(s)://` URL (`owner`: the target, or
-    /// `default` for the builder's).
-    #[error("invalid status webhook URL of `{owner}`: {reason}")]
-    WebhookUrl {
-        /// Whose webhook.
-        owner: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-    /// A status webhook's secret is shorter than 16 characters.
-    #[error("the status webhook secret of `{0}` must be at least 16 characters")]
-    WebhookSecret(String),
-    /// A status webhook is configured but no transport to send it.
-    #[error("a status webhook needs a webhook transport (SipDialApiBuilder::webhook_transport)")]
-    WebhookTransport,
+    /// A status webhook is misconfigured.
+    #[error(transparent)]
+    Webhook(#[from] WebhookConfigError),
 }
 
 /// Builder of [`SipDialApi`]; `build()` validates the whole configuration.

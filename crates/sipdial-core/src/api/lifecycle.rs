@@ -59,18 +59,6 @@ pub enum CallEventCause {
     Platform(PlatformEvent),
 }
 
-impl CallEventCause {
-    /// `dialed`, `hung_up`, `gone` or `platform` (as status webhooks carry it).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            CallEventCause::Dialed => "dialed",
-            CallEventCause::HungUp => "hung_up",
-            CallEventCause::Gone => "gone",
-            CallEventCause::Platform(_) => "platform",
-        }
-    }
-}
-
 /// What applying one platform event did; `POST /callbacks` answers it as `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

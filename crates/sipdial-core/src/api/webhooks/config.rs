@@ -4,11 +4,30 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::api::config::ApiConfigError;
-
 /// Fewest characters of a webhook secret: it keys an HMAC, so a short one can be
 /// guessed offline from any captured delivery.
 pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
+
+/// A status webhook `build()` refused (inside [`crate::api::ApiConfigError::Webhook`]).
+/// `owner` is the target's name, or `default` for the builder's webhook.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookConfigError {
+    /// The URL is not an `http(s)://host…` URL.
+    #[error("invalid status webhook URL of `{owner}`: {reason}")]
+    Url {
+        /// Whose webhook.
+        owner: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The secret is shorter than [`MIN_WEBHOOK_SECRET_LEN`] characters.
+    #[error("the status webhook secret of `{0}` must be at least 16 characters")]
+    Secret(String),
+    /// A webhook is configured but no transport to send it.
+    #[error("a status webhook needs a webhook transport (SipDialApiBuilder::webhook_transport)")]
+    NoTransport,
+}
 
 /// Where call changes are POSTed and the secret they are signed with (HS256, like the
 /// platform's signed callbacks). Checked by `build()`: an `http(s)://` URL and a
@@ -44,9 +63,9 @@ impl StatusWebhook {
     }
 
     /// Checks the URL and the secret of the webhook of `owner` (a target, or `None`).
-    pub(crate) fn validate(&self, owner: Option<&str>) -> Result<(), ApiConfigError> {
+    pub(crate) fn validate(&self, owner: Option<&str>) -> Result<(), WebhookConfigError> {
         let owner = owner.unwrap_or("default").to_owned();
-        let bad_url = |reason| ApiConfigError::WebhookUrl {
+        let bad_url = |reason| WebhookConfigError::Url {
             owner: owner.clone(),
             reason,
         };
@@ -61,7 +80,7 @@ impl StatusWebhook {
             return Err(bad_url("the URL names no host"));
         }
         if self.secret.expose_secret().chars().count() < MIN_WEBHOOK_SECRET_LEN {
-            return Err(ApiConfigError::WebhookSecret(owner));
+            return Err(WebhookConfigError::Secret(owner));
         }
         Ok(())
     }
@@ -135,17 +154,14 @@ mod tests {
         ] {
             let w = StatusWebhook::new(url, "0123456789abcdef");
             assert!(
-                matches!(
-                    w.validate(Some("t")),
-                    Err(ApiConfigError::WebhookUrl { .. })
-                ),
+                matches!(w.validate(Some("t")), Err(WebhookConfigError::Url { .. })),
                 "{url}"
             );
         }
         let short = StatusWebhook::new("http://127.0.0.1:9/", "0123456789abcde");
         assert_eq!(
             short.validate(Some("pbx")),
-            Err(ApiConfigError::WebhookSecret("pbx".to_owned()))
+            Err(WebhookConfigError::Secret("pbx".to_owned()))
         );
     }
 

@@ -21,7 +21,7 @@ mod transport;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use config::{MIN_WEBHOOK_SECRET_LEN, StatusWebhook, WebhookRetry};
+pub use config::{MIN_WEBHOOK_SECRET_LEN, StatusWebhook, WebhookConfigError, WebhookRetry};
 pub use outbox::{
     DEFAULT_OUTBOX_CAPACITY, ENDED_COUNTERS_KEPT, InMemoryOutbox, NewDelivery, OutboxEntry, Pushed,
     Taken, WebhookOutbox,
@@ -69,7 +69,7 @@ impl WebhookOptions {
             return Ok(None);
         }
         let Some(transport) = self.transport else {
-            return Err(ApiConfigError::WebhookTransport);
+            return Err(WebhookConfigError::NoTransport.into());
         };
         Ok(Some(Webhooks::new(
             destinations,

@@ -33,16 +33,18 @@ pub(crate) fn change_json(
     previous: Option<CallState>,
     cause: &CallEventCause,
 ) -> String {
-    let platform_event = match cause {
-        CallEventCause::Platform(e) => Some(e.name()),
-        _ => None,
+    let (cause, platform_event) = match cause {
+        CallEventCause::Dialed => ("dialed", None),
+        CallEventCause::HungUp => ("hung_up", None),
+        CallEventCause::Gone => ("gone", None),
+        CallEventCause::Platform(e) => ("platform", Some(e.name())),
     };
     let change = Change {
         kind: "call.changed",
         call_id: call.id.as_str(),
         call,
         previous_state: previous,
-        cause: cause.as_str(),
+        cause,
         platform_event,
         changed_at: Timestamp::now(),
     };
