@@ -85,14 +85,16 @@ async fn a_5xx_and_a_timeout_are_retried_with_backoff_until_accepted() {
         got.iter().all(|r| r.body == got[0].body),
         "every attempt sends the same bytes"
     );
-    // 503, wait ≥ 160 ms (200 ms − 20 %), hang 300 ms, wait ≥ 320 ms: the backoff doubled.
+    // 503, wait ≥ 160 ms (200 ms − 20 %), then a hang of ~300 ms (the timeout runs from
+    // the send, a little before the receiver saw it) and a wait ≥ 320 ms (400 ms − 20 %):
+    // without doubling, the second gap would be at most 300 + 240 ms.
     assert!(
         got[1].at - got[0].at >= Duration::from_millis(160),
         "{:?}",
         got[1].at - got[0].at
     );
     assert!(
-        got[2].at - got[1].at >= Duration::from_millis(300 + 320),
+        got[2].at - got[1].at >= Duration::from_millis(560),
         "{:?}",
         got[2].at - got[1].at
     );
