@@ -221,6 +221,13 @@ fn build_api(
     if let Some(secret) = &config.callback_secret {
         builder = builder.callback_secret(secret.expose_secret().to_owned());
     }
+    if let Some(webhook) = &config.status_webhook {
+        let transport = sipdial_webhooks::ReqwestTransport::new()
+            .map_err(|e| ConfigError::invalid(config::vars::STATUS_WEBHOOK_URL, e.to_string()))?;
+        builder = builder
+            .status_webhook(webhook.clone())
+            .webhook_transport(Arc::new(transport));
+    }
     builder.build().map_err(ConfigError::Api)
 }
 

@@ -17,6 +17,7 @@ mod parse;
 #[cfg(test)]
 pub(crate) mod tests;
 pub mod vars;
+mod webhook;
 
 pub(crate) use parse::parse_bool;
 use parse::{check_http_url, parse_host, parse_origins, parse_positive};
@@ -62,6 +63,8 @@ pub struct DemoConfig {
     pub(crate) callback_secret: Option<secrecy::SecretString>,
     /// `""` or `/segment[/segment…]`, without a trailing `/`.
     pub(crate) mount: String,
+    /// Where call changes are POSTed; its `Debug` redacts the secret.
+    pub(crate) status_webhook: Option<sipdial_core::api::webhooks::StatusWebhook>,
 }
 
 /// How to reach the real platform; absent in demo mode.
@@ -149,7 +152,9 @@ impl DemoConfig {
                 )
             })?,
         };
+        let status_webhook = webhook::from_lookup(lookup)?;
         Ok(Self {
+            status_webhook,
             mount,
             host,
             port,
