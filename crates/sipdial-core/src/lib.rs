@@ -13,6 +13,7 @@ mod room;
 mod secret;
 mod service;
 pub mod session_format;
+mod shrink;
 mod sip;
 mod sync;
 mod time;

@@ -87,6 +87,9 @@ impl MemState {
                 true
             }
         });
+        crate::shrink::deque(ids);
+        crate::shrink::hash_map(calls);
+        crate::shrink::hash_map(by_connection);
     }
 }
 

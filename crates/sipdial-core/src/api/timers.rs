@@ -133,6 +133,7 @@ impl Timers {
     fn remove(&mut self, key: &(CallId, TimerKind)) {
         if let Some(at) = self.armed.remove(key) {
             self.queue.remove(&at);
+            crate::shrink::hash_map(&mut self.armed);
         }
     }
 
