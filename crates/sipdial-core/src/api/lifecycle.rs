@@ -140,6 +140,7 @@ impl Lifecycle {
     /// has the change: a log that cannot take it is logged, not failed, since the
     /// change itself is recorded (streams catch up on their next snapshot).
     async fn emit(&self, call: CallRecord, previous: Option<CallState>, cause: CallEventCause) {
+        super::metrics::call_changed(&call, previous);
         if let Err(e) = self.events.append(&call).await {
             tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
         }

@@ -34,6 +34,7 @@ mod handlers;
 mod lifecycle;
 mod limits;
 mod memory_store;
+pub mod metrics;
 mod mount;
 pub mod openapi;
 mod origin;
@@ -303,9 +304,12 @@ impl SipDialApi {
             R::Events => Box::pin(h.watch_events(parts.uri.query())).await,
             R::OpenApi => Box::pin(h.openapi()).await,
             R::Callbacks => {
-                let bytes =
-                    extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
-                Box::pin(h.receive_callback(&bytes)).await
+                let answer = async {
+                    let bytes =
+                        extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
+                    Box::pin(h.receive_callback(&bytes)).await
+                };
+                answer.await.inspect_err(metrics::callback_refused)
             }
             R::CreateSession | R::IssueToken | R::Dial | R::PlayDtmf => {
                 let bytes =
@@ -315,7 +319,17 @@ impl SipDialApi {
                         Box::pin(h.create_session(extract::parse_json(&bytes)?)).await
                     }
                     R::IssueToken => h.issue_token(extract::parse_json(&bytes)?).await,
-                    R::Dial => Box::pin(h.dial(extract::parse_json(&bytes)?)).await,
+                    R::Dial => {
+                        let body: wire::DialBody = extract::parse_json(&bytes)?;
+                        let target = metrics::dial_target(
+                            &self.inner.targets,
+                            body.target.as_deref(),
+                            body.uri.is_some(),
+                        );
+                        let answer = Box::pin(h.dial(body)).await;
+                        metrics::dial_answered(target, &answer);
+                        answer
+                    }
                     _ => {
                         Box::pin(h.play_dtmf(param.as_deref(), extract::parse_json(&bytes)?)).await
                     }

@@ -38,6 +38,7 @@ impl Handlers<'_> {
             .apply(event)
             .await
             .map_err(store_error)?;
+        super::super::metrics::callback_accepted(outcome);
         json_response(
             StatusCode::OK,
             &serde_json::json!({ "status": outcome.as_str() }),

@@ -1,0 +1,207 @@
+//! Operator metrics, through the [`metrics`] facade: every series name and label set
+//! of the API is here, so a dashboard (and `docs/call-lifecycle.md`, "Metrics") has one
+//! place to read them from, and each call site is one line.
+//!
+//! Nothing is recorded until the host installs a recorder (`metrics-exporter-prometheus`
+//! in the examples, served at `GET /metrics`); without one every call below is a no-op.
+//! Series are per process: in a fleet each replica counts what it did itself (the dial it
+//! placed, the change it applied, the stream it serves), so summing over replicas counts
+//! everything exactly once.
+//!
+//! Label values are bounded sets (error codes, state and outcome names, the host's
+//! configured target names), never something a caller chose: a request naming an
+//! unknown target is counted as `unknown`, so that it cannot grow the series.
+
+use std::future::Future;
+use std::time::Instant;
+
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
+
+use super::call::{CallRecord, CallState};
+use super::error::ApiError;
+use super::lifecycle::ApplyOutcome;
+use super::targets::Targets;
+use crate::DialError;
+
+/// Counter of `POST /dial` answers, labelled `target` (a configured target's name,
+/// `custom` for a caller's URI dialled without one, `unknown` for a name the server
+/// does not have, `none` when the request resolved to nothing) and `result` (`placed`,
+/// or the error code the API answered with: `rate_limited`, `too_many_calls`,
+/// `platform_unavailable`, ...).
+pub const DIALS: &str = "sipdial_dials_total";
+/// Histogram of how long the platform took to answer a dial request (seconds), labelled
+/// `result` (`ok` or `error`). Covers the platform's REST call only: not our own checks
+/// before it nor the recording after it.
+pub const PLATFORM_DIAL_SECONDS: &str = "sipdial_platform_dial_seconds";
+/// Counter of dialer failures, labelled `op` (`dial`, `hang_up`, `play_dtmf`,
+/// `create_session`, ...) and `kind` (see [`platform_error_kind`]).
+pub const PLATFORM_ERRORS: &str = "sipdial_platform_errors_total";
+/// Counter of calls entering a state, labelled `state` (`dialing`, `ringing`, `active`,
+/// `on_hold`, `ended`). Calls live now: entered `dialing` minus entered `ended`.
+pub const CALL_TRANSITIONS: &str = "sipdial_call_transitions_total";
+/// Counter of ended calls, labelled `outcome` (the call record's `outcome`) and `target`
+/// (as in [`DIALS`]; `none` for a caller's URI and for calls placed elsewhere).
+pub const CALLS_ENDED: &str = "sipdial_calls_ended_total";
+/// Counter of `POST /callbacks` deliveries, labelled `result` (`accepted` or `refused`)
+/// and `reason`: for accepted ones what applying did (`applied`, `unchanged`,
+/// `duplicate`, `ignored`), for refused ones the error code (`invalid_signature`,
+/// `invalid_json`, `payload_too_large`, `store_unavailable`, ...).
+pub const CALLBACKS: &str = "sipdial_callbacks_total";
+/// Gauge of open `GET /events` streams in this process.
+pub const SSE_SUBSCRIBERS: &str = "sipdial_sse_subscribers";
+
+/// Bucket bounds (seconds) suggested for [`PLATFORM_DIAL_SECONDS`] when the recorder
+/// renders histograms: the platform answers a dial in tens to hundreds of milliseconds,
+/// and the dialer gives up after 10 s by default.
+pub const PLATFORM_DIAL_BUCKETS: &[f64] = &[0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Every series name above, for hosts that configure their recorder per series.
+pub const ALL: &[&str] = &[
+    DIALS,
+    PLATFORM_DIAL_SECONDS,
+    PLATFORM_ERRORS,
+    CALL_TRANSITIONS,
+    CALLS_ENDED,
+    CALLBACKS,
+    SSE_SUBSCRIBERS,
+];
+
+/// Registers the help text and unit of every series with the installed recorder. Call it
+/// once after installing one (a recorder installed later misses the descriptions, not
+/// the values).
+pub fn describe() {
+    describe_counter!(
+        DIALS,
+        Unit::Count,
+        "POST /dial answers by target and result"
+    );
+    describe_histogram!(
+        PLATFORM_DIAL_SECONDS,
+        Unit::Seconds,
+        "Time the platform took to answer a dial request"
+    );
+    describe_counter!(
+        PLATFORM_ERRORS,
+        Unit::Count,
+        "Dialer failures by operation and kind"
+    );
+    describe_counter!(CALL_TRANSITIONS, Unit::Count, "Calls entering each state");
+    describe_counter!(
+        CALLS_ENDED,
+        Unit::Count,
+        "Ended calls by outcome and target"
+    );
+    describe_counter!(
+        CALLBACKS,
+        Unit::Count,
+        "Platform callbacks accepted or refused, by reason"
+    );
+    describe_gauge!(SSE_SUBSCRIBERS, Unit::Count, "Open event streams");
+}
+
+/// The `target` label of a dial request, resolved the way the dial route resolves it
+/// (computed before the route runs, so that refusals are labelled too).
+pub(crate) fn dial_target(targets: &Targets, requested: Option<&str>, custom_uri: bool) -> String {
+    match requested {
+        Some(name) => match targets.find(name) {
+            Some(t) => t.name.clone(),
+            None => "unknown".to_owned(),
+        },
+        None => match targets.default() {
+            Some(t) => t.name.clone(),
+            None if custom_uri => "custom".to_owned(),
+            None => "none".to_owned(),
+        },
+    }
+}
+
+/// Counts one `POST /dial` answer.
+pub(crate) fn dial_answered<T>(target: String, answer: &Result<T, ApiError>) {
+    let result = match answer {
+        Ok(_) => "placed",
+        Err(e) => e.code(),
+    };
+    counter!(DIALS, "target" => target, "result" => result).increment(1);
+}
+
+/// Times the platform's answer to one dial request.
+pub(crate) async fn time_platform_dial<T>(
+    dial: impl Future<Output = Result<T, DialError>>,
+) -> Result<T, DialError> {
+    let started = Instant::now();
+    let result = dial.await;
+    let label = if result.is_ok() { "ok" } else { "error" };
+    histogram!(PLATFORM_DIAL_SECONDS, "result" => label).record(started.elapsed().as_secs_f64());
+    result
+}
+
+/// The `kind` label of a dialer failure.
+pub fn platform_error_kind(e: &DialError) -> &'static str {
+    match e {
+        DialError::InvalidInput { .. } => "invalid_input",
+        DialError::NotFound { .. } => "not_found",
+        DialError::Conflict { .. } => "conflict",
+        DialError::RejectedCredentials => "rejected_credentials",
+        DialError::RateLimited { .. } => "rate_limited",
+        DialError::Upstream { status, .. } if *status >= 500 => "upstream_5xx",
+        DialError::Upstream { .. } => "upstream_4xx",
+        DialError::Timeout => "timeout",
+        DialError::Transport { .. } => "transport",
+        DialError::Config { .. } => "config",
+    }
+}
+
+/// Counts one dialer failure of `op`.
+pub(crate) fn platform_error(op: &'static str, e: &DialError) {
+    counter!(PLATFORM_ERRORS, "op" => op, "kind" => platform_error_kind(e)).increment(1);
+}
+
+/// Counts one call change, as `Lifecycle::emit` hands it on: a state entered (changes
+/// that only learn the stream keep the state and count nothing) and, for an end, its
+/// outcome.
+pub(crate) fn call_changed(call: &CallRecord, previous: Option<CallState>) {
+    if previous == Some(call.state) {
+        return;
+    }
+    counter!(CALL_TRANSITIONS, "state" => call.state.as_str()).increment(1);
+    if call.state == CallState::Ended {
+        let target = call.target.clone().unwrap_or_else(|| "none".to_owned());
+        counter!(CALLS_ENDED, "outcome" => outcome_label(call), "target" => target).increment(1);
+    }
+}
+
+/// The `outcome` label of an ended call.
+fn outcome_label(_call: &CallRecord) -> &'static str {
+    "unknown"
+}
+
+/// Counts one callback the route accepted.
+pub(crate) fn callback_accepted(outcome: ApplyOutcome) {
+    counter!(CALLBACKS, "result" => "accepted", "reason" => outcome.as_str()).increment(1);
+}
+
+/// Counts one callback the route refused.
+pub(crate) fn callback_refused(e: &ApiError) {
+    counter!(CALLBACKS, "result" => "refused", "reason" => e.code()).increment(1);
+}
+
+/// One open event stream, counted in [`SSE_SUBSCRIBERS`] for as long as it lives: the
+/// stream's body owns it, so a client that goes away (the body dropped) is uncounted
+/// however the stream ended.
+#[derive(Debug)]
+pub(crate) struct SubscriberCount(());
+
+impl SubscriberCount {
+    pub(crate) fn open() -> Self {
+        gauge!(SSE_SUBSCRIBERS).increment(1.0);
+        Self(())
+    }
+}
+
+impl Drop for SubscriberCount {
+    fn drop(&mut self) {
+        gauge!(SSE_SUBSCRIBERS).decrement(1.0);
+    }
+}
