@@ -29,6 +29,7 @@ mod config;
 mod error;
 #[cfg(feature = "harness")]
 pub mod harness;
+mod metrics_export;
 mod page;
 mod runtime;
 mod shared_state;
@@ -46,6 +47,7 @@ use sipdial_opentok::OpenTokDialer;
 
 pub use config::{DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MIN_CALLBACK_SECRET_LEN, vars};
 pub use error::ConfigError;
+pub use metrics_export::{METRICS_CONTENT_TYPE, METRICS_PATH, install_metrics, render_metrics};
 pub use page::{Asset, DEMO_BANNER, POLL_INTERVAL_MS, PageConfig, render as render_page};
 pub use runtime::{EXIT_CONFIG, EXIT_UNAVAILABLE, init_tracing, shutdown_signal, start};
 pub use shared_state::{REDIS_PREFIX, REDIS_URL};
