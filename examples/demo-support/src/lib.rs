@@ -45,7 +45,11 @@ use sipdial_core::fake::{CallProgression, FakeDialer};
 use sipdial_core::{SipDialApi, SipDialer};
 use sipdial_opentok::OpenTokDialer;
 
-pub use config::{DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MIN_CALLBACK_SECRET_LEN, vars};
+pub use config::{
+    DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MAX_CALL_DURATION_SECS,
+    MAX_RING_TIMEOUT_SECS, MIN_CALLBACK_SECRET_LEN, MIN_WEBHOOK_SECRET_LEN, TargetPolicy,
+    WebhookConfig, vars,
+};
 pub use error::ConfigError;
 pub use metrics_export::{METRICS_CONTENT_TYPE, METRICS_PATH, install_metrics, render_metrics};
 pub use page::{Asset, DEMO_BANNER, POLL_INTERVAL_MS, PageConfig, render as render_page};

@@ -23,7 +23,12 @@ use sipdial_core::api::{
 use sipdial_core::{SipAuth, SipFrom, SipHeaders, SipUri};
 
 use crate::ConfigError;
-use crate::config::{Lookup, parse_bool, vars};
+use crate::config::{
+    Lookup, POLICY_FIELDS, TargetPolicy, default_target_policy, parse_bool, target_policy, vars,
+};
+
+/// The targets, and the policies of those that set one, by name.
+pub(crate) type Targets = (Vec<SipTarget>, BTreeMap<String, TargetPolicy>);
 
 /// Name of the target built from `SIP_URI` and friends.
 pub const DEFAULT_TARGET_NAME: &str = "default";
@@ -63,13 +68,18 @@ fn target(
 
 /// The default target (when `SIP_URI` is set, or always in demo mode) followed by the
 /// `SIP_TARGETS` entries in name order.
-pub(crate) fn from_lookup(lookup: Lookup<'_>, demo: bool) -> Result<Vec<SipTarget>, ConfigError> {
+pub(crate) fn from_lookup(lookup: Lookup<'_>, demo: bool) -> Result<Targets, ConfigError> {
     let mut targets = Vec::new();
+    let mut policies = BTreeMap::new();
     if let Some(t) = default_target(lookup, demo)? {
+        let policy = default_target_policy(lookup)?;
+        if !policy.is_empty() {
+            policies.insert(t.name().to_owned(), policy);
+        }
         targets.push(t);
     }
     if let Some(json) = lookup(vars::SIP_TARGETS)? {
-        for t in parse_targets_json(&json)? {
+        for (t, policy) in parse_targets_json(&json)? {
             if targets.iter().any(|existing| existing.name() == t.name()) {
                 return Err(ConfigError::invalid(
                     vars::SIP_TARGETS,
@@ -79,10 +89,13 @@ pub(crate) fn from_lookup(lookup: Lookup<'_>, demo: bool) -> Result<Vec<SipTarge
                     ),
                 ));
             }
+            if !policy.is_empty() {
+                policies.insert(t.name().to_owned(), policy);
+            }
             targets.push(t);
         }
     }
-    Ok(targets)
+    Ok((targets, policies))
 }
 
 fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<SipTarget>, ConfigError> {
@@ -108,6 +121,9 @@ fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<SipTarget>, C
                 vars::SIP_HEADERS,
                 vars::SIP_SECURE,
                 vars::SIP_VIDEO,
+                vars::SIP_RING_TIMEOUT_SECS,
+                vars::SIP_MAX_DURATION_SECS,
+                vars::SIP_DTMF_AFTER_ANSWER,
             ] {
                 if lookup(var)?.is_some() {
                     return Err(ConfigError::invalid(
@@ -205,7 +221,7 @@ fn headers_from_value(value: &Value) -> Result<SipHeaders, String> {
     SipHeaders::try_from(headers).map_err(|e| e.to_string())
 }
 
-fn parse_targets_json(json: &str) -> Result<Vec<SipTarget>, ConfigError> {
+fn parse_targets_json(json: &str) -> Result<Vec<(SipTarget, TargetPolicy)>, ConfigError> {
     let bad = |reason: String| ConfigError::invalid(vars::SIP_TARGETS, reason);
     let value: Value = serde_json::from_str(json)
         .map_err(|e| bad(format!("is not valid JSON ({})", json_position(&e))))?;
@@ -230,20 +246,32 @@ fn parse_targets_json(json: &str) -> Result<Vec<SipTarget>, ConfigError> {
         );
     }
     // serde_json's map order depends on its features: make it name order always.
-    out.sort_by(|a, b| a.name().cmp(b.name()));
+    out.sort_by(|a, b| a.0.name().cmp(b.0.name()));
     Ok(out)
 }
 
-fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<SipTarget, String> {
+fn target_from_fields(
+    name: &str,
+    fields: &Map<String, Value>,
+) -> Result<(SipTarget, TargetPolicy), String> {
     const KNOWN: &[&str] = &[
         "uri", "label", "from", "username", "password", "headers", "secure", "video",
     ];
-    if let Some(unknown) = fields.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+    let known = |k: &str| KNOWN.contains(&k) || POLICY_FIELDS.contains(&k);
+    if let Some(unknown) = fields.keys().find(|k| !known(k)) {
         // Field names are safe to echo only once they are known to be harmless.
         return Err(if valid_target_name(unknown) {
-            format!("unknown field `{unknown}` (known: {})", KNOWN.join(", "))
+            format!(
+                "unknown field `{unknown}` (known: {}, {})",
+                KNOWN.join(", "),
+                POLICY_FIELDS.join(", ")
+            )
         } else {
-            format!("has an unknown field (known: {})", KNOWN.join(", "))
+            format!(
+                "has an unknown field (known: {}, {})",
+                KNOWN.join(", "),
+                POLICY_FIELDS.join(", ")
+            )
         });
     }
     let string = |field: &str| -> Result<Option<String>, String> {
@@ -280,7 +308,8 @@ fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<SipTarg
         None | Some(Value::Null) => SipHeaders::new(),
         Some(v) => headers_from_value(v).map_err(|e| format!("`headers`: {e}"))?,
     };
-    Ok(target(
+    let policy = target_policy(fields)?;
+    let target = target(
         name,
         label,
         uri,
@@ -289,7 +318,8 @@ fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<SipTarg
         headers,
         boolean("secure")?,
         boolean("video")?,
-    ))
+    );
+    Ok((target, policy))
 }
 
 #[cfg(test)]

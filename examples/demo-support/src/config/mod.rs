@@ -4,6 +4,7 @@
 //! are tested with plain maps (setting process variables is `unsafe` in edition 2024 and
 //! races with other tests).
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use sipdial_opentok::Credentials;
@@ -14,12 +15,18 @@ use sipdial_core::api::SipTarget;
 use crate::targets;
 
 mod parse;
+mod policy;
 #[cfg(test)]
 pub(crate) mod tests;
 pub mod vars;
 
 pub(crate) use parse::parse_bool;
 use parse::{check_http_url, parse_host, parse_origins, parse_positive};
+pub use policy::{
+    MAX_CALL_DURATION_SECS, MAX_RING_TIMEOUT_SECS, MIN_WEBHOOK_SECRET_LEN, TargetPolicy,
+    WebhookConfig,
+};
+pub(crate) use policy::{TARGET_FIELDS as POLICY_FIELDS, default_target_policy, target_policy};
 
 /// Shortest callback signature secret accepted: an HMAC key much shorter than its hash
 /// is guessable, and the platform's own secrets are far longer.
@@ -53,6 +60,10 @@ pub struct DemoConfig {
     pub(crate) port: u16,
     pub(crate) cloud: Option<CloudConfig>,
     pub(crate) targets: Vec<SipTarget>,
+    /// The targets' call policies, by target name (targets that set none are absent).
+    pub(crate) policies: BTreeMap<String, TargetPolicy>,
+    /// Where call changes are POSTed, when configured.
+    pub(crate) webhook: Option<WebhookConfig>,
     pub(crate) default_target: Option<String>,
     pub(crate) opentok_js_url: String,
     pub(crate) max_active_calls: Option<u32>,
@@ -103,7 +114,8 @@ impl DemoConfig {
             Some(u) => check_http_url(vars::OPENTOK_JS_URL, u, true)?,
         };
         let demo = credentials.is_none();
-        let targets = targets::from_lookup(lookup, demo)?;
+        let (targets, policies) = targets::from_lookup(lookup, demo)?;
+        let webhook = policy::webhook(lookup)?;
         let default_target = match lookup(vars::SIP_DEFAULT_TARGET)? {
             Some(name) => {
                 if !targets.iter().any(|t| t.name() == name) {
@@ -158,6 +170,8 @@ impl DemoConfig {
                 api_url,
             }),
             targets,
+            policies,
+            webhook,
             default_target,
             opentok_js_url,
             max_active_calls,
@@ -190,6 +204,16 @@ impl DemoConfig {
     /// Names of the configured SIP targets, default first when there is one.
     pub fn target_names(&self) -> Vec<&str> {
         self.targets.iter().map(SipTarget::name).collect()
+    }
+
+    /// The call policy of the target `name` (empty when it sets none).
+    pub fn policy_of(&self, name: &str) -> TargetPolicy {
+        self.policies.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The status webhook, when one is configured.
+    pub fn webhook(&self) -> Option<&WebhookConfig> {
+        self.webhook.as_ref()
     }
 
     /// Where the page loads OpenTok.js from.

@@ -25,6 +25,12 @@ pub const SIP_HEADERS: &str = "SIP_HEADERS";
 pub const SIP_SECURE: &str = "SIP_SECURE";
 /// Whether the default target's call carries video (`true`/`false`).
 pub const SIP_VIDEO: &str = "SIP_VIDEO";
+/// Seconds the default target's calls may ring before sipdial hangs up (`no_answer`).
+pub const SIP_RING_TIMEOUT_SECS: &str = "SIP_RING_TIMEOUT_SECS";
+/// Seconds the default target's calls may last once answered (`max_duration`).
+pub const SIP_MAX_DURATION_SECS: &str = "SIP_MAX_DURATION_SECS";
+/// DTMF digits sent once the default target's call is answered (e.g. a conference PIN).
+pub const SIP_DTMF_AFTER_ANSWER: &str = "SIP_DTMF_AFTER_ANSWER";
 /// Extra named targets, as a JSON object of objects.
 pub const SIP_TARGETS: &str = "SIP_TARGETS";
 /// Name of the target used when a request names none.
@@ -39,6 +45,10 @@ pub const ALLOWED_ORIGINS: &str = "SIPDIAL_ALLOWED_ORIGINS";
 /// The signature secret of the platform's signed callbacks: when set,
 /// `POST /sip/callbacks` accepts only deliveries whose JWT verifies with it.
 pub const CALLBACK_SECRET: &str = "SIPDIAL_CALLBACK_SECRET";
+/// Where every call change is POSTed as a signed JSON status webhook.
+pub const STATUS_WEBHOOK_URL: &str = "SIPDIAL_STATUS_WEBHOOK_URL";
+/// The secret the status webhooks are signed with (at least 16 characters).
+pub const STATUS_WEBHOOK_SECRET: &str = "SIPDIAL_STATUS_WEBHOOK_SECRET";
 /// Where the app mounts the page and the API (`/app`: page at `/app/`, API at
 /// `/app/sip/…`); empty by default.
 pub const MOUNT: &str = "SIPDIAL_MOUNT";

@@ -167,6 +167,21 @@ pub fn malformed_config_exits(bin: &str, app: &str) {
             &[("SIPDIAL_MAX_ACTIVE_CALLS", "0")],
             "SIPDIAL_MAX_ACTIVE_CALLS",
         ),
+        (&[("SIP_RING_TIMEOUT_SECS", "0")], "SIP_RING_TIMEOUT_SECS"),
+        (
+            &[(
+                "SIP_TARGETS",
+                "{\"x\": {\"uri\": \"sip:a@b.example\", \"maxDurationSecs\": \"soon\"}}",
+            )],
+            "SIP_TARGETS",
+        ),
+        (
+            &[
+                ("SIPDIAL_STATUS_WEBHOOK_URL", "https://hooks.example.com/x"),
+                ("SIPDIAL_STATUS_WEBHOOK_SECRET", "TOPSECRET"),
+            ],
+            "SIPDIAL_STATUS_WEBHOOK_SECRET",
+        ),
         (&[("OPENTOK_API_KEY", "123456")], "OPENTOK_API_SECRET"),
         (
             &[

@@ -1,0 +1,332 @@
+//! Call policies from the environment: a target's ring timeout, maximum duration and
+//! DTMF at answer (`SIP_RING_TIMEOUT_SECS`, `SIP_MAX_DURATION_SECS`,
+//! `SIP_DTMF_AFTER_ANSWER` for the default target; `ringTimeoutSecs`, `maxDurationSecs`,
+//! `dtmfAfterAnswer` in a `SIP_TARGETS` entry), and the status webhook
+//! (`SIPDIAL_STATUS_WEBHOOK_URL`, `SIPDIAL_STATUS_WEBHOOK_SECRET`).
+//!
+//! Values are checked here, at start-up, so that a typo stops the app with the variable
+//! named instead of surfacing on the first call. Messages never quote a value: DTMF at
+//! answer is typically a conference PIN.
+
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde_json::{Map, Value};
+use sipdial_core::Dtmf;
+
+use super::parse::check_http_url;
+use super::{Lookup, vars};
+use crate::ConfigError;
+
+/// Longest ring timeout accepted: far ends give up ringing within minutes (SIP's own
+/// INVITE timer is 3 minutes), so anything longer is a unit mistake.
+pub const MAX_RING_TIMEOUT_SECS: u64 = 3_600;
+/// Longest maximum duration accepted: the platform's own cap on a call is 6 hours
+/// (`docs/platform-api.md`), after which sipdial closes the call as `expired` anyway.
+pub const MAX_CALL_DURATION_SECS: u64 = 6 * 3_600;
+/// Shortest status webhook secret accepted, as for the callback secret.
+pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
+
+/// What a target asks of its calls beyond dialing them; `None` leaves the API's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetPolicy {
+    /// Hang up a call not answered within this long (outcome `no_answer`).
+    pub ring_timeout: Option<Duration>,
+    /// Hang up an answered call after this long (outcome `max_duration`).
+    pub max_duration: Option<Duration>,
+    /// Digits sent once when the call is answered.
+    pub dtmf_after_answer: Option<Dtmf>,
+}
+
+impl TargetPolicy {
+    /// Whether the target sets anything.
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+}
+
+/// Where call changes are POSTed, signed with the secret.
+#[derive(Debug)]
+pub struct WebhookConfig {
+    /// `http(s)://…`.
+    pub url: String,
+    /// Never printed: `SecretString`'s `Debug` redacts it.
+    pub secret: SecretString,
+}
+
+/// Seconds in `1..=max`, from a variable's text.
+fn seconds(var: &'static str, value: &str, max: u64) -> Result<Duration, ConfigError> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(Duration::from_secs(n)),
+        _ => Err(ConfigError::invalid(
+            var,
+            format!("must be a whole number of seconds from 1 to {max}"),
+        )),
+    }
+}
+
+/// DTMF digits, checked like the DTMF route checks them.
+fn digits(value: &str) -> Result<Dtmf, String> {
+    Dtmf::new(value.trim()).map_err(|_| {
+        format!(
+            "must be 1 to {} of the characters 0-9, *, # and p (a 500 ms pause)",
+            sipdial_core::MAX_DTMF_LEN
+        )
+    })
+}
+
+/// The default target's policy, from `SIP_RING_TIMEOUT_SECS`, `SIP_MAX_DURATION_SECS`
+/// and `SIP_DTMF_AFTER_ANSWER`.
+pub(crate) fn default_target_policy(lookup: Lookup<'_>) -> Result<TargetPolicy, ConfigError> {
+    Ok(TargetPolicy {
+        ring_timeout: lookup(vars::SIP_RING_TIMEOUT_SECS)?
+            .map(|v| seconds(vars::SIP_RING_TIMEOUT_SECS, &v, MAX_RING_TIMEOUT_SECS))
+            .transpose()?,
+        max_duration: lookup(vars::SIP_MAX_DURATION_SECS)?
+            .map(|v| seconds(vars::SIP_MAX_DURATION_SECS, &v, MAX_CALL_DURATION_SECS))
+            .transpose()?,
+        dtmf_after_answer: lookup(vars::SIP_DTMF_AFTER_ANSWER)?
+            .map(|v| digits(&v).map_err(|r| ConfigError::invalid(vars::SIP_DTMF_AFTER_ANSWER, r)))
+            .transpose()?,
+    })
+}
+
+/// The JSON field names of a `SIP_TARGETS` entry's policy.
+pub(crate) const TARGET_FIELDS: &[&str] =
+    &["ringTimeoutSecs", "maxDurationSecs", "dtmfAfterAnswer"];
+
+/// A `SIP_TARGETS` entry's policy; the reason names the field, never its value.
+pub(crate) fn target_policy(fields: &Map<String, Value>) -> Result<TargetPolicy, String> {
+    let secs = |field: &str, max: u64| -> Result<Option<Duration>, String> {
+        match fields.get(field) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(s) if (1..=max).contains(&s) => Ok(Some(Duration::from_secs(s))),
+                _ => Err(format!("`{field}` must be a whole number from 1 to {max}")),
+            },
+            Some(_) => Err(format!("`{field}` must be a number of seconds")),
+        }
+    };
+    Ok(TargetPolicy {
+        ring_timeout: secs("ringTimeoutSecs", MAX_RING_TIMEOUT_SECS)?,
+        max_duration: secs("maxDurationSecs", MAX_CALL_DURATION_SECS)?,
+        dtmf_after_answer: match fields.get("dtmfAfterAnswer") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => {
+                Some(digits(s).map_err(|r| format!("`dtmfAfterAnswer` {r}"))?)
+            }
+            Some(_) => return Err("`dtmfAfterAnswer` must be a string of digits".into()),
+        },
+    })
+}
+
+/// The status webhook: both variables or neither.
+pub(crate) fn webhook(lookup: Lookup<'_>) -> Result<Option<WebhookConfig>, ConfigError> {
+    let url = lookup(vars::STATUS_WEBHOOK_URL)?;
+    let secret = lookup(vars::STATUS_WEBHOOK_SECRET)?;
+    let (url, secret) = match (url, secret) {
+        (None, None) => return Ok(None),
+        (Some(url), Some(secret)) => (url, secret),
+        (Some(_), None) => {
+            return Err(ConfigError::invalid(
+                vars::STATUS_WEBHOOK_SECRET,
+                "is required when SIPDIAL_STATUS_WEBHOOK_URL is set: every delivery is signed with it",
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(ConfigError::invalid(
+                vars::STATUS_WEBHOOK_URL,
+                "is required when SIPDIAL_STATUS_WEBHOOK_SECRET is set",
+            ));
+        }
+    };
+    let url = check_http_url(vars::STATUS_WEBHOOK_URL, url.trim().to_owned(), false)?;
+    let secret = secret.trim();
+    if secret.chars().count() < MIN_WEBHOOK_SECRET_LEN {
+        return Err(ConfigError::invalid(
+            vars::STATUS_WEBHOOK_SECRET,
+            format!(
+                "is too short: use at least {MIN_WEBHOOK_SECRET_LEN} random characters (the receiver verifies each delivery with it)"
+            ),
+        ));
+    }
+    Ok(Some(WebhookConfig {
+        url,
+        secret: SecretString::from(secret.to_owned()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use secrecy::ExposeSecret as _;
+
+    use super::{MAX_CALL_DURATION_SECS, MAX_RING_TIMEOUT_SECS};
+    use crate::config::tests::config_from;
+
+    fn refused(pairs: &[(&'static str, &str)]) -> (Option<&'static str>, String) {
+        let err = config_from(pairs, None).expect_err("should be refused");
+        (err.variable(), err.to_string())
+    }
+
+    #[test]
+    fn the_default_target_reads_its_policy() {
+        let c = config_from(
+            &[
+                ("SIP_RING_TIMEOUT_SECS", " 20 "),
+                ("SIP_MAX_DURATION_SECS", "3600"),
+                ("SIP_DTMF_AFTER_ANSWER", "1234#"),
+            ],
+            None,
+        )
+        .unwrap();
+        let p = c.policy_of("demo");
+        assert_eq!(p.ring_timeout, Some(Duration::from_secs(20)));
+        assert_eq!(p.max_duration, Some(Duration::from_secs(3600)));
+        assert_eq!(p.dtmf_after_answer.unwrap().as_str(), "1234#");
+        assert!(config_from(&[], None).unwrap().policy_of("demo").is_empty());
+    }
+
+    #[test]
+    fn sip_targets_entries_read_their_policy() {
+        let c = config_from(
+            &[(
+                "SIP_TARGETS",
+                r#"{"conf": {"uri": "sip:bridge@pbx.example.com", "ringTimeoutSecs": 30,
+                             "maxDurationSecs": 7200, "dtmfAfterAnswer": "p4455#"},
+                    "plain": {"uri": "sip:desk@pbx.example.com", "ringTimeoutSecs": null}}"#,
+            )],
+            None,
+        )
+        .unwrap();
+        let p = c.policy_of("conf");
+        assert_eq!(p.ring_timeout, Some(Duration::from_secs(30)));
+        assert_eq!(p.max_duration, Some(Duration::from_secs(7200)));
+        assert_eq!(p.dtmf_after_answer.unwrap().as_str(), "p4455#");
+        assert!(c.policy_of("plain").is_empty());
+        assert!(c.policy_of("demo").is_empty());
+    }
+
+    #[test]
+    fn malformed_policies_name_their_variable_and_never_quote_the_digits() {
+        let too_long_ring = (MAX_RING_TIMEOUT_SECS + 1).to_string();
+        let too_long_call = (MAX_CALL_DURATION_SECS + 1).to_string();
+        let cases: &[(&[(&'static str, &str)], &str)] = &[
+            (&[("SIP_RING_TIMEOUT_SECS", "0")], "SIP_RING_TIMEOUT_SECS"),
+            (&[("SIP_RING_TIMEOUT_SECS", "1.5")], "SIP_RING_TIMEOUT_SECS"),
+            (&[("SIP_RING_TIMEOUT_SECS", "-3")], "SIP_RING_TIMEOUT_SECS"),
+            (
+                &[("SIP_RING_TIMEOUT_SECS", &too_long_ring)],
+                "SIP_RING_TIMEOUT_SECS",
+            ),
+            (&[("SIP_MAX_DURATION_SECS", "ten")], "SIP_MAX_DURATION_SECS"),
+            (
+                &[("SIP_MAX_DURATION_SECS", &too_long_call)],
+                "SIP_MAX_DURATION_SECS",
+            ),
+            (
+                &[("SIP_DTMF_AFTER_ANSWER", "12TOPSECRET")],
+                "SIP_DTMF_AFTER_ANSWER",
+            ),
+            (
+                &[(
+                    "SIP_TARGETS",
+                    r#"{"a": {"uri": "sip:a@b.example", "ringTimeoutSecs": "30"}}"#,
+                )],
+                "SIP_TARGETS",
+            ),
+            (
+                &[(
+                    "SIP_TARGETS",
+                    r#"{"a": {"uri": "sip:a@b.example", "maxDurationSecs": 0}}"#,
+                )],
+                "SIP_TARGETS",
+            ),
+            (
+                &[(
+                    "SIP_TARGETS",
+                    r#"{"a": {"uri": "sip:a@b.example", "maxDurationSecs": 2.5}}"#,
+                )],
+                "SIP_TARGETS",
+            ),
+            (
+                &[(
+                    "SIP_TARGETS",
+                    r#"{"a": {"uri": "sip:a@b.example", "dtmfAfterAnswer": "TOPSECRET"}}"#,
+                )],
+                "SIP_TARGETS",
+            ),
+            (
+                &[(
+                    "SIP_TARGETS",
+                    r#"{"a": {"uri": "sip:a@b.example", "dtmfAfterAnswer": 1234}}"#,
+                )],
+                "SIP_TARGETS",
+            ),
+        ];
+        for (pairs, var) in cases {
+            let (got, message) = refused(pairs);
+            assert_eq!(got, Some(*var), "{pairs:?} -> {message}");
+            assert!(message.contains(var), "{message}");
+            assert!(!message.contains("TOPSECRET"), "{message}");
+        }
+    }
+
+    #[test]
+    fn cloud_mode_refuses_a_policy_without_a_default_target() {
+        let creds = sipdial_opentok::Credentials::project("123456", "secret-secret-secret");
+        let err = config_from(&[("SIP_MAX_DURATION_SECS", "60")], Some(creds)).unwrap_err();
+        assert_eq!(err.variable(), Some("SIP_URI"));
+    }
+
+    #[test]
+    fn the_status_webhook_needs_a_url_and_a_long_secret_and_hides_it() {
+        let c = config_from(
+            &[
+                (
+                    "SIPDIAL_STATUS_WEBHOOK_URL",
+                    "https://hooks.example.com/sipdial",
+                ),
+                ("SIPDIAL_STATUS_WEBHOOK_SECRET", " whsec-TOPSECRET-0123 "),
+            ],
+            None,
+        )
+        .unwrap();
+        let hook = c.webhook().expect("configured");
+        assert_eq!(hook.url, "https://hooks.example.com/sipdial");
+        assert_eq!(hook.secret.expose_secret(), "whsec-TOPSECRET-0123");
+        assert!(!format!("{c:?}").contains("TOPSECRET"), "{c:?}");
+        assert!(config_from(&[], None).unwrap().webhook().is_none());
+
+        let url = ("SIPDIAL_STATUS_WEBHOOK_URL", "https://hooks.example.com/x");
+        let secret = (
+            "SIPDIAL_STATUS_WEBHOOK_SECRET",
+            "0123456789abcdef-TOPSECRET",
+        );
+        let cases: &[(&[(&'static str, &str)], &str)] = &[
+            (&[url], "SIPDIAL_STATUS_WEBHOOK_SECRET"),
+            (&[secret], "SIPDIAL_STATUS_WEBHOOK_URL"),
+            (
+                &[url, ("SIPDIAL_STATUS_WEBHOOK_SECRET", "TOPSECRET-15ch")],
+                "SIPDIAL_STATUS_WEBHOOK_SECRET",
+            ),
+            (
+                &[
+                    ("SIPDIAL_STATUS_WEBHOOK_URL", "ftp://hooks.example.com"),
+                    secret,
+                ],
+                "SIPDIAL_STATUS_WEBHOOK_URL",
+            ),
+            (
+                &[("SIPDIAL_STATUS_WEBHOOK_URL", "/relative/path"), secret],
+                "SIPDIAL_STATUS_WEBHOOK_URL",
+            ),
+        ];
+        for (pairs, var) in cases {
+            let (got, message) = refused(pairs);
+            assert_eq!(got, Some(*var), "{pairs:?} -> {message}");
+            assert!(!message.contains("TOPSECRET"), "{message}");
+        }
+    }
+}
