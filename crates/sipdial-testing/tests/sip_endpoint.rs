@@ -17,6 +17,19 @@ fn quick() -> EndpointConfig {
     EndpointConfig::timing(Duration::from_millis(100), Duration::from_millis(300))
 }
 
+/// Waits until the endpoint reports `event`.
+async fn wait_for_phone(phone: &SipEndpoint, event: EndpointEvent) {
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    while !phone.events().contains(&event) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no {event:?} within {WITHIN:?}: {:?}",
+            phone.events()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_call_rings_is_answered_hears_dtmf_and_our_hang_up_sends_bye() {
     let phone = SipEndpoint::start(quick()).await.unwrap();
@@ -29,25 +42,9 @@ async fn a_call_rings_is_answered_hears_dtmf_and_our_hang_up_sends_bye() {
     wait_for(&fake, &call, "ACTIVE", WITHIN).await;
     assert_eq!(fake.streams(&session).len(), 1);
     assert_eq!(play_dtmf(&fake, &session, &connection, "1#").await, 200);
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    while !phone.events().contains(&EndpointEvent::Dtmf('#')) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?}",
-            phone.events()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_phone(&phone, EndpointEvent::Dtmf('#')).await;
     assert_eq!(hang_up(&fake, &session, &connection).await, 204);
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    while !phone.events().contains(&EndpointEvent::Ended) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?}",
-            phone.events()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_phone(&phone, EndpointEvent::Ended).await;
     let events = phone.events();
     assert_eq!(
         events[0],
@@ -94,15 +91,7 @@ async fn hanging_up_while_ringing_cancels_the_invite() {
     let (session, connection, call) = dial(&fake, json!({"uri": phone.uri("bob")})).await;
     wait_for(&fake, &call, "RINGING", WITHIN).await;
     assert_eq!(hang_up(&fake, &session, &connection).await, 204);
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    while !phone.events().contains(&EndpointEvent::Ended) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?}",
-            phone.events()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_phone(&phone, EndpointEvent::Ended).await;
     assert!(!phone.events().contains(&EndpointEvent::Answered));
     assert_eq!(
         progress(&fake, &call),
@@ -159,15 +148,7 @@ async fn ending_the_connection_by_hand_also_ends_the_sip_call() {
     let (session, connection, call) = dial(&fake, json!({"uri": phone.uri("frank")})).await;
     wait_for(&fake, &call, "ACTIVE", WITHIN).await;
     assert!(fake.end_connection(&session, &connection));
-    let deadline = tokio::time::Instant::now() + WITHIN;
-    while !phone.events().contains(&EndpointEvent::Ended) {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{:?}",
-            phone.events()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_phone(&phone, EndpointEvent::Ended).await;
     assert_eq!(
         progress(&fake, &call),
         [

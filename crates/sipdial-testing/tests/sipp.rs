@@ -2,6 +2,8 @@
 //! and TCP: digest challenge, answer, hang-ups from either side, busy, cancel, hold,
 //! a wrong password, and the dial's `From` and custom headers on the INVITE (the
 //! scenarios check those and fail the call otherwise).
+//!
+//! Each test is one row of [`Case`], run by [`run`] over every transport.
 
 mod common;
 mod sip;
@@ -25,157 +27,145 @@ fn authed_dial(sipp: &Sipp, password: &str) -> serde_json::Value {
     })
 }
 
-#[tokio::test]
-async fn digest_challenge_then_answer_then_our_bye() {
-    if !available("digest_challenge_then_answer_then_our_bye") {
+/// One SIPp scenario and what the platform must report of the call it answers.
+struct Case {
+    name: &'static str,
+    scenario: &'static str,
+    dial: fn(&Sipp) -> serde_json::Value,
+    /// The platform event to wait for, and how many times it must have been reported
+    /// (hold and resume reach `ACTIVE` twice).
+    wait_for: (&'static str, usize),
+    /// Whether we hang up once it was reported (otherwise the far end ends the call).
+    our_hang_up: bool,
+    /// Every SIP event the platform sent for the call, in order.
+    progress: &'static [&'static str],
+}
+
+async fn run(case: Case) {
+    if !available(case.name) {
         return;
     }
     for transport in Transport::BOTH {
-        let sipp = Sipp::uas("auth_answer_our_bye.xml", transport).await;
+        let sipp = Sipp::uas(case.scenario, transport).await;
         let fake = fake_with_sip(SipConfig::new()).await;
-        let (session, connection, call) = dial(&fake, authed_dial(&sipp, "s3cret")).await;
-        wait_for(&fake, &call, "ACTIVE", WITHIN).await;
-        assert_eq!(fake.streams(&session).len(), 1, "{transport:?}");
-        assert_eq!(hang_up(&fake, &session, &connection).await, 204);
+        let (session, connection, call) = dial(&fake, (case.dial)(&sipp)).await;
+        let (step, times) = case.wait_for;
+        wait_for_nth(&fake, &call, step, times, transport).await;
+        if !step.starts_with("destroyed") {
+            // The SIP leg's stream is in the session from the dial until the end.
+            assert_eq!(fake.streams(&session).len(), 1, "{transport:?}");
+        }
+        if case.our_hang_up {
+            assert_eq!(hang_up(&fake, &session, &connection).await, 204);
+        }
         sipp.expect_success().await;
-        assert_eq!(
-            progress(&fake, &call),
-            [
-                "DIALING",
-                "RINGING",
-                "ACTIVE",
-                "HANGUP",
-                "destroyed:700:Normal Clearing"
-            ],
-            "{transport:?}"
-        );
+        wait_for(&fake, &call, "destroyed", WITHIN).await;
+        assert_eq!(progress(&fake, &call), case.progress, "{transport:?}");
+        assert!(fake.connections(&session).is_empty(), "{transport:?}");
+        assert!(fake.streams(&session).is_empty(), "{transport:?}");
     }
+}
+
+/// Waits until `step` was reported `times` times for `call`.
+async fn wait_for_nth(
+    fake: &sipdial_testing::FakePlatform,
+    call: &str,
+    step: &str,
+    times: usize,
+    transport: Transport,
+) {
+    let deadline = tokio::time::Instant::now() + WITHIN;
+    loop {
+        let p = progress(fake, call);
+        if p.iter().filter(|s| s.starts_with(step)).count() >= times {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{transport:?}: no {step:?} x{times} within {WITHIN:?}; progress: {p:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+const NORMAL_END: &str = "destroyed:700:Normal Clearing";
+
+#[tokio::test]
+async fn digest_challenge_then_answer_then_our_bye() {
+    run(Case {
+        name: "digest_challenge_then_answer_then_our_bye",
+        scenario: "auth_answer_our_bye.xml",
+        dial: |sipp| authed_dial(sipp, "s3cret"),
+        wait_for: ("ACTIVE", 1),
+        our_hang_up: true,
+        progress: &["DIALING", "RINGING", "ACTIVE", "HANGUP", NORMAL_END],
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_wrong_password_is_forbidden_and_the_call_fails() {
-    if !available("a_wrong_password_is_forbidden_and_the_call_fails") {
-        return;
-    }
-    for transport in Transport::BOTH {
-        let sipp = Sipp::uas("auth_answer_our_bye.xml", transport).await;
-        let fake = fake_with_sip(SipConfig::new()).await;
-        let (session, _, call) = dial(&fake, authed_dial(&sipp, "wrong")).await;
-        wait_for(&fake, &call, "destroyed", WITHIN).await;
-        sipp.expect_success().await;
-        assert_eq!(
-            progress(&fake, &call),
-            ["DIALING", "destroyed:403:Forbidden"],
-            "{transport:?}"
-        );
-        assert!(fake.connections(&session).is_empty());
-    }
+    run(Case {
+        name: "a_wrong_password_is_forbidden_and_the_call_fails",
+        scenario: "auth_answer_our_bye.xml",
+        dial: |sipp| authed_dial(sipp, "wrong"),
+        wait_for: ("destroyed", 1),
+        our_hang_up: false,
+        progress: &["DIALING", "destroyed:403:Forbidden"],
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn answer_then_the_far_end_hangs_up() {
-    if !available("answer_then_the_far_end_hangs_up") {
-        return;
-    }
-    for transport in Transport::BOTH {
-        let sipp = Sipp::uas("answer_far_end_bye.xml", transport).await;
-        let fake = fake_with_sip(SipConfig::new()).await;
-        let (session, _, call) = dial(&fake, json!({"uri": sipp.uri("bob")})).await;
-        wait_for(&fake, &call, "destroyed", WITHIN).await;
-        sipp.expect_success().await;
-        assert_eq!(
-            progress(&fake, &call),
-            [
-                "DIALING",
-                "RINGING",
-                "ACTIVE",
-                "HANGUP",
-                "destroyed:700:Normal Clearing"
-            ],
-            "{transport:?}"
-        );
-        assert!(fake.connections(&session).is_empty());
-        assert!(fake.streams(&session).is_empty());
-    }
+    run(Case {
+        name: "answer_then_the_far_end_hangs_up",
+        scenario: "answer_far_end_bye.xml",
+        dial: |sipp| json!({"uri": sipp.uri("bob")}),
+        wait_for: ("destroyed", 1),
+        our_hang_up: false,
+        progress: &["DIALING", "RINGING", "ACTIVE", "HANGUP", NORMAL_END],
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_busy_far_end_ends_the_call_with_486() {
-    if !available("a_busy_far_end_ends_the_call_with_486") {
-        return;
-    }
-    for transport in Transport::BOTH {
-        let sipp = Sipp::uas("busy.xml", transport).await;
-        let fake = fake_with_sip(SipConfig::new()).await;
-        let (_, _, call) = dial(&fake, json!({"uri": sipp.uri("carol")})).await;
-        wait_for(&fake, &call, "destroyed", WITHIN).await;
-        sipp.expect_success().await;
-        assert_eq!(
-            progress(&fake, &call),
-            ["DIALING", "destroyed:486:Busy Here"],
-            "{transport:?}"
-        );
-    }
+    run(Case {
+        name: "a_busy_far_end_ends_the_call_with_486",
+        scenario: "busy.xml",
+        dial: |sipp| json!({"uri": sipp.uri("carol")}),
+        wait_for: ("destroyed", 1),
+        our_hang_up: false,
+        progress: &["DIALING", "destroyed:486:Busy Here"],
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn ringing_then_our_cancel() {
-    if !available("ringing_then_our_cancel") {
-        return;
-    }
-    for transport in Transport::BOTH {
-        let sipp = Sipp::uas("ring_our_cancel.xml", transport).await;
-        let fake = fake_with_sip(SipConfig::new()).await;
-        let (session, connection, call) = dial(&fake, json!({"uri": sipp.uri("dave")})).await;
-        wait_for(&fake, &call, "RINGING", WITHIN).await;
-        assert_eq!(hang_up(&fake, &session, &connection).await, 204);
-        sipp.expect_success().await;
-        assert_eq!(
-            progress(&fake, &call),
-            ["DIALING", "RINGING", "destroyed:487:Request Terminated"],
-            "{transport:?}"
-        );
-    }
+    run(Case {
+        name: "ringing_then_our_cancel",
+        scenario: "ring_our_cancel.xml",
+        dial: |sipp| json!({"uri": sipp.uri("dave")}),
+        wait_for: ("RINGING", 1),
+        our_hang_up: true,
+        progress: &["DIALING", "RINGING", "destroyed:487:Request Terminated"],
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn hold_and_resume_by_reinvite() {
-    if !available("hold_and_resume_by_reinvite") {
-        return;
-    }
-    for transport in Transport::BOTH {
-        let sipp = Sipp::uas("answer_hold_resume.xml", transport).await;
-        let fake = fake_with_sip(SipConfig::new()).await;
-        let (session, connection, call) = dial(&fake, json!({"uri": sipp.uri("erin")})).await;
-        wait_for(&fake, &call, "ON_HOLD", WITHIN).await;
-        let deadline = tokio::time::Instant::now() + WITHIN;
-        while progress(&fake, &call)
-            .iter()
-            .filter(|s| *s == "ACTIVE")
-            .count()
-            < 2
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "{transport:?}: {:?}",
-                progress(&fake, &call)
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert_eq!(hang_up(&fake, &session, &connection).await, 204);
-        sipp.expect_success().await;
-        assert_eq!(
-            progress(&fake, &call),
-            [
-                "DIALING",
-                "RINGING",
-                "ACTIVE",
-                "ON_HOLD",
-                "ACTIVE",
-                "HANGUP",
-                "destroyed:700:Normal Clearing"
-            ],
-            "{transport:?}"
-        );
-    }
+    run(Case {
+        name: "hold_and_resume_by_reinvite",
+        scenario: "answer_hold_resume.xml",
+        dial: |sipp| json!({"uri": sipp.uri("erin")}),
+        wait_for: ("ACTIVE", 2),
+        our_hang_up: true,
+        progress: &[
+            "DIALING", "RINGING", "ACTIVE", "ON_HOLD", "ACTIVE", "HANGUP", NORMAL_END,
+        ],
+    })
+    .await;
 }

@@ -4,52 +4,24 @@ use super::{MAX_SIP_FROM_LEN, MAX_SIP_URI_LEN};
 use crate::ValidationError;
 use crate::macros::validated_string;
 
-/// RFC 3261 `unreserved` plus the extra characters allowed in the user part.
-fn is_user_char(b: u8) -> bool {
+/// RFC 3261 `unreserved` plus `%` (the escape that introduces an escaped octet): the
+/// characters every part of the URI we accept may hold.
+fn is_unreserved_or_escape(b: u8) -> bool {
     b.is_ascii_alphanumeric()
         || matches!(
             b,
-            b'-' | b'_'
-                | b'.'
-                | b'!'
-                | b'~'
-                | b'*'
-                | b'\''
-                | b'('
-                | b')'
-                | b'%'
-                | b'&'
-                | b'='
-                | b'+'
-                | b'$'
-                | b','
-                | b'?'
-                | b'/'
+            b'-' | b'_' | b'.' | b'!' | b'~' | b'*' | b'\'' | b'(' | b')' | b'%'
         )
 }
 
+/// The user part: RFC 3261 `user-unreserved` on top of the common set.
+fn is_user_char(b: u8) -> bool {
+    is_unreserved_or_escape(b) || matches!(b, b'&' | b'=' | b'+' | b'$' | b',' | b'?' | b'/')
+}
+
+/// A URI parameter: RFC 3261 `param-unreserved` on top of the common set.
 fn is_param_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric()
-        || matches!(
-            b,
-            b'-' | b'_'
-                | b'.'
-                | b'!'
-                | b'~'
-                | b'*'
-                | b'\''
-                | b'('
-                | b')'
-                | b'%'
-                | b'['
-                | b']'
-                | b'/'
-                | b':'
-                | b'&'
-                | b'+'
-                | b'$'
-                | b'='
-        )
+    is_unreserved_or_escape(b) || matches!(b, b'[' | b']' | b'/' | b':' | b'&' | b'+' | b'$' | b'=')
 }
 
 fn check_host(what: &'static str, host: &str) -> Result<(), ValidationError> {
