@@ -18,7 +18,7 @@
 //! For the call lifecycle (`docs/call-lifecycle.md`): `call` (the record and its
 //! states), `transition` (the state machine), `lifecycle` (matching, ordering, the
 //! hook), `queue` (in-process events), `sse` (the event streams) and `signature`
-//! (signed callbacks).
+//! (signed callbacks); `metrics` names every operator metric the API records.
 
 mod allow_list;
 mod authorizer;
