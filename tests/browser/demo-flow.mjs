@@ -3,8 +3,8 @@
 //
 //   node demo-flow.mjs --url=http://127.0.0.1:PORT/ --screenshot=target/artifacts/x.png \
 //        [--expect-targets=N] [--pick=LABEL] [--video=demo|unavailable] \
-//        [--scenario=controls|lifecycle] [--expect-end=TEXT] [--expect-busy=TEXT]
-//        [--sip-timing]
+//        [--scenario=controls|lifecycle|policies] [--expect-end=TEXT] [--expect-busy=TEXT]
+//        [--ring-timeout=LABEL] [--time-limit=LABEL] [--mute] [--sip-timing]
 //
 // --video=demo (default): demo mode, banner shown, no request leaves the app.
 // --video=unavailable: real mode whose OpenTok.js cannot load: no banner, the video
@@ -16,6 +16,11 @@
 // platform's callbacks): the first must ring, be answered and end with --expect-end
 // (e.g. "Normal Clearing (SIP 700)"); the second must ring and end with --expect-busy
 // (e.g. "Busy Here (SIP 486)") without ever being active. The page never hangs up.
+// --scenario=policies: the server's own call policies, in demo mode on real SIP: a call
+// to the target labelled --ring-timeout (a far end that never answers) rings and is
+// ended by sipdial with the outcome "No answer"; a call to --time-limit is answered and
+// ended by sipdial at its maximum duration ("Hit the time limit", with the talk time).
+// With --mute the answered call is muted from its Mute button first.
 //
 // Env: CHROMIUM_PATH (default /usr/bin/chromium). Exits 1 on the first failed step,
 // printing what the page showed. The Rust tests in examples/*-demo/tests/browser.rs start
@@ -44,8 +49,8 @@ const progression = (args.progression || 'yes') !== 'no';
 // the endpoint's 180 and 200, whose timing the Rust side sets).
 const sipTiming = args['sip-timing'] === 'true';
 const scenario = args.scenario || 'controls';
-if (!['controls', 'lifecycle'].includes(scenario)) {
-  console.error('--scenario must be controls or lifecycle');
+if (!['controls', 'lifecycle', 'policies'].includes(scenario)) {
+  console.error('--scenario must be controls, lifecycle or policies');
   process.exit(2);
 }
 if (!['demo', 'unavailable'].includes(videoMode)) {
@@ -210,6 +215,70 @@ async function lifecycle() {
   ok('screenshot of the ended calls with their reasons');
 }
 
+// The policies scenario: sipdial itself ends both calls, by its ring timeout and by its
+// maximum duration; the page never hangs up.
+async function policies() {
+  const ringLabel = args['ring-timeout'];
+  const limitLabel = args['time-limit'];
+  if (!ringLabel || !limitLabel) await fail('--scenario=policies needs --ring-timeout and --time-limit');
+  const outcomeOf = (id) =>
+    page.evaluate((k) => {
+      const li = document.querySelector(`#ended-calls li.ended-call[data-call-id="${k}"]`);
+      return li && { outcome: li.dataset.outcome, durationMs: li.dataset.durationMs,
+        text: li.querySelector('.call-outcome').textContent, visible: !li.querySelector('.call-outcome').hidden };
+    }, id);
+  const waitForOutcome = (id, outcome) =>
+    waitFor(`call ${id} ended with the outcome ${outcome}`, ([k, o]) =>
+      document.querySelector(`#ended-calls li.ended-call[data-call-id="${k}"]`)?.dataset.outcome === o, [id, outcome]);
+  const dialPicked = async (label) => {
+    await startEnabled();
+    await page.getByLabel('Call', { exact: true }).selectOption({ label });
+    await page.getByRole('button', { name: 'Start SIP Call' }).click();
+    await waitForCalls(1, `after Start SIP Call to ${label}`);
+    return page.locator('#calls li.call').first().getAttribute('data-call-id');
+  };
+
+  // Ring timeout: rings, never answered, ended by sipdial.
+  const ringing = await dialPicked(ringLabel);
+  await waitForState(ringing, 'ringing', 'the far end rings');
+  await waitForState(ringing, 'ended', 'the ring timeout ends the call');
+  await waitForOutcome(ringing, 'no_answer');
+  const noAnswer = await outcomeOf(ringing);
+  const ringSeq = await statesOf(ringing);
+  await check(!ringSeq.includes('active'), `the unanswered call was never active (${ringSeq.join(' > ')})`);
+  await check(noAnswer.visible && noAnswer.text.startsWith('No answer'), `the page says "No answer" (${noAnswer.text})`);
+  await check(noAnswer.durationMs === '', `an unanswered call has no talk time (${noAnswer.durationMs})`);
+  ok(`ring timeout: ${ringSeq.join(' → ')}: "${noAnswer.text}"`);
+
+  // Maximum duration: answered, ended by sipdial once the limit is reached.
+  const limited = await dialPicked(limitLabel);
+  await waitForState(limited, 'active', 'the far end answers');
+  if (args.mute === 'true') {
+    const mute = page.locator(`#calls li.call[data-call-id="${limited}"] button.mute`);
+    await mute.click();
+    await waitFor('the Mute button says Muted', (k) => {
+      const b = document.querySelector(`#calls li.call[data-call-id="${k}"] button.mute`);
+      return !b || (b.textContent === 'Muted' && b.getAttribute('aria-pressed') === 'true');
+    }, limited);
+    await check((await page.locator('#errors .error').count()) === 0, 'muting raised no error');
+    ok('the live call was muted from its Mute button');
+  }
+  await waitForState(limited, 'ended', 'the maximum duration ends the call');
+  await waitForOutcome(limited, 'max_duration');
+  const maxed = await outcomeOf(limited);
+  const talked = Number(maxed.durationMs);
+  await check(maxed.visible && maxed.text.startsWith('Hit the time limit · talked '), `the page says the limit ended it (${maxed.text})`);
+  await check(talked >= 1000 && talked < 10000, `the talk time is the limit's (${talked} ms)`);
+  const limitSeq = await statesOf(limited);
+  await check(limitSeq.includes('active') && neverBackwards(limitSeq), `answered, then ended (${limitSeq.join(' > ')})`);
+  ok(`time limit: ${limitSeq.join(' → ')}: "${maxed.text}"`);
+
+  await check((await page.locator('#ended-calls li.ended-call').count()) === 2, 'both calls are listed as ended');
+  await check((await page.locator('#errors .error').count()) === 0, 'no error on the page');
+  await page.screenshot({ path: screenshot, fullPage: true });
+  ok('screenshot of both outcomes');
+}
+
 // Checks that end every scenario: nothing left the app, no script error.
 async function finish() {
   await check(foreignRequests.length === 0, `the page requested other origins: ${foreignRequests.join(', ')}`);
@@ -312,6 +381,11 @@ try {
 
   if (scenario === 'lifecycle') {
     await lifecycle();
+    await finish();
+    process.exit(0);
+  }
+  if (scenario === 'policies') {
+    await policies();
     await finish();
     process.exit(0);
   }

@@ -55,7 +55,10 @@ pub use metrics_export::{METRICS_CONTENT_TYPE, METRICS_PATH, install_metrics, re
 pub use page::{Asset, DEMO_BANNER, POLL_INTERVAL_MS, PageConfig, render as render_page};
 pub use runtime::{EXIT_CONFIG, EXIT_UNAVAILABLE, init_tracing, shutdown_signal, start};
 pub use shared_state::{REDIS_PREFIX, REDIS_URL};
-pub use targets::{DEFAULT_TARGET_NAME, DEMO_TARGET_NAME, DEMO_TARGET_URI};
+pub use targets::{
+    DEFAULT_TARGET_NAME, DEMO_POLICY_TARGETS, DEMO_RING_TIMEOUT_LABEL, DEMO_TARGET_NAME,
+    DEMO_TARGET_URI, DEMO_TIME_LIMIT_LABEL,
+};
 
 /// The API's prefix below the demo's mount (`SIPDIAL_MOUNT`, empty by default).
 pub const API_PREFIX: &str = "/sip";

@@ -36,6 +36,15 @@ pub const DEFAULT_TARGET_NAME: &str = "default";
 pub const DEMO_TARGET_NAME: &str = "demo";
 /// The built-in demo destination: never dialed, the fake dialer only records it.
 pub const DEMO_TARGET_URI: &str = "sip:demo@sipdial-demo.invalid";
+/// Label of [`DEMO_POLICY_TARGETS`]' target that never answers.
+pub const DEMO_RING_TIMEOUT_LABEL: &str = "Never answers (ring timeout 3 s)";
+/// Label of [`DEMO_POLICY_TARGETS`]' target whose calls are cut after 3 s.
+pub const DEMO_TIME_LIMIT_LABEL: &str = "Answers, cut after 3 s";
+/// `SIP_TARGETS` for demo mode that shows sipdial's own call policies: the bundled
+/// endpoint's `noanswer` user rings forever, so a 3 s ring timeout ends its calls
+/// (`no_answer`); the usual user answers at ~3 s and a 3 s maximum duration ends the
+/// call 3 s later (`max_duration`). The README's quick start and the browser test use it.
+pub const DEMO_POLICY_TARGETS: &str = r#"{"no-answer": {"uri": "sip:noanswer@sipdial-demo.invalid", "label": "Never answers (ring timeout 3 s)", "ringTimeoutSecs": 3}, "time-limit": {"uri": "sip:demo@sipdial-demo.invalid", "label": "Answers, cut after 3 s", "maxDurationSecs": 3}}"#;
 const DEMO_TARGET_LABEL: &str = "Demo SIP endpoint (simulated)";
 const DEFAULT_TARGET_LABEL: &str = "SIP endpoint";
 
@@ -340,6 +349,18 @@ mod tests {
             ("demo", super::DEMO_TARGET_URI)
         );
         assert!(t.credentials().is_none());
+    }
+
+    #[test]
+    fn the_demo_policy_targets_parse_with_their_labels_and_policies() {
+        let c = config_from(&[("SIP_TARGETS", super::DEMO_POLICY_TARGETS)], None).unwrap();
+        assert_eq!(c.target_names(), ["demo", "no-answer", "time-limit"]);
+        assert_eq!(c.targets[1].display_label(), super::DEMO_RING_TIMEOUT_LABEL);
+        assert_eq!(c.targets[2].display_label(), super::DEMO_TIME_LIMIT_LABEL);
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(c.policy_of("no-answer").ring_timeout, Some(secs(3)));
+        assert_eq!(c.policy_of("time-limit").max_duration, Some(secs(3)));
+        assert!(c.policy_of("demo").is_empty());
     }
 
     #[test]
