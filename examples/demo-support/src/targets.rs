@@ -361,6 +361,11 @@ mod tests {
         assert_eq!(c.policy_of("no-answer").ring_timeout, Some(secs(3)));
         assert_eq!(c.policy_of("time-limit").max_duration, Some(secs(3)));
         assert!(c.policy_of("demo").is_empty());
+        let readme = include_str!("../../../README.md");
+        assert!(
+            readme.contains(&format!("SIP_TARGETS='{}'", super::DEMO_POLICY_TARGETS)),
+            "the README's demo recipe is this very value"
+        );
     }
 
     #[test]
