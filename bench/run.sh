@@ -115,6 +115,9 @@ wait_port_file() { # file pid what
 
 proc_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# Busy ticks of the whole machine (every core, every process: user nice system irq
+# softirq steal), for what a row left of the cores.
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 CLK_TCK=$(getconf CLK_TCK)
 
 # ---------------------------------------------------------------- tools and builds
@@ -367,12 +370,28 @@ start_rust_redis() { # name tag binary
   URL_OF[$1]=$(wait_url "$f.out" "${PID_OF[$1]}" "$1") || exit 1
 }
 
+# row_cpu app_pid...: "apps fake machine" CPU ticks now (the apps summed).
+row_cpu() {
+  local t=0 p
+  for p in "$@"; do t=$((t + $(cpu_ticks "$p"))); done
+  echo "$t $(cpu_ticks "$FAKE_PID") $(machine_ticks)"
+}
+
+# cpu_fields before after: the JSON fields of a row's CPU seconds (the apps', the fake
+# platform's, the whole machine's busy time; the rest of the machine's is wrk, Redis
+# and whatever else ran).
+cpu_fields() {
+  awk -v a="$1" -v b="$2" -v t="$CLK_TCK" 'BEGIN{split(a,x," ");split(b,y," ");
+    printf "\"app_cpu_s\":%.2f,\"fake_cpu_s\":%.2f,\"machine_cpu_s\":%.2f",(y[1]-x[1])/t,(y[2]-x[2])/t,(y[3]-x[3])/t}'
+}
+
 # wrk_pair round scenario conns url_a url_b body: two wrk at once, half the connections
 # each, one per replica; the rows sum their requests.
 wrk_pair() {
-  local round=$1 scenario=$2 conns=$3 url_a=$4 url_b=$5 body=$6 half r0 r1 a b
+  local round=$1 scenario=$2 conns=$3 url_a=$4 url_b=$5 body=$6 half r0 r1 a b cpu0 cpu1
   half=$((conns / 2))
   r0=$(cpu_ticks "$REDIS_PID")
+  cpu0=$(row_cpu "${PID_OF[redis1]}" "${PID_OF[redis2]}")
   for which in a b; do
     local url=$url_a; [ $which = b ] && url=$url_b
     WRK_METHOD=POST WRK_BODY=$body WRK_CONTENT_TYPE=application/json WRK_AUTH="" \
@@ -382,25 +401,29 @@ wrk_pair() {
   done
   wait "${PIDS[-1]}" "${PIDS[-2]}" || die "wrk failed on the replica pair"
   r1=$(cpu_ticks "$REDIS_PID")
+  cpu1=$(row_cpu "${PID_OF[redis1]}" "${PID_OF[redis2]}")
   a=$(sed -n 's/^WRKRESULT //p' "$LOGDIR/wrk-pair-a.txt"); b=$(sed -n 's/^WRKRESULT //p' "$LOGDIR/wrk-pair-b.txt")
   [ -n "$a" ] && [ -n "$b" ] || die "no WRKRESULT from the pair"
   local rps
   rps=$(node -e 'const [a,b]=process.argv.slice(1).map(JSON.parse);console.log((a.rps+b.rps).toFixed(1))' "$a" "$b")
-  emit "{\"kind\":\"redis\",\"round\":$round,\"scenario\":\"$scenario\",\"target\":\"redis_x2\",\"conns\":$conns,\"rps\":$rps,\"redis_cpu_s\":$(awk -v a="$r0" -v b="$r1" -v t="$CLK_TCK" 'BEGIN{printf "%.2f",(b-a)/t}')}"
+  emit "{\"kind\":\"redis\",\"round\":$round,\"scenario\":\"$scenario\",\"target\":\"redis_x2\",\"conns\":$conns,\"rps\":$rps,\"redis_cpu_s\":$(awk -v a="$r0" -v b="$r1" -v t="$CLK_TCK" 'BEGIN{printf "%.2f",(b-a)/t}'),$(cpu_fields "$cpu0" "$cpu1")}"
   log "r$round $scenario redis_x2 c=$conns: $rps req/s (two replicas)"
 }
 
 # wrk_one round scenario target conns url body: one wrk, recorded as a Redis row.
 wrk_one() {
-  local round=$1 scenario=$2 target=$3 conns=$4 url=$5 body=$6 r0 r1 line rps
+  local round=$1 scenario=$2 target=$3 conns=$4 url=$5 body=$6 r0 r1 line rps cpu0 cpu1 app
+  app=${PID_OF[redis1]}; [ "$target" = mem ] && app=${PID_OF[mem]}
   r0=$(cpu_ticks "$REDIS_PID")
+  cpu0=$(row_cpu "$app")
   WRK_METHOD=POST WRK_BODY=$body WRK_CONTENT_TYPE=application/json WRK_AUTH="" \
     wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" -s "$PEER/wrk/bench.lua" "$url" \
     >"$LOGDIR/wrk-last.txt" 2>&1 || die "wrk failed on $target $scenario"
   r1=$(cpu_ticks "$REDIS_PID")
+  cpu1=$(row_cpu "$app")
   line=$(sed -n 's/^WRKRESULT //p' "$LOGDIR/wrk-last.txt")
   rps=$(echo "$line" | sed 's/.*"rps":\([0-9.]*\).*/\1/')
-  emit "{\"kind\":\"redis\",\"round\":$round,\"scenario\":\"$scenario\",\"target\":\"$target\",\"conns\":$conns,\"rps\":$rps,\"redis_cpu_s\":$(awk -v a="$r0" -v b="$r1" -v t="$CLK_TCK" 'BEGIN{printf "%.2f",(b-a)/t}')}"
+  emit "{\"kind\":\"redis\",\"round\":$round,\"scenario\":\"$scenario\",\"target\":\"$target\",\"conns\":$conns,\"rps\":$rps,\"redis_cpu_s\":$(awk -v a="$r0" -v b="$r1" -v t="$CLK_TCK" 'BEGIN{printf "%.2f",(b-a)/t}'),$(cpu_fields "$cpu0" "$cpu1")}"
   log "r$round $scenario $target c=$conns: $rps req/s"
 }
 
@@ -450,8 +473,14 @@ for(const s of ["token","dial"]) for(const c of [...new Set(r.map(x=>x.conns))])
   const mem=get(s,"mem",c),one=get(s,"redis_x1",c),two=get(s,"redis_x2",c);
   console.log(`| ${s} | ${c} | ${mem.toFixed(0)} | ${one.toFixed(0)} | ${(one/mem).toFixed(2)} | ${two.toFixed(0)} | ${(two/one).toFixed(2)} | ${cpu(s,"redis_x1",c)} / ${cpu(s,"redis_x2",c)} |`);
 }
+const f=(s,t,c,k)=>med(r.filter(x=>x.scenario===s&&x.target===t&&x.conns===c).map(x=>x[k]??0)).toFixed(2);
+console.log(`\nCPU seconds per ${process.argv[2]} s row (median of rounds; the machine has ${process.argv[3]} cores, so ${(process.argv[2]*process.argv[3]).toFixed(0)} s is all of it):\n`);
+console.log("| scenario | conns | target | app(s) | fake platform | redis-server | whole machine busy |");
+console.log("|---|---|---|---|---|---|---|");
+for(const s of ["token","dial"]) for(const c of [...new Set(r.map(x=>x.conns))]) for(const t of ["mem","redis_x1","redis_x2"])
+  console.log(`| ${s} | ${c} | ${t} | ${f(s,t,c,"app_cpu_s")} | ${f(s,t,c,"fake_cpu_s")} | ${f(s,t,c,"redis_cpu_s")} | ${f(s,t,c,"machine_cpu_s")} |`);
 for(const x of m) console.log(`\nRound ${x.round}: ${x.calls} calls stored in one session, ${x.bytes_per_call} bytes of Redis memory per stored call (used_memory delta ${x.used_memory_delta}), redis-server RSS ${x.redis_rss_kb} KiB.`);
-' "$RESULTS"
+' "$RESULTS" "$DURATION" "$(nproc)"
 }
 
 # ---------------------------------------------------------------- main

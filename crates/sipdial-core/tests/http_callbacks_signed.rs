@@ -249,3 +249,39 @@ async fn the_secret_never_reaches_debug_output() {
     let b = builder(&fake()).callback_secret(SECRET);
     assert!(!format!("{b:?}").contains(SECRET));
 }
+
+#[tokio::test]
+async fn a_signed_callback_brings_back_a_call_in_a_session_the_store_lost() {
+    // A store that lost its state (a restart) no longer knows the session; the
+    // platform's signed word about a call in it records the call and the session.
+    let f = fixture_with(|b| b.callback_secret(SECRET).record_unknown_calls(true));
+    let lost = "1_lost-in-a-restart";
+    let call = json!({ "id": "lost-call", "connectionId": "lost-conn" });
+    let body = body_for(&call, lost);
+    let unsigned = deliver(&f, &body, None).await;
+    assert_eq!(unsigned.status, 401, "unsigned is refused before anything");
+    let token = sign(Algorithm::HS256, &json!({ "iat": now() - 1 }), SECRET);
+    let res = deliver(&f, &body, Some(format!("Bearer {token}"))).await;
+    assert_eq!(res.status, 200, "{:?}", res.body);
+    assert_eq!(res.json()["status"], "applied");
+    assert_eq!(state(&f, &call).await, "ringing");
+    let res = f
+        .send(Method::GET, &format!("/sip/calls?sessionId={lost}"), None)
+        .await;
+    assert_eq!(res.status, 200, "the session is known again");
+    assert_eq!(res.json()["calls"][0]["id"], "lost-call");
+}
+
+#[tokio::test]
+async fn a_signed_callback_records_nothing_unless_the_host_opted_in() {
+    let f = fixture_with(|b| b.callback_secret(SECRET));
+    let call = json!({ "id": "lost-call", "connectionId": "lost-conn" });
+    let body = body_for(&call, "1_lost");
+    let token = sign(Algorithm::HS256, &json!({ "iat": now() - 1 }), SECRET);
+    let res = deliver(&f, &body, Some(format!("Bearer {token}"))).await;
+    assert_eq!(res.json()["status"], "ignored");
+    let res = f
+        .send(Method::GET, "/sip/calls?sessionId=1_lost", None)
+        .await;
+    assert_eq!(res.status, 404);
+}

@@ -73,6 +73,18 @@ impl std::fmt::Debug for RedisParked {
     }
 }
 
+/// The keys of the events parked for the call `id` and for its leg `connection`.
+pub(crate) fn parked_keys(
+    redis: &Redis,
+    id: &CallId,
+    connection: &ConnectionId,
+) -> (String, String) {
+    (
+        redis.key("parked:call", id.as_str()),
+        redis.key("parked:conn", connection.as_str()),
+    )
+}
+
 impl RedisParked {
     pub(crate) fn new(redis: Redis) -> Self {
         Self {
@@ -110,11 +122,12 @@ impl ParkedEvents for RedisParked {
         id: &CallId,
         connection: &ConnectionId,
     ) -> Result<Vec<PlatformEvent>, StoreError> {
+        let (by_call, by_conn) = parked_keys(&self.redis, id, connection);
         let mut inv = self.script.prepare_invoke();
         inv.arg(&self.redis.opts.prefix)
             .arg("take")
-            .arg(self.redis.key("parked:call", id.as_str()))
-            .arg(self.redis.key("parked:conn", connection.as_str()));
+            .arg(by_call)
+            .arg(by_conn);
         let got: Vec<String> = self.redis.run("take parked", &inv).await?;
         Ok(got
             .iter()

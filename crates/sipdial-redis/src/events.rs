@@ -103,6 +103,12 @@ impl RedisEventLog {
         tokio::spawn(tail_streams(Arc::downgrade(&inner), tail));
         Self { inner }
     }
+
+    /// Wakes this replica's subscribers of `session` after an entry was appended on
+    /// the log's behalf (by the store's dial script).
+    pub(crate) fn wake(&self, session: &SessionId) {
+        self.inner.listeners.wake(session);
+    }
 }
 
 #[async_trait]

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use sipdial_core::api::Backend;
+use sipdial_core::api::{Backend, EventLog, ParkedEvents};
 
 pub use deliveries::{RedisDedupe, RedisParked};
 pub use events::RedisEventLog;
@@ -188,13 +188,19 @@ impl RedisBackend {
 }
 
 impl From<RedisBackend> for Backend {
+    /// The parts as the API holds them; the store records each dial (its record, dial
+    /// slot, stream entry and parked events) in one script for as long as the API
+    /// uses exactly this event log and these parked events.
     fn from(b: RedisBackend) -> Self {
+        let events: Arc<dyn EventLog> = Arc::new(b.events.clone());
+        let parked: Arc<dyn ParkedEvents> = Arc::new(b.parked);
+        let store = b.store.fused_with(b.events, &events, &parked);
         Backend::new(
-            Arc::new(b.store),
+            Arc::new(store),
             Arc::new(b.limits),
             Arc::new(b.dedupe),
-            Arc::new(b.parked),
-            Arc::new(b.events),
+            parked,
+            events,
         )
     }
 }

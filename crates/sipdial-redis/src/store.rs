@@ -6,18 +6,21 @@
 //! Rust on the record read, and the script writes the result only if the record is
 //! still the one read (else the update is recomputed on the newer record).
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::Script;
+use sipdial_core::api::dial_record::{keep_earlier_progress, record_dialed_separately};
 use sipdial_core::api::{
-    CallRecord, CallState, CallStore, CallUpdate, DialTicket, MAX_ENDED_CALLS_PER_SESSION,
-    StoreError, Updated,
+    CallRecord, CallState, CallStore, CallUpdate, DialRecorded, DialRecording, DialTicket, EventId,
+    EventLog, MAX_ENDED_CALLS_PER_SESSION, ParkedEvents, StoreError, Updated,
 };
-use sipdial_core::{CallId, ConnectionId, Room, SessionId};
+use sipdial_core::{CallId, ConnectionId, PlatformEvent, Room, SessionId};
 
 use crate::conn::{Redis, script};
+use crate::deliveries::parked_keys;
+use crate::events::RedisEventLog;
 
 /// Compare-and-set attempts before an update gives up (only under heavy contention on
 /// one call).
@@ -25,6 +28,7 @@ const CAS_ATTEMPTS: usize = 16;
 
 struct Scripts {
     insert_call: Script,
+    record_dialed: Script,
     update_call: Script,
     session_calls: Script,
     call_by_connection: Script,
@@ -32,11 +36,30 @@ struct Scripts {
     release_claim: Script,
 }
 
+/// The event log and parked events of the same backend as the store, as the API holds
+/// them: a dial is recorded in one script only for exactly these (a host that swapped
+/// one of them gets the separate calls, which write where it asked).
+struct Fused {
+    log: RedisEventLog,
+    events: Weak<dyn EventLog>,
+    parked: Weak<dyn ParkedEvents>,
+}
+
+impl Fused {
+    /// Whether `dial` names these parts. The weak references keep their allocations,
+    /// so no other part can ever sit at the same address.
+    fn serves(&self, dial: &DialRecording<'_>) -> bool {
+        std::ptr::addr_eq(self.events.as_ptr(), dial.events as *const dyn EventLog)
+            && std::ptr::addr_eq(self.parked.as_ptr(), dial.parked as *const dyn ParkedEvents)
+    }
+}
+
 /// The [`CallStore`] of a fleet.
 #[derive(Clone)]
 pub struct RedisCallStore {
     redis: Redis,
     scripts: Arc<Scripts>,
+    fused: Option<Arc<Fused>>,
 }
 
 impl std::fmt::Debug for RedisCallStore {
@@ -67,13 +90,77 @@ impl RedisCallStore {
             redis,
             scripts: Arc::new(Scripts {
                 insert_call: script(include_str!("lua/insert_call.lua")),
+                record_dialed: script(include_str!("lua/record_dialed.lua")),
                 update_call: script(include_str!("lua/update_call.lua")),
                 session_calls: script(include_str!("lua/session_calls.lua")),
                 call_by_connection: script(include_str!("lua/call_by_connection.lua")),
                 insert_room: script(include_str!("lua/insert_room.lua")),
                 release_claim: script(include_str!("lua/release_claim.lua")),
             }),
+            fused: None,
         }
+    }
+
+    /// This store, recording dials in one script when the API's event log and parked
+    /// events are exactly `events` and `parked` (the backend's own, `log` and its
+    /// parked events, as the API holds them).
+    pub(crate) fn fused_with(
+        mut self,
+        log: RedisEventLog,
+        events: &Arc<dyn EventLog>,
+        parked: &Arc<dyn ParkedEvents>,
+    ) -> Self {
+        self.fused = Some(Arc::new(Fused {
+            log,
+            events: Arc::downgrade(events),
+            parked: Arc::downgrade(parked),
+        }));
+        self
+    }
+
+    /// [`CallStore::record_dialed`] in one script: the record, its dial slot, its stream
+    /// entry and its parked events. When an earlier record exists, the script answers it
+    /// instead, and the merge is written only if that record is still the one read.
+    async fn record_dialed_fused(
+        &self,
+        fused: &Fused,
+        dial: DialRecording<'_>,
+    ) -> Result<DialRecorded, StoreError> {
+        let (by_call, by_conn) = parked_keys(&self.redis, &dial.call.id, &dial.call.connection_id);
+        let mut call = dial.call.clone();
+        let mut expected = String::new();
+        for _ in 0..CAS_ATTEMPTS {
+            let mut inv = self.scripts.record_dialed.prepare_invoke();
+            inv.arg(self.prefix())
+                .arg(encode(&call)?)
+                .arg(self.session_ttl())
+                .arg(self.ended_ttl())
+                .arg(MAX_ENDED_CALLS_PER_SESSION)
+                .arg(&dial.ticket.0)
+                .arg(&expected)
+                .arg(self.redis.opts.stream_len)
+                .arg(&by_call)
+                .arg(&by_conn);
+            let (done, text, parked): (i64, String, Vec<String>) =
+                self.redis.run("record dialed call", &inv).await?;
+            if done == 1 {
+                fused.log.wake(&call.session_id);
+                let logged = EventId::new(text)
+                    .ok_or_else(|| StoreError::new("Redis issued an invalid stream id"))?;
+                let parked = parked
+                    .iter()
+                    .filter_map(|j| PlatformEvent::from_callback_json(j.as_bytes()).ok())
+                    .collect();
+                return Ok(DialRecorded::new(call, true, Some(logged), parked));
+            }
+            call = if text.is_empty() {
+                dial.call.clone()
+            } else {
+                keep_earlier_progress(dial.call.clone(), decode(&text)?)
+            };
+            expected = text;
+        }
+        Err(StoreError::new("a call changed too often to record it"))
     }
 
     async fn insert(&self, call: CallRecord, ticket: &str) -> Result<(), StoreError> {
@@ -174,6 +261,32 @@ impl CallStore for RedisCallStore {
     ) -> Result<bool, StoreError> {
         // The in-flight slot becomes the live call in one step: never counted twice.
         self.insert(call, &ticket.0).await?;
+        Ok(true)
+    }
+
+    async fn record_dialed(&self, dial: DialRecording<'_>) -> Result<DialRecorded, StoreError> {
+        match &self.fused {
+            Some(fused) if fused.serves(&dial) => self.record_dialed_fused(fused, dial).await,
+            _ => record_dialed_separately(self, dial).await,
+        }
+    }
+
+    async fn register_session(&self, session: &SessionId) -> Result<bool, StoreError> {
+        // Known without a room: its room's mapping (if it had one) is not in any
+        // callback, so `POST /session` for that room creates a new session.
+        let key = self.redis.key("session", session.as_str());
+        let _: Option<String> = self
+            .redis
+            .query(
+                "register session",
+                redis::cmd("SET")
+                    .arg(&key)
+                    .arg("")
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(self.session_ttl()),
+            )
+            .await?;
         Ok(true)
     }
 

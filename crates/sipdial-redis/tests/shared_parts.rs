@@ -23,6 +23,9 @@ fn call(n: u32) -> CallRecord {
         ended_at: None,
         end_reason: None,
         sip_code: None,
+        outcome: None,
+        answered_at: None,
+        duration_ms: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! The call record and its states: what every part of the API (the store, the state
 //! machine, the event streams) says about a call, in one place they all depend on.
 
+use crate::api::outcome::CallOutcome;
 use crate::{CallId, ConnectionId, SessionId, SipCall, StreamId, Timestamp};
 
 /// How far a call got. After a successful dial a call is [`CallState::Dialing`]: the
@@ -35,8 +36,8 @@ impl CallState {
 }
 
 /// One call as the API reports it: `{id, sessionId, target, connectionId, streamId?,
-/// state, createdAt, updatedAt, endedAt?, endReason?, sipCode?}`. Times are milliseconds
-/// since the Unix epoch.
+/// state, createdAt, updatedAt, answeredAt?, endedAt?, endReason?, sipCode?, outcome?,
+/// durationMs?}`. Times are milliseconds since the Unix epoch.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CallRecord {
@@ -70,6 +71,15 @@ pub struct CallRecord {
     /// The SIP response code (or the platform's own 700–706) it ended with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sip_code: Option<u16>,
+    /// How it ended, in one word (set with the end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<CallOutcome>,
+    /// When the far end answered: the call first reached `active` (or `on_hold`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<Timestamp>,
+    /// Milliseconds from the answer to the end; only for answered calls that ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
 }
 
 impl CallRecord {
@@ -87,6 +97,9 @@ impl CallRecord {
             ended_at: None,
             end_reason: None,
             sip_code: None,
+            outcome: None,
+            answered_at: None,
+            duration_ms: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::api::backend::Backend;
 use crate::api::lifecycle::{CallEventHook, Lifecycle, Parts};
 use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialPolicy};
 use crate::api::origin::{Origin, OriginPolicy};
+use crate::api::policy::PolicySettings;
 use crate::api::queue::EventQueue;
 use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::api::store::CallStore;
@@ -72,6 +73,16 @@ pub enum ApiConfigError {
     /// The callback signature secret is empty.
     #[error("the callback signature secret must not be empty")]
     CallbackSecret,
+    /// A ring timeout, maximum duration or timer setting is zero or above its bound.
+    #[error("the {setting} of {scope} must be above zero and at most {max:?}")]
+    CallPolicy {
+        /// Which setting.
+        setting: &'static str,
+        /// Where it was set: `target `name``, `the defaults` or `the API`.
+        scope: String,
+        /// Its upper bound.
+        max: Duration,
+    },
 }
 
 /// Builder of [`SipDialApi`]; `build()` validates the whole configuration.
@@ -96,6 +107,7 @@ pub struct SipDialApiBuilder {
     sse_heartbeat: Duration,
     sse_replay: usize,
     on_call_event: Option<CallEventHook>,
+    pub(crate) policy: PolicySettings,
 }
 
 impl std::fmt::Debug for SipDialApiBuilder {
@@ -130,6 +142,7 @@ impl SipDialApiBuilder {
             sse_heartbeat: DEFAULT_SSE_HEARTBEAT,
             sse_replay: DEFAULT_SSE_REPLAY,
             on_call_event: None,
+            policy: PolicySettings::default(),
         }
     }
 
@@ -285,6 +298,7 @@ impl SipDialApiBuilder {
         {
             return Err(ApiConfigError::CallbackSecret);
         }
+        self.policy.check()?;
         let targets = Targets::new(self.targets, self.default_target)?;
         let origins = self
             .allowed_origins

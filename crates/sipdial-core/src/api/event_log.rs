@@ -287,6 +287,9 @@ mod tests {
             ended_at: None,
             end_reason: None,
             sip_code: None,
+            outcome: None,
+            answered_at: None,
+            duration_ms: None,
         }
     }
 

@@ -13,19 +13,26 @@
 //!   replicas cannot interleave either. Events for a call dial has not recorded yet
 //!   are parked ([`super::parked`]) and applied when dial records the call.
 //! - **Unknown calls**: calls this server did not place are recorded only when the host
-//!   opted in, and only in sessions the store knows.
+//!   opted in, and only in sessions the store knows, or in any session when the
+//!   platform verifiably reported them (a signed callback): the store then learns the
+//!   session back, which is how calls reappear after a shared store lost its state.
+//! - **Recording a dial** (`dialed`): one store operation where the store allows it.
+
+mod dialed;
 
 use std::sync::Arc;
+
+pub(crate) use dialed::Dialed;
 
 use super::call::{CallRecord, CallState};
 use super::dedupe::{DeliveryDedupe, dedupe_key};
 use super::event_log::EventLog;
-use super::limits::DialTicket;
+use super::outcome::LocalEnd;
 use super::parked::ParkedEvents;
 use super::store::{CallStore, StoreError};
 use super::transition::{CallChange, CallUpdate, reason_for_disconnect};
-use crate::Timestamp;
 use crate::events::{CallRef, PlatformCallState, PlatformEvent, PlatformEventKind};
+use crate::{CallId, SessionId, Timestamp};
 
 /// The host's hook, called once per call change, in order, after the store and the
 /// SSE subscribers have it. It runs inline: keep it quick and non-blocking (hand work
@@ -86,11 +93,16 @@ impl ApplyOutcome {
     }
 }
 
-/// A recorded dial: the call as recorded, and whether the store freed its dial slot in
-/// the same step.
-pub(crate) struct Dialed {
-    pub(crate) record: CallRecord,
-    pub(crate) slot_freed: bool,
+/// Where a platform event comes from, which decides whether it may make a session
+/// known (see `Lifecycle::adopts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Provenance {
+    /// From the network without proof: an unsigned callback, or an event the host
+    /// applied itself.
+    Unverified,
+    /// The platform's own: a callback whose signature verified, or an in-process event
+    /// from the dialer.
+    Verified,
 }
 
 /// The engine. Shared by the API (`Arc`) and the in-process queue.
@@ -140,8 +152,21 @@ impl Lifecycle {
     /// has the change: a log that cannot take it is logged, not failed, since the
     /// change itself is recorded (streams catch up on their next snapshot).
     async fn emit(&self, call: CallRecord, previous: Option<CallState>, cause: CallEventCause) {
+        self.emit_logged(call, previous, cause, false).await;
+    }
+
+    /// [`Self::emit`] of a change whose log entry the store may have appended already
+    /// (`logged`, see [`crate::api::CallStore::record_dialed`]): only the append is
+    /// skipped then; every other reaction runs.
+    async fn emit_logged(
+        &self,
+        call: CallRecord,
+        previous: Option<CallState>,
+        cause: CallEventCause,
+        logged: bool,
+    ) {
         super::metrics::call_changed(&call, previous);
-        if let Err(e) = self.events.append(&call).await {
+        if !logged && let Err(e) = self.events.append(&call).await {
             tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
         }
         tracing::info!(
@@ -159,8 +184,18 @@ impl Lifecycle {
         }
     }
 
-    /// Applies one platform event (deduplicated, in order).
+    /// Applies one platform event (deduplicated, in order) whose origin is not
+    /// verified.
     pub(crate) async fn apply(&self, event: PlatformEvent) -> Result<ApplyOutcome, StoreError> {
+        self.apply_from(event, Provenance::Unverified).await
+    }
+
+    /// Applies one platform event (deduplicated, in order) from `provenance`.
+    pub(crate) async fn apply_from(
+        &self,
+        event: PlatformEvent,
+        provenance: Provenance,
+    ) -> Result<ApplyOutcome, StoreError> {
         let key = dedupe_key(&event);
         if let Some(k) = &key
             && !self.dedupe.first_delivery(k).await?
@@ -169,7 +204,7 @@ impl Lifecycle {
             return Ok(ApplyOutcome::Duplicate);
         }
         let _gate = self.gate.lock().await;
-        let result = self.apply_locked(&event).await;
+        let result = self.apply_locked(&event, provenance).await;
         if result.is_err()
             && let Some(k) = &key
             && let Err(e) = self.dedupe.forget(k).await
@@ -192,13 +227,17 @@ impl Lifecycle {
         }
     }
 
-    async fn apply_locked(&self, event: &PlatformEvent) -> Result<ApplyOutcome, StoreError> {
+    async fn apply_locked(
+        &self,
+        event: &PlatformEvent,
+        provenance: Provenance,
+    ) -> Result<ApplyOutcome, StoreError> {
         let at = event.timestamp.unwrap_or_else(Timestamp::now);
         let change = match &event.kind {
             PlatformEventKind::CallCreated { call } | PlatformEventKind::MuteForced { call } => {
                 return match self.find(call).await? {
                     Some(_) => Ok(ApplyOutcome::Unchanged),
-                    None => self.unknown_call(event, call, None, at).await,
+                    None => self.unknown_call(event, call, None, at, provenance).await,
                 };
             }
             PlatformEventKind::CallUpdated { call, state } => {
@@ -235,10 +274,14 @@ impl Lifecycle {
                 let Some(found) = self.store.call_by_connection(connection_id).await? else {
                     return Ok(ApplyOutcome::Ignored);
                 };
-                let change = CallChange::Ended {
-                    reason: Some(reason_for_disconnect(reason.as_deref()).to_owned()),
-                    sip_code: None,
-                    authoritative: false,
+                let change = match reason.as_deref() {
+                    // A forced disconnect is a hang-up through the REST API: ours.
+                    Some("forceDisconnected") => CallChange::EndedHere(LocalEnd::HangUp),
+                    reason => CallChange::Ended {
+                        reason: Some(reason_for_disconnect(reason).to_owned()),
+                        sip_code: None,
+                        authoritative: false,
+                    },
                 };
                 return self.update(&found, change, at, event).await;
             }
@@ -258,7 +301,10 @@ impl Lifecycle {
         let (call, change) = change;
         match self.find(call).await? {
             Some(found) => self.update(&found, change, at, event).await,
-            None => self.unknown_call(event, call, Some(change), at).await,
+            None => {
+                self.unknown_call(event, call, Some(change), at, provenance)
+                    .await
+            }
         }
     }
 
@@ -295,11 +341,12 @@ impl Lifecycle {
         call: &CallRef,
         change: Option<CallChange>,
         at: Timestamp,
+        provenance: Provenance,
     ) -> Result<ApplyOutcome, StoreError> {
         if self.record_unknown
             && let (Some(id), Some(connection_id), Some(session)) =
                 (&call.id, &call.connection_id, &event.session_id)
-            && self.store.is_known_session(session).await?
+            && self.adopts(session, provenance).await?
         {
             let created = call.created_at.unwrap_or(at);
             let record = CallRecord {
@@ -314,6 +361,9 @@ impl Lifecycle {
                 ended_at: None,
                 end_reason: None,
                 sip_code: None,
+                outcome: None,
+                answered_at: None,
+                duration_ms: None,
             };
             self.store.insert_call(record.clone()).await?;
             self.emit(
@@ -339,61 +389,46 @@ impl Lifecycle {
         Ok(ApplyOutcome::Ignored)
     }
 
-    /// Applies the events parked for `call`.
+    /// Whether calls this server did not place may be recorded in `session`: in a
+    /// session the store knows; and, for an event the platform verifiably sent, in
+    /// any session, which the store then registers (it may have lost its state, e.g.
+    /// Redis restarted empty, and learns its sessions back from the platform's
+    /// callbacks). An unverified event never makes a session known: anyone who can
+    /// reach an unsigned callback route could name any session.
+    async fn adopts(
+        &self,
+        session: &SessionId,
+        provenance: Provenance,
+    ) -> Result<bool, StoreError> {
+        if self.store.is_known_session(session).await? {
+            return Ok(true);
+        }
+        if provenance != Provenance::Verified {
+            return Ok(false);
+        }
+        let known = self.store.register_session(session).await?;
+        if known {
+            tracing::info!(session_id = %session, "session registered from a verified platform event");
+        }
+        Ok(known)
+    }
+
     /// Applies the events parked for `call`; how many there were.
     async fn apply_parked(&self, call: &CallRecord) -> Result<usize, StoreError> {
         let parked = self.parked.take(&call.id, &call.connection_id).await?;
-        for event in &parked {
-            if let Err(e) = Box::pin(self.apply_locked(event)).await {
-                tracing::warn!(error = %e, "a parked event could not be applied");
-            }
-        }
+        self.apply_taken(&parked).await;
         Ok(parked.len())
     }
 
-    /// Records a call dial just placed, merged with what early callbacks (or an
-    /// earlier attempt, on a `retry`) already recorded of it, then applies the events
-    /// parked for it. Each store round trip counts on a shared store, so the record
-    /// is read back only when something else could have written it.
-    pub(crate) async fn insert_dialed(
-        &self,
-        record: CallRecord,
-        ticket: &DialTicket,
-        retry: bool,
-    ) -> Result<Dialed, StoreError> {
-        let _gate = self.gate.lock().await;
-        let earlier = if self.record_unknown || retry {
-            self.store.call(&record.id).await?
-        } else {
-            None
-        };
-        let record = match earlier {
-            // Recorded from an early callback (record_unknown): keep how far it got.
-            Some(early) => CallRecord {
-                state: early.state,
-                updated_at: early.updated_at,
-                ended_at: early.ended_at,
-                end_reason: early.end_reason,
-                sip_code: early.sip_code,
-                ..record
-            },
-            None => record,
-        };
-        let slot_freed = self
-            .store
-            .insert_dialed_call(record.clone(), ticket)
-            .await?;
-        self.emit(record.clone(), None, CallEventCause::Dialed)
-            .await;
-        let record = match self.apply_parked(&record).await {
-            Ok(0) => record,
-            Ok(_) => self.store.call(&record.id).await?.unwrap_or(record),
-            Err(e) => {
-                tracing::warn!(error = %e, "the events parked for a call could not be read");
-                record
+    /// Applies parked events just taken, in order; a failure is logged (the call
+    /// itself is recorded, and the platform's later events still arrive).
+    async fn apply_taken(&self, parked: &[PlatformEvent]) {
+        for event in parked {
+            // Their provenance was not kept while parked.
+            if let Err(e) = Box::pin(self.apply_locked(event, Provenance::Unverified)).await {
+                tracing::warn!(error = %e, "a parked event could not be applied");
             }
-        };
-        Ok(Dialed { record, slot_freed })
+        }
     }
 
     /// Ends a call from our side (hang-up, or the platform no longer knowing it).
@@ -403,20 +438,36 @@ impl Lifecycle {
         reason: &str,
         cause: CallEventCause,
     ) -> Result<(), StoreError> {
-        let _gate = self.gate.lock().await;
-        let change = CallChange::Ended {
-            reason: Some(reason.to_owned()),
-            sip_code: None,
-            authoritative: false,
+        let change = match cause {
+            CallEventCause::HungUp => CallChange::EndedHere(LocalEnd::HangUp),
+            _ => CallChange::Ended {
+                reason: Some(reason.to_owned()),
+                sip_code: None,
+                authoritative: false,
+            },
         };
-        if let Some(u) = self
+        self.end_here(&call.id, change, cause).await.map(drop)
+    }
+
+    /// Applies an end we decided and tells everyone; the call as ended, or `None` when
+    /// the change no longer applied (or the call is gone).
+    pub(crate) async fn end_here(
+        &self,
+        id: &CallId,
+        change: CallChange,
+        cause: CallEventCause,
+    ) -> Result<Option<CallRecord>, StoreError> {
+        let _gate = self.gate.lock().await;
+        match self
             .store
-            .update_call(&call.id, &CallUpdate::new(change, Timestamp::now()))
+            .update_call(id, &CallUpdate::new(change, Timestamp::now()))
             .await?
-            && u.changed
         {
-            self.emit(u.call, Some(u.previous), cause).await;
+            Some(u) if u.changed => {
+                self.emit(u.call.clone(), Some(u.previous), cause).await;
+                Ok(Some(u.call))
+            }
+            _ => Ok(None),
         }
-        Ok(())
     }
 }

@@ -23,7 +23,8 @@ pub struct InMemoryCallStore {
 #[derive(Debug, Default)]
 struct MemState {
     rooms: HashMap<Room, SessionId>,
-    sessions: HashMap<SessionId, Room>,
+    /// Known sessions, with their room unless registered without one.
+    sessions: HashMap<SessionId, Option<Room>>,
     calls: HashMap<CallId, CallRecord>,
     by_session: HashMap<SessionId, VecDeque<CallId>>,
     by_connection: HashMap<ConnectionId, CallId>,
@@ -105,12 +106,17 @@ impl CallStore for InMemoryCallStore {
             return Ok(existing.clone());
         }
         st.rooms.insert(room.clone(), session.clone());
-        st.sessions.insert(session.clone(), room.clone());
+        st.sessions.insert(session.clone(), Some(room.clone()));
         Ok(session.clone())
     }
 
     async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError> {
         Ok(self.lock().sessions.contains_key(session))
+    }
+
+    async fn register_session(&self, session: &SessionId) -> Result<bool, StoreError> {
+        self.lock().sessions.entry(session.clone()).or_insert(None);
+        Ok(true)
     }
 
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {
@@ -231,6 +237,9 @@ mod tests {
             ended_at: None,
             end_reason: None,
             sip_code: None,
+            outcome: None,
+            answered_at: None,
+            duration_ms: None,
         }
     }
 

@@ -14,7 +14,9 @@
 //! outlive their request), `error` and `handlers` (one file per route group). The
 //! state shared between requests is a [`Backend`] of plugins (`backend`): `store`
 //! (`memory_store` the default), `limits`, `dedupe`, `parked` and `event_log`; in
-//! memory by default, in Redis for a fleet (`sipdial-redis`, `docs/scale-out.md`).
+//! memory by default, in Redis for a fleet (`sipdial-redis`, `docs/scale-out.md`);
+//! `dial_record` is how a placed call is recorded in as few store round trips as the
+//! store allows.
 //! For the call lifecycle (`docs/call-lifecycle.md`): `call` (the record and its
 //! states), `transition` (the state machine), `lifecycle` (matching, ordering, the
 //! hook), `queue` (in-process events), `sse` (the event streams) and `signature`
@@ -27,6 +29,7 @@ mod call;
 mod completion;
 mod config;
 mod dedupe;
+pub mod dial_record;
 mod error;
 mod event_log;
 mod extract;
@@ -38,7 +41,9 @@ pub mod metrics;
 mod mount;
 pub mod openapi;
 mod origin;
+mod outcome;
 mod parked;
+mod policy;
 mod queue;
 mod rooms;
 mod routes;
@@ -66,6 +71,7 @@ pub use backend::Backend;
 pub use call::{CallRecord, CallState};
 pub use config::{ApiConfigError, SipDialApiBuilder, normalize_path_prefix};
 pub use dedupe::{DEDUPE_CAPACITY, DeliveryDedupe, InMemoryDedupe};
+pub use dial_record::{DialRecorded, DialRecording};
 pub use error::ApiError;
 pub use event_log::{
     EventId, EventListener, EventLog, InMemoryEventLog, Listeners, LoggedEvent, MAX_EVENT_ID_LEN,
@@ -78,7 +84,12 @@ pub use limits::{
 };
 pub use memory_store::{InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION};
 pub use mount::MountPath;
+pub use outcome::{CallOutcome, LocalEnd};
 pub use parked::{InMemoryParked, PARKED_CAPACITY, PARKED_TTL, ParkedEvents};
+pub use policy::{
+    DEFAULT_CALL_EXPIRY, DEFAULT_TIMER_POLL_INTERVAL, MAX_CALL_DURATION, MAX_CALL_EXPIRY,
+    MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL,
+};
 pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
 pub use store::{CallStore, StoreError, Updated};
 pub use targets::{

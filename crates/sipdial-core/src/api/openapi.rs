@@ -299,6 +299,7 @@ fn schemas() -> Value {
             }
         },
         "CallState": { "type": "string", "enum": ["dialing", "ringing", "active", "on_hold", "ended"] },
+        "CallOutcome": { "type": "string", "enum": ["completed", "busy", "no_answer", "rejected", "failed", "canceled", "max_duration", "expired"], "description": "How an ended call ended (docs/call-lifecycle.md has the mapping from the platform's codes)." },
         "Call": {
             "type": "object",
             "required": ["id", "sessionId", "target", "connectionId", "state", "createdAt", "updatedAt"],
@@ -314,7 +315,10 @@ fn schemas() -> Value {
                 "updatedAt": { "type": "integer", "description": "When the current state was reached (ms)." },
                 "endedAt": { "type": "integer", "description": "Milliseconds since the Unix epoch." },
                 "endReason": { "type": "string", "description": "Why the call ended (the platform's reason, or `Hung up` until it says more)." },
-                "sipCode": { "type": "integer", "description": "The SIP response code, or the platform's own 700-706, the call ended with." }
+                "sipCode": { "type": "integer", "description": "The SIP response code, or the platform's own 700-706, the call ended with." },
+                "outcome": { "$ref": "#/components/schemas/CallOutcome" },
+                "answeredAt": { "type": "integer", "description": "When the far end answered (the call first became active), ms since the Unix epoch." },
+                "durationMs": { "type": "integer", "minimum": 0, "description": "Milliseconds from the answer to the end (answered calls that ended)." }
             }
         },
         "PlatformCallback": {

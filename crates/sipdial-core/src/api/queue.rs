@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, Weak};
 
 use tokio::sync::mpsc;
 
-use super::lifecycle::Lifecycle;
+use super::lifecycle::{Lifecycle, Provenance};
 use crate::events::{EventSink, PlatformEvent};
 use crate::sync::lock;
 
@@ -62,7 +62,8 @@ impl EventQueue {
                 let Some(lifecycle) = lifecycle.upgrade() else {
                     break;
                 };
-                if let Err(e) = lifecycle.apply(event).await {
+                // The dialer's own events come from the platform, not the network.
+                if let Err(e) = lifecycle.apply_from(event, Provenance::Verified).await {
                     tracing::error!(error = %e, "an in-process platform event was not applied");
                 }
             }

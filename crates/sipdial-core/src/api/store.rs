@@ -11,6 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::api::call::{CallRecord, CallState};
+use crate::api::dial_record::{DialRecorded, DialRecording, record_dialed_separately};
 use crate::api::limits::DialTicket;
 use crate::api::transition::{CallChange, CallUpdate};
 use crate::{CallId, ConnectionId, Room, SessionId, Timestamp};
@@ -91,6 +92,27 @@ pub trait CallStore: Send + Sync + 'static {
         let _ = ticket;
         self.insert_call(call).await?;
         Ok(false)
+    }
+
+    /// Records a call dial just placed, as [`crate::api::dial_record`] describes: the
+    /// call (over an earlier record of it, see
+    /// [`crate::api::dial_record::keep_earlier_progress`]) under its dial slot, and the
+    /// events parked for it taken. A store that also holds the API's event log and
+    /// parked events (the `dial.events`/`dial.parked` it was built with, never others)
+    /// may do it all, the log entry included, in one atomic step. The default composes
+    /// [`CallStore::call`], [`CallStore::insert_dialed_call`] and
+    /// [`ParkedEvents::take`](crate::api::ParkedEvents::take).
+    async fn record_dialed(&self, dial: DialRecording<'_>) -> Result<DialRecorded, StoreError> {
+        record_dialed_separately(self, dial).await
+    }
+
+    /// Registers `session` as known without a room: the API does so for a session a
+    /// verified platform event reports a call in, when the host records unknown calls
+    /// (a store that lost its state, e.g. Redis restarted empty, learns its sessions
+    /// back). True when the session is known afterwards; the default cannot register
+    /// and answers whether it was known already.
+    async fn register_session(&self, session: &SessionId) -> Result<bool, StoreError> {
+        self.is_known_session(session).await
     }
 
     /// One call.

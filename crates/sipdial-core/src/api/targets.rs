@@ -2,7 +2,10 @@
 //! name and a label follow (exposed so that hosts reading targets from their own
 //! configuration refuse the same names at parse time).
 
+use std::time::Duration;
+
 use super::config::ApiConfigError;
+use super::policy::CallLimits;
 use crate::{SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};
 
 /// Longest target name.
@@ -50,6 +53,7 @@ pub struct SipTarget {
     pub(crate) secure: bool,
     pub(crate) video: bool,
     pub(crate) observe_force_mute: bool,
+    pub(crate) limits: CallLimits,
 }
 
 impl SipTarget {
@@ -77,6 +81,7 @@ impl SipTarget {
             secure: false,
             video: false,
             observe_force_mute: false,
+            limits: CallLimits::default(),
         }
     }
 
@@ -120,6 +125,32 @@ impl SipTarget {
     pub fn observe_force_mute(mut self, observe: bool) -> Self {
         self.observe_force_mute = observe;
         self
+    }
+
+    /// Hangs up calls to this target not answered within `timeout` (outcome
+    /// `no_answer`); wins over the builder's `default_ring_timeout`. Above zero and
+    /// at most 10 minutes (checked in `build()`).
+    pub fn ring_timeout(mut self, timeout: Duration) -> Self {
+        self.limits.ring_timeout = Some(timeout);
+        self
+    }
+
+    /// Hangs up calls to this target `max` after they were answered (outcome
+    /// `max_duration`); wins over the builder's `default_max_duration`. Above zero
+    /// and at most 6 hours (checked in `build()`).
+    pub fn max_duration(mut self, max: Duration) -> Self {
+        self.limits.max_duration = Some(max);
+        self
+    }
+
+    /// The ring timeout set on this target, if any.
+    pub fn ring_timeout_setting(&self) -> Option<Duration> {
+        self.limits.ring_timeout
+    }
+
+    /// The maximum duration set on this target, if any.
+    pub fn max_duration_setting(&self) -> Option<Duration> {
+        self.limits.max_duration
     }
 
     /// The name callers pick it by.
@@ -176,6 +207,8 @@ pub(crate) struct Target {
     pub(crate) secure: bool,
     pub(crate) video: bool,
     pub(crate) observe_force_mute: bool,
+    #[allow(dead_code)] // read by the call timers
+    pub(crate) limits: CallLimits,
 }
 
 impl SipTarget {
@@ -184,6 +217,7 @@ impl SipTarget {
         check_target_name(&self.name)?;
         let label = self.label.clone().unwrap_or_else(|| self.name.clone());
         check_target_label(&self.name, &label)?;
+        self.limits.check(&format!("target `{}`", self.name))?;
         let uri = self.uri.map_err(|source| ApiConfigError::TargetUri {
             name: self.name.clone(),
             source,
@@ -198,6 +232,7 @@ impl SipTarget {
             secure: self.secure,
             video: self.video,
             observe_force_mute: self.observe_force_mute,
+            limits: self.limits,
         })
     }
 }

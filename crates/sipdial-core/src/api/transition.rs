@@ -12,8 +12,14 @@
 //! with a provisional reason that the platform's `callDestroyed` may still replace,
 //! because it knows why the far end left. Stores apply [`CallUpdate::apply_to`] inside
 //! their own atomic section, so concurrent sources cannot interleave.
+//!
+//! The outcome, `answeredAt` and `durationMs` are computed here too ([`super::outcome`]
+//! has the mapping), so every store and every replica derives the same ones: the
+//! answer is the first move to rank 2, the outcome is set with the end, and the
+//! `callDestroyed` that refines a provisional end may refine a provisional outcome.
 
 use crate::api::call::{CallRecord, CallState};
+use crate::api::outcome::{CallOutcome, LocalEnd};
 use crate::{StreamId, Timestamp};
 
 impl CallState {
@@ -47,6 +53,11 @@ pub enum CallChange {
     },
     /// The SIP leg's stream became known (calls recorded from callbacks learn it late).
     Stream(StreamId),
+    /// We ended the call, for a reason that decides its outcome (a hang-up, one of the
+    /// call policies). Changes nothing when that reason no longer applies (a ring
+    /// timeout of a call answered meanwhile), so a timer that fires late cannot end a
+    /// call its policy no longer covers.
+    EndedHere(LocalEnd),
 }
 
 /// A change and when it happened.
@@ -82,9 +93,14 @@ impl CallUpdate {
                 let (cur, new) = (call.state.rank(), state.rank());
                 let forward = new > cur;
                 let sideways = new == cur && *state != call.state && at >= call.updated_at;
+                let answered_at = match call.answered_at {
+                    None if state.rank() == 2 => Some(at),
+                    kept => kept,
+                };
                 (call.state != CallState::Ended && (forward || sideways)).then(|| CallRecord {
                     state: *state,
                     updated_at: at,
+                    answered_at,
                     ..call.clone()
                 })
             }
@@ -98,33 +114,81 @@ impl CallUpdate {
                         reason_for_code(c).map_or_else(|| format!("SIP {c}"), str::to_owned)
                     })
                 });
+                let answered = answered(call);
                 if call.state != CallState::Ended {
-                    return Some(CallRecord {
-                        state: CallState::Ended,
-                        ended_at: Some(at),
-                        updated_at: at,
-                        end_reason: reason.or_else(|| Some("Ended".to_owned())),
-                        sip_code: *sip_code,
-                        ..call.clone()
-                    });
+                    let outcome = if *authoritative {
+                        CallOutcome::from_platform(*sip_code, answered)
+                    } else {
+                        CallOutcome::from_unexplained(answered)
+                    };
+                    return Some(ended(
+                        call,
+                        at,
+                        reason.unwrap_or_else(|| "Ended".to_owned()),
+                        *sip_code,
+                        outcome,
+                    ));
                 }
                 // Ended already: only the platform's own verdict may still refine it,
-                // and only until one with a code was kept.
+                // and only until one with a code was kept. It explains an outcome we
+                // could only guess, never one we decided.
+                let outcome = match call.outcome {
+                    Some(o) if !o.is_provisional() => o,
+                    _ => CallOutcome::from_platform(*sip_code, answered),
+                };
                 let refines = *authoritative
                     && call.sip_code.is_none()
                     && (reason.is_some() || sip_code.is_some())
-                    && (reason.as_ref() != call.end_reason.as_ref() || *sip_code != call.sip_code);
+                    && (reason.as_ref() != call.end_reason.as_ref()
+                        || *sip_code != call.sip_code
+                        || Some(outcome) != call.outcome);
                 refines.then(|| CallRecord {
                     end_reason: reason.or_else(|| call.end_reason.clone()),
                     sip_code: *sip_code,
+                    outcome: Some(outcome),
                     ..call.clone()
                 })
+            }
+            CallChange::EndedHere(by) => {
+                if call.state == CallState::Ended {
+                    return None;
+                }
+                let outcome = by.outcome(answered(call))?;
+                Some(ended(call, at, by.reason().to_owned(), None, outcome))
             }
             CallChange::Stream(stream) => call.stream_id.is_none().then(|| CallRecord {
                 stream_id: Some(stream.clone()),
                 ..call.clone()
             }),
         }
+    }
+}
+
+/// Whether the far end answered: `answeredAt` is set, or (for a record kept from
+/// before it was) the call is in a rank-2 state.
+fn answered(call: &CallRecord) -> bool {
+    call.answered_at.is_some() || call.state.rank() == 2
+}
+
+/// `call` ended at `at`, with the duration from its answer.
+fn ended(
+    call: &CallRecord,
+    at: Timestamp,
+    reason: String,
+    sip_code: Option<u16>,
+    outcome: CallOutcome,
+) -> CallRecord {
+    CallRecord {
+        state: CallState::Ended,
+        ended_at: Some(at),
+        updated_at: at,
+        end_reason: Some(reason),
+        sip_code,
+        outcome: Some(outcome),
+        duration_ms: call
+            .answered_at
+            .map(|a| at.as_millis().saturating_sub(a.as_millis())),
+        ..call.clone()
     }
 }
 
@@ -174,6 +238,10 @@ pub(crate) fn reason_for_disconnect(reason: Option<&str>) -> &'static str {
 }
 
 #[cfg(test)]
+#[path = "transition_outcome_tests.rs"]
+mod outcome_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::{CallId, ConnectionId, SessionId};
@@ -191,6 +259,9 @@ mod tests {
             ended_at: None,
             end_reason: None,
             sip_code: None,
+            outcome: None,
+            answered_at: None,
+            duration_ms: None,
         }
     }
 

@@ -1,9 +1,11 @@
 -- The dial limits of one session, checked and counted in one step, on the server's
--- clock. ARGV: prefix, session, max active, dials per window, window ms, in-flight
--- ttl ms, ticket. Returns {0, 0} admitted, {1, counted} too many calls,
--- {2, retry_after_ms} rate limited.
+-- clock, after checking that the store knows the session. ARGV: prefix, session, max
+-- active, dials per window, window ms, in-flight ttl ms, ticket. Returns {0, 0}
+-- admitted, {1, counted} too many calls, {2, retry_after_ms} rate limited, {3, 0}
+-- unknown session.
 local sid, max_active, per_window = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local window, inflight_ttl, ticket = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+if redis.call('EXISTS', k('session', sid)) == 0 then return {3, 0} end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local inflight, rate = k('inflight', sid), k('rate', sid)

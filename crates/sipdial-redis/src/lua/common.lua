@@ -32,3 +32,33 @@ local function touch_session(sid, ttl)
   local room = redis.call('GET', k('session', sid))
   if room then redis.call('PEXPIRE', k('room', room), ttl) end
 end
+-- Writes the call `json` (decoded: `c`) with its indexes, replacing an earlier record
+-- of it, and hands the in-flight slot `ticket` (or '') over to it.
+local function put_call(json, c, session_ttl, ended_ttl, max_ended, ticket)
+  local id, sid = c.id, c.sessionId
+  local old = redis.call('GET', k('call', id))
+  if old then
+    local o = cjson.decode(old)
+    if redis.call('GET', k('conn', o.connectionId)) == id then
+      redis.call('DEL', k('conn', o.connectionId))
+    end
+    if o.state ~= 'ended' then decr_floor(k('active', o.sessionId)) end
+    redis.call('ZREM', k('calls', o.sessionId), id)
+    redis.call('ZREM', k('ended', o.sessionId), id)
+  end
+  local seq = redis.call('INCR', P .. 'seq')
+  local ended = c.state == 'ended'
+  local ttl = session_ttl
+  if ended then ttl = ended_ttl end
+  redis.call('SET', k('call', id), json, 'PX', ttl)
+  redis.call('SET', k('conn', c.connectionId), id, 'PX', ttl)
+  redis.call('ZADD', k('calls', sid), seq, id)
+  if ended then
+    redis.call('ZADD', k('ended', sid), seq, id)
+    trim_ended(sid, max_ended)
+  else
+    redis.call('INCR', k('active', sid))
+  end
+  if ticket ~= '' then redis.call('ZREM', k('inflight', sid), ticket) end
+  touch_session(sid, session_ttl)
+end

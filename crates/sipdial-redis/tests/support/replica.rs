@@ -6,19 +6,41 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use serde_json::Value;
-use sipdial_core::api::{Backend, SipTarget};
+use sipdial_core::api::{Backend, SipDialApiBuilder, SipTarget};
 use sipdial_core::testing::{Http1Client, TestRequest, TestResponse, TestStream};
-use sipdial_core::{SipDialApi, SipUri};
+use sipdial_core::{SipDialApi, SipDialer, SipUri};
 use sipdial_opentok::{Credentials, OpenTokDialer};
 use sipdial_testing::{TEST_API_KEY, TEST_API_SECRET};
 
 /// The API of one replica over `backend`, dialling through the platform at `platform`.
 pub fn api(platform: &str, backend: Backend) -> SipDialApi {
-    let dialer = OpenTokDialer::builder(Credentials::project(TEST_API_KEY, TEST_API_SECRET))
+    api_with(platform, backend, |b| b)
+}
+
+/// [`api`] with more configuration.
+pub fn api_with(
+    platform: &str,
+    backend: Backend,
+    configure: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder,
+) -> SipDialApi {
+    api_over(Arc::new(dialer(platform)), backend, configure)
+}
+
+/// The real dialer of a replica, against the platform at `platform`.
+pub fn dialer(platform: &str) -> OpenTokDialer {
+    OpenTokDialer::builder(Credentials::project(TEST_API_KEY, TEST_API_SECRET))
         .base_url(platform)
         .build()
-        .expect("dialer configuration");
-    SipDialApi::builder(Arc::new(dialer))
+        .expect("dialer configuration")
+}
+
+/// [`api_with`] over `dialer`.
+pub fn api_over(
+    dialer: Arc<dyn SipDialer>,
+    backend: Backend,
+    configure: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder,
+) -> SipDialApi {
+    let builder = SipDialApi::builder(dialer)
         .prefix("/sip")
         .target(
             SipTarget::new(
@@ -30,9 +52,8 @@ pub fn api(platform: &str, backend: Backend) -> SipDialApi {
         .default_target("support")
         .record_unknown_calls(true)
         .sse_heartbeat(std::time::Duration::from_millis(300))
-        .backend(backend)
-        .build()
-        .expect("API configuration")
+        .backend(backend);
+    configure(builder).build().expect("API configuration")
 }
 
 enum Server {

@@ -5,6 +5,7 @@ use http::StatusCode;
 use super::super::authorizer::Action;
 use super::super::error::ApiError;
 use super::super::json_response;
+use super::super::lifecycle::Provenance;
 use super::{Answer, Handlers, store_error};
 use crate::events::PlatformEvent;
 
@@ -13,14 +14,23 @@ impl Handlers<'_> {
     /// configured, applied, and answered 200 for anything readable (the platform
     /// retries anything else, and an event we cannot use never becomes readable).
     pub(crate) async fn receive_callback(&self, body: &[u8]) -> Answer {
+        // A verified callback is the platform's own word (see `Provenance`).
         #[cfg(feature = "jwt")]
-        if let Some(secret) = &self.inner.callback_secret {
-            let now = crate::Timestamp::now().as_secs();
-            if let Err(e) = super::super::signature::verify(&self.head.headers, body, secret, now) {
-                tracing::warn!(code = e.code(), "callback signature refused");
-                return Err(e);
+        let provenance = match &self.inner.callback_secret {
+            Some(secret) => {
+                let now = crate::Timestamp::now().as_secs();
+                if let Err(e) =
+                    super::super::signature::verify(&self.head.headers, body, secret, now)
+                {
+                    tracing::warn!(code = e.code(), "callback signature refused");
+                    return Err(e);
+                }
+                Provenance::Verified
             }
-        }
+            None => Provenance::Unverified,
+        };
+        #[cfg(not(feature = "jwt"))]
+        let provenance = Provenance::Unverified;
         self.authorize(Action::ReceiveCallback).await?;
         let event = PlatformEvent::from_callback_json(body).map_err(|_| {
             ApiError::new(
@@ -35,7 +45,7 @@ impl Handlers<'_> {
         let outcome = self
             .inner
             .lifecycle
-            .apply(event)
+            .apply_from(event, provenance)
             .await
             .map_err(store_error)?;
         super::super::metrics::callback_accepted(outcome);

@@ -103,7 +103,9 @@ impl Handlers<'_> {
                 ));
             }
         }
-        self.known_session(&session).await?;
+        if !inner.limits.checks_session() {
+            self.known_session(&session).await?;
+        }
         self.authorize(Action::Dial {
             session_id: session.clone(),
             target: target.map(|t| t.name.clone()),

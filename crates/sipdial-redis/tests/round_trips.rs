@@ -1,0 +1,182 @@
+//! What one dial costs in Redis round trips, counted with `MONITOR` on the test's own
+//! redis-server: the admit script (which checks the session too) and the dial script
+//! (record, dial slot, stream entry and parked events), nothing else. A change that adds
+//! a round trip to the dial path fails here.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use sipdial_core::SessionId;
+use sipdial_core::api::{Backend, EventLog, InMemoryEventLog};
+use sipdial_testing::{FakePlatform, MediaMode};
+use support::replica::{Replica, api};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Round trips of one dial (it was 5 before the dial script, 6 with unknown calls
+/// recorded).
+const DIAL_ROUND_TRIPS: usize = 2;
+
+/// A `MONITOR` connection: every command any client sends, as Redis saw it.
+struct Monitor {
+    lines: tokio::io::Lines<BufReader<TcpStream>>,
+    port: u16,
+}
+
+impl Monitor {
+    async fn start(port: u16) -> Self {
+        let mut conn = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        conn.write_all(b"MONITOR\r\n").await.unwrap();
+        let mut lines = BufReader::new(conn).lines();
+        assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("+OK"));
+        Self { lines, port }
+    }
+
+    /// Sends `ECHO marker` from a connection of its own and reads the monitor up to
+    /// it: the commands seen before, script-internal ones (`[0 lua]`) left out.
+    async fn until_marker(&mut self, marker: &str) -> Vec<String> {
+        let mut conn = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
+        let cmd = format!("*2\r\n$4\r\nECHO\r\n${}\r\n{marker}\r\n", marker.len());
+        conn.write_all(cmd.as_bytes()).await.unwrap();
+        let mut seen = Vec::new();
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(5), self.lines.next_line())
+                .await
+                .expect("the monitor answers")
+                .unwrap()
+                .expect("the monitor stays open");
+            if line.contains(&format!("\"{marker}\"")) {
+                return seen;
+            }
+            if !line.contains(" lua]") {
+                seen.push(line);
+            }
+        }
+    }
+}
+
+/// The command name of a `MONITOR` line (`+1700000000.1 [0 127.0.0.1:5] "EVALSHA" ...`).
+fn command(line: &str) -> &str {
+    line.split('"').nth(1).unwrap_or(line)
+}
+
+async fn session(replica: &Replica) -> String {
+    let res = replica.post("/session", json!({ "room": "count" })).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    res.json().unwrap()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn dial(replica: &Replica, session: &str) -> serde_json::Value {
+    let res = replica.post("/dial", json!({ "sessionId": session })).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    res.json().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dial_costs_two_redis_round_trips() {
+    let redis = redis_or_skip!();
+    let platform = FakePlatform::start().await.unwrap();
+    platform.clear_call_script();
+    let backend = support::backend(&redis.url(), &support::fresh_prefix()).await;
+    let replica = Replica::axum("A", api(&platform.url(), Backend::from(backend))).await;
+    let session = session(&replica).await;
+    // The first dial loads the scripts into Redis (`NOSCRIPT`, then a load).
+    dial(&replica, &session).await;
+
+    let mut monitor = Monitor::start(redis.port).await;
+    monitor.until_marker("sipdial-before").await;
+    let call = dial(&replica, &session).await;
+    // Anything the dial left behind (a slot release on a task of its own) counts too.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = monitor.until_marker("sipdial-after").await;
+    let commands: Vec<&str> = seen.iter().map(|l| command(l)).collect();
+    assert!(
+        !seen.is_empty() && seen.len() <= DIAL_ROUND_TRIPS,
+        "a dial made {} round trips (at most {DIAL_ROUND_TRIPS}): {seen:#?}",
+        seen.len()
+    );
+    assert!(
+        commands.iter().all(|c| c.eq_ignore_ascii_case("evalsha")),
+        "{commands:?}"
+    );
+
+    // And it recorded everything those two stood for.
+    let id = call["id"].as_str().unwrap();
+    let read = replica.get(&format!("/calls/{id}")).await;
+    assert_eq!(read.json().unwrap()["state"], "dialing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_session_is_refused_in_the_admit_round_trip() {
+    let redis = redis_or_skip!();
+    let platform = FakePlatform::start().await.unwrap();
+    let prefix = support::fresh_prefix();
+    let backend = support::backend(&redis.url(), &prefix).await;
+    let replica = Replica::axum("A", api(&platform.url(), Backend::from(backend))).await;
+    let known = session(&replica).await;
+    dial(&replica, &known).await;
+    let foreign = platform.create_session(MediaMode::Routed);
+
+    let mut monitor = Monitor::start(redis.port).await;
+    monitor.until_marker("sipdial-before").await;
+    let res = replica.post("/dial", json!({ "sessionId": foreign })).await;
+    assert_eq!(res.status, 404, "{}", res.text());
+    assert_eq!(res.json().unwrap()["error"]["code"], "session_not_found");
+    let seen = monitor.until_marker("sipdial-after").await;
+    assert_eq!(seen.len(), 1, "{seen:#?}");
+    // Nothing was counted against the limits of a session nobody created here.
+    let rate: usize = redis::cmd("EXISTS")
+        .arg(format!("{prefix}rate:{foreign}"))
+        .query_async(
+            &mut redis::Client::open(redis.url())
+                .unwrap()
+                .get_multiplexed_async_connection()
+                .await
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rate, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_s_own_event_log_gets_the_dial_s_entry_not_the_redis_stream() {
+    let redis = redis_or_skip!();
+    let platform = FakePlatform::start().await.unwrap();
+    let prefix = support::fresh_prefix();
+    let mut backend = Backend::from(support::backend(&redis.url(), &prefix).await);
+    let own = Arc::new(InMemoryEventLog::new(16));
+    backend.events = Arc::clone(&own) as Arc<dyn EventLog>;
+    let replica = Replica::axum("A", api(&platform.url(), backend)).await;
+    let session = session(&replica).await;
+    let before = own
+        .position(&SessionId::new(session.clone()).unwrap())
+        .await
+        .unwrap();
+    let call = dial(&replica, &session).await;
+    let after = own
+        .position(&SessionId::new(session.clone()).unwrap())
+        .await
+        .unwrap();
+    assert_ne!(before, after, "the host's log has the dial's entry");
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let stream: usize = redis::cmd("EXISTS")
+        .arg(format!("{prefix}events:{session}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stream, 0, "nothing was written to the Redis stream");
+    let id = call["id"].as_str().unwrap();
+    let read = replica.get(&format!("/calls/{id}")).await;
+    assert_eq!(read.status, 200);
+}
