@@ -1,6 +1,7 @@
 //! The operator metrics after a scripted run: dials (placed, refused, failed at the
-//! platform), callbacks (applied, unchanged, duplicate, refused), a hang-up and an
-//! event stream, read back as the Prometheus text the examples serve at `GET /metrics`.
+//! platform), callbacks (applied, unchanged, duplicate, refused), calls ending
+//! completed, canceled (our hang-up) and busy (refining a provisional end), and an event stream, read back as the Prometheus text the
+//! examples serve at `GET /metrics`.
 //!
 //! The recorder is process-global, so this binary holds this one test only.
 #![cfg(feature = "fake")]
@@ -47,6 +48,31 @@ async fn callback(f: &Fixture, body: Value) -> String {
     assert_eq!(res.status, 200, "{:?}", res.body);
     res.json()["status"].as_str().unwrap().to_owned()
 }
+
+/// Every `sipdial_` sample the run leaves (histogram sums and buckets aside), with its
+/// exact value.
+const EXPECTED: &str = r#"
+    sipdial_dials_total{target="support",result="placed"} 1
+    sipdial_dials_total{target="sales",result="placed"} 2
+    sipdial_dials_total{target="unknown",result="invalid_field"} 1
+    sipdial_dials_total{target="support",result="platform_timeout"} 1
+    sipdial_platform_errors_total{op="dial",kind="timeout"} 1
+    sipdial_platform_dial_seconds_count{result="ok"} 3
+    sipdial_platform_dial_seconds_count{result="error"} 1
+    sipdial_call_transitions_total{state="dialing"} 3
+    sipdial_call_transitions_total{state="ringing"} 1
+    sipdial_call_transitions_total{state="active"} 1
+    sipdial_call_transitions_total{state="ended"} 3
+    sipdial_calls_ended_total{outcome="completed",target="support"} 1
+    sipdial_calls_ended_total{outcome="canceled",target="sales"} 1
+    sipdial_calls_ended_total{outcome="failed",target="sales"} 1
+    sipdial_call_outcomes_refined_total{from="failed",to="busy",target="sales"} 1
+    sipdial_callbacks_total{result="accepted",reason="applied"} 5
+    sipdial_callbacks_total{result="accepted",reason="duplicate"} 1
+    sipdial_callbacks_total{result="accepted",reason="unchanged"} 1
+    sipdial_callbacks_total{result="refused",reason="invalid_json"} 1
+    sipdial_sse_subscribers 0
+"#;
 
 #[tokio::test]
 async fn a_scripted_run_leaves_exact_values() {
@@ -127,6 +153,32 @@ async fn a_scripted_run_leaves_exact_values() {
         .await;
     assert_eq!(res.status, 204);
 
+    // In a second session (the first is at its dial rate): a call's connection goes
+    // first (a provisional end), then the platform says busy.
+    let s2 = f.session("metrics-2").await;
+    let res = f
+        .send(
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": s2, "target": "sales" })),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+    let busy = res.json();
+    let gone = json!({ "sessionId": s2, "event": "connectionDestroyed", "timestamp": 30,
+        "reason": "networkDisconnected", "connection": { "id": busy["connectionId"] } });
+    assert_eq!(callback(&f, gone).await, "applied");
+    let destroyed = json!({ "sessionId": s2, "event": "callDestroyed", "timestamp": 31,
+        "reason_code": "486", "reason_message": "Busy Here",
+        "call": { "id": busy["id"], "connectionId": busy["connectionId"] } });
+    assert_eq!(callback(&f, destroyed).await, "applied");
+    let id = busy["id"].as_str().unwrap();
+    let refined = f
+        .send(Method::GET, &format!("/sip/calls/{id}"), None)
+        .await
+        .json();
+    assert_eq!(refined["outcome"], "busy", "{refined}");
+
     // An event stream counts while its body lives.
     let res = SipDialService::new(f.api.clone())
         .oneshot(request(
@@ -142,63 +194,15 @@ async fn a_scripted_run_leaves_exact_values() {
     assert_eq!(value(&handle, "sipdial_sse_subscribers"), 0.0);
 
     let got = samples(&handle);
-    let expected: &[(&str, f64)] = &[
-        (
-            r#"sipdial_dials_total{target="support",result="placed"}"#,
-            1.0,
-        ),
-        (
-            r#"sipdial_dials_total{target="sales",result="placed"}"#,
-            1.0,
-        ),
-        (
-            r#"sipdial_dials_total{target="unknown",result="invalid_field"}"#,
-            1.0,
-        ),
-        (
-            r#"sipdial_dials_total{target="support",result="platform_timeout"}"#,
-            1.0,
-        ),
-        (
-            r#"sipdial_platform_errors_total{op="dial",kind="timeout"}"#,
-            1.0,
-        ),
-        (r#"sipdial_platform_dial_seconds_count{result="ok"}"#, 2.0),
-        (
-            r#"sipdial_platform_dial_seconds_count{result="error"}"#,
-            1.0,
-        ),
-        (r#"sipdial_call_transitions_total{state="dialing"}"#, 2.0),
-        (r#"sipdial_call_transitions_total{state="ringing"}"#, 1.0),
-        (r#"sipdial_call_transitions_total{state="active"}"#, 1.0),
-        (r#"sipdial_call_transitions_total{state="ended"}"#, 2.0),
-        (
-            r#"sipdial_calls_ended_total{outcome="unknown",target="support"}"#,
-            1.0,
-        ),
-        (
-            r#"sipdial_calls_ended_total{outcome="unknown",target="sales"}"#,
-            1.0,
-        ),
-        (
-            r#"sipdial_callbacks_total{result="accepted",reason="applied"}"#,
-            3.0,
-        ),
-        (
-            r#"sipdial_callbacks_total{result="accepted",reason="duplicate"}"#,
-            1.0,
-        ),
-        (
-            r#"sipdial_callbacks_total{result="accepted",reason="unchanged"}"#,
-            1.0,
-        ),
-        (
-            r#"sipdial_callbacks_total{result="refused",reason="invalid_json"}"#,
-            1.0,
-        ),
-        (r#"sipdial_sse_subscribers"#, 0.0),
-    ];
-    for (series, want) in expected {
+    let expected: Vec<(&str, f64)> = EXPECTED
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let (series, value) = l.trim().rsplit_once(' ').unwrap();
+            (series, value.parse().unwrap())
+        })
+        .collect();
+    for (series, want) in &expected {
         assert_eq!(
             got.get(*series),
             Some(want),

@@ -21,9 +21,11 @@ use metrics::{
 
 use super::call::{CallRecord, CallState};
 use super::error::ApiError;
-use super::lifecycle::ApplyOutcome;
+use super::lifecycle::{ApplyOutcome, CallEventCause};
+use super::outcome::CallOutcome;
 use super::targets::Targets;
 use crate::DialError;
+use crate::events::{PlatformEvent, PlatformEventKind};
 
 /// Counter of `POST /dial` answers, labelled `target` (a configured target's name,
 /// `custom` for a caller's URI dialled without one, `unknown` for a name the server
@@ -41,9 +43,17 @@ pub const PLATFORM_ERRORS: &str = "sipdial_platform_errors_total";
 /// Counter of calls entering a state, labelled `state` (`dialing`, `ringing`, `active`,
 /// `on_hold`, `ended`). Calls live now: entered `dialing` minus entered `ended`.
 pub const CALL_TRANSITIONS: &str = "sipdial_call_transitions_total";
-/// Counter of ended calls, labelled `outcome` (the call record's `outcome`) and `target`
-/// (as in [`DIALS`]; `none` for a caller's URI and for calls placed elsewhere).
+/// Counter of ended calls, labelled `outcome` (the call record's `outcome` when it
+/// ended) and `target` (as in [`DIALS`]; `none` for a caller's URI and for calls placed
+/// elsewhere).
 pub const CALLS_ENDED: &str = "sipdial_calls_ended_total";
+/// Counter of ended calls whose provisional outcome the platform's `callDestroyed`
+/// replaced afterwards, labelled `from`, `to` and `target`: an end whose cause was not
+/// known yet (the SIP leg's connection gone first) is `failed` (or `completed` once
+/// answered) until the platform's code says `busy`, `rejected`, ... So the calls that
+/// finally had outcome X are `sipdial_calls_ended_total{outcome="X"}` plus the
+/// refinements `to="X"` minus those `from="X"`.
+pub const OUTCOMES_REFINED: &str = "sipdial_call_outcomes_refined_total";
 /// Counter of `POST /callbacks` deliveries, labelled `result` (`accepted` or `refused`)
 /// and `reason`: for accepted ones what applying did (`applied`, `unchanged`,
 /// `duplicate`, `ignored`), for refused ones the error code (`invalid_signature`,
@@ -64,6 +74,7 @@ pub const ALL: &[&str] = &[
     PLATFORM_ERRORS,
     CALL_TRANSITIONS,
     CALLS_ENDED,
+    OUTCOMES_REFINED,
     CALLBACKS,
     SSE_SUBSCRIBERS,
 ];
@@ -92,6 +103,11 @@ pub fn describe() {
         CALLS_ENDED,
         Unit::Count,
         "Ended calls by outcome and target"
+    );
+    describe_counter!(
+        OUTCOMES_REFINED,
+        Unit::Count,
+        "Provisional outcomes of ended calls replaced by the platform's report"
     );
     describe_counter!(
         CALLBACKS,
@@ -158,23 +174,41 @@ pub(crate) fn platform_error(op: &'static str, e: &DialError) {
     counter!(PLATFORM_ERRORS, "op" => op, "kind" => platform_error_kind(e)).increment(1);
 }
 
-/// Counts one call change, as `Lifecycle::emit` hands it on: a state entered (changes
-/// that only learn the stream keep the state and count nothing) and, for an end, its
-/// outcome.
-pub(crate) fn call_changed(call: &CallRecord, previous: Option<CallState>) {
-    if previous == Some(call.state) {
+/// Counts one call change, as `Lifecycle::emit` hands it on: a state entered and, for
+/// an end, its outcome; for a change of an ended call, a refined outcome. Changes that
+/// only learn the stream or the reason count nothing.
+pub(crate) fn call_changed(call: &CallRecord, previous: Option<CallState>, cause: &CallEventCause) {
+    let target = || call.target.clone().unwrap_or_else(|| "none".to_owned());
+    if previous != Some(call.state) {
+        counter!(CALL_TRANSITIONS, "state" => call.state.as_str()).increment(1);
+        if call.state == CallState::Ended {
+            counter!(CALLS_ENDED, "outcome" => outcome_label(call.outcome), "target" => target())
+                .increment(1);
+        }
         return;
     }
-    counter!(CALL_TRANSITIONS, "state" => call.state.as_str()).increment(1);
-    if call.state == CallState::Ended {
-        let target = call.target.clone().unwrap_or_else(|| "none".to_owned());
-        counter!(CALLS_ENDED, "outcome" => outcome_label(call), "target" => target).increment(1);
+    // Only the platform's `callDestroyed` replaces the outcome of an ended call, and
+    // only a provisional one, which is a function of whether the call was answered.
+    let refines = matches!(
+        cause,
+        CallEventCause::Platform(PlatformEvent {
+            kind: PlatformEventKind::CallDestroyed { .. },
+            ..
+        })
+    );
+    if call.state == CallState::Ended && refines {
+        let was = CallOutcome::from_unexplained(call.answered_at.is_some());
+        if call.outcome.is_some_and(|now| now != was) {
+            counter!(OUTCOMES_REFINED, "from" => was.as_str(), "to" => outcome_label(call.outcome),
+                "target" => target())
+            .increment(1);
+        }
     }
 }
 
-/// The `outcome` label of an ended call.
-fn outcome_label(_call: &CallRecord) -> &'static str {
-    "unknown"
+/// The `outcome` label of an ended call (`none` for a record from before outcomes).
+fn outcome_label(outcome: Option<CallOutcome>) -> &'static str {
+    outcome.map_or("none", CallOutcome::as_str)
 }
 
 /// Counts one callback the route accepted.
