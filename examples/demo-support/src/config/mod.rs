@@ -115,6 +115,13 @@ impl DemoConfig {
         };
         let demo = credentials.is_none();
         let (targets, policies) = targets::from_lookup(lookup, demo)?;
+        let targets: Vec<SipTarget> = targets
+            .into_iter()
+            .map(|t| match policies.get(t.name()) {
+                Some(policy) => policy.apply(t),
+                None => t,
+            })
+            .collect();
         let webhook = policy::webhook(lookup)?;
         let default_target = match lookup(vars::SIP_DEFAULT_TARGET)? {
             Some(name) => {

@@ -13,17 +13,19 @@ use std::time::Duration;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 use sipdial_core::Dtmf;
+use sipdial_core::api::SipTarget;
 
 use super::parse::check_http_url;
 use super::{Lookup, vars};
 use crate::ConfigError;
 
-/// Longest ring timeout accepted: far ends give up ringing within minutes (SIP's own
-/// INVITE timer is 3 minutes), so anything longer is a unit mistake.
-pub const MAX_RING_TIMEOUT_SECS: u64 = 3_600;
-/// Longest maximum duration accepted: the platform's own cap on a call is 6 hours
-/// (`docs/platform-api.md`), after which sipdial closes the call as `expired` anyway.
-pub const MAX_CALL_DURATION_SECS: u64 = 6 * 3_600;
+/// Longest ring timeout accepted: the API's own bound
+/// ([`sipdial_core::api::MAX_RING_TIMEOUT`]), checked here so that the error names the
+/// variable.
+pub const MAX_RING_TIMEOUT_SECS: u64 = sipdial_core::api::MAX_RING_TIMEOUT.as_secs();
+/// Longest maximum duration accepted: the API's own bound, the platform's 6-hour cap on
+/// a call ([`sipdial_core::api::MAX_CALL_DURATION`]).
+pub const MAX_CALL_DURATION_SECS: u64 = sipdial_core::api::MAX_CALL_DURATION.as_secs();
 /// Shortest status webhook secret accepted, as for the callback secret.
 pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
 
@@ -42,6 +44,17 @@ impl TargetPolicy {
     /// Whether the target sets anything.
     pub fn is_empty(&self) -> bool {
         self == &Self::default()
+    }
+
+    /// `target` with this policy's limits set on it.
+    pub(crate) fn apply(&self, mut target: SipTarget) -> SipTarget {
+        if let Some(t) = self.ring_timeout {
+            target = target.ring_timeout(t);
+        }
+        if let Some(m) = self.max_duration {
+            target = target.max_duration(m);
+        }
+        target
     }
 }
 
@@ -182,6 +195,9 @@ mod tests {
         )
         .unwrap();
         let p = c.policy_of("demo");
+        let t = &c.targets[0];
+        assert_eq!(t.ring_timeout_setting(), Some(Duration::from_secs(20)));
+        assert_eq!(t.max_duration_setting(), Some(Duration::from_secs(3600)));
         assert_eq!(p.ring_timeout, Some(Duration::from_secs(20)));
         assert_eq!(p.max_duration, Some(Duration::from_secs(3600)));
         assert_eq!(p.dtmf_after_answer.unwrap().as_str(), "1234#");
@@ -205,6 +221,14 @@ mod tests {
         assert_eq!(p.max_duration, Some(Duration::from_secs(7200)));
         assert_eq!(p.dtmf_after_answer.unwrap().as_str(), "p4455#");
         assert!(c.policy_of("plain").is_empty());
+        let conf = c.targets.iter().find(|t| t.name() == "conf").unwrap();
+        assert_eq!(conf.ring_timeout_setting(), Some(Duration::from_secs(30)));
+        assert_eq!(conf.max_duration_setting(), Some(Duration::from_secs(7200)));
+        let plain = c.targets.iter().find(|t| t.name() == "plain").unwrap();
+        assert_eq!(
+            (plain.ring_timeout_setting(), plain.max_duration_setting()),
+            (None, None)
+        );
         assert!(c.policy_of("demo").is_empty());
     }
 
