@@ -35,3 +35,7 @@ validated_string!(
     Dtmf,
     check_dtmf
 );
+
+/// The name the call policies use for [`Dtmf`] (digits sent when a call is answered,
+/// `SipTarget::dtmf_after_answer`): the same type, validated the same way.
+pub type DtmfDigits = Dtmf;

@@ -33,7 +33,7 @@ pub use dialer::{
     ArchiveMode, DialRequest, DtmfTarget, PlatformInfo, SessionOptions, SipCall, SipDialer,
     StreamInfo, TokenOptions,
 };
-pub use dtmf::{Dtmf, MAX_DTMF_LEN};
+pub use dtmf::{Dtmf, DtmfDigits, MAX_DTMF_LEN};
 pub use error::{DialError, ValidationError};
 pub use events::{EventSink, PlatformEvent, PlatformEventKind};
 pub use ids::{CallId, ConnectionId, MAX_RESOURCE_ID_LEN, MAX_SESSION_ID_LEN, SessionId, StreamId};

@@ -280,6 +280,16 @@ async fn corpus(f: &Fixture) -> Vec<(Method, String, Res)> {
         format!("/sip/calls/{id}/dtmf"),
         Some(json!({ "digits": "1" }))
     );
+    go!(Method::POST, format!("/sip/calls/{id}/mute"), None);
+    go!(
+        Method::POST,
+        format!("/sip/calls/{id}/mute"),
+        Some(json!({ "active": true }))
+    );
+    go!(Method::POST, "/sip/calls/unknown/mute".into(), None);
+    f.fake
+        .script_once(Operation::ForceMute, Script::Fail(DialError::Timeout));
+    go!(Method::POST, format!("/sip/calls/{id}/mute"), None);
     f.fake
         .script_once(Operation::HangUp, Script::Fail(DialError::Timeout));
     go!(Method::DELETE, format!("/sip/calls/{id}"), None);
@@ -290,6 +300,12 @@ async fn corpus(f: &Fixture) -> Vec<(Method, String, Res)> {
         Method::POST,
         format!("/sip/calls/{id}/dtmf"),
         Some(json!({ "digits": "1" }))
+    );
+    go!(Method::POST, format!("/sip/calls/{id}/mute"), None);
+    go!(
+        Method::POST,
+        "/sip/dial?wait=never".into(),
+        Some(json!({ "sessionId": sid }))
     );
     // The call lifecycle: callbacks and the event stream.
     let call_json = |state: &str| {
@@ -438,6 +454,6 @@ fn document_is_openapi_3_1_with_resolvable_refs() {
         .values()
         .map(|p| p.as_object().unwrap().len())
         .sum();
-    // Ten operations of the API plus the served document itself.
-    assert_eq!(ops, 11);
+    // Eleven operations of the API plus the served document itself.
+    assert_eq!(ops, 12);
 }

@@ -20,6 +20,7 @@ mod conn;
 mod deliveries;
 mod events;
 mod limits;
+mod pending;
 mod store;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ use sipdial_core::api::{Backend, EventLog, ParkedEvents};
 pub use deliveries::{RedisDedupe, RedisParked};
 pub use events::RedisEventLog;
 pub use limits::{IN_FLIGHT_TTL, RedisDialLimits};
+pub use pending::RedisPendingDtmf;
 pub use store::RedisCallStore;
 
 /// Default key prefix.
@@ -107,6 +109,8 @@ pub struct RedisBackend {
     pub parked: RedisParked,
     /// The live event streams.
     pub events: RedisEventLog,
+    /// Digits waiting for their call's answer.
+    pub pending_dtmf: RedisPendingDtmf,
 }
 
 fn redacted(e: &redis::RedisError) -> String {
@@ -182,6 +186,7 @@ impl RedisBackend {
             limits: RedisDialLimits::new(redis.clone(), replica),
             dedupe: RedisDedupe::new(redis.clone()),
             parked: RedisParked::new(redis.clone()),
+            pending_dtmf: RedisPendingDtmf::new(redis.clone()),
             events: RedisEventLog::new(redis, tail),
         }
     }
@@ -195,12 +200,14 @@ impl From<RedisBackend> for Backend {
         let events: Arc<dyn EventLog> = Arc::new(b.events.clone());
         let parked: Arc<dyn ParkedEvents> = Arc::new(b.parked);
         let store = b.store.fused_with(b.events, &events, &parked);
-        Backend::new(
+        let mut backend = Backend::new(
             Arc::new(store),
             Arc::new(b.limits),
             Arc::new(b.dedupe),
             parked,
             events,
-        )
+        );
+        backend.pending_dtmf = Arc::new(b.pending_dtmf);
+        backend
     }
 }

@@ -52,6 +52,14 @@ pub enum Action {
         /// The session the call is in.
         session_id: SessionId,
     },
+    /// `POST /calls/{id}/mute`: force-mute a call's SIP stream. The default
+    /// authorizer treats it like [`Action::HangUp`]: whoever may end a call may mute it.
+    Mute {
+        /// The call.
+        call_id: CallId,
+        /// The session the call is in.
+        session_id: SessionId,
+    },
     /// `GET /calls?sessionId=`: list a session's calls.
     ListCalls {
         /// The session.
@@ -87,6 +95,7 @@ impl Action {
             Action::Dial { .. } => "dial",
             Action::HangUp { .. } => "hang_up",
             Action::PlayDtmf { .. } => "play_dtmf",
+            Action::Mute { .. } => "mute",
             Action::ListCalls { .. } => "list_calls",
             Action::GetCall { .. } => "get_call",
             Action::WatchEvents { .. } => "watch_events",

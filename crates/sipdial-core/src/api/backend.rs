@@ -12,6 +12,7 @@ use crate::api::event_log::{EventLog, InMemoryEventLog};
 use crate::api::limits::{DialLimits, InMemoryDialLimits};
 use crate::api::memory_store::InMemoryCallStore;
 use crate::api::parked::{InMemoryParked, ParkedEvents};
+use crate::api::pending_dtmf::{InMemoryPendingDtmf, PendingDtmf};
 use crate::api::sse::DEFAULT_SSE_REPLAY;
 use crate::api::store::CallStore;
 
@@ -29,6 +30,10 @@ pub struct Backend {
     pub parked: Arc<dyn ParkedEvents>,
     /// The per-session log the SSE streams read.
     pub events: Arc<dyn EventLog>,
+    /// Digits waiting for their call's answer (DTMF at answer). [`Backend::new`]
+    /// keeps them in memory; a shared backend sets its own after it, so that the
+    /// replica that applies the answer finds them.
+    pub pending_dtmf: Arc<dyn PendingDtmf>,
 }
 
 impl Backend {
@@ -46,6 +51,7 @@ impl Backend {
             dedupe,
             parked,
             events,
+            pending_dtmf: Arc::new(InMemoryPendingDtmf::new()),
         }
     }
 

@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::api::allow_list::{CompiledAllowList, UriAllowList};
 use crate::api::authorizer::{Authorizer, DefaultAuthorizer};
 use crate::api::backend::Backend;
+use crate::api::dtmf_at_answer::DtmfAtAnswer;
 use crate::api::lifecycle::{CallEventHook, Lifecycle, Parts};
 use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialPolicy};
 use crate::api::origin::{Origin, OriginPolicy};
@@ -19,7 +20,7 @@ use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::api::store::CallStore;
 use crate::api::targets::{SipTarget, Targets};
 use crate::api::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, Inner, SipDialApi};
-use crate::{SipDialer, ValidationError};
+use crate::{Dtmf, SipDialer, ValidationError};
 
 /// A configuration `build()` refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,6 +109,8 @@ pub struct SipDialApiBuilder {
     sse_replay: usize,
     on_call_event: Option<CallEventHook>,
     pub(crate) policy: PolicySettings,
+    default_dtmf_after_answer: Option<Dtmf>,
+    answer_wait_limit: Option<Duration>,
 }
 
 impl std::fmt::Debug for SipDialApiBuilder {
@@ -143,6 +146,8 @@ impl SipDialApiBuilder {
             sse_replay: DEFAULT_SSE_REPLAY,
             on_call_event: None,
             policy: PolicySettings::default(),
+            default_dtmf_after_answer: None,
+            answer_wait_limit: None,
         }
     }
 
@@ -272,6 +277,22 @@ impl SipDialApiBuilder {
         self
     }
 
+    /// Digits played into every call to a target that sets none of its own, once the
+    /// call is answered (see [`SipTarget::dtmf_after_answer`]). Never played to a
+    /// caller-supplied URI.
+    pub fn default_dtmf_after_answer(mut self, digits: Dtmf) -> Self {
+        self.default_dtmf_after_answer = Some(digits);
+        self
+    }
+
+    /// The longest `POST {prefix}/dial?wait=answered` holds its response (default:
+    /// no limit of its own, the ring timeout bounds it), for hosts behind a proxy that
+    /// cuts requests sooner. The call goes on either way.
+    pub fn answer_wait_limit(mut self, limit: Duration) -> Self {
+        self.answer_wait_limit = Some(limit);
+        self
+    }
+
     /// Validates the configuration.
     pub fn build(self) -> Result<SipDialApi, ApiConfigError> {
         let prefix = normalize_path_prefix(&self.prefix)?;
@@ -287,6 +308,9 @@ impl SipDialApiBuilder {
         if self.sse_heartbeat.is_zero() {
             return Err(ApiConfigError::Limit("sse_heartbeat"));
         }
+        if self.answer_wait_limit.is_some_and(|l| l.is_zero()) {
+            return Err(ApiConfigError::Limit("answer_wait_limit"));
+        }
         if self.sse_replay == 0 {
             return Err(ApiConfigError::Limit("sse_replay_buffer"));
         }
@@ -299,7 +323,11 @@ impl SipDialApiBuilder {
             return Err(ApiConfigError::CallbackSecret);
         }
         self.policy.check()?;
-        let targets = Targets::new(self.targets, self.default_target)?;
+        let targets = Targets::new(
+            self.targets,
+            self.default_target,
+            self.default_dtmf_after_answer,
+        )?;
         let origins = self
             .allowed_origins
             .iter()
@@ -317,12 +345,14 @@ impl SipDialApiBuilder {
         if let Some(store) = self.store {
             backend.store = store;
         }
+        let dtmf_at_answer = DtmfAtAnswer::new(Arc::clone(&self.dialer), backend.pending_dtmf);
         let lifecycle = Arc::new(Lifecycle::new(
             Parts {
                 store: Arc::clone(&backend.store),
                 events: Arc::clone(&backend.events),
                 dedupe: backend.dedupe,
                 parked: backend.parked,
+                dtmf_at_answer: Arc::clone(&dtmf_at_answer),
             },
             self.on_call_event,
             self.record_unknown_calls,
@@ -344,6 +374,9 @@ impl SipDialApiBuilder {
                     max_active: self.max_active_calls,
                     per_minute: self.dials_per_minute,
                 },
+                dtmf_at_answer,
+                events: Arc::clone(&backend.events),
+                answer_wait_limit: self.answer_wait_limit,
                 streams: Streams::new(
                     backend.events,
                     Arc::clone(&backend.store),

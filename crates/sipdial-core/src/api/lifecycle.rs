@@ -26,6 +26,7 @@ pub(crate) use dialed::Dialed;
 
 use super::call::{CallRecord, CallState};
 use super::dedupe::{DeliveryDedupe, dedupe_key};
+use super::dtmf_at_answer::DtmfAtAnswer;
 use super::event_log::EventLog;
 use super::outcome::LocalEnd;
 use super::parked::ParkedEvents;
@@ -116,6 +117,7 @@ pub(crate) struct Lifecycle {
     gate: tokio::sync::Mutex<()>,
     hook: Option<CallEventHook>,
     record_unknown: bool,
+    dtmf_at_answer: Arc<DtmfAtAnswer>,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -133,6 +135,7 @@ pub(crate) struct Parts {
     pub(crate) events: Arc<dyn EventLog>,
     pub(crate) dedupe: Arc<dyn DeliveryDedupe>,
     pub(crate) parked: Arc<dyn ParkedEvents>,
+    pub(crate) dtmf_at_answer: Arc<DtmfAtAnswer>,
 }
 
 impl Lifecycle {
@@ -145,6 +148,7 @@ impl Lifecycle {
             gate: tokio::sync::Mutex::new(()),
             hook,
             record_unknown,
+            dtmf_at_answer: parts.dtmf_at_answer,
         }
     }
 
@@ -175,6 +179,7 @@ impl Lifecycle {
             previous = previous.map(CallState::as_str),
             "call changed"
         );
+        self.dtmf_at_answer.on_change(&call, previous);
         if let Some(hook) = &self.hook {
             hook(&CallEvent {
                 call,

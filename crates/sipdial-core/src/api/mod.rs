@@ -23,6 +23,7 @@
 //! (signed callbacks); `metrics` names every operator metric the API records.
 
 mod allow_list;
+mod answer_wait;
 mod authorizer;
 mod backend;
 mod call;
@@ -30,6 +31,7 @@ mod completion;
 mod config;
 mod dedupe;
 pub mod dial_record;
+mod dtmf_at_answer;
 mod error;
 mod event_log;
 mod extract;
@@ -44,6 +46,7 @@ mod origin;
 mod outcome;
 mod parked;
 mod policy;
+mod pending_dtmf;
 mod queue;
 mod rooms;
 mod routes;
@@ -66,6 +69,7 @@ use crate::events::PlatformEvent;
 use crate::{SessionId, SipDialer};
 
 pub use allow_list::UriAllowList;
+pub use answer_wait::DEFAULT_ANSWER_WAIT;
 pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
 pub use backend::Backend;
 pub use call::{CallRecord, CallState};
@@ -90,6 +94,7 @@ pub use policy::{
     DEFAULT_CALL_EXPIRY, DEFAULT_TIMER_POLL_INTERVAL, MAX_CALL_DURATION, MAX_CALL_EXPIRY,
     MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL,
 };
+pub use pending_dtmf::{InMemoryPendingDtmf, PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf};
 pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
 pub use store::{CallStore, StoreError, Updated};
 pub use targets::{
@@ -138,6 +143,9 @@ struct Inner {
     store: Arc<dyn CallStore>,
     rooms_in_flight: rooms::RoomFlights,
     lifecycle: Arc<lifecycle::Lifecycle>,
+    dtmf_at_answer: Arc<dtmf_at_answer::DtmfAtAnswer>,
+    events: Arc<dyn EventLog>,
+    answer_wait_limit: Option<std::time::Duration>,
     streams: sse::Streams,
     #[cfg(feature = "jwt")]
     callback_secret: Option<secrecy::SecretString>,
@@ -202,6 +210,13 @@ impl SipDialApi {
     /// way (a queue, their own webhook route).
     pub async fn apply_event(&self, event: PlatformEvent) -> Result<ApplyOutcome, StoreError> {
         self.inner.lifecycle.apply(event).await
+    }
+
+    /// How many digits at answer (`dtmfAfterAnswer`) could not be sent so far, by
+    /// this process: the platform or the backend refused them. Each failure is also
+    /// logged; none fails the callback that answered the call.
+    pub fn dtmf_after_answer_failures(&self) -> u64 {
+        self.inner.dtmf_at_answer.failures()
     }
 
     /// How many `GET {prefix}/events` streams of `session` are open (in this process).
@@ -321,6 +336,12 @@ impl SipDialApi {
                     Box::pin(h.receive_callback(&bytes)).await
                 };
                 answer.await.inspect_err(metrics::callback_refused)
+            }
+            R::Mute => {
+                let bytes =
+                    extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
+                extract::parse_json::<wire::MuteBody>(&bytes)?;
+                Box::pin(h.mute(param.as_deref())).await
             }
             R::CreateSession | R::IssueToken | R::Dial | R::PlayDtmf => {
                 let bytes =

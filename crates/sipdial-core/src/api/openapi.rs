@@ -94,6 +94,7 @@ fn request_schema(id: RouteId) -> Option<(&'static str, bool)> {
         RouteId::IssueToken => Some(("TokenRequest", true)),
         RouteId::Dial => Some(("DialRequest", true)),
         RouteId::PlayDtmf => Some(("DtmfRequest", true)),
+        RouteId::Mute => Some(("MuteRequest", false)),
         RouteId::Callbacks => Some(("PlatformCallback", true)),
         _ => None,
     }
@@ -107,7 +108,11 @@ fn success_schema(id: RouteId) -> Option<&'static str> {
         RouteId::Dial | RouteId::GetCall => Some("Call"),
         RouteId::ListCalls => Some("Calls"),
         RouteId::Callbacks => Some("CallbackAck"),
-        RouteId::HangUp | RouteId::PlayDtmf | RouteId::Events | RouteId::OpenApi => None,
+        RouteId::HangUp
+        | RouteId::PlayDtmf
+        | RouteId::Mute
+        | RouteId::Events
+        | RouteId::OpenApi => None,
     }
 }
 
@@ -119,7 +124,9 @@ fn error_description(status: u16) -> &'static str {
         }
         403 => "Denied by the authorizer, the origin check or the URI allow-list.",
         404 => "Unknown session or call (or the platform no longer knows it).",
-        409 => "Conflict: the session is not routed, or the call has ended.",
+        409 => {
+            "Conflict: the session is not routed, the call has ended, or (mute) its stream is not known yet."
+        }
         413 => "The body is larger than the limit.",
         415 => "The body is not JSON.",
         429 => "A per-session limit or the platform's rate limit; see Retry-After.",
@@ -196,6 +203,13 @@ fn operation(spec: &RouteSpec) -> Value {
             { "name": "Last-Event-ID", "in": "header", "required": false,
               "description": "Resume after this event id (sent by EventSource on reconnect).",
               "schema": { "type": "string" } }
+        ]);
+    }
+    if spec.id == RouteId::Dial {
+        op["parameters"] = json!([
+            { "name": "wait", "in": "query", "required": false,
+              "description": "`answered`: hold the response until the call is answered or has ended, at most the target's ring timeout (60 s when none is set); the call's `state` tells which. A client that leaves does not cancel the call.",
+              "schema": { "type": "string", "enum": ["answered"] } }
         ]);
     }
     if spec.id == RouteId::Callbacks {
@@ -295,7 +309,12 @@ fn schemas() -> Value {
                 "target": { "type": "string", "description": "A configured target's name; optional with one target or a default." },
                 "uri": { "type": "string", "description": "Only when the server's allow-list matches it." },
                 "headers": { "type": "object", "additionalProperties": { "type": "string" } },
-                "streams": { "type": "array", "items": id }
+                "streams": { "type": "array", "items": id },
+                "dtmfAfterAnswer": {
+                    "type": "string",
+                    "pattern": format!("^[0-9*#p]{{1,{MAX_DTMF_LEN}}}$"),
+                    "description": "Digits played once the call is answered. Allowed with a caller-supplied `uri` (the target's own digits never go there), and with a target that has no digits of its own (else 403 `dtmf_not_allowed`)."
+                }
             }
         },
         "CallState": { "type": "string", "enum": ["dialing", "ringing", "active", "on_hold", "ended"] },
@@ -353,6 +372,12 @@ fn schemas() -> Value {
             "required": ["calls"],
             "additionalProperties": false,
             "properties": { "calls": { "type": "array", "items": { "$ref": "#/components/schemas/Call" } } }
+        },
+        "MuteRequest": {
+            "type": "object",
+            "description": "No fields: an empty body or `{}`.",
+            "additionalProperties": false,
+            "properties": {}
         },
         "DtmfRequest": {
             "type": "object",

@@ -16,6 +16,7 @@ pub(crate) enum RouteId {
     GetCall,
     HangUp,
     PlayDtmf,
+    Mute,
     Callbacks,
     Events,
     OpenApi,
@@ -140,6 +141,16 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         calls_dialer: true,
     },
     RouteSpec {
+        id: RouteId::Mute,
+        method: "POST",
+        path: "/calls/{id}/mute",
+        operation_id: "muteCall",
+        summary: "Force-mute a call's SIP stream in the session",
+        success: 204,
+        errors: &[400, 403, 404, 409, 413, 415, 500, 503],
+        calls_dialer: true,
+    },
+    RouteSpec {
         id: RouteId::Callbacks,
         method: "POST",
         path: "/callbacks",
@@ -251,6 +262,9 @@ mod tests {
         assert_eq!(m.param, Some("abc"));
         let m = match_route(&Method::POST, "/calls/abc/dtmf").unwrap();
         assert_eq!(m.spec.id, RouteId::PlayDtmf);
+        let m = match_route(&Method::POST, "/calls/abc/mute").unwrap();
+        assert_eq!(m.spec.id, RouteId::Mute);
+        assert_eq!(m.param, Some("abc"));
         assert_eq!(
             match_route(&Method::GET, "/calls").unwrap().spec.id,
             RouteId::ListCalls

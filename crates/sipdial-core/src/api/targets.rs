@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::config::ApiConfigError;
 use super::policy::CallLimits;
-use crate::{SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};
+use crate::{Dtmf, SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};
 
 /// Longest target name.
 pub const MAX_TARGET_NAME_LEN: usize = 64;
@@ -54,6 +54,7 @@ pub struct SipTarget {
     pub(crate) video: bool,
     pub(crate) observe_force_mute: bool,
     pub(crate) limits: CallLimits,
+    pub(crate) dtmf_after_answer: Option<Dtmf>,
 }
 
 impl SipTarget {
@@ -82,6 +83,7 @@ impl SipTarget {
             video: false,
             observe_force_mute: false,
             limits: CallLimits::default(),
+            dtmf_after_answer: None,
         }
     }
 
@@ -153,6 +155,19 @@ impl SipTarget {
         self.limits.max_duration
     }
 
+    /// Digits played into the call once it is answered (a conference PIN, an IVR
+    /// choice); `p` is a 500 ms pause. Overrides the builder's
+    /// `default_dtmf_after_answer`, and a dial request may not replace them.
+    pub fn dtmf_after_answer(mut self, digits: Dtmf) -> Self {
+        self.dtmf_after_answer = Some(digits);
+        self
+    }
+
+    /// The digits played at answer, if set on the target itself.
+    pub fn dtmf_after_answer_setting(&self) -> Option<&Dtmf> {
+        self.dtmf_after_answer.as_ref()
+    }
+
     /// The name callers pick it by.
     pub fn name(&self) -> &str {
         &self.name
@@ -209,11 +224,13 @@ pub(crate) struct Target {
     pub(crate) observe_force_mute: bool,
     #[allow(dead_code)] // read by the call timers
     pub(crate) limits: CallLimits,
+    /// The target's own digits at answer, or the builder's default.
+    pub(crate) dtmf_after_answer: Option<Dtmf>,
 }
 
 impl SipTarget {
     /// Validates the target once, at `build()`.
-    fn validate(self) -> Result<Target, ApiConfigError> {
+    fn validate(self, default_dtmf: Option<&Dtmf>) -> Result<Target, ApiConfigError> {
         check_target_name(&self.name)?;
         let label = self.label.clone().unwrap_or_else(|| self.name.clone());
         check_target_label(&self.name, &label)?;
@@ -233,6 +250,7 @@ impl SipTarget {
             video: self.video,
             observe_force_mute: self.observe_force_mute,
             limits: self.limits,
+            dtmf_after_answer: self.dtmf_after_answer.or_else(|| default_dtmf.cloned()),
         })
     }
 }
@@ -250,10 +268,11 @@ impl Targets {
     pub(crate) fn new(
         targets: Vec<SipTarget>,
         default: Option<String>,
+        default_dtmf: Option<Dtmf>,
     ) -> Result<Self, ApiConfigError> {
         let mut all: Vec<Target> = Vec::with_capacity(targets.len());
         for t in targets {
-            let t = t.validate()?;
+            let t = t.validate(default_dtmf.as_ref())?;
             if all.iter().any(|o| o.name == t.name) {
                 return Err(ApiConfigError::DuplicateTarget(t.name));
             }

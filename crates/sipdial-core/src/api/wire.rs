@@ -74,6 +74,7 @@ pub(crate) struct DialBody {
     #[serde(default, deserialize_with = "unique_keys")]
     pub(crate) headers: Option<BTreeMap<String, String>>,
     pub(crate) streams: Option<Vec<String>>,
+    pub(crate) dtmf_after_answer: Option<String>,
 }
 
 /// A JSON object of strings whose keys are all different: serde's maps keep the last
@@ -118,6 +119,13 @@ fn unique_keys<'de, D: serde::Deserializer<'de>>(
 pub(crate) struct DtmfBody {
     pub(crate) digits: String,
 }
+
+/// `POST /calls/{id}/mute`: no fields (an empty body or `{}`); anything else is
+/// refused rather than ignored, so a client expecting an unmute option learns there is
+/// none.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MuteBody {}
 
 /// `GET /calls` → 200.
 #[derive(Debug, Serialize)]

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::api::{Backend, DEFAULT_BODY_LIMIT, SipTarget};
 use crate::fake::FakeDialer;
-use crate::{SipAuth, SipDialApi, SipDialer, SipUri};
+use crate::{Dtmf, SipAuth, SipDialApi, SipDialer, SipUri};
 
 /// A [`FakeDialer`] and a [`SipDialApi`] configured over it with two targets, one allowed
 /// origin and small call limits, so that each limit is reached in a few requests.
@@ -37,6 +37,11 @@ impl Fixture {
     pub const OTHER_TARGET: &'static str = "sales";
     /// The SSE heartbeat interval: short, so a case sees one quickly.
     pub const SSE_HEARTBEAT: std::time::Duration = std::time::Duration::from_millis(200);
+    /// The digits the second target plays once a call is answered.
+    pub const DTMF_AFTER_ANSWER: &'static str = "4711#";
+    /// The longest `POST /dial?wait=answered` holds its answer here: short, so the
+    /// case that waits for nothing ends quickly.
+    pub const ANSWER_WAIT_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
     /// The SIP host of both targets: configuration, never shown to callers.
     pub const SIP_HOST: &'static str = "pbx.fixture.example";
     /// The default target's digest password: a secret, never shown to callers.
@@ -86,12 +91,20 @@ impl Fixture {
                     .label(Self::DEFAULT_TARGET_LABEL)
                     .auth(SipAuth::new("desk", Self::SIP_PASSWORD)),
             )
-            .target(SipTarget::new(Self::OTHER_TARGET, uri("sales")).label("Sales"))
+            .target(
+                SipTarget::new(Self::OTHER_TARGET, uri("sales"))
+                    .label("Sales")
+                    .dtmf_after_answer(
+                        Dtmf::new(Self::DTMF_AFTER_ANSWER)
+                            .unwrap_or_else(|e| panic!("fixture digits refused: {e}")),
+                    ),
+            )
             .default_target(Self::DEFAULT_TARGET)
             .allowed_origins([Self::ALLOWED_ORIGIN])
             .max_active_calls_per_session(Self::MAX_ACTIVE_CALLS)
             .dials_per_minute(Self::DIALS_PER_MINUTE)
-            .sse_heartbeat(Self::SSE_HEARTBEAT);
+            .sse_heartbeat(Self::SSE_HEARTBEAT)
+            .answer_wait_limit(Self::ANSWER_WAIT_LIMIT);
         let api = match backend {
             Some(b) => api.backend(b),
             None => api,

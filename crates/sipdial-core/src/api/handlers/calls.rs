@@ -1,4 +1,4 @@
-//! Call control: list, read, hang up and send DTMF to the calls of a session.
+//! Call control: list, read, hang up, send DTMF to and mute the calls of a session.
 
 use http::StatusCode;
 
@@ -9,7 +9,7 @@ use super::super::extract::query_pairs;
 use super::super::lifecycle::CallEventCause;
 use super::super::wire::{CallsResponse, DtmfBody};
 use super::super::{json_response, no_content};
-use super::{Answer, Handlers, call_ended, dial_error, session_field, store_error};
+use super::{Answer, Handlers, call_ended, dial_error, session_field, store_error, stream_unknown};
 use crate::{DialError, Dtmf, DtmfTarget};
 
 impl Handlers<'_> {
@@ -110,6 +110,40 @@ impl Handlers<'_> {
                 Err(call_ended())
             }
             Err(e) => Err(dial_error("play_dtmf", e)),
+        }
+    }
+}
+
+impl Handlers<'_> {
+    /// `POST /calls/{id}/mute`: force-mutes the call's SIP stream (docs/platform-api.md
+    /// §5). Authorized like a hang-up; an ended call is a 409, as for DTMF, and so is a
+    /// stream the platform no longer has (the leg went with its call).
+    pub(crate) async fn mute(&self, param: Option<&str>) -> Answer {
+        let call = self.find_call(param).await?;
+        self.authorize(Action::Mute {
+            call_id: call.id.clone(),
+            session_id: call.session_id.clone(),
+        })
+        .await?;
+        if call.state == CallState::Ended {
+            return Err(call_ended());
+        }
+        // Only a call this server did not place can lack one, until the platform
+        // reports its stream.
+        let stream = call.stream_id.clone().ok_or_else(stream_unknown)?;
+        match self
+            .inner
+            .dialer
+            .force_mute(&call.session_id, &stream)
+            .await
+        {
+            Ok(()) => Ok(no_content()),
+            Err(DialError::NotFound { .. }) => {
+                self.mark_ended(&call, "Disconnected", CallEventCause::Gone)
+                    .await?;
+                Err(call_ended())
+            }
+            Err(e) => Err(dial_error("force_mute", e)),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use http::{HeaderValue, StatusCode, header};
 
 use super::super::SIP_CONNECTION_DATA;
+use super::super::answer_wait::{Wait, answer_wait_bound, parse_wait, wait_for_answer};
 use super::super::authorizer::Action;
 use super::super::call::CallRecord;
 use super::super::completion::run_to_completion;
@@ -18,7 +19,7 @@ use super::super::targets::Target;
 use super::super::wire::DialBody;
 use super::{Answer, Handlers, dial_error, session_field, store_error};
 use crate::{
-    ConnectionData, DialRequest, Role, SipDialer, SipHeaders, SipUri, StreamId, TokenOptions,
+    ConnectionData, DialRequest, Dtmf, Role, SipDialer, SipHeaders, SipUri, StreamId, TokenOptions,
 };
 
 impl Handlers<'_> {
@@ -52,6 +53,7 @@ impl Handlers<'_> {
     /// `POST /dial`.
     pub(crate) async fn dial(&self, body: DialBody) -> Answer {
         let inner = self.inner;
+        let wait = parse_wait(self.head.uri.query())?;
         let session = session_field(&body.session_id, "sessionId")?;
         let custom_uri = match body.uri.as_deref() {
             Some(u) => Some(SipUri::new(u).map_err(|e| ApiError::invalid_value("uri", &e))?),
@@ -64,6 +66,11 @@ impl Handlers<'_> {
             (None, Some(t)) => (t.uri.clone(), t.auth.clone()),
             (None, None) => return Err(ApiError::invalid_field("target", "is required")),
         };
+        let requested_dtmf = body
+            .dtmf_after_answer
+            .map(|d| Dtmf::new(d).map_err(|e| ApiError::invalid_value("dtmfAfterAnswer", &e)))
+            .transpose()?;
+        let dtmf_after_answer = digits_after_answer(custom_uri.is_some(), target, requested_dtmf)?;
         let caller_headers = match body.headers {
             Some(map) => {
                 SipHeaders::try_from(map).map_err(|e| ApiError::invalid_value("headers", &e))?
@@ -152,6 +159,7 @@ impl Handlers<'_> {
         }
         let dialer = Arc::clone(&inner.dialer);
         let lifecycle = Arc::clone(&inner.lifecycle);
+        let at_answer = Arc::clone(&inner.dtmf_at_answer);
         let target_name = target.map(|t| t.name.clone());
         let place_and_record = async move {
             let call = match super::super::metrics::time_platform_dial(dialer.dial(request)).await {
@@ -165,6 +173,12 @@ impl Handlers<'_> {
                 }
             };
             tracing::Span::current().record("call_id", call.id.as_str());
+            // Kept before the call is recorded: the answer may come right after.
+            if let Some(digits) = &dtmf_after_answer
+                && let Err(e) = at_answer.hold(&call.id, digits).await
+            {
+                tracing::warn!(error = %e, "the digits at answer could not be kept; they will not be sent");
+            }
             let record = CallRecord::dialed(&call, target_name);
             match record_dialed(&lifecycle, &*dialer, record, &slot).await {
                 Ok(dialed) => {
@@ -172,6 +186,11 @@ impl Handlers<'_> {
                         slot.disarm();
                     } else {
                         slot.release().await;
+                    }
+                    if dtmf_after_answer.is_some() {
+                        // Early callbacks may have answered it before the digits were
+                        // kept; taking them is atomic, so they still go out once.
+                        at_answer.on_change(&dialed.record, None);
                     }
                     Ok(dialed.record)
                 }
@@ -181,7 +200,14 @@ impl Handlers<'_> {
                 }
             }
         };
+        let bound = answer_wait_bound(target, inner.answer_wait_limit);
         let record = run_to_completion(place_and_record).await?;
+        // After the dial is placed and recorded: a client that leaves now only stops
+        // waiting.
+        let record = match wait {
+            Wait::Placed => record,
+            Wait::Answered => wait_for_answer(&*inner.store, &*inner.events, record, bound).await,
+        };
         let mut res = json_response(StatusCode::CREATED, &record)?;
         // Relative to the mount the client used, so following it reaches this API
         // wherever the host nested it.
@@ -190,6 +216,27 @@ impl Handlers<'_> {
             res.headers_mut().insert(header::LOCATION, v);
         }
         Ok(res)
+    }
+}
+
+/// The digits a dial plays at answer. A caller-supplied URI (already matched by the
+/// allow-list) gets the caller's digits only, never the host's: a target's PIN must
+/// not reach a destination the caller chose. A configured target plays its own (or
+/// the builder's default); a request may add digits only to a target that has none.
+fn digits_after_answer(
+    custom_uri: bool,
+    target: Option<&Target>,
+    requested: Option<Dtmf>,
+) -> Result<Option<Dtmf>, ApiError> {
+    if custom_uri {
+        return Ok(requested);
+    }
+    match (target.and_then(|t| t.dtmf_after_answer.as_ref()), requested) {
+        (Some(_), Some(_)) => Err(ApiError::forbidden(
+            "dtmf_not_allowed",
+            "`dtmfAfterAnswer`: this target sends its own digits at answer",
+        )),
+        (own, requested) => Ok(own.cloned().or(requested)),
     }
 }
 

@@ -69,6 +69,14 @@ fn call_ended() -> ApiError {
     ApiError::new(StatusCode::CONFLICT, "call_ended", "the call has ended")
 }
 
+fn stream_unknown() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "stream_unknown",
+        "the call's stream is not known yet",
+    )
+}
+
 impl Handlers<'_> {
     /// The API's base as the client sees it: the host's mount followed by the prefix
     /// (`/api/sip`), for every URL we emit.

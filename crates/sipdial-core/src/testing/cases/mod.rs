@@ -3,16 +3,20 @@
 //! headers, JSON shape, what reaches the dialer), so that every form is held to the
 //! contract and not to one implementation's wording.
 
+mod answer_wait;
 mod callbacks;
 mod calls;
+mod control;
 mod errors;
 mod host_app;
 mod limits;
 mod origin;
 mod sessions;
 
+pub(super) use answer_wait::*;
 pub(super) use callbacks::*;
 pub(super) use calls::*;
+pub(super) use control::*;
 pub(super) use errors::*;
 pub(super) use host_app::*;
 pub(super) use limits::*;
