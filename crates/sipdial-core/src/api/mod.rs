@@ -45,8 +45,8 @@ pub mod openapi;
 mod origin;
 mod outcome;
 mod parked;
-mod policy;
 mod pending_dtmf;
+mod policy;
 mod queue;
 mod rooms;
 mod routes;
@@ -90,11 +90,11 @@ pub use memory_store::{InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION};
 pub use mount::MountPath;
 pub use outcome::{CallOutcome, LocalEnd};
 pub use parked::{InMemoryParked, PARKED_CAPACITY, PARKED_TTL, ParkedEvents};
+pub use pending_dtmf::{InMemoryPendingDtmf, PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf};
 pub use policy::{
     DEFAULT_CALL_EXPIRY, DEFAULT_TIMER_POLL_INTERVAL, MAX_CALL_DURATION, MAX_CALL_EXPIRY,
     MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL,
 };
-pub use pending_dtmf::{InMemoryPendingDtmf, PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf};
 pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
 pub use store::{CallStore, StoreError, Updated};
 pub use targets::{

@@ -46,13 +46,16 @@ impl TargetPolicy {
         self == &Self::default()
     }
 
-    /// `target` with this policy's limits set on it.
+    /// `target` with this policy set on it.
     pub(crate) fn apply(&self, mut target: SipTarget) -> SipTarget {
         if let Some(t) = self.ring_timeout {
             target = target.ring_timeout(t);
         }
         if let Some(m) = self.max_duration {
             target = target.max_duration(m);
+        }
+        if let Some(d) = &self.dtmf_after_answer {
+            target = target.dtmf_after_answer(d.clone());
         }
         target
     }
@@ -198,6 +201,7 @@ mod tests {
         let t = &c.targets[0];
         assert_eq!(t.ring_timeout_setting(), Some(Duration::from_secs(20)));
         assert_eq!(t.max_duration_setting(), Some(Duration::from_secs(3600)));
+        assert_eq!(t.dtmf_after_answer_setting().unwrap().as_str(), "1234#");
         assert_eq!(p.ring_timeout, Some(Duration::from_secs(20)));
         assert_eq!(p.max_duration, Some(Duration::from_secs(3600)));
         assert_eq!(p.dtmf_after_answer.unwrap().as_str(), "1234#");
@@ -224,11 +228,13 @@ mod tests {
         let conf = c.targets.iter().find(|t| t.name() == "conf").unwrap();
         assert_eq!(conf.ring_timeout_setting(), Some(Duration::from_secs(30)));
         assert_eq!(conf.max_duration_setting(), Some(Duration::from_secs(7200)));
+        assert_eq!(conf.dtmf_after_answer_setting().unwrap().as_str(), "p4455#");
         let plain = c.targets.iter().find(|t| t.name() == "plain").unwrap();
         assert_eq!(
             (plain.ring_timeout_setting(), plain.max_duration_setting()),
             (None, None)
         );
+        assert!(plain.dtmf_after_answer_setting().is_none());
         assert!(c.policy_of("demo").is_empty());
     }
 
