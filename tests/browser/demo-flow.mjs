@@ -435,6 +435,14 @@ try {
     document.querySelector('#calls li.call .dtmf-status')?.textContent === 'Sent DTMF #.');
   ok('DTMF 5 and # sent through the server');
 
+  await firstCall.getByRole('button', { name: /^Mute the call/ }).click();
+  await waitFor('the Mute button says Muted', () => {
+    const b = document.querySelector('#calls li.call button.mute');
+    return b && b.textContent === 'Muted' && b.getAttribute('aria-pressed') === 'true' && b.disabled;
+  });
+  await check((await page.locator('#errors .error').count()) === 0, 'muting raised no error');
+  ok('muted the call through the server (force-mute)');
+
   await firstCall.getByRole('button', { name: /^Hang up/ }).click();
   await waitForCalls(0, 'after Hang up');
   await check(await page.locator('#calls-empty').isVisible(), 'the empty-list note is back');
@@ -442,6 +450,12 @@ try {
   const endedText = (await page.locator(`#ended-calls li.ended-call[data-call-id="${firstId}"] .end-reason`).innerText()).trim();
   await check(endedText.length > 0, 'the ended call says why it ended');
   ok(`hung up one call; active list empty; ended list says "${endedText}"`);
+  // Answered, then hung up by us: completed, with the time it talked.
+  await waitFor('the hung-up call shows its outcome', (k) =>
+    document.querySelector(`#ended-calls li.ended-call[data-call-id="${k}"]`)?.dataset.outcome === 'completed', firstId);
+  const outcomeText = (await page.locator(`#ended-calls li.ended-call[data-call-id="${firstId}"] .call-outcome`).innerText()).trim();
+  await check(/^Completed · talked \d+ s$/.test(outcomeText), `the outcome and talk time are shown ("${outcomeText}")`);
+  ok(`the ended call shows "${outcomeText}"`);
 
   // ---- two calls, End SIP Calls ---------------------------------------------------------
   for (const n of [1, 2]) {
