@@ -169,6 +169,10 @@ const waitForState = (id, st, why) =>
     return li && li.querySelector('.call-state')?.dataset.state === want;
   }, [id, st]);
 
+const waitForOutcome = (id, outcome) =>
+  waitFor(`call ${id} ended with the outcome ${outcome}`, ([k, o]) =>
+    document.querySelector(`#ended-calls li.ended-call[data-call-id="${k}"]`)?.dataset.outcome === o, [id, outcome]);
+
 // The lifecycle scenario: the far end is scripted by the caller through the platform's
 // callbacks; this page only dials and watches.
 async function lifecycle() {
@@ -192,7 +196,8 @@ async function lifecycle() {
   const firstSeq = await statesOf(first);
   await check(firstSeq.includes('ringing') && firstSeq.includes('active'), `call 1 was seen ringing and active (${firstSeq.join(' > ')})`);
   await check(neverBackwards(firstSeq) && firstSeq[firstSeq.length - 1] === 'ended', `call 1 only moved forwards (${firstSeq.join(' > ')})`);
-  ok(`call 1: ${firstSeq.join(' → ')}: "${firstEnd}"`);
+  await waitForOutcome(first, 'completed');
+  ok(`call 1: ${firstSeq.join(' → ')}: "${firstEnd}", outcome completed`);
 
   // Call 2: rings, the far end is busy.
   await startEnabled();
@@ -207,7 +212,10 @@ async function lifecycle() {
   const secondSeq = await statesOf(second);
   await check(!secondSeq.includes('active'), `the busy call was never active (${secondSeq.join(' > ')})`);
   await check(neverBackwards(secondSeq), `call 2 only moved forwards (${secondSeq.join(' > ')})`);
-  ok(`call 2: ${secondSeq.join(' → ')}: "${secondEnd}"`);
+  await waitForOutcome(second, 'busy');
+  const busyText = (await page.locator(`#ended-calls li.ended-call[data-call-id="${second}"] .call-outcome`).innerText()).trim();
+  await check(busyText === 'Busy', `the busy call's outcome reads "Busy" ("${busyText}")`);
+  ok(`call 2: ${secondSeq.join(' → ')}: "${secondEnd}", outcome busy`);
 
   await check((await page.locator('#ended-calls li.ended-call').count()) === 2, 'both calls are listed as ended');
   await check((await page.locator('#errors .error').count()) === 0, 'no error on the page');
@@ -227,9 +235,6 @@ async function policies() {
       return li && { outcome: li.dataset.outcome, durationMs: li.dataset.durationMs,
         text: li.querySelector('.call-outcome').textContent, visible: !li.querySelector('.call-outcome').hidden };
     }, id);
-  const waitForOutcome = (id, outcome) =>
-    waitFor(`call ${id} ended with the outcome ${outcome}`, ([k, o]) =>
-      document.querySelector(`#ended-calls li.ended-call[data-call-id="${k}"]`)?.dataset.outcome === o, [id, outcome]);
   const dialPicked = async (label) => {
     await startEnabled();
     await page.getByLabel('Call', { exact: true }).selectOption({ label });
