@@ -62,12 +62,25 @@ impl TargetPolicy {
 }
 
 /// Where call changes are POSTed, signed with the secret.
-#[derive(Debug)]
 pub struct WebhookConfig {
     /// `http(s)://…`.
     pub url: String,
     /// Never printed: `SecretString`'s `Debug` redacts it.
     pub secret: SecretString,
+}
+
+impl std::fmt::Debug for WebhookConfig {
+    /// Without the secret, and without the URL's user info (`https://user:pass@…`) or
+    /// query, which may carry a token of the receiver.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (scheme, rest) = self.url.split_once("://").unwrap_or(("", &self.url));
+        let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
+        let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        f.debug_struct("WebhookConfig")
+            .field("url", &format_args!("{scheme}://{host}/{path}"))
+            .finish_non_exhaustive()
+    }
 }
 
 /// Seconds in `1..=max`, from a variable's text.
@@ -327,6 +340,22 @@ mod tests {
         assert_eq!(hook.url, "https://hooks.example.com/sipdial");
         assert_eq!(hook.secret.expose_secret(), "whsec-TOPSECRET-0123");
         assert!(!format!("{c:?}").contains("TOPSECRET"), "{c:?}");
+        let c = config_from(
+            &[
+                (
+                    "SIPDIAL_STATUS_WEBHOOK_URL",
+                    "https://user:TOPSECRET@hooks.example.com/in?token=TOPSECRET",
+                ),
+                ("SIPDIAL_STATUS_WEBHOOK_SECRET", "0123456789abcdef"),
+            ],
+            None,
+        )
+        .unwrap();
+        let shown = format!("{:?}", c.webhook().unwrap());
+        assert_eq!(
+            shown,
+            r#"WebhookConfig { url: https://hooks.example.com/in, .. }"#
+        );
         assert!(config_from(&[], None).unwrap().webhook().is_none());
 
         let url = ("SIPDIAL_STATUS_WEBHOOK_URL", "https://hooks.example.com/x");
