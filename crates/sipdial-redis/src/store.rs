@@ -151,7 +151,8 @@ impl RedisCallStore {
                     .iter()
                     .filter_map(|j| PlatformEvent::from_callback_json(j.as_bytes()).ok())
                     .collect();
-                return Ok(DialRecorded::new(call, true, Some(logged), parked));
+                let slot_freed = !dial.ticket.0.is_empty();
+                return Ok(DialRecorded::new(call, slot_freed, Some(logged), parked));
             }
             call = if text.is_empty() {
                 dial.call.clone()
@@ -259,9 +260,10 @@ impl CallStore for RedisCallStore {
         call: CallRecord,
         ticket: &DialTicket,
     ) -> Result<bool, StoreError> {
-        // The in-flight slot becomes the live call in one step: never counted twice.
+        // The in-flight slot becomes the live call in one step: never counted twice. A
+        // ticket of other limits (empty) is theirs to free.
         self.insert(call, &ticket.0).await?;
-        Ok(true)
+        Ok(!ticket.0.is_empty())
     }
 
     async fn record_dialed(&self, dial: DialRecording<'_>) -> Result<DialRecorded, StoreError> {

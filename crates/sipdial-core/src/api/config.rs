@@ -250,7 +250,9 @@ impl SipDialApiBuilder {
 
     /// Also records calls this server did not place (default false) when the
     /// platform reports them in a session this server knows, e.g. calls dialled from
-    /// another server or an SDK into the same session.
+    /// another server or an SDK into the same session. With signed callbacks
+    /// (`callback_secret`) a verified callback also makes its session known
+    /// (a shared store that lost its state learns it back); unsigned ones never do.
     pub fn record_unknown_calls(mut self, record: bool) -> Self {
         self.record_unknown_calls = record;
         self

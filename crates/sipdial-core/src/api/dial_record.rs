@@ -136,3 +136,52 @@ pub async fn record_dialed_separately<S: CallStore + ?Sized>(
     };
     Ok(DialRecorded::new(call, slot_freed, None, parked))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::call::CallState;
+    use crate::{CallId, ConnectionId, SessionId, StreamId, Timestamp};
+
+    fn record(state: CallState, at: u64) -> CallRecord {
+        CallRecord {
+            id: CallId::new("c1").unwrap(),
+            session_id: SessionId::new("1_s").unwrap(),
+            target: None,
+            connection_id: ConnectionId::new("k1").unwrap(),
+            stream_id: None,
+            state,
+            created_at: Timestamp::from_millis(at),
+            updated_at: Timestamp::from_millis(at),
+            ended_at: None,
+            end_reason: None,
+            sip_code: None,
+            outcome: None,
+            answered_at: None,
+            duration_ms: None,
+        }
+    }
+
+    #[test]
+    fn the_dial_s_facts_go_over_the_earlier_record_s_progress() {
+        let dialed = CallRecord {
+            target: Some("support".to_owned()),
+            stream_id: Some(StreamId::new("st").unwrap()),
+            ..record(CallState::Dialing, 10)
+        };
+        let earlier = CallRecord {
+            ended_at: Some(Timestamp::from_millis(30)),
+            end_reason: Some("Busy Here".to_owned()),
+            sip_code: Some(486),
+            ..record(CallState::Ended, 30)
+        };
+        let merged = keep_earlier_progress(dialed, earlier);
+        assert_eq!(merged.target.as_deref(), Some("support"));
+        assert_eq!(merged.stream_id.as_ref().map(StreamId::as_str), Some("st"));
+        assert_eq!(merged.created_at, Timestamp::from_millis(10));
+        assert_eq!(merged.state, CallState::Ended, "never back to dialing");
+        assert_eq!(merged.updated_at, Timestamp::from_millis(30));
+        assert_eq!(merged.sip_code, Some(486));
+        assert_eq!(merged.end_reason.as_deref(), Some("Busy Here"));
+    }
+}

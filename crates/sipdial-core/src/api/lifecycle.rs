@@ -19,10 +19,12 @@
 //! - **Recording a dial** (`dialed`): one store operation where the store allows it.
 
 mod dialed;
+mod provenance;
 
 use std::sync::Arc;
 
 pub(crate) use dialed::Dialed;
+pub(crate) use provenance::Provenance;
 
 use super::call::{CallRecord, CallState};
 use super::dedupe::{DeliveryDedupe, dedupe_key};
@@ -33,7 +35,7 @@ use super::parked::ParkedEvents;
 use super::store::{CallStore, StoreError};
 use super::transition::{CallChange, CallUpdate, reason_for_disconnect};
 use crate::events::{CallRef, PlatformCallState, PlatformEvent, PlatformEventKind};
-use crate::{CallId, SessionId, Timestamp};
+use crate::{CallId, Timestamp};
 
 /// The host's hook, called once per call change, in order, after the store and the
 /// SSE subscribers have it. It runs inline: keep it quick and non-blocking (hand work
@@ -92,18 +94,6 @@ impl ApplyOutcome {
             ApplyOutcome::Ignored => "ignored",
         }
     }
-}
-
-/// Where a platform event comes from, which decides whether it may make a session
-/// known (see `Lifecycle::adopts`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Provenance {
-    /// From the network without proof: an unsigned callback, or an event the host
-    /// applied itself.
-    Unverified,
-    /// The platform's own: a callback whose signature verified, or an in-process event
-    /// from the dialer.
-    Verified,
 }
 
 /// The engine. Shared by the API (`Arc`) and the in-process queue.
@@ -392,30 +382,6 @@ impl Lifecycle {
             return Ok(ApplyOutcome::Applied);
         }
         Ok(ApplyOutcome::Ignored)
-    }
-
-    /// Whether calls this server did not place may be recorded in `session`: in a
-    /// session the store knows; and, for an event the platform verifiably sent, in
-    /// any session, which the store then registers (it may have lost its state, e.g.
-    /// Redis restarted empty, and learns its sessions back from the platform's
-    /// callbacks). An unverified event never makes a session known: anyone who can
-    /// reach an unsigned callback route could name any session.
-    async fn adopts(
-        &self,
-        session: &SessionId,
-        provenance: Provenance,
-    ) -> Result<bool, StoreError> {
-        if self.store.is_known_session(session).await? {
-            return Ok(true);
-        }
-        if provenance != Provenance::Verified {
-            return Ok(false);
-        }
-        let known = self.store.register_session(session).await?;
-        if known {
-            tracing::info!(session_id = %session, "session registered from a verified platform event");
-        }
-        Ok(known)
     }
 
     /// Applies the events parked for `call`; how many there were.

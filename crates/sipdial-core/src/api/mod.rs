@@ -205,9 +205,10 @@ impl SipDialApi {
         &self.inner.store
     }
 
-    /// Applies one platform event, exactly as `POST {prefix}/callbacks` would after
-    /// its signature check: for hosts that receive the platform's events some other
-    /// way (a queue, their own webhook route).
+    /// Applies one platform event, as `POST {prefix}/callbacks` would an unsigned
+    /// one: for hosts that receive the platform's events some other way (a queue,
+    /// their own webhook route). Such an event never makes a session known (see
+    /// [`SipDialApiBuilder::record_unknown_calls`]).
     pub async fn apply_event(&self, event: PlatformEvent) -> Result<ApplyOutcome, StoreError> {
         self.inner.lifecycle.apply(event).await
     }
