@@ -5,13 +5,21 @@
 
 mod http_support;
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::Method;
 use http_support::*;
 use serde_json::{Value, json};
-use sipdial_core::SipUri;
 use sipdial_core::api::{ApiConfigError, SipTarget};
+use sipdial_core::async_trait;
+use sipdial_core::events::{CallRef, PlatformCallState};
+use sipdial_core::fake::FakeDialer;
+use sipdial_core::{
+    ConnectionId, DialError, DialRequest, Dtmf, DtmfTarget, PlatformEvent, PlatformEventKind,
+    PlatformInfo, SessionId, SessionOptions, SipCall, SipDialApi, SipDialer, SipUri, StreamId,
+    StreamInfo, TokenOptions,
+};
 
 async fn post(f: &Fixture, body: Value) -> String {
     let res = f.send(Method::POST, "/sip/callbacks", Some(body)).await;
@@ -190,4 +198,81 @@ fn the_builder_refuses_unbounded_policies() {
         .default_max_duration(Duration::from_secs(6 * 3600))
         .build()
         .unwrap();
+}
+
+/// A dialer whose platform reports the call answered before the dial's answer is
+/// recorded (the platform calls back that fast).
+struct AnsweredEarly {
+    inner: FakeDialer,
+    api: OnceLock<SipDialApi>,
+}
+
+#[async_trait]
+impl SipDialer for AnsweredEarly {
+    fn platform(&self) -> PlatformInfo {
+        self.inner.platform()
+    }
+    async fn create_session(&self, o: SessionOptions) -> Result<SessionId, DialError> {
+        self.inner.create_session(o).await
+    }
+    fn issue_token(
+        &self,
+        s: &SessionId,
+        o: TokenOptions,
+    ) -> Result<sipdial_core::ClientToken, DialError> {
+        self.inner.issue_token(s, o)
+    }
+    async fn dial(&self, request: DialRequest) -> Result<SipCall, DialError> {
+        let call = self.inner.dial(request).await?;
+        let api = self.api.get().expect("api set");
+        let early = PlatformEvent::new(
+            call.session_id.clone(),
+            PlatformEventKind::CallUpdated {
+                call: CallRef::new(call.id.clone(), call.connection_id.clone()),
+                state: PlatformCallState::Active,
+            },
+        )
+        .at(sipdial_core::Timestamp::from_millis(1_234));
+        api.apply_event(early).await.unwrap();
+        Ok(call)
+    }
+    async fn hang_up(&self, s: &SessionId, c: &ConnectionId) -> Result<(), DialError> {
+        self.inner.hang_up(s, c).await
+    }
+    async fn play_dtmf(&self, t: &DtmfTarget, d: &Dtmf) -> Result<(), DialError> {
+        self.inner.play_dtmf(t, d).await
+    }
+    async fn force_mute(&self, s: &SessionId, st: &StreamId) -> Result<(), DialError> {
+        self.inner.force_mute(s, st).await
+    }
+    async fn list_streams(&self, s: &SessionId) -> Result<Vec<StreamInfo>, DialError> {
+        self.inner.list_streams(s).await
+    }
+}
+
+#[tokio::test]
+async fn an_answer_that_overtakes_the_dial_keeps_its_answered_at() {
+    for record_unknown in [false, true] {
+        let dialer = Arc::new(AnsweredEarly {
+            inner: FakeDialer::new(),
+            api: OnceLock::new(),
+        });
+        let api = builder_for(dialer.clone())
+            .record_unknown_calls(record_unknown)
+            .build()
+            .unwrap();
+        dialer.api.set(api.clone()).unwrap();
+        let f = Fixture {
+            fake: Arc::new(FakeDialer::new()),
+            api,
+        };
+        let s = f.session("r").await;
+        let call = f.dial(&s).await;
+        assert_eq!(call["state"], "active", "{call}");
+        assert_eq!(call["answeredAt"], 1_234, "{call}");
+        let id = call["id"].as_str().unwrap();
+        f.send(Method::DELETE, &format!("/sip/calls/{id}"), None)
+            .await;
+        assert_eq!(get_call(&f, &call).await["outcome"], "completed");
+    }
 }

@@ -2,9 +2,10 @@
 //! balancer as one server.
 //!
 //! Rooms and their sessions, calls and their indexes, the dial limits, callback dedupe,
-//! parked early events and the live event streams all live in one Redis, so any
-//! replica answers for any session or call, the limits hold for the whole fleet, and an
-//! SSE client resumes on whichever replica it reaches. What stays per replica: the SSE
+//! parked early events, the live event streams and the call timers all live in one
+//! Redis, so any replica answers for any session or call, the limits hold for the whole
+//! fleet, a call timer fires once on whichever replica polls first, and an SSE client
+//! resumes on whichever replica it reaches. What stays per replica: the SSE
 //! connections themselves and the dialer's HTTP pool. `docs/scale-out.md` has the key
 //! layout, expiries and failure behaviour.
 //!
@@ -22,6 +23,7 @@ mod events;
 mod limits;
 mod pending;
 mod store;
+mod timers;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,6 +36,7 @@ pub use events::RedisEventLog;
 pub use limits::{IN_FLIGHT_TTL, RedisDialLimits};
 pub use pending::RedisPendingDtmf;
 pub use store::RedisCallStore;
+pub use timers::RedisCallTimers;
 
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "sipdial:";
@@ -111,6 +114,8 @@ pub struct RedisBackend {
     pub events: RedisEventLog,
     /// Digits waiting for their call's answer.
     pub pending_dtmf: RedisPendingDtmf,
+    /// The call policies' timers.
+    pub timers: RedisCallTimers,
 }
 
 fn redacted(e: &redis::RedisError) -> String {
@@ -187,6 +192,7 @@ impl RedisBackend {
             dedupe: RedisDedupe::new(redis.clone()),
             parked: RedisParked::new(redis.clone()),
             pending_dtmf: RedisPendingDtmf::new(redis.clone()),
+            timers: RedisCallTimers::new(redis.clone()),
             events: RedisEventLog::new(redis, tail),
         }
     }
@@ -206,7 +212,8 @@ impl From<RedisBackend> for Backend {
             Arc::new(b.dedupe),
             parked,
             events,
-        );
+        )
+        .with_timers(Arc::new(b.timers));
         backend.pending_dtmf = Arc::new(b.pending_dtmf);
         backend
     }

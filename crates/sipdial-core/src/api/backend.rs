@@ -1,5 +1,6 @@
 //! The state the API keeps between requests, as one bundle of plugins: rooms and calls,
-//! dial limits, callback dedupe, parked early events and the per-session event log.
+//! dial limits, callback dedupe, parked early events, the per-session event log and
+//! the call policies' timers.
 //!
 //! One process uses [`Backend::in_memory`] (the default). Replicas of one app behind a
 //! load balancer share one backend (the `sipdial-redis` crate), so that every replica
@@ -15,6 +16,7 @@ use crate::api::parked::{InMemoryParked, ParkedEvents};
 use crate::api::pending_dtmf::{InMemoryPendingDtmf, PendingDtmf};
 use crate::api::sse::DEFAULT_SSE_REPLAY;
 use crate::api::store::CallStore;
+use crate::api::timers::{CallTimers, InMemoryCallTimers};
 
 /// Every shared part of the API's state.
 #[derive(Clone)]
@@ -34,10 +36,13 @@ pub struct Backend {
     /// keeps them in memory; a shared backend sets its own after it, so that the
     /// replica that applies the answer finds them.
     pub pending_dtmf: Arc<dyn PendingDtmf>,
+    /// The call policies' timers (ring timeout, maximum duration, expiry).
+    pub timers: Arc<dyn CallTimers>,
 }
 
 impl Backend {
-    /// One bundle of its parts.
+    /// One bundle of its parts, with the call timers in memory (see
+    /// [`Backend::with_timers`]).
     pub fn new(
         store: Arc<dyn CallStore>,
         limits: Arc<dyn DialLimits>,
@@ -52,7 +57,15 @@ impl Backend {
             parked,
             events,
             pending_dtmf: Arc::new(InMemoryPendingDtmf::new()),
+            timers: Arc::new(InMemoryCallTimers::new()),
         }
+    }
+
+    /// These parts with `timers` as the call timers (a fleet shares them, so each
+    /// timer fires once, on whichever replica polls first).
+    pub fn with_timers(mut self, timers: Arc<dyn CallTimers>) -> Self {
+        self.timers = timers;
+        self
     }
 
     /// Everything in this process's memory (lost on restart, not shared).

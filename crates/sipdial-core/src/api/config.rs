@@ -11,10 +11,11 @@ use crate::api::allow_list::{CompiledAllowList, UriAllowList};
 use crate::api::authorizer::{Authorizer, DefaultAuthorizer};
 use crate::api::backend::Backend;
 use crate::api::dtmf_at_answer::DtmfAtAnswer;
+use crate::api::call_timers::PolicyTimers;
 use crate::api::lifecycle::{CallEventHook, Lifecycle, Parts};
 use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialPolicy};
 use crate::api::origin::{Origin, OriginPolicy};
-use crate::api::policy::PolicySettings;
+use crate::api::policy::{CallPolicies, PolicySettings};
 use crate::api::queue::EventQueue;
 use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::api::store::CallStore;
@@ -348,17 +349,24 @@ impl SipDialApiBuilder {
             backend.store = store;
         }
         let dtmf_at_answer = DtmfAtAnswer::new(Arc::clone(&self.dialer), backend.pending_dtmf);
-        let lifecycle = Arc::new(Lifecycle::new(
+        let timers = PolicyTimers::new(
+            backend.timers,
+            CallPolicies::new(&targets, self.policy),
+            Arc::clone(&self.dialer),
+        );
+        let lifecycle = Lifecycle::new(
             Parts {
                 store: Arc::clone(&backend.store),
                 events: Arc::clone(&backend.events),
                 dedupe: backend.dedupe,
                 parked: backend.parked,
                 dtmf_at_answer: Arc::clone(&dtmf_at_answer),
+                timers,
             },
             self.on_call_event,
             self.record_unknown_calls,
-        ));
+        );
+        lifecycle.serve();
         // The dialer may learn call events itself (the fake does): they go through the
         // same state machine as HTTP callbacks.
         self.dialer.attach_events(EventQueue::sink(&lifecycle));

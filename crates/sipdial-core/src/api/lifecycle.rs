@@ -21,18 +21,20 @@
 mod dialed;
 mod provenance;
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 pub(crate) use dialed::Dialed;
 pub(crate) use provenance::Provenance;
 
 use super::call::{CallRecord, CallState};
+use super::call_timers::PolicyTimers;
 use super::dedupe::{DeliveryDedupe, dedupe_key};
 use super::dtmf_at_answer::DtmfAtAnswer;
 use super::event_log::EventLog;
 use super::outcome::LocalEnd;
 use super::parked::ParkedEvents;
 use super::store::{CallStore, StoreError};
+use super::timers::TimerKind;
 use super::transition::{CallChange, CallUpdate, reason_for_disconnect};
 use crate::events::{CallRef, PlatformCallState, PlatformEvent, PlatformEventKind};
 use crate::{CallId, Timestamp};
@@ -66,6 +68,8 @@ pub enum CallEventCause {
     Gone,
     /// A platform event (callback or in-process).
     Platform(PlatformEvent),
+    /// A call policy's timer (ring timeout, maximum duration, expiry) ended it.
+    Timer(TimerKind),
 }
 
 /// What applying one platform event did; `POST /callbacks` answers it as `status`.
@@ -108,6 +112,9 @@ pub(crate) struct Lifecycle {
     hook: Option<CallEventHook>,
     record_unknown: bool,
     dtmf_at_answer: Arc<DtmfAtAnswer>,
+    timers: PolicyTimers,
+    /// This engine, for the tasks it starts (which must not keep it alive).
+    me: Weak<Lifecycle>,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -126,11 +133,16 @@ pub(crate) struct Parts {
     pub(crate) dedupe: Arc<dyn DeliveryDedupe>,
     pub(crate) parked: Arc<dyn ParkedEvents>,
     pub(crate) dtmf_at_answer: Arc<DtmfAtAnswer>,
+    pub(crate) timers: PolicyTimers,
 }
 
 impl Lifecycle {
-    pub(crate) fn new(parts: Parts, hook: Option<CallEventHook>, record_unknown: bool) -> Self {
-        Self {
+    pub(crate) fn new(
+        parts: Parts,
+        hook: Option<CallEventHook>,
+        record_unknown: bool,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
             store: parts.store,
             events: parts.events,
             dedupe: parts.dedupe,
@@ -139,7 +151,20 @@ impl Lifecycle {
             hook,
             record_unknown,
             dtmf_at_answer: parts.dtmf_at_answer,
-        }
+            timers: parts.timers,
+            me: me.clone(),
+        })
+    }
+
+    /// The call policies' timers.
+    pub(crate) fn timers(&self) -> &PolicyTimers {
+        &self.timers
+    }
+
+    /// Starts this instance's timer poller if it is not running (on the current Tokio
+    /// runtime): the API serves.
+    pub(crate) fn serve(&self) {
+        self.timers.serve(&self.me);
     }
 
     /// Tells the event log and the hook. Called with the gate held, after the store
@@ -163,6 +188,9 @@ impl Lifecycle {
         if !logged && let Err(e) = self.events.append(&call).await {
             tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
         }
+        self.timers
+            .on_change(&self.me, &call, previous, &cause)
+            .await;
         tracing::info!(
             call_id = %call.id,
             state = call.state.as_str(),

@@ -18,15 +18,19 @@
 //! `dial_record` is how a placed call is recorded in as few store round trips as the
 //! store allows.
 //! For the call lifecycle (`docs/call-lifecycle.md`): `call` (the record and its
-//! states), `transition` (the state machine), `lifecycle` (matching, ordering, the
-//! hook), `queue` (in-process events), `sse` (the event streams) and `signature`
-//! (signed callbacks); `metrics` names every operator metric the API records.
+//! states), `outcome` (how an ended call ended), `transition` (the state machine),
+//! `lifecycle` (matching, ordering, the hook), `queue` (in-process events), `sse` (the
+//! event streams) and `signature` (signed callbacks). The call policies: `policy` (ring
+//! timeout, maximum duration, expiry), `timers` (the `CallTimers` backend part) and
+//! `call_timers` (what each change arms, and the poller that fires due timers);
+//! `metrics` names every operator metric the API records.
 
 mod allow_list;
 mod answer_wait;
 mod authorizer;
 mod backend;
 mod call;
+mod call_timers;
 mod completion;
 mod config;
 mod dedupe;
@@ -55,6 +59,7 @@ pub mod signature;
 mod sse;
 mod store;
 mod targets;
+mod timers;
 mod transition;
 mod wire;
 
@@ -73,6 +78,7 @@ pub use answer_wait::DEFAULT_ANSWER_WAIT;
 pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
 pub use backend::Backend;
 pub use call::{CallRecord, CallState};
+pub use call_timers::TIMER_LEASE;
 pub use config::{ApiConfigError, SipDialApiBuilder, normalize_path_prefix};
 pub use dedupe::{DEDUPE_CAPACITY, DeliveryDedupe, InMemoryDedupe};
 pub use dial_record::{DialRecorded, DialRecording};
@@ -100,6 +106,7 @@ pub use store::{CallStore, StoreError, Updated};
 pub use targets::{
     MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipTarget, check_target_label, check_target_name,
 };
+pub use timers::{CallTimers, DueTimer, InMemoryCallTimers, TimerKind, TimerOp};
 pub use transition::{CallChange, CallUpdate, reason_for_code};
 
 /// Boxed error of a request body.
@@ -210,6 +217,7 @@ impl SipDialApi {
     /// their own webhook route). Such an event never makes a session known (see
     /// [`SipDialApiBuilder::record_unknown_calls`]).
     pub async fn apply_event(&self, event: PlatformEvent) -> Result<ApplyOutcome, StoreError> {
+        self.inner.lifecycle.serve();
         self.inner.lifecycle.apply(event).await
     }
 
@@ -253,6 +261,7 @@ impl SipDialApi {
             status = tracing::field::Empty,
             call_id = tracing::field::Empty,
         );
+        self.inner.lifecycle.serve();
         let fut = async move {
             let res = match self.dispatch(req).await {
                 Ok(res) => res,

@@ -43,7 +43,6 @@ impl CallLimits {
     }
 
     /// These, with the defaults where unset.
-    #[allow(dead_code)]
     fn or(self, defaults: CallLimits) -> CallLimits {
         CallLimits {
             ring_timeout: self.ring_timeout.or(defaults.ring_timeout),
@@ -100,8 +99,6 @@ impl PolicySettings {
     }
 }
 
-// Read by the call timers.
-#[allow(dead_code)]
 /// The policies in force: per target (with the defaults filled in) and for calls
 /// without a target (a caller-supplied URI, a call recorded from the platform's
 /// events).
@@ -113,7 +110,6 @@ pub(crate) struct CallPolicies {
     pub(crate) poll_interval: Duration,
 }
 
-#[allow(dead_code)]
 impl CallPolicies {
     pub(crate) fn new(targets: &Targets, settings: PolicySettings) -> Self {
         let by_target = targets

@@ -222,7 +222,6 @@ pub(crate) struct Target {
     pub(crate) secure: bool,
     pub(crate) video: bool,
     pub(crate) observe_force_mute: bool,
-    #[allow(dead_code)] // read by the call timers
     pub(crate) limits: CallLimits,
     /// The target's own digits at answer, or the builder's default.
     pub(crate) dtmf_after_answer: Option<Dtmf>,
