@@ -1,6 +1,7 @@
 //! The operator metrics after a scripted run: dials (placed, refused, failed at the
 //! platform), callbacks (applied, unchanged, duplicate, refused), calls ending
-//! completed, canceled (our hang-up) and busy (refining a provisional end), and an event stream, read back as the Prometheus text the
+//! completed, canceled (our hang-up), no_answer (the ring timeout) and busy (refining
+//! a provisional end), and an event stream, read back as the Prometheus text the
 //! examples serve at `GET /metrics`.
 //!
 //! The recorder is process-global, so this binary holds this one test only.
@@ -9,13 +10,14 @@
 mod http_support;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use http::Method;
 use http_body_util::Full;
 use http_support::*;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
-use sipdial_core::api::metrics;
+use sipdial_core::api::{SipTarget, metrics};
 use sipdial_core::fake::{Operation, Script};
 use sipdial_core::{DialError, SipDialService};
 use tower::ServiceExt;
@@ -54,20 +56,22 @@ async fn callback(f: &Fixture, body: Value) -> String {
 const EXPECTED: &str = r#"
     sipdial_dials_total{target="support",result="placed"} 1
     sipdial_dials_total{target="sales",result="placed"} 2
+    sipdial_dials_total{target="slow",result="placed"} 1
     sipdial_dials_total{target="unknown",result="invalid_field"} 1
     sipdial_dials_total{target="support",result="platform_timeout"} 1
     sipdial_platform_errors_total{op="dial",kind="timeout"} 1
-    sipdial_platform_dial_seconds_count{result="ok"} 3
+    sipdial_platform_dial_seconds_count{result="ok"} 4
     sipdial_platform_dial_seconds_count{result="error"} 1
-    sipdial_call_transitions_total{state="dialing"} 3
-    sipdial_call_transitions_total{state="ringing"} 1
+    sipdial_call_transitions_total{state="dialing"} 4
+    sipdial_call_transitions_total{state="ringing"} 2
     sipdial_call_transitions_total{state="active"} 1
-    sipdial_call_transitions_total{state="ended"} 3
+    sipdial_call_transitions_total{state="ended"} 4
     sipdial_calls_ended_total{outcome="completed",target="support"} 1
     sipdial_calls_ended_total{outcome="canceled",target="sales"} 1
+    sipdial_calls_ended_total{outcome="no_answer",target="slow"} 1
     sipdial_calls_ended_total{outcome="failed",target="sales"} 1
     sipdial_call_outcomes_refined_total{from="failed",to="busy",target="sales"} 1
-    sipdial_callbacks_total{result="accepted",reason="applied"} 5
+    sipdial_callbacks_total{result="accepted",reason="applied"} 6
     sipdial_callbacks_total{result="accepted",reason="duplicate"} 1
     sipdial_callbacks_total{result="accepted",reason="unchanged"} 1
     sipdial_callbacks_total{result="refused",reason="invalid_json"} 1
@@ -80,7 +84,14 @@ async fn a_scripted_run_leaves_exact_values() {
         .install_recorder()
         .expect("the only recorder of this binary");
     metrics::describe();
-    let f = fixture();
+    // `slow` gives up ringing after 300 ms; timers are looked at every 50 ms.
+    let f = fixture_with(|b| {
+        b.target(
+            SipTarget::parse("slow", "sip:slow@pbx.example.com")
+                .ring_timeout(Duration::from_millis(300)),
+        )
+        .timer_poll_interval(Duration::from_millis(50))
+    });
     let s = f.session("metrics").await;
 
     // Dials: two placed (the default target and a named one), one naming no configured
@@ -153,9 +164,36 @@ async fn a_scripted_run_leaves_exact_values() {
         .await;
     assert_eq!(res.status, 204);
 
-    // In a second session (the first is at its dial rate): a call's connection goes
-    // first (a provisional end), then the platform says busy.
+    // In a second session (the first is at its dial rate): `slow` rings until its ring
+    // timeout ends it; another call's connection goes first (a provisional end), then
+    // the platform says busy.
     let s2 = f.session("metrics-2").await;
+    let res = f
+        .send(
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": s2, "target": "slow" })),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+    let slow = res.json();
+    assert_eq!(
+        callback(&f, updated(&s2, &slow, "RINGING", 20)).await,
+        "applied"
+    );
+    let id = slow["id"].as_str().unwrap();
+    let mut timed_out = Value::Null;
+    for _ in 0..100 {
+        timed_out = f
+            .send(Method::GET, &format!("/sip/calls/{id}"), None)
+            .await
+            .json();
+        if timed_out["state"] == "ended" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(timed_out["outcome"], "no_answer", "{timed_out}");
     let res = f
         .send(
             Method::POST,

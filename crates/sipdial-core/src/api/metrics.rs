@@ -13,6 +13,7 @@
 //! unknown target is counted as `unknown`, so that it cannot grow the series.
 
 use std::future::Future;
+use std::sync::Mutex;
 use std::time::Instant;
 
 use metrics::{
@@ -24,8 +25,8 @@ use super::error::ApiError;
 use super::lifecycle::{ApplyOutcome, CallEventCause};
 use super::outcome::CallOutcome;
 use super::targets::Targets;
-use crate::DialError;
 use crate::events::{PlatformEvent, PlatformEventKind};
+use crate::{CallId, DialError};
 
 /// Counter of `POST /dial` answers, labelled `target` (a configured target's name,
 /// `custom` for a caller's URI dialled without one, `unknown` for a name the server
@@ -52,7 +53,9 @@ pub const CALLS_ENDED: &str = "sipdial_calls_ended_total";
 /// known yet (the SIP leg's connection gone first) is `failed` (or `completed` once
 /// answered) until the platform's code says `busy`, `rejected`, ... So the calls that
 /// finally had outcome X are `sipdial_calls_ended_total{outcome="X"}` plus the
-/// refinements `to="X"` minus those `from="X"`.
+/// refinements `to="X"` minus those `from="X"`. Counted by the process that recorded
+/// the end, when it also applies the refinement (it remembers its last 1024
+/// provisional ends).
 pub const OUTCOMES_REFINED: &str = "sipdial_call_outcomes_refined_total";
 /// Counter of `POST /callbacks` deliveries, labelled `result` (`accepted` or `refused`)
 /// and `reason`: for accepted ones what applying did (`applied`, `unchanged`,
@@ -184,26 +187,64 @@ pub(crate) fn call_changed(call: &CallRecord, previous: Option<CallState>, cause
         if call.state == CallState::Ended {
             counter!(CALLS_ENDED, "outcome" => outcome_label(call.outcome), "target" => target())
                 .increment(1);
+            if let Some(outcome) = call.outcome.filter(|o| o.is_provisional()) {
+                lock(&PROVISIONAL).remember(&call.id, outcome);
+            }
         }
         return;
     }
     // Only the platform's `callDestroyed` replaces the outcome of an ended call, and
-    // only a provisional one, which is a function of whether the call was answered.
-    let refines = matches!(
+    // only a provisional one.
+    let explains = matches!(
         cause,
         CallEventCause::Platform(PlatformEvent {
             kind: PlatformEventKind::CallDestroyed { .. },
             ..
         })
     );
-    if call.state == CallState::Ended && refines {
-        let was = CallOutcome::from_unexplained(call.answered_at.is_some());
-        if call.outcome.is_some_and(|now| now != was) {
-            counter!(OUTCOMES_REFINED, "from" => was.as_str(), "to" => outcome_label(call.outcome),
-                "target" => target())
-            .increment(1);
-        }
+    if call.state == CallState::Ended
+        && explains
+        && let Some(was) = lock(&PROVISIONAL).take(&call.id)
+        && call.outcome.is_some_and(|now| now != was)
+    {
+        counter!(OUTCOMES_REFINED, "from" => was.as_str(), "to" => outcome_label(call.outcome),
+            "target" => target())
+        .increment(1);
     }
+}
+
+/// Most provisional ends remembered: a call whose end is never explained is forgotten
+/// after this many later ones.
+const PROVISIONAL_CAPACITY: usize = 1024;
+
+/// The provisional outcomes of calls this process ended, until the platform explains
+/// them: the change that refines one carries the new outcome only.
+static PROVISIONAL: Mutex<Provisional> = Mutex::new(Provisional {
+    outcomes: Vec::new(),
+});
+
+/// Oldest first; small enough that a scan costs less than hashing.
+struct Provisional {
+    outcomes: Vec<(CallId, CallOutcome)>,
+}
+
+impl Provisional {
+    fn remember(&mut self, id: &CallId, outcome: CallOutcome) {
+        if self.outcomes.len() >= PROVISIONAL_CAPACITY {
+            self.outcomes.remove(0);
+        }
+        self.outcomes.push((id.clone(), outcome));
+    }
+
+    fn take(&mut self, id: &CallId) -> Option<CallOutcome> {
+        let at = self.outcomes.iter().position(|(known, _)| known == id)?;
+        Some(self.outcomes.remove(at).1)
+    }
+}
+
+/// A poisoned lock only means a panic elsewhere mid-update of this cache: keep going.
+fn lock(m: &Mutex<Provisional>) -> std::sync::MutexGuard<'_, Provisional> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The `outcome` label of an ended call (`none` for a record from before outcomes).
