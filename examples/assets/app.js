@@ -358,7 +358,10 @@
   function announce(before, call) {
     if (state.hungUpHere.has(call.id)) return;
     const who = 'The call to ' + targetLabel(call.target);
-    if (isEnded(call)) say(who + ' ended: ' + endText(call) + '.');
+    if (isEnded(call)) {
+      const outcome = outcomeText(call);
+      say(who + ' ended: ' + endText(call) + (outcome ? ' · ' + outcome : '') + '.');
+    }
     else if (before && before.state !== call.state) say(who + ' is ' + (STATE_LABELS[call.state] || call.state) + '.');
   }
 
