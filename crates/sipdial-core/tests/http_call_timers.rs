@@ -253,3 +253,30 @@ async fn ended_calls_keep_no_timers() {
         assert_eq!(get_call(&f, call).await["outcome"], "max_duration");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn waiting_for_the_answer_ends_with_the_ring_timeout() {
+    // No answer for 120 s; the ring timeout of 20 s ends the call, and the wait (which
+    // would otherwise last 60 s) answers with that end.
+    let (f, _) = timed(Duration::from_secs(120), |b| {
+        b.default_ring_timeout(Duration::from_secs(20))
+    });
+    let s = f.session("r").await;
+    let started = tokio::time::Instant::now();
+    let res = f
+        .send(
+            Method::POST,
+            "/sip/dial?wait=answered",
+            Some(serde_json::json!({ "sessionId": s })),
+        )
+        .await;
+    assert_eq!(res.status, 201);
+    let call = res.json();
+    assert_eq!(call["state"], "ended", "{call}");
+    assert_eq!(call["outcome"], "no_answer", "{call}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(20) && waited < Duration::from_secs(25),
+        "{waited:?}"
+    );
+}

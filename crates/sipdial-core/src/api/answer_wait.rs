@@ -16,7 +16,6 @@ use super::error::ApiError;
 use super::event_log::EventLog;
 use super::extract::query_pairs;
 use super::store::CallStore;
-use super::targets::Target;
 
 /// The bound of a wait when neither the target nor the host set a ring timeout.
 pub const DEFAULT_ANSWER_WAIT: Duration = Duration::from_secs(60);
@@ -49,16 +48,21 @@ pub(crate) fn parse_wait(query: Option<&str>) -> Result<Wait, ApiError> {
     }
 }
 
-/// How long a dial to `target` may wait for the answer: its ring timeout, within the
-/// host's `answer_wait_limit`.
-///
-/// The one place the ring timeout enters the wait: `DEFAULT_ANSWER_WAIT` stands for
-/// the target's ring timeout (`SipTarget::ring_timeout`, else the builder's
-/// `default_ring_timeout`) until the call policies provide it.
-pub(crate) fn answer_wait_bound(target: Option<&Target>, limit: Option<Duration>) -> Duration {
-    let _ = target;
-    let ring_timeout = DEFAULT_ANSWER_WAIT;
-    limit.map_or(ring_timeout, |l| l.min(ring_timeout))
+/// How long past the ring timeout a wait lasts: long enough for the timer poller to
+/// end the call, so the answer carries the `no_answer` end instead of a call still
+/// ringing.
+pub const RING_TIMEOUT_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a dial may wait for the answer: the ring timeout of its call policy (the
+/// target's, else the builder's default) and [`RING_TIMEOUT_GRACE`], or
+/// [`DEFAULT_ANSWER_WAIT`] when no ring timeout is set; within the host's
+/// `answer_wait_limit` either way.
+pub(crate) fn answer_wait_bound(
+    ring_timeout: Option<Duration>,
+    limit: Option<Duration>,
+) -> Duration {
+    let bound = ring_timeout.map_or(DEFAULT_ANSWER_WAIT, |r| r + RING_TIMEOUT_GRACE);
+    limit.map_or(bound, |l| l.min(bound))
 }
 
 /// Whether the wait is over for `call`.
@@ -134,5 +138,18 @@ mod tests {
             answer_wait_bound(None, Some(Duration::from_secs(600))),
             DEFAULT_ANSWER_WAIT
         );
+    }
+
+    #[test]
+    fn the_ring_timeout_bounds_the_wait() {
+        let ring = Duration::from_secs(20);
+        let past = ring + RING_TIMEOUT_GRACE;
+        assert_eq!(answer_wait_bound(Some(ring), None), past);
+        assert_eq!(
+            answer_wait_bound(Some(ring), Some(Duration::from_secs(30))),
+            past
+        );
+        let short = Duration::from_secs(5);
+        assert_eq!(answer_wait_bound(Some(ring), Some(short)), short);
     }
 }
