@@ -216,3 +216,37 @@ async fn a_zero_answer_wait_limit_is_refused() {
         sipdial_core::api::ApiConfigError::Limit("answer_wait_limit")
     );
 }
+
+#[tokio::test]
+async fn the_ring_timeout_bounds_the_wait_for_the_answer() {
+    let f = fixture_with(|b| {
+        b.target(
+            SipTarget::new("quick", SipUri::new("sip:quick@pbx.example.com").unwrap())
+                .ring_timeout(Duration::from_millis(700)),
+        )
+        .default_ring_timeout(Duration::from_secs(1))
+        .timer_poll_interval(Duration::from_millis(100))
+    });
+    let sid = f.session("r").await;
+    for (target, ring_timeout) in [("quick", 700), ("sales", 1000)] {
+        let started = std::time::Instant::now();
+        let res = f
+            .send(
+                Method::POST,
+                "/sip/dial?wait=answered",
+                Some(json!({ "sessionId": sid, "target": target })),
+            )
+            .await;
+        let took = started.elapsed();
+        assert_eq!(res.status, 201);
+        // Unanswered: still dialing, or hung up by the ring timeout's own timer.
+        let state = res.json()["state"].as_str().unwrap().to_owned();
+        assert!(state == "dialing" || state == "ended", "{state}");
+        assert!(
+            took >= Duration::from_millis(ring_timeout - 50)
+                // The bound: the ring timeout, a timer poll and the hang-up's grace.
+                && took < Duration::from_millis(ring_timeout + 600 + 2000),
+            "{target}: waited {took:?}"
+        );
+    }
+}

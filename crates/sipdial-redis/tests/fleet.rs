@@ -311,3 +311,83 @@ async fn a_slow_redis_is_503_within_the_bound_then_serves_again() {
     .await;
     assert!(ok, "served again once Redis answers");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn digits_at_answer_are_played_once_when_two_replicas_receive_the_answer() {
+    let redis = redis_or_skip!();
+    let fleet = Fleet::start(&redis).await;
+    fleet
+        .platform
+        .set_callback_url(Some(&fleet.b().callback_url()));
+    let session = fleet.session("pin").await;
+    // A holds the dial until the answer, which reaches B (and, redelivered, C).
+    let dial = fleet.a().post(
+        "/dial?wait=answered",
+        json!({ "sessionId": session, "dtmfAfterAnswer": "42#" }),
+    );
+    let answer = async {
+        let mut id = None;
+        assert!(
+            eventually(PROMPT, || {
+                let found = fleet
+                    .platform
+                    .connections(&session)
+                    .into_iter()
+                    .find_map(|c| c.sip.map(|leg| leg.call_id));
+                let ready = found.is_some();
+                id = found;
+                async move { ready }
+            })
+            .await,
+            "the dial reached the platform"
+        );
+        let id = id.unwrap();
+        // Until A recorded the call, an answer could only be parked: give it a moment.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(fleet.platform.advance_call(&id, CallProgress::Answer));
+        id
+    };
+    let (res, id) = tokio::join!(dial, answer);
+    assert_eq!(res.status, 201, "{}", res.text());
+    let call = res.json().unwrap();
+    assert_eq!(call["state"], "active", "A saw B's answer: {call}");
+    assert!(call.get("dtmfAfterAnswer").is_none());
+    // The same answer delivered to C too.
+    let delivered: Vec<_> = fleet
+        .platform
+        .callbacks()
+        .into_iter()
+        .filter(|c| c.call_id.as_deref() == Some(id.as_str()) && c.event == "callUpdated")
+        .collect();
+    assert!(!delivered.is_empty());
+    for c in &delivered {
+        let req = TestRequest::post("/sip/callbacks")
+            .header(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )
+            .body(sipdial_core::testing::TestBody::Full(c.body.clone()));
+        let res = fleet.c().send(req).await;
+        assert_eq!(res.status, 200, "{}", res.text());
+    }
+    let connection = call["connectionId"].as_str().unwrap().to_owned();
+    let played = || {
+        fleet
+            .platform
+            .connections(&session)
+            .into_iter()
+            .find(|c| c.connection_id == connection)
+            .map(|c| c.dtmf)
+            .unwrap_or_default()
+    };
+    assert!(
+        eventually(PROMPT, || {
+            let n = played().len();
+            async move { n >= 1 }
+        })
+        .await,
+        "the digits were never played"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(played(), ["42#"]);
+}

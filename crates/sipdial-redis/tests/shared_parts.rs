@@ -4,7 +4,7 @@
 mod support;
 
 use sipdial_core::api::{
-    CallRecord, CallState, DeliveryDedupe, EventId, EventLog, ParkedEvents, Since,
+    CallRecord, CallState, DeliveryDedupe, EventId, EventLog, ParkedEvents, PendingDtmf, Since,
 };
 use sipdial_core::events::{CallRef, PlatformCallState};
 use sipdial_core::{CallId, ConnectionId, PlatformEvent, PlatformEventKind, SessionId, Timestamp};
@@ -108,4 +108,26 @@ async fn parked_events_and_dedupe_cross_replicas() {
     assert!(!b.dedupe.first_delivery("k1").await.unwrap());
     b.dedupe.forget("k1").await.unwrap();
     assert!(a.dedupe.first_delivery("k1").await.unwrap());
+}
+
+#[tokio::test]
+async fn pending_digits_are_taken_once_across_replicas() {
+    let redis = redis_or_skip!();
+    let opts = RedisOptions::with_prefix(support::fresh_prefix());
+    let a = RedisBackend::connect(&redis.url(), opts.clone())
+        .await
+        .unwrap()
+        .pending_dtmf;
+    let b = RedisBackend::connect(&redis.url(), opts)
+        .await
+        .unwrap()
+        .pending_dtmf;
+    let id = CallId::new("c-pin").unwrap();
+    let digits = sipdial_core::Dtmf::new("1234#").unwrap();
+    a.put(&id, &digits).await.unwrap();
+    // Both replicas race for them: exactly one gets them.
+    let (x, y) = tokio::join!(a.take(&id), b.take(&id));
+    let got: Vec<_> = [x.unwrap(), y.unwrap()].into_iter().flatten().collect();
+    assert_eq!(got, [digits]);
+    assert_eq!(b.take(&id).await.unwrap(), None);
 }

@@ -748,3 +748,51 @@ async fn one_off_scripts_go_to_the_next_calls_before_the_standing_one() {
         "no script: the call waits"
     );
 }
+
+#[tokio::test]
+async fn force_mute_reports_mute_forced_only_for_a_leg_that_observes_it() {
+    let r = Receiver::start().await;
+    let fake = FakePlatform::builder()
+        .callback_url(&r.url)
+        .start()
+        .await
+        .unwrap();
+    let c = Client::new(&fake);
+    let session = fake.create_session(MediaMode::Routed);
+    let mut calls = Vec::new();
+    for observe in [true, false] {
+        let resp = c
+            .dial(
+                &session,
+                json!({"uri": "sip:desk@pbx.example.com", "observeForceMute": observe}),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        calls.push(resp.json::<Value>().await.unwrap());
+    }
+    r.wait_for("dial events", |e| e.len() == 8).await;
+    for call in &calls {
+        let stream = call["streamId"].as_str().unwrap();
+        let resp = c
+            .send(
+                Method::POST,
+                &format!("/v2/project/{TEST_API_KEY}/session/{session}/stream/{stream}/mute"),
+                &Auth::Project(project_jwt()),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+    }
+    r.wait_for("muteForced", |e| has(e, "muteForced")).await;
+    tokio::time::sleep(ms(200)).await;
+    let muted: Vec<Value> = r
+        .events()
+        .into_iter()
+        .filter(|e| e["event"] == "muteForced")
+        .collect();
+    assert_eq!(muted.len(), 1, "{:?}", r.labels());
+    assert_eq!(muted[0]["call"]["id"], calls[0]["id"]);
+    assert_eq!(muted[0]["call"]["connectionId"], calls[0]["connectionId"]);
+    assert_eq!(muted[0]["sessionId"], session.as_str());
+    // Both streams are force-muted all the same.
+    assert!(fake.streams(&session).iter().all(|s| s.force_muted));
+}

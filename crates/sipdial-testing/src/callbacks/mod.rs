@@ -258,6 +258,17 @@ impl Lifecycle {
         self.outbox.send(out);
     }
 
+    /// Reports a force-mute of `c`'s stream: `muteForced` when `c` is a SIP leg that
+    /// observes force-mute (docs/platform-api.md §6); nothing otherwise. Called with the
+    /// store locked, like the other reports.
+    pub(crate) fn mute_forced(&self, project: &str, c: &ConnectionSnapshot) {
+        if c.sip.as_ref().is_some_and(|leg| leg.observe_force_mute)
+            && let Some(call) = call_ref(project, c)
+        {
+            self.outbox.send(vec![call.mute_forced(Timestamp::now())]);
+        }
+    }
+
     /// Removes a connection the way `reason` says and reports it.
     pub(crate) fn remove_connection(
         &self,

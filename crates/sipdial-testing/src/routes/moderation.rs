@@ -109,6 +109,14 @@ pub(super) fn mute_stream(
         .find(|s| s.stream_id == stream)
         .ok_or_else(|| ApiError::not_found("Stream not found"))?;
     stream.force_muted = true;
+    let connection = stream.connection_id.clone();
+    if let Some(c) = session
+        .connections
+        .iter()
+        .find(|c| c.connection_id == connection)
+    {
+        ctx.lifecycle.mute_forced(&session.info.project_key, c);
+    }
     Ok(body::json_response(StatusCode::OK, &project_json(key)))
 }
 

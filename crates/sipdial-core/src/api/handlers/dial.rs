@@ -200,13 +200,11 @@ impl Handlers<'_> {
                 }
             }
         };
-        let ring_timeout = inner
-            .lifecycle
-            .timers()
-            .policies
-            .limits(target.map(|t| t.name.as_str()))
-            .ring_timeout;
-        let bound = answer_wait_bound(ring_timeout, inner.answer_wait_limit);
+        let bound = answer_wait_bound(
+            &inner.lifecycle.timers().policies,
+            target.map(|t| t.name.as_str()),
+            inner.answer_wait_limit,
+        );
         let record = run_to_completion(place_and_record).await?;
         // After the dial is placed and recorded: a client that leaves now only stops
         // waiting.
