@@ -24,6 +24,7 @@ mod limits;
 mod pending;
 mod store;
 mod timers;
+mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,6 +38,7 @@ pub use limits::{IN_FLIGHT_TTL, RedisDialLimits};
 pub use pending::RedisPendingDtmf;
 pub use store::RedisCallStore;
 pub use timers::RedisCallTimers;
+pub use webhooks::RedisWebhookOutbox;
 
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "sipdial:";
@@ -61,6 +63,12 @@ pub struct RedisOptions {
     pub ended_retention: Duration,
     /// How long a callback delivery is remembered for dedupe (default 1 hour).
     pub dedupe_retention: Duration,
+    /// Status webhook deliveries queued or in delivery at most, fleet-wide (default
+    /// 10 000); beyond it new changes are dropped and counted.
+    pub webhook_outbox_len: usize,
+    /// The webhook dispatch lease: a replica that dies is replaced as the fleet's
+    /// webhook sender after at most this long (default 5 s).
+    pub webhook_lease: Duration,
 }
 
 impl Default for RedisOptions {
@@ -72,6 +80,8 @@ impl Default for RedisOptions {
             session_retention: Duration::from_secs(7 * 24 * 3600),
             ended_retention: Duration::from_secs(24 * 3600),
             dedupe_retention: Duration::from_secs(3600),
+            webhook_outbox_len: 10_000,
+            webhook_lease: Duration::from_secs(5),
         }
     }
 }
@@ -116,6 +126,8 @@ pub struct RedisBackend {
     pub pending_dtmf: RedisPendingDtmf,
     /// The call policies' timers.
     pub timers: RedisCallTimers,
+    /// The status webhook outbox and its dispatch lease.
+    pub webhooks: Arc<RedisWebhookOutbox>,
 }
 
 fn redacted(e: &redis::RedisError) -> String {
@@ -188,11 +200,12 @@ impl RedisBackend {
         let replica = format!("r{replica}");
         Self {
             store: RedisCallStore::new(redis.clone()),
-            limits: RedisDialLimits::new(redis.clone(), replica),
+            limits: RedisDialLimits::new(redis.clone(), replica.clone()),
             dedupe: RedisDedupe::new(redis.clone()),
             parked: RedisParked::new(redis.clone()),
             pending_dtmf: RedisPendingDtmf::new(redis.clone()),
             timers: RedisCallTimers::new(redis.clone()),
+            webhooks: Arc::new(RedisWebhookOutbox::new(redis.clone(), replica)),
             events: RedisEventLog::new(redis, tail),
         }
     }
@@ -213,7 +226,8 @@ impl From<RedisBackend> for Backend {
             parked,
             events,
         )
-        .with_timers(Arc::new(b.timers));
+        .with_timers(Arc::new(b.timers))
+        .with_webhook_outbox(b.webhooks);
         backend.pending_dtmf = Arc::new(b.pending_dtmf);
         backend
     }

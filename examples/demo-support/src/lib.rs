@@ -47,8 +47,7 @@ use sipdial_opentok::OpenTokDialer;
 
 pub use config::{
     DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MAX_CALL_DURATION_SECS,
-    MAX_RING_TIMEOUT_SECS, MIN_CALLBACK_SECRET_LEN, MIN_WEBHOOK_SECRET_LEN, TargetPolicy,
-    WebhookConfig, vars,
+    MAX_RING_TIMEOUT_SECS, MIN_CALLBACK_SECRET_LEN, TargetPolicy, vars,
 };
 pub use error::ConfigError;
 pub use metrics_export::{METRICS_CONTENT_TYPE, METRICS_PATH, install_metrics, render_metrics};
@@ -229,6 +228,13 @@ fn build_api(
     }
     if let Some(secret) = &config.callback_secret {
         builder = builder.callback_secret(secret.expose_secret().to_owned());
+    }
+    if let Some(webhook) = &config.status_webhook {
+        let transport = sipdial_webhooks::ReqwestTransport::new()
+            .map_err(|e| ConfigError::invalid(config::vars::STATUS_WEBHOOK_URL, e.to_string()))?;
+        builder = builder
+            .status_webhook(webhook.clone())
+            .webhook_transport(Arc::new(transport));
     }
     builder.build().map_err(ConfigError::Api)
 }

@@ -1,6 +1,6 @@
 //! The state the API keeps between requests, as one bundle of plugins: rooms and calls,
-//! dial limits, callback dedupe, parked early events, the per-session event log and
-//! the call policies' timers.
+//! dial limits, callback dedupe, parked early events, the per-session event log,
+//! the call policies' timers and the status webhook outbox.
 //!
 //! One process uses [`Backend::in_memory`] (the default). Replicas of one app behind a
 //! load balancer share one backend (the `sipdial-redis` crate), so that every replica
@@ -17,6 +17,7 @@ use crate::api::pending_dtmf::{InMemoryPendingDtmf, PendingDtmf};
 use crate::api::sse::DEFAULT_SSE_REPLAY;
 use crate::api::store::CallStore;
 use crate::api::timers::{CallTimers, InMemoryCallTimers};
+use crate::api::webhooks::{InMemoryOutbox, WebhookOutbox};
 
 /// Every shared part of the API's state.
 #[derive(Clone)]
@@ -38,6 +39,8 @@ pub struct Backend {
     pub pending_dtmf: Arc<dyn PendingDtmf>,
     /// The call policies' timers (ring timeout, maximum duration, expiry).
     pub timers: Arc<dyn CallTimers>,
+    /// Status webhook deliveries waiting to be sent (see [`Backend::with_webhook_outbox`]).
+    pub webhooks: Arc<dyn WebhookOutbox>,
 }
 
 impl Backend {
@@ -58,6 +61,7 @@ impl Backend {
             events,
             pending_dtmf: Arc::new(InMemoryPendingDtmf::new()),
             timers: Arc::new(InMemoryCallTimers::new()),
+            webhooks: Arc::new(InMemoryOutbox::new()),
         }
     }
 
@@ -65,6 +69,14 @@ impl Backend {
     /// timer fires once, on whichever replica polls first).
     pub fn with_timers(mut self, timers: Arc<dyn CallTimers>) -> Self {
         self.timers = timers;
+        self
+    }
+
+    /// Replaces the webhook outbox (default: an [`InMemoryOutbox`], which a fleet must
+    /// not use: each replica would deliver only its own changes, and lose them on
+    /// restart).
+    pub fn with_webhook_outbox(mut self, outbox: Arc<dyn WebhookOutbox>) -> Self {
+        self.webhooks = outbox;
         self
     }
 

@@ -20,6 +20,7 @@ use crate::api::queue::EventQueue;
 use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::api::store::CallStore;
 use crate::api::targets::{SipTarget, Targets};
+use crate::api::webhooks::{WebhookConfigError, WebhookOptions};
 use crate::api::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, Inner, SipDialApi};
 use crate::{Dtmf, SipDialer, ValidationError};
 
@@ -85,6 +86,9 @@ pub enum ApiConfigError {
         /// Its upper bound.
         max: Duration,
     },
+    /// A status webhook is misconfigured.
+    #[error(transparent)]
+    Webhook(#[from] WebhookConfigError),
 }
 
 /// Builder of [`SipDialApi`]; `build()` validates the whole configuration.
@@ -112,6 +116,7 @@ pub struct SipDialApiBuilder {
     pub(crate) policy: PolicySettings,
     default_dtmf_after_answer: Option<Dtmf>,
     answer_wait_limit: Option<Duration>,
+    pub(crate) webhooks: WebhookOptions,
 }
 
 impl std::fmt::Debug for SipDialApiBuilder {
@@ -149,6 +154,7 @@ impl SipDialApiBuilder {
             policy: PolicySettings::default(),
             default_dtmf_after_answer: None,
             answer_wait_limit: None,
+            webhooks: WebhookOptions::default(),
         }
     }
 
@@ -354,6 +360,9 @@ impl SipDialApiBuilder {
             CallPolicies::new(&targets, self.policy),
             Arc::clone(&self.dialer),
         );
+        let webhooks = self
+            .webhooks
+            .build(&targets, Arc::clone(&backend.webhooks))?;
         let lifecycle = Lifecycle::new(
             Parts {
                 store: Arc::clone(&backend.store),
@@ -362,6 +371,7 @@ impl SipDialApiBuilder {
                 parked: backend.parked,
                 dtmf_at_answer: Arc::clone(&dtmf_at_answer),
                 timers,
+                webhooks: webhooks.clone(),
             },
             self.on_call_event,
             self.record_unknown_calls,
@@ -395,6 +405,7 @@ impl SipDialApiBuilder {
                 store: backend.store,
                 rooms_in_flight: Default::default(),
                 lifecycle,
+                webhooks,
                 #[cfg(feature = "jwt")]
                 callback_secret: self.callback_secret,
             }),

@@ -36,6 +36,7 @@ use super::parked::ParkedEvents;
 use super::store::{CallStore, StoreError};
 use super::timers::TimerKind;
 use super::transition::{CallChange, CallUpdate, reason_for_disconnect};
+use super::webhooks::Webhooks;
 use crate::events::{CallRef, PlatformCallState, PlatformEvent, PlatformEventKind};
 use crate::{CallId, Timestamp};
 
@@ -115,6 +116,7 @@ pub(crate) struct Lifecycle {
     timers: PolicyTimers,
     /// This engine, for the tasks it starts (which must not keep it alive).
     me: Weak<Lifecycle>,
+    webhooks: Option<Arc<Webhooks>>,
 }
 
 impl std::fmt::Debug for Lifecycle {
@@ -134,6 +136,7 @@ pub(crate) struct Parts {
     pub(crate) parked: Arc<dyn ParkedEvents>,
     pub(crate) dtmf_at_answer: Arc<DtmfAtAnswer>,
     pub(crate) timers: PolicyTimers,
+    pub(crate) webhooks: Option<Arc<Webhooks>>,
 }
 
 impl Lifecycle {
@@ -152,6 +155,7 @@ impl Lifecycle {
             record_unknown,
             dtmf_at_answer: parts.dtmf_at_answer,
             timers: parts.timers,
+            webhooks: parts.webhooks,
             me: me.clone(),
         })
     }
@@ -198,6 +202,9 @@ impl Lifecycle {
             "call changed"
         );
         self.dtmf_at_answer.on_change(&call, previous);
+        if let Some(w) = &self.webhooks {
+            w.enqueue(&call, previous, &cause).await;
+        }
         if let Some(hook) = &self.hook {
             hook(&CallEvent {
                 call,

@@ -64,6 +64,16 @@ pub const OUTCOMES_REFINED: &str = "sipdial_call_outcomes_refined_total";
 pub const CALLBACKS: &str = "sipdial_callbacks_total";
 /// Gauge of open `GET /events` streams in this process.
 pub const SSE_SUBSCRIBERS: &str = "sipdial_sse_subscribers";
+/// Counter of final status webhook delivery results, labelled `result` = `delivered`,
+/// `refused` (a 4xx other than 408/429, or a 3xx) or `failed` (retries exhausted).
+pub const WEBHOOK_DELIVERIES: &str = "sipdial_webhook_deliveries_total";
+/// Counter of retried status webhook attempts.
+pub const WEBHOOK_RETRIES: &str = "sipdial_webhook_retries_total";
+/// Counter of call changes dropped because the webhook outbox was full (or could not
+/// be reached).
+pub const WEBHOOK_DROPPED: &str = "sipdial_webhook_dropped_total";
+/// Counter of call changes queued for webhook delivery.
+pub const WEBHOOK_QUEUED: &str = "sipdial_webhook_queued_total";
 
 /// Bucket bounds (seconds) suggested for [`PLATFORM_DIAL_SECONDS`] when the recorder
 /// renders histograms: the platform answers a dial in tens to hundreds of milliseconds,
@@ -80,6 +90,10 @@ pub const ALL: &[&str] = &[
     OUTCOMES_REFINED,
     CALLBACKS,
     SSE_SUBSCRIBERS,
+    WEBHOOK_DELIVERIES,
+    WEBHOOK_RETRIES,
+    WEBHOOK_DROPPED,
+    WEBHOOK_QUEUED,
 ];
 
 /// Registers the help text and unit of every series with the installed recorder. Call it
@@ -118,6 +132,26 @@ pub fn describe() {
         "Platform callbacks accepted or refused, by reason"
     );
     describe_gauge!(SSE_SUBSCRIBERS, Unit::Count, "Open event streams");
+    describe_counter!(
+        WEBHOOK_DELIVERIES,
+        Unit::Count,
+        "Status webhook deliveries by final result"
+    );
+    describe_counter!(
+        WEBHOOK_RETRIES,
+        Unit::Count,
+        "Retried status webhook attempts"
+    );
+    describe_counter!(
+        WEBHOOK_DROPPED,
+        Unit::Count,
+        "Call changes dropped by a full or unreachable webhook outbox"
+    );
+    describe_counter!(
+        WEBHOOK_QUEUED,
+        Unit::Count,
+        "Call changes queued for webhook delivery"
+    );
 }
 
 /// The `target` label of a dial request, resolved the way the dial route resolves it

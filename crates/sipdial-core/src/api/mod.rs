@@ -20,7 +20,8 @@
 //! For the call lifecycle (`docs/call-lifecycle.md`): `call` (the record and its
 //! states), `outcome` (how an ended call ended), `transition` (the state machine),
 //! `lifecycle` (matching, ordering, the hook), `queue` (in-process events), `sse` (the
-//! event streams) and `signature` (signed callbacks). The call policies: `policy` (ring
+//! event streams), `signature` (signed callbacks) and `webhooks` (status webhooks to
+//! the host). The call policies: `policy` (ring
 //! timeout, maximum duration, expiry), `timers` (the `CallTimers` backend part) and
 //! `call_timers` (what each change arms, and the poller that fires due timers);
 //! `metrics` names every operator metric the API records.
@@ -61,6 +62,7 @@ mod store;
 mod targets;
 mod timers;
 mod transition;
+pub mod webhooks;
 mod wire;
 
 use std::sync::Arc;
@@ -153,6 +155,7 @@ struct Inner {
     dtmf_at_answer: Arc<dtmf_at_answer::DtmfAtAnswer>,
     events: Arc<dyn EventLog>,
     answer_wait_limit: Option<std::time::Duration>,
+    webhooks: Option<Arc<webhooks::Webhooks>>,
     streams: sse::Streams,
     #[cfg(feature = "jwt")]
     callback_secret: Option<secrecy::SecretString>,
@@ -180,6 +183,16 @@ impl SipDialApi {
     /// Starts configuring an API over `dialer`.
     pub fn builder(dialer: Arc<dyn SipDialer>) -> SipDialApiBuilder {
         SipDialApiBuilder::new(dialer)
+    }
+
+    /// This process's status webhook totals (all zero without a webhook); the same
+    /// counts go to the `metrics` facade as `sipdial_webhook_*` series.
+    pub fn webhook_stats(&self) -> webhooks::WebhookStats {
+        self.inner
+            .webhooks
+            .as_ref()
+            .map(|w| w.stats())
+            .unwrap_or_default()
     }
 
     /// The API's prefix below the host's mount (`/sip` by default), without a

@@ -1,4 +1,6 @@
-//! Verifying signed platform callbacks (docs/platform-api.md §6, "Secure callbacks"): an
+//! Signed bodies in the platform's format (docs/platform-api.md §6, "Secure callbacks"):
+//! verifying its callbacks, and signing our status webhooks the same way ([`sign_body`]),
+//! so the claim format lives here once. The format: an
 //! HS256 JWT in `Authorization: Bearer`, signed with the callback's signature secret,
 //! whose optional `payload_hash` claim is the SHA-256 of the raw body.
 //!
@@ -33,6 +35,42 @@ fn refuse(code: &'static str, message: &'static str) -> ApiError {
 pub fn payload_hash(body: &[u8]) -> String {
     let d = digest::digest(&digest::SHA256, body);
     d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Lifetime of a body signature sipdial issues (its status webhooks): long enough for
+/// a receiver's clock skew, short enough that a captured delivery is soon useless.
+pub const SIGNED_BODY_TTL_SECS: u64 = 300;
+
+/// The claims of a signed body, the format the platform's signed callbacks use and
+/// `POST /callbacks` checks (docs/platform-api.md §6): issued at, expiry, and the body's hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SignedBodyClaims {
+    /// Issued at (seconds).
+    pub iat: u64,
+    /// Expires (seconds): `iat` + [`SIGNED_BODY_TTL_SECS`].
+    pub exp: u64,
+    /// The lowercase hex SHA-256 of the body ([`payload_hash`]).
+    pub payload_hash: String,
+}
+
+impl SignedBodyClaims {
+    /// The claims of `body` signed at `now_secs`.
+    pub fn new(body: &[u8], now_secs: u64) -> Self {
+        Self {
+            iat: now_secs,
+            exp: now_secs + SIGNED_BODY_TTL_SECS,
+            payload_hash: payload_hash(body),
+        }
+    }
+}
+
+/// The HS256 JWT that signs `body` at `now_secs`, for `Authorization: Bearer`.
+pub fn sign_body(
+    body: &[u8],
+    key: &crate::jwt::Hs256Key,
+    now_secs: u64,
+) -> Result<String, crate::DialError> {
+    crate::jwt::sign_hs256_with(&SignedBodyClaims::new(body, now_secs), key)
 }
 
 /// Checks the request's signature against `secret` at `now_secs`.
@@ -134,6 +172,23 @@ pub(crate) fn verify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_sign_body_signs_verify_accepts() {
+        let secret = SecretString::from("0123456789abcdef0123");
+        let key = crate::jwt::Hs256Key::new(b"0123456789abcdef0123");
+        // jsonwebtoken checks `exp` against the real clock.
+        let now = crate::Timestamp::now().as_secs();
+        let token = sign_body(b"{\"a\":1}", &key, now).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        assert!(verify(&headers, b"{\"a\":1}", &secret, now).is_ok());
+        let refused = verify(&headers, b"{\"a\":2}", &secret, now).unwrap_err();
+        assert_eq!(refused.code(), "payload_hash_mismatch");
+    }
 
     #[test]
     fn payload_hash_is_lowercase_hex_sha256() {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::config::ApiConfigError;
 use super::policy::CallLimits;
+use super::webhooks::StatusWebhook;
 use crate::{Dtmf, SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};
 
 /// Longest target name.
@@ -55,6 +56,7 @@ pub struct SipTarget {
     pub(crate) observe_force_mute: bool,
     pub(crate) limits: CallLimits,
     pub(crate) dtmf_after_answer: Option<Dtmf>,
+    pub(crate) status_webhook: Option<StatusWebhook>,
 }
 
 impl SipTarget {
@@ -84,6 +86,7 @@ impl SipTarget {
             observe_force_mute: false,
             limits: CallLimits::default(),
             dtmf_after_answer: None,
+            status_webhook: None,
         }
     }
 
@@ -168,6 +171,14 @@ impl SipTarget {
         self.dtmf_after_answer.as_ref()
     }
 
+    /// POSTs this target's call changes to `webhook` instead of the builder's
+    /// [`crate::api::SipDialApiBuilder::status_webhook`].
+    #[cfg(feature = "jwt")]
+    pub fn status_webhook(mut self, webhook: StatusWebhook) -> Self {
+        self.status_webhook = Some(webhook);
+        self
+    }
+
     /// The name callers pick it by.
     pub fn name(&self) -> &str {
         &self.name
@@ -225,6 +236,7 @@ pub(crate) struct Target {
     pub(crate) limits: CallLimits,
     /// The target's own digits at answer, or the builder's default.
     pub(crate) dtmf_after_answer: Option<Dtmf>,
+    pub(crate) status_webhook: Option<StatusWebhook>,
 }
 
 impl SipTarget {
@@ -250,6 +262,7 @@ impl SipTarget {
             observe_force_mute: self.observe_force_mute,
             limits: self.limits,
             dtmf_after_answer: self.dtmf_after_answer.or_else(|| default_dtmf.cloned()),
+            status_webhook: self.status_webhook,
         })
     }
 }

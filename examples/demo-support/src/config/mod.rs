@@ -19,13 +19,11 @@ mod policy;
 #[cfg(test)]
 pub(crate) mod tests;
 pub mod vars;
+mod webhook;
 
 pub(crate) use parse::parse_bool;
 use parse::{check_http_url, parse_host, parse_origins, parse_positive};
-pub use policy::{
-    MAX_CALL_DURATION_SECS, MAX_RING_TIMEOUT_SECS, MIN_WEBHOOK_SECRET_LEN, TargetPolicy,
-    WebhookConfig,
-};
+pub use policy::{MAX_CALL_DURATION_SECS, MAX_RING_TIMEOUT_SECS, TargetPolicy};
 pub(crate) use policy::{TARGET_FIELDS as POLICY_FIELDS, default_target_policy, target_policy};
 
 /// Shortest callback signature secret accepted: an HMAC key much shorter than its hash
@@ -62,8 +60,6 @@ pub struct DemoConfig {
     pub(crate) targets: Vec<SipTarget>,
     /// The targets' call policies, by target name (targets that set none are absent).
     pub(crate) policies: BTreeMap<String, TargetPolicy>,
-    /// Where call changes are POSTed, when configured.
-    pub(crate) webhook: Option<WebhookConfig>,
     pub(crate) default_target: Option<String>,
     pub(crate) opentok_js_url: String,
     pub(crate) max_active_calls: Option<u32>,
@@ -73,6 +69,8 @@ pub struct DemoConfig {
     pub(crate) callback_secret: Option<secrecy::SecretString>,
     /// `""` or `/segment[/segment…]`, without a trailing `/`.
     pub(crate) mount: String,
+    /// Where call changes are POSTed; its `Debug` redacts the secret.
+    pub(crate) status_webhook: Option<sipdial_core::api::webhooks::StatusWebhook>,
 }
 
 /// How to reach the real platform; absent in demo mode.
@@ -122,7 +120,6 @@ impl DemoConfig {
                 None => t,
             })
             .collect();
-        let webhook = policy::webhook(lookup)?;
         let default_target = match lookup(vars::SIP_DEFAULT_TARGET)? {
             Some(name) => {
                 if !targets.iter().any(|t| t.name() == name) {
@@ -168,7 +165,9 @@ impl DemoConfig {
                 )
             })?,
         };
+        let status_webhook = webhook::from_lookup(lookup)?;
         Ok(Self {
+            status_webhook,
             mount,
             host,
             port,
@@ -178,7 +177,6 @@ impl DemoConfig {
             }),
             targets,
             policies,
-            webhook,
             default_target,
             opentok_js_url,
             max_active_calls,
@@ -216,11 +214,6 @@ impl DemoConfig {
     /// The call policy of the target `name` (empty when it sets none).
     pub fn policy_of(&self, name: &str) -> TargetPolicy {
         self.policies.get(name).cloned().unwrap_or_default()
-    }
-
-    /// The status webhook, when one is configured.
-    pub fn webhook(&self) -> Option<&WebhookConfig> {
-        self.webhook.as_ref()
     }
 
     /// Where the page loads OpenTok.js from.

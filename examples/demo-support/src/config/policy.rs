@@ -1,8 +1,8 @@
 //! Call policies from the environment: a target's ring timeout, maximum duration and
 //! DTMF at answer (`SIP_RING_TIMEOUT_SECS`, `SIP_MAX_DURATION_SECS`,
 //! `SIP_DTMF_AFTER_ANSWER` for the default target; `ringTimeoutSecs`, `maxDurationSecs`,
-//! `dtmfAfterAnswer` in a `SIP_TARGETS` entry), and the status webhook
-//! (`SIPDIAL_STATUS_WEBHOOK_URL`, `SIPDIAL_STATUS_WEBHOOK_SECRET`).
+//! `dtmfAfterAnswer` in a `SIP_TARGETS` entry). The status webhook's variables are
+//! read by `webhook`.
 //!
 //! Values are checked here, at start-up, so that a typo stops the app with the variable
 //! named instead of surfacing on the first call. Messages never quote a value: DTMF at
@@ -10,12 +10,10 @@
 
 use std::time::Duration;
 
-use secrecy::SecretString;
 use serde_json::{Map, Value};
 use sipdial_core::Dtmf;
 use sipdial_core::api::SipTarget;
 
-use super::parse::check_http_url;
 use super::{Lookup, vars};
 use crate::ConfigError;
 
@@ -26,8 +24,6 @@ pub const MAX_RING_TIMEOUT_SECS: u64 = sipdial_core::api::MAX_RING_TIMEOUT.as_se
 /// Longest maximum duration accepted: the API's own bound, the platform's 6-hour cap on
 /// a call ([`sipdial_core::api::MAX_CALL_DURATION`]).
 pub const MAX_CALL_DURATION_SECS: u64 = sipdial_core::api::MAX_CALL_DURATION.as_secs();
-/// Shortest status webhook secret accepted, as for the callback secret.
-pub const MIN_WEBHOOK_SECRET_LEN: usize = 16;
 
 /// What a target asks of its calls beyond dialing them; `None` leaves the API's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -58,28 +54,6 @@ impl TargetPolicy {
             target = target.dtmf_after_answer(d.clone());
         }
         target
-    }
-}
-
-/// Where call changes are POSTed, signed with the secret.
-pub struct WebhookConfig {
-    /// `http(s)://…`.
-    pub url: String,
-    /// Never printed: `SecretString`'s `Debug` redacts it.
-    pub secret: SecretString,
-}
-
-impl std::fmt::Debug for WebhookConfig {
-    /// Without the secret, and without the URL's user info (`https://user:pass@…`) or
-    /// query, which may carry a token of the receiver.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let (scheme, rest) = self.url.split_once("://").unwrap_or(("", &self.url));
-        let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
-        let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-        f.debug_struct("WebhookConfig")
-            .field("url", &format_args!("{scheme}://{host}/{path}"))
-            .finish_non_exhaustive()
     }
 }
 
@@ -149,47 +123,9 @@ pub(crate) fn target_policy(fields: &Map<String, Value>) -> Result<TargetPolicy,
     })
 }
 
-/// The status webhook: both variables or neither.
-pub(crate) fn webhook(lookup: Lookup<'_>) -> Result<Option<WebhookConfig>, ConfigError> {
-    let url = lookup(vars::STATUS_WEBHOOK_URL)?;
-    let secret = lookup(vars::STATUS_WEBHOOK_SECRET)?;
-    let (url, secret) = match (url, secret) {
-        (None, None) => return Ok(None),
-        (Some(url), Some(secret)) => (url, secret),
-        (Some(_), None) => {
-            return Err(ConfigError::invalid(
-                vars::STATUS_WEBHOOK_SECRET,
-                "is required when SIPDIAL_STATUS_WEBHOOK_URL is set: every delivery is signed with it",
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(ConfigError::invalid(
-                vars::STATUS_WEBHOOK_URL,
-                "is required when SIPDIAL_STATUS_WEBHOOK_SECRET is set",
-            ));
-        }
-    };
-    let url = check_http_url(vars::STATUS_WEBHOOK_URL, url.trim().to_owned(), false)?;
-    let secret = secret.trim();
-    if secret.chars().count() < MIN_WEBHOOK_SECRET_LEN {
-        return Err(ConfigError::invalid(
-            vars::STATUS_WEBHOOK_SECRET,
-            format!(
-                "is too short: use at least {MIN_WEBHOOK_SECRET_LEN} random characters (the receiver verifies each delivery with it)"
-            ),
-        ));
-    }
-    Ok(Some(WebhookConfig {
-        url,
-        secret: SecretString::from(secret.to_owned()),
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
-
-    use secrecy::ExposeSecret as _;
 
     use super::{MAX_CALL_DURATION_SECS, MAX_RING_TIMEOUT_SECS};
     use crate::config::tests::config_from;
@@ -321,71 +257,5 @@ mod tests {
         let creds = sipdial_opentok::Credentials::project("123456", "secret-secret-secret");
         let err = config_from(&[("SIP_MAX_DURATION_SECS", "60")], Some(creds)).unwrap_err();
         assert_eq!(err.variable(), Some("SIP_URI"));
-    }
-
-    #[test]
-    fn the_status_webhook_needs_a_url_and_a_long_secret_and_hides_it() {
-        let c = config_from(
-            &[
-                (
-                    "SIPDIAL_STATUS_WEBHOOK_URL",
-                    "https://hooks.example.com/sipdial",
-                ),
-                ("SIPDIAL_STATUS_WEBHOOK_SECRET", " whsec-TOPSECRET-0123 "),
-            ],
-            None,
-        )
-        .unwrap();
-        let hook = c.webhook().expect("configured");
-        assert_eq!(hook.url, "https://hooks.example.com/sipdial");
-        assert_eq!(hook.secret.expose_secret(), "whsec-TOPSECRET-0123");
-        assert!(!format!("{c:?}").contains("TOPSECRET"), "{c:?}");
-        let c = config_from(
-            &[
-                (
-                    "SIPDIAL_STATUS_WEBHOOK_URL",
-                    "https://user:TOPSECRET@hooks.example.com/in?token=TOPSECRET",
-                ),
-                ("SIPDIAL_STATUS_WEBHOOK_SECRET", "0123456789abcdef"),
-            ],
-            None,
-        )
-        .unwrap();
-        let shown = format!("{:?}", c.webhook().unwrap());
-        assert_eq!(
-            shown,
-            r#"WebhookConfig { url: https://hooks.example.com/in, .. }"#
-        );
-        assert!(config_from(&[], None).unwrap().webhook().is_none());
-
-        let url = ("SIPDIAL_STATUS_WEBHOOK_URL", "https://hooks.example.com/x");
-        let secret = (
-            "SIPDIAL_STATUS_WEBHOOK_SECRET",
-            "0123456789abcdef-TOPSECRET",
-        );
-        let cases: &[(&[(&'static str, &str)], &str)] = &[
-            (&[url], "SIPDIAL_STATUS_WEBHOOK_SECRET"),
-            (&[secret], "SIPDIAL_STATUS_WEBHOOK_URL"),
-            (
-                &[url, ("SIPDIAL_STATUS_WEBHOOK_SECRET", "TOPSECRET-15ch")],
-                "SIPDIAL_STATUS_WEBHOOK_SECRET",
-            ),
-            (
-                &[
-                    ("SIPDIAL_STATUS_WEBHOOK_URL", "ftp://hooks.example.com"),
-                    secret,
-                ],
-                "SIPDIAL_STATUS_WEBHOOK_URL",
-            ),
-            (
-                &[("SIPDIAL_STATUS_WEBHOOK_URL", "/relative/path"), secret],
-                "SIPDIAL_STATUS_WEBHOOK_URL",
-            ),
-        ];
-        for (pairs, var) in cases {
-            let (got, message) = refused(pairs);
-            assert_eq!(got, Some(*var), "{pairs:?} -> {message}");
-            assert!(!message.contains("TOPSECRET"), "{message}");
-        }
     }
 }

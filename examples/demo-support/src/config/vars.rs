@@ -45,7 +45,8 @@ pub const ALLOWED_ORIGINS: &str = "SIPDIAL_ALLOWED_ORIGINS";
 /// The signature secret of the platform's signed callbacks: when set,
 /// `POST /sip/callbacks` accepts only deliveries whose JWT verifies with it.
 pub const CALLBACK_SECRET: &str = "SIPDIAL_CALLBACK_SECRET";
-/// Where every call change is POSTed as a signed JSON status webhook.
+/// Where every call change is POSTed, signed (docs/call-lifecycle.md, "Status
+/// webhooks"); needs [`STATUS_WEBHOOK_SECRET`].
 pub const STATUS_WEBHOOK_URL: &str = "SIPDIAL_STATUS_WEBHOOK_URL";
 /// The secret the status webhooks are signed with (at least 16 characters).
 pub const STATUS_WEBHOOK_SECRET: &str = "SIPDIAL_STATUS_WEBHOOK_SECRET";
