@@ -70,6 +70,17 @@
   // also merges list refreshes with live events, which can cross).
   const STATE_RANK = { dialing: 0, ringing: 1, active: 2, on_hold: 2, ended: 9 };
   const DTMF_KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
+  // The server's one-word outcome of an ended call, for people.
+  const OUTCOME_LABELS = {
+    completed: 'Completed',
+    busy: 'Busy',
+    no_answer: 'No answer',
+    rejected: 'Rejected',
+    failed: 'Failed',
+    canceled: 'Canceled',
+    max_duration: 'Hit the time limit',
+    expired: 'Expired',
+  };
 
   function readConfig() {
     const node = document.getElementById('sipdial-config');
@@ -204,6 +215,22 @@
     return reason || code || 'Ended';
   }
 
+  // "42 s", "3 min 05 s", "1 h 02 min".
+  function formatDuration(ms) {
+    const s = Math.round(ms / 1000);
+    if (s < 60) return s + ' s';
+    const m = Math.floor(s / 60);
+    if (m < 60) return m + ' min ' + String(s % 60).padStart(2, '0') + ' s';
+    return Math.floor(m / 60) + ' h ' + String(m % 60).padStart(2, '0') + ' min';
+  }
+
+  // "No answer", "Completed · talked 42 s": empty until the server gives the outcome.
+  function outcomeText(call) {
+    if (!call.outcome) return '';
+    const label = OUTCOME_LABELS[call.outcome] || call.outcome;
+    return typeof call.durationMs === 'number' ? label + ' · talked ' + formatDuration(call.durationMs) : label;
+  }
+
   function buildCallElement(call) {
     const li = document.createElement('li');
     li.className = 'call';
@@ -256,7 +283,16 @@
       pad.append(b);
     }
     keypad.append(summary, pad, dtmfStatus);
-    actions.append(hangup, keypad);
+
+    // Force-mute: the platform offers no unmute, so the button stays pressed.
+    const mute = document.createElement('button');
+    mute.type = 'button';
+    mute.className = 'mute';
+    mute.textContent = 'Mute';
+    mute.setAttribute('aria-label', 'Mute the call to ' + label);
+    mute.setAttribute('aria-pressed', 'false');
+    mute.addEventListener('click', () => muteCall(call.id, mute));
+    actions.append(hangup, mute, keypad);
 
     li.append(head, meta, actions);
     return li;
@@ -282,7 +318,9 @@
     head.append(name, badge);
     const reason = document.createElement('p');
     reason.className = 'end-reason';
-    li.append(head, reason);
+    const outcome = document.createElement('p');
+    outcome.className = 'call-outcome';
+    li.append(head, reason, outcome);
     return li;
   }
 
@@ -291,6 +329,11 @@
     const when = call.endedAt ? ' · ' + formatTime(call.endedAt) : '';
     li.querySelector('.end-reason').textContent = endText(call) + when;
     li.dataset.sipCode = typeof call.sipCode === 'number' ? String(call.sipCode) : '';
+    const outcome = li.querySelector('.call-outcome');
+    outcome.textContent = outcomeText(call);
+    outcome.hidden = !call.outcome;
+    li.dataset.outcome = call.outcome || '';
+    li.dataset.durationMs = typeof call.durationMs === 'number' ? String(call.durationMs) : '';
   }
 
   // Whether `next` may replace what the page shows for the same call.
@@ -298,7 +341,8 @@
     if (!known) return true;
     if (isEnded(known)) {
       // Final: only more detail about the end (the platform's reason after our hang-up).
-      return isEnded(next) && (next.sipCode !== known.sipCode || next.endReason !== known.endReason);
+      return isEnded(next) && (next.sipCode !== known.sipCode || next.endReason !== known.endReason
+        || next.outcome !== known.outcome || next.durationMs !== known.durationMs);
     }
     if (isEnded(next)) return true;
     const a = typeof next.updatedAt === 'number' ? next.updatedAt : 0;
@@ -314,7 +358,10 @@
   function announce(before, call) {
     if (state.hungUpHere.has(call.id)) return;
     const who = 'The call to ' + targetLabel(call.target);
-    if (isEnded(call)) say(who + ' ended: ' + endText(call) + '.');
+    if (isEnded(call)) {
+      const outcome = outcomeText(call);
+      say(who + ' ended: ' + endText(call) + (outcome ? ' · ' + outcome : '') + '.');
+    }
     else if (before && before.state !== call.state) say(who + ' is ' + (STATE_LABELS[call.state] || call.state) + '.');
   }
 
@@ -528,6 +575,19 @@
       state.hungUpHere.delete(id);
       showError('Hang up', err);
       if (button) button.disabled = false;
+    }
+  }
+
+  async function muteCall(id, button) {
+    button.disabled = true;
+    try {
+      await request('POST', '/calls/' + encodeURIComponent(id) + '/mute');
+      button.textContent = 'Muted';
+      button.setAttribute('aria-pressed', 'true');
+      say('Muted the call to ' + targetLabel(state.calls.get(id)?.call.target) + '.');
+    } catch (err) {
+      showError('Mute', err);
+      button.disabled = false;
     }
   }
 

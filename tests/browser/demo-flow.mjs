@@ -3,8 +3,8 @@
 //
 //   node demo-flow.mjs --url=http://127.0.0.1:PORT/ --screenshot=target/artifacts/x.png \
 //        [--expect-targets=N] [--pick=LABEL] [--video=demo|unavailable] \
-//        [--scenario=controls|lifecycle] [--expect-end=TEXT] [--expect-busy=TEXT]
-//        [--sip-timing]
+//        [--scenario=controls|lifecycle|policies] [--expect-end=TEXT] [--expect-busy=TEXT]
+//        [--ring-timeout=LABEL] [--time-limit=LABEL] [--mute] [--sip-timing]
 //
 // --video=demo (default): demo mode, banner shown, no request leaves the app.
 // --video=unavailable: real mode whose OpenTok.js cannot load: no banner, the video
@@ -16,6 +16,11 @@
 // platform's callbacks): the first must ring, be answered and end with --expect-end
 // (e.g. "Normal Clearing (SIP 700)"); the second must ring and end with --expect-busy
 // (e.g. "Busy Here (SIP 486)") without ever being active. The page never hangs up.
+// --scenario=policies: the server's own call policies, in demo mode on real SIP: a call
+// to the target labelled --ring-timeout (a far end that never answers) rings and is
+// ended by sipdial with the outcome "No answer"; a call to --time-limit is answered and
+// ended by sipdial at its maximum duration ("Hit the time limit", with the talk time).
+// With --mute the answered call is muted from its Mute button first.
 //
 // Env: CHROMIUM_PATH (default /usr/bin/chromium). Exits 1 on the first failed step,
 // printing what the page showed. The Rust tests in examples/*-demo/tests/browser.rs start
@@ -44,8 +49,8 @@ const progression = (args.progression || 'yes') !== 'no';
 // the endpoint's 180 and 200, whose timing the Rust side sets).
 const sipTiming = args['sip-timing'] === 'true';
 const scenario = args.scenario || 'controls';
-if (!['controls', 'lifecycle'].includes(scenario)) {
-  console.error('--scenario must be controls or lifecycle');
+if (!['controls', 'lifecycle', 'policies'].includes(scenario)) {
+  console.error('--scenario must be controls, lifecycle or policies');
   process.exit(2);
 }
 if (!['demo', 'unavailable'].includes(videoMode)) {
@@ -164,6 +169,10 @@ const waitForState = (id, st, why) =>
     return li && li.querySelector('.call-state')?.dataset.state === want;
   }, [id, st]);
 
+const waitForOutcome = (id, outcome) =>
+  waitFor(`call ${id} ended with the outcome ${outcome}`, ([k, o]) =>
+    document.querySelector(`#ended-calls li.ended-call[data-call-id="${k}"]`)?.dataset.outcome === o, [id, outcome]);
+
 // The lifecycle scenario: the far end is scripted by the caller through the platform's
 // callbacks; this page only dials and watches.
 async function lifecycle() {
@@ -187,7 +196,8 @@ async function lifecycle() {
   const firstSeq = await statesOf(first);
   await check(firstSeq.includes('ringing') && firstSeq.includes('active'), `call 1 was seen ringing and active (${firstSeq.join(' > ')})`);
   await check(neverBackwards(firstSeq) && firstSeq[firstSeq.length - 1] === 'ended', `call 1 only moved forwards (${firstSeq.join(' > ')})`);
-  ok(`call 1: ${firstSeq.join(' → ')}: "${firstEnd}"`);
+  await waitForOutcome(first, 'completed');
+  ok(`call 1: ${firstSeq.join(' → ')}: "${firstEnd}", outcome completed`);
 
   // Call 2: rings, the far end is busy.
   await startEnabled();
@@ -202,12 +212,76 @@ async function lifecycle() {
   const secondSeq = await statesOf(second);
   await check(!secondSeq.includes('active'), `the busy call was never active (${secondSeq.join(' > ')})`);
   await check(neverBackwards(secondSeq), `call 2 only moved forwards (${secondSeq.join(' > ')})`);
-  ok(`call 2: ${secondSeq.join(' → ')}: "${secondEnd}"`);
+  await waitForOutcome(second, 'busy');
+  const busyText = (await page.locator(`#ended-calls li.ended-call[data-call-id="${second}"] .call-outcome`).innerText()).trim();
+  await check(busyText === 'Busy', `the busy call's outcome reads "Busy" ("${busyText}")`);
+  ok(`call 2: ${secondSeq.join(' → ')}: "${secondEnd}", outcome busy`);
 
   await check((await page.locator('#ended-calls li.ended-call').count()) === 2, 'both calls are listed as ended');
   await check((await page.locator('#errors .error').count()) === 0, 'no error on the page');
   await page.screenshot({ path: screenshot, fullPage: true });
   ok('screenshot of the ended calls with their reasons');
+}
+
+// The policies scenario: sipdial itself ends both calls, by its ring timeout and by its
+// maximum duration; the page never hangs up.
+async function policies() {
+  const ringLabel = args['ring-timeout'];
+  const limitLabel = args['time-limit'];
+  if (!ringLabel || !limitLabel) await fail('--scenario=policies needs --ring-timeout and --time-limit');
+  const outcomeOf = (id) =>
+    page.evaluate((k) => {
+      const li = document.querySelector(`#ended-calls li.ended-call[data-call-id="${k}"]`);
+      return li && { outcome: li.dataset.outcome, durationMs: li.dataset.durationMs,
+        text: li.querySelector('.call-outcome').textContent, visible: !li.querySelector('.call-outcome').hidden };
+    }, id);
+  const dialPicked = async (label) => {
+    await startEnabled();
+    await page.getByLabel('Call', { exact: true }).selectOption({ label });
+    await page.getByRole('button', { name: 'Start SIP Call' }).click();
+    await waitForCalls(1, `after Start SIP Call to ${label}`);
+    return page.locator('#calls li.call').first().getAttribute('data-call-id');
+  };
+
+  // Ring timeout: rings, never answered, ended by sipdial.
+  const ringing = await dialPicked(ringLabel);
+  await waitForState(ringing, 'ringing', 'the far end rings');
+  await waitForState(ringing, 'ended', 'the ring timeout ends the call');
+  await waitForOutcome(ringing, 'no_answer');
+  const noAnswer = await outcomeOf(ringing);
+  const ringSeq = await statesOf(ringing);
+  await check(!ringSeq.includes('active'), `the unanswered call was never active (${ringSeq.join(' > ')})`);
+  await check(noAnswer.visible && noAnswer.text.startsWith('No answer'), `the page says "No answer" (${noAnswer.text})`);
+  await check(noAnswer.durationMs === '', `an unanswered call has no talk time (${noAnswer.durationMs})`);
+  ok(`ring timeout: ${ringSeq.join(' → ')}: "${noAnswer.text}"`);
+
+  // Maximum duration: answered, ended by sipdial once the limit is reached.
+  const limited = await dialPicked(limitLabel);
+  await waitForState(limited, 'active', 'the far end answers');
+  if (args.mute === 'true') {
+    const mute = page.locator(`#calls li.call[data-call-id="${limited}"] button.mute`);
+    await mute.click();
+    await waitFor('the Mute button says Muted', (k) => {
+      const b = document.querySelector(`#calls li.call[data-call-id="${k}"] button.mute`);
+      return !b || (b.textContent === 'Muted' && b.getAttribute('aria-pressed') === 'true');
+    }, limited);
+    await check((await page.locator('#errors .error').count()) === 0, 'muting raised no error');
+    ok('the live call was muted from its Mute button');
+  }
+  await waitForState(limited, 'ended', 'the maximum duration ends the call');
+  await waitForOutcome(limited, 'max_duration');
+  const maxed = await outcomeOf(limited);
+  const talked = Number(maxed.durationMs);
+  await check(maxed.visible && maxed.text.startsWith('Hit the time limit · talked '), `the page says the limit ended it (${maxed.text})`);
+  await check(talked >= 1000 && talked < 10000, `the talk time is the limit's (${talked} ms)`);
+  const limitSeq = await statesOf(limited);
+  await check(limitSeq.includes('active') && neverBackwards(limitSeq), `answered, then ended (${limitSeq.join(' > ')})`);
+  ok(`time limit: ${limitSeq.join(' → ')}: "${maxed.text}"`);
+
+  await check((await page.locator('#ended-calls li.ended-call').count()) === 2, 'both calls are listed as ended');
+  await check((await page.locator('#errors .error').count()) === 0, 'no error on the page');
+  await page.screenshot({ path: screenshot, fullPage: true });
+  ok('screenshot of both outcomes');
 }
 
 // Checks that end every scenario: nothing left the app, no script error.
@@ -315,6 +389,11 @@ try {
     await finish();
     process.exit(0);
   }
+  if (scenario === 'policies') {
+    await policies();
+    await finish();
+    process.exit(0);
+  }
 
   // ---- one call: state, DTMF, hang up --------------------------------------------------
   await check((await page.locator('#calls-empty').isVisible()), 'the empty-list note shows before any call');
@@ -361,6 +440,14 @@ try {
     document.querySelector('#calls li.call .dtmf-status')?.textContent === 'Sent DTMF #.');
   ok('DTMF 5 and # sent through the server');
 
+  await firstCall.getByRole('button', { name: /^Mute the call/ }).click();
+  await waitFor('the Mute button says Muted', () => {
+    const b = document.querySelector('#calls li.call button.mute');
+    return b && b.textContent === 'Muted' && b.getAttribute('aria-pressed') === 'true' && b.disabled;
+  });
+  await check((await page.locator('#errors .error').count()) === 0, 'muting raised no error');
+  ok('muted the call through the server (force-mute)');
+
   await firstCall.getByRole('button', { name: /^Hang up/ }).click();
   await waitForCalls(0, 'after Hang up');
   await check(await page.locator('#calls-empty').isVisible(), 'the empty-list note is back');
@@ -368,6 +455,12 @@ try {
   const endedText = (await page.locator(`#ended-calls li.ended-call[data-call-id="${firstId}"] .end-reason`).innerText()).trim();
   await check(endedText.length > 0, 'the ended call says why it ended');
   ok(`hung up one call; active list empty; ended list says "${endedText}"`);
+  // Answered, then hung up by us: completed, with the time it talked.
+  await waitFor('the hung-up call shows its outcome', (k) =>
+    document.querySelector(`#ended-calls li.ended-call[data-call-id="${k}"]`)?.dataset.outcome === 'completed', firstId);
+  const outcomeText = (await page.locator(`#ended-calls li.ended-call[data-call-id="${firstId}"] .call-outcome`).innerText()).trim();
+  await check(/^Completed · talked \d+ s$/.test(outcomeText), `the outcome and talk time are shown ("${outcomeText}")`);
+  ok(`the ended call shows "${outcomeText}"`);
 
   // ---- two calls, End SIP Calls ---------------------------------------------------------
   for (const n of [1, 2]) {

@@ -160,3 +160,24 @@ async fn ending_the_connection_by_hand_also_ends_the_sip_call() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_noanswer_endpoint_rings_past_its_answer_time_until_cancelled() {
+    let phone = SipEndpoint::start(quick()).await.unwrap();
+    let fake = fake_with_sip(SipConfig::new()).await;
+    let (session, connection, call) = dial(&fake, json!({"uri": phone.uri("noanswer")})).await;
+    wait_for(&fake, &call, "RINGING", WITHIN).await;
+    // Well past the 300 ms at which any other user is answered.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert!(
+        !phone.events().contains(&EndpointEvent::Answered),
+        "{:?}",
+        phone.events()
+    );
+    assert_eq!(hang_up(&fake, &session, &connection).await, 204);
+    wait_for(&fake, &call, "destroyed", WITHIN).await;
+    assert_eq!(
+        progress(&fake, &call),
+        ["DIALING", "RINGING", "destroyed:487:Request Terminated"]
+    );
+}

@@ -5,7 +5,9 @@
 use std::process::ExitCode;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use sipdial_demo_support::{Asset, shutdown_signal, start};
+use sipdial_demo_support::{
+    Asset, METRICS_CONTENT_TYPE, METRICS_PATH, render_metrics, shutdown_signal, start,
+};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -24,6 +26,7 @@ async fn main() -> ExitCode {
                 web::get().to(move || std::future::ready(respond(&asset))),
             );
         }
+        scope = scope.route(METRICS_PATH, web::get().to(metrics));
         if !mount.is_empty() {
             // The page resolves its links against its own URL, which must end in `/`.
             let page = format!("{mount}/");
@@ -53,6 +56,16 @@ async fn main() -> ExitCode {
             eprintln!("actix-demo: server error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `GET {mount}/metrics`: Prometheus text (404 when another recorder is installed).
+async fn metrics() -> HttpResponse {
+    match render_metrics() {
+        Some(text) => HttpResponse::Ok()
+            .content_type(METRICS_CONTENT_TYPE)
+            .body(text),
+        None => HttpResponse::NotFound().finish(),
     }
 }
 

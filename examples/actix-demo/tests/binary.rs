@@ -40,3 +40,8 @@ fn limit_variables_reach_the_api() {
 fn platform_callbacks_must_be_signed_and_move_the_call() {
     sipdial_demo_support::harness::signed_callbacks(BIN);
 }
+
+#[test]
+fn metrics_are_served_as_prometheus_text() {
+    checks::metrics_after_a_dial(BIN);
+}

@@ -9,6 +9,9 @@
 //! End to end: real mode against a `FakePlatform` that sends signed callbacks to the
 //! app on a script; the page shows ringing, active, and the far end's reason
 //! (target/artifacts/actix-demo-lifecycle.png).
+//!
+//! Policies: demo mode with `DEMO_POLICY_TARGETS`: a call the ring timeout ends and one
+//! the maximum duration ends, each with its outcome (target/artifacts/actix-demo-policies.png).
 
 const TARGETS: &str = r#"{
   "support": {"uri": "sip:support@pbx.example.com", "label": "Support desk"},
@@ -30,5 +33,14 @@ fn the_page_follows_the_platforms_callbacks() {
     sipdial_demo_support::harness::lifecycle_browser_test(
         env!("CARGO_BIN_EXE_actix-demo"),
         "actix-demo-lifecycle",
+    );
+}
+
+#[test]
+fn the_page_shows_a_ring_timeout_and_a_time_limit_with_their_outcomes() {
+    sipdial_demo_support::harness::policies_browser_test(
+        env!("CARGO_BIN_EXE_actix-demo"),
+        "actix-demo-policies",
+        false,
     );
 }

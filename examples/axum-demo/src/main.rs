@@ -5,10 +5,13 @@
 use std::process::ExitCode;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use sipdial_demo_support::{Asset, shutdown_signal, start};
+use sipdial_demo_support::{
+    Asset, METRICS_CONTENT_TYPE, METRICS_PATH, render_metrics, shutdown_signal, start,
+};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -37,6 +40,10 @@ async fn main() -> ExitCode {
             get(move || std::future::ready(respond(&asset))),
         );
     }
+    app = app.route(
+        &format!("{mount}{METRICS_PATH}"),
+        get(|| std::future::ready(metrics())),
+    );
     let served = async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         axum::serve(listener, app)
@@ -49,6 +56,14 @@ async fn main() -> ExitCode {
             eprintln!("axum-demo: server error: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `GET {mount}/metrics`: Prometheus text (404 when another recorder is installed).
+fn metrics() -> Response {
+    match render_metrics() {
+        Some(text) => ([(CONTENT_TYPE, METRICS_CONTENT_TYPE)], text).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 

@@ -10,6 +10,9 @@
 //! - End to end: real mode against a `FakePlatform` that sends signed callbacks to the
 //!   app on a script; the page shows ringing, active, and the far end's reason
 //!   (target/artifacts/axum-demo-lifecycle.png).
+//! - Policies: demo mode with `DEMO_POLICY_TARGETS`: a call the ring timeout ends
+//!   ("No answer") and one the maximum duration ends ("Hit the time limit"), muted
+//!   first (target/artifacts/axum-demo-policies.png).
 
 use sipdial_demo_support::harness;
 use std::time::Duration;
@@ -74,4 +77,9 @@ fn the_page_dials_through_the_real_dialer_when_opentok_js_cannot_load() {
 #[test]
 fn the_page_follows_the_platforms_callbacks() {
     harness::lifecycle_browser_test(BIN, "axum-demo-lifecycle");
+}
+
+#[test]
+fn the_page_shows_a_ring_timeout_and_a_time_limit_with_their_outcomes() {
+    harness::policies_browser_test(BIN, "axum-demo-policies", true);
 }

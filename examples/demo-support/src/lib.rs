@@ -29,6 +29,7 @@ mod config;
 mod error;
 #[cfg(feature = "harness")]
 pub mod harness;
+mod metrics_export;
 mod page;
 mod runtime;
 mod shared_state;
@@ -44,12 +45,19 @@ use sipdial_core::fake::{CallProgression, FakeDialer};
 use sipdial_core::{SipDialApi, SipDialer};
 use sipdial_opentok::OpenTokDialer;
 
-pub use config::{DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MIN_CALLBACK_SECRET_LEN, vars};
+pub use config::{
+    DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MAX_CALL_DURATION_SECS,
+    MAX_RING_TIMEOUT_SECS, MIN_CALLBACK_SECRET_LEN, TargetPolicy, vars,
+};
 pub use error::ConfigError;
+pub use metrics_export::{METRICS_CONTENT_TYPE, METRICS_PATH, install_metrics, render_metrics};
 pub use page::{Asset, DEMO_BANNER, POLL_INTERVAL_MS, PageConfig, render as render_page};
 pub use runtime::{EXIT_CONFIG, EXIT_UNAVAILABLE, init_tracing, shutdown_signal, start};
 pub use shared_state::{REDIS_PREFIX, REDIS_URL};
-pub use targets::{DEFAULT_TARGET_NAME, DEMO_TARGET_NAME, DEMO_TARGET_URI};
+pub use targets::{
+    DEFAULT_TARGET_NAME, DEMO_POLICY_TARGETS, DEMO_RING_TIMEOUT_LABEL, DEMO_TARGET_NAME,
+    DEMO_TARGET_URI, DEMO_TIME_LIMIT_LABEL,
+};
 
 /// The API's prefix below the demo's mount (`SIPDIAL_MOUNT`, empty by default).
 pub const API_PREFIX: &str = "/sip";

@@ -34,6 +34,8 @@ pub fn init_tracing() {
 /// actix's `HttpServer::listen`.
 pub fn start(app_name: &'static str) -> Result<(Demo, TcpListener), ExitCode> {
     init_tracing();
+    // Before the API exists, so that it records from its first request.
+    crate::install_metrics();
     let backend = crate::shared_state::from_env().map_err(|e| {
         eprintln!("{app_name}: shared state unavailable: {e}");
         ExitCode::from(EXIT_UNAVAILABLE)

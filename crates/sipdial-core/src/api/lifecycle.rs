@@ -188,6 +188,7 @@ impl Lifecycle {
         cause: CallEventCause,
         logged: bool,
     ) {
+        super::metrics::call_changed(&call, previous, &cause);
         if !logged && let Err(e) = self.events.append(&call).await {
             tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
         }

@@ -23,7 +23,8 @@
 //! event streams), `signature` (signed callbacks) and `webhooks` (status webhooks to
 //! the host). The call policies: `policy` (ring
 //! timeout, maximum duration, expiry), `timers` (the `CallTimers` backend part) and
-//! `call_timers` (what each change arms, and the poller that fires due timers).
+//! `call_timers` (what each change arms, and the poller that fires due timers);
+//! `metrics` names every operator metric the API records.
 
 mod allow_list;
 mod answer_wait;
@@ -43,6 +44,7 @@ mod handlers;
 mod lifecycle;
 mod limits;
 mod memory_store;
+pub mod metrics;
 mod mount;
 pub mod openapi;
 mod origin;
@@ -351,9 +353,12 @@ impl SipDialApi {
             R::Events => Box::pin(h.watch_events(parts.uri.query())).await,
             R::OpenApi => Box::pin(h.openapi()).await,
             R::Callbacks => {
-                let bytes =
-                    extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
-                Box::pin(h.receive_callback(&bytes)).await
+                let answer = async {
+                    let bytes =
+                        extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
+                    Box::pin(h.receive_callback(&bytes)).await
+                };
+                answer.await.inspect_err(metrics::callback_refused)
             }
             R::Mute => {
                 let bytes =
@@ -369,7 +374,17 @@ impl SipDialApi {
                         Box::pin(h.create_session(extract::parse_json(&bytes)?)).await
                     }
                     R::IssueToken => h.issue_token(extract::parse_json(&bytes)?).await,
-                    R::Dial => Box::pin(h.dial(extract::parse_json(&bytes)?)).await,
+                    R::Dial => {
+                        let body: wire::DialBody = extract::parse_json(&bytes)?;
+                        let target = metrics::dial_target(
+                            &self.inner.targets,
+                            body.target.as_deref(),
+                            body.uri.is_some(),
+                        );
+                        let answer = Box::pin(h.dial(body)).await;
+                        metrics::dial_answered(target, &answer);
+                        answer
+                    }
                     _ => {
                         Box::pin(h.play_dtmf(param.as_deref(), extract::parse_json(&bytes)?)).await
                     }

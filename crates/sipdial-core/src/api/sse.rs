@@ -16,6 +16,7 @@ use futures_util::future::{Either, select};
 use crate::SessionId;
 use crate::api::call::CallRecord;
 use crate::api::event_log::{EventId, EventListener, EventLog, Since};
+use crate::api::metrics::SubscriberCount;
 use crate::api::store::{CallStore, StoreError};
 use crate::body::ResponseBody;
 
@@ -82,6 +83,7 @@ impl Streams {
             last: EventId::new("0").unwrap_or_else(|| unreachable!("a valid id")),
             pending: VecDeque::new(),
             heartbeat: self.heartbeat,
+            _counted: SubscriberCount::open(),
         };
         sub.listener.mark_seen();
         let resumed = match &last_event_id {
@@ -115,6 +117,8 @@ struct Subscriber {
     last: EventId,
     pending: VecDeque<Bytes>,
     heartbeat: Duration,
+    /// Counts the stream in the subscribers gauge until its body is dropped.
+    _counted: SubscriberCount,
 }
 
 impl Subscriber {

@@ -1,6 +1,7 @@
 //! A small answering SIP endpoint (a UAS) for demos and tests: it rings, then answers,
 //! like a phone picked up after a few seconds; a call to the user `busy` gets
-//! `486 Busy Here`, and a call to `decline` gets `603 Decline`. It logs what it
+//! `486 Busy Here`, a call to `decline` gets `603 Decline`, and a call to `noanswer`
+//! rings until the caller gives up (for ring timeouts). It logs what it
 //! hears (calls, DTMF, hang-ups) through `tracing` and keeps it for inspection.
 //!
 //! ```no_run
@@ -116,7 +117,8 @@ impl SipEndpoint {
         self.addr
     }
 
-    /// A URI that reaches it as `user` (`busy` and `decline` refuse the call).
+    /// A URI that reaches it as `user` (`busy` and `decline` refuse the call,
+    /// `noanswer` never answers).
     pub fn uri(&self, user: &str) -> String {
         format!("sip:{user}@{}", self.addr)
     }
@@ -245,7 +247,7 @@ async fn answer(
     tokio::spawn(async move {
         let _ = handler.handle(&mut tx).await;
     });
-    let script = play(&dialog, config, addr, events);
+    let script = play(&dialog, config, addr, events, user != "noanswer");
     tokio::pin!(script);
     let mut script_done = false;
     loop {
@@ -262,12 +264,21 @@ async fn answer(
     dialogs.remove_dialog(&dialog.id());
 }
 
-/// Rings, then answers, on the configured timing.
-async fn play(dialog: &InviteDialog, config: &EndpointConfig, addr: SocketAddr, events: &Events) {
+/// Rings, then answers (when `answers`), on the configured timing.
+async fn play(
+    dialog: &InviteDialog,
+    config: &EndpointConfig,
+    addr: SocketAddr,
+    events: &Events,
+    answers: bool,
+) {
     tokio::time::sleep(config.ring_after).await;
     if dialog.ringing(None, None).is_ok() {
         tracing::info!("SIP endpoint: ringing");
         record(events, EndpointEvent::Ringing);
+    }
+    if !answers {
+        return;
     }
     tokio::time::sleep(config.answer_after.saturating_sub(config.ring_after)).await;
     let body = sdp::audio(addr.ip(), addr.port().saturating_add(2), 1, "sendrecv");

@@ -4,6 +4,7 @@
 //! are tested with plain maps (setting process variables is `unsafe` in edition 2024 and
 //! races with other tests).
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use sipdial_opentok::Credentials;
@@ -14,6 +15,7 @@ use sipdial_core::api::SipTarget;
 use crate::targets;
 
 mod parse;
+mod policy;
 #[cfg(test)]
 pub(crate) mod tests;
 pub mod vars;
@@ -21,6 +23,8 @@ mod webhook;
 
 pub(crate) use parse::parse_bool;
 use parse::{check_http_url, parse_host, parse_origins, parse_positive};
+pub use policy::{MAX_CALL_DURATION_SECS, MAX_RING_TIMEOUT_SECS, TargetPolicy};
+pub(crate) use policy::{TARGET_FIELDS as POLICY_FIELDS, default_target_policy, target_policy};
 
 /// Shortest callback signature secret accepted: an HMAC key much shorter than its hash
 /// is guessable, and the platform's own secrets are far longer.
@@ -54,6 +58,8 @@ pub struct DemoConfig {
     pub(crate) port: u16,
     pub(crate) cloud: Option<CloudConfig>,
     pub(crate) targets: Vec<SipTarget>,
+    /// The targets' call policies, by target name (targets that set none are absent).
+    pub(crate) policies: BTreeMap<String, TargetPolicy>,
     pub(crate) default_target: Option<String>,
     pub(crate) opentok_js_url: String,
     pub(crate) max_active_calls: Option<u32>,
@@ -106,7 +112,14 @@ impl DemoConfig {
             Some(u) => check_http_url(vars::OPENTOK_JS_URL, u, true)?,
         };
         let demo = credentials.is_none();
-        let targets = targets::from_lookup(lookup, demo)?;
+        let (targets, policies) = targets::from_lookup(lookup, demo)?;
+        let targets: Vec<SipTarget> = targets
+            .into_iter()
+            .map(|t| match policies.get(t.name()) {
+                Some(policy) => policy.apply(t),
+                None => t,
+            })
+            .collect();
         let default_target = match lookup(vars::SIP_DEFAULT_TARGET)? {
             Some(name) => {
                 if !targets.iter().any(|t| t.name() == name) {
@@ -163,6 +176,7 @@ impl DemoConfig {
                 api_url,
             }),
             targets,
+            policies,
             default_target,
             opentok_js_url,
             max_active_calls,
@@ -195,6 +209,11 @@ impl DemoConfig {
     /// Names of the configured SIP targets, default first when there is one.
     pub fn target_names(&self) -> Vec<&str> {
         self.targets.iter().map(SipTarget::name).collect()
+    }
+
+    /// The call policy of the target `name` (empty when it sets none).
+    pub fn policy_of(&self, name: &str) -> TargetPolicy {
+        self.policies.get(name).cloned().unwrap_or_default()
     }
 
     /// Where the page loads OpenTok.js from.

@@ -25,6 +25,12 @@ pub const SIP_HEADERS: &str = "SIP_HEADERS";
 pub const SIP_SECURE: &str = "SIP_SECURE";
 /// Whether the default target's call carries video (`true`/`false`).
 pub const SIP_VIDEO: &str = "SIP_VIDEO";
+/// Seconds the default target's calls may ring before sipdial hangs up (`no_answer`).
+pub const SIP_RING_TIMEOUT_SECS: &str = "SIP_RING_TIMEOUT_SECS";
+/// Seconds the default target's calls may last once answered (`max_duration`).
+pub const SIP_MAX_DURATION_SECS: &str = "SIP_MAX_DURATION_SECS";
+/// DTMF digits sent once the default target's call is answered (e.g. a conference PIN).
+pub const SIP_DTMF_AFTER_ANSWER: &str = "SIP_DTMF_AFTER_ANSWER";
 /// Extra named targets, as a JSON object of objects.
 pub const SIP_TARGETS: &str = "SIP_TARGETS";
 /// Name of the target used when a request names none.

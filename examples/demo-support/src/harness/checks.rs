@@ -167,6 +167,21 @@ pub fn malformed_config_exits(bin: &str, app: &str) {
             &[("SIPDIAL_MAX_ACTIVE_CALLS", "0")],
             "SIPDIAL_MAX_ACTIVE_CALLS",
         ),
+        (&[("SIP_RING_TIMEOUT_SECS", "0")], "SIP_RING_TIMEOUT_SECS"),
+        (
+            &[(
+                "SIP_TARGETS",
+                "{\"x\": {\"uri\": \"sip:a@b.example\", \"maxDurationSecs\": \"soon\"}}",
+            )],
+            "SIP_TARGETS",
+        ),
+        (
+            &[
+                ("SIPDIAL_STATUS_WEBHOOK_URL", "https://hooks.example.com/x"),
+                ("SIPDIAL_STATUS_WEBHOOK_SECRET", "TOPSECRET"),
+            ],
+            "SIPDIAL_STATUS_WEBHOOK_SECRET",
+        ),
         (&[("OPENTOK_API_KEY", "123456")], "OPENTOK_API_SECRET"),
         (
             &[
@@ -292,4 +307,37 @@ pub fn busy_port_exits(bin: &str, app: &str) {
         "{}",
         run.stderr
     );
+}
+
+/// `GET /metrics` answers Prometheus text with the API's series: after one dial from a
+/// fresh process, the dial counted once by target and result, its platform latency
+/// once in the histogram's buckets, and the call's first state.
+pub fn metrics_after_a_dial(bin: &str) {
+    let demo = RunningDemo::start(bin, &[]);
+    let session = demo.request("POST", "/sip/session", Some(r#"{"room":"metrics"}"#));
+    assert_eq!(session.status, 200, "{}", session.body);
+    let session: serde_json::Value = serde_json::from_str(&session.body).expect("session JSON");
+    let dial = serde_json::json!({ "sessionId": session["sessionId"] }).to_string();
+    let dialed = demo.request("POST", "/sip/dial", Some(&dial));
+    assert_eq!(dialed.status, 201, "{}", dialed.body);
+    let scrape = demo.get("/metrics");
+    assert_eq!(scrape.status, 200, "{}", scrape.body);
+    assert_eq!(
+        scrape.header("content-type"),
+        Some(crate::METRICS_CONTENT_TYPE)
+    );
+    for line in [
+        r#"sipdial_dials_total{target="demo",result="placed"} 1"#,
+        r#"sipdial_platform_dial_seconds_count{result="ok"} 1"#,
+        r#"sipdial_platform_dial_seconds_bucket{result="ok",le="+Inf"} 1"#,
+        r#"sipdial_call_transitions_total{state="dialing"} 1"#,
+        "# TYPE sipdial_dials_total counter",
+        "# HELP sipdial_dials_total",
+    ] {
+        assert!(
+            scrape.body.lines().any(|l| l.starts_with(line)),
+            "no `{line}` in\n{}",
+            scrape.body
+        );
+    }
 }

@@ -12,6 +12,7 @@ mod browser;
 pub mod checks;
 mod http;
 mod lifecycle;
+mod policies;
 mod process;
 mod sip_log;
 
@@ -20,6 +21,7 @@ pub use http::{HttpReply, http_request};
 pub use process::{Exited, RunningDemo, demo_command, run_to_exit};
 
 pub use lifecycle::{CALLBACK_SECRET, lifecycle_browser_test, signed_callbacks, start_real_mode};
+pub use policies::policies_browser_test;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

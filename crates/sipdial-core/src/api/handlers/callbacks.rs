@@ -48,6 +48,7 @@ impl Handlers<'_> {
             .apply_from(event, provenance)
             .await
             .map_err(store_error)?;
+        super::super::metrics::callback_accepted(outcome);
         json_response(
             StatusCode::OK,
             &serde_json::json!({ "status": outcome.as_str() }),

@@ -162,7 +162,7 @@ impl Handlers<'_> {
         let at_answer = Arc::clone(&inner.dtmf_at_answer);
         let target_name = target.map(|t| t.name.clone());
         let place_and_record = async move {
-            let call = match dialer.dial(request).await {
+            let call = match super::super::metrics::time_platform_dial(dialer.dial(request)).await {
                 Ok(call) => call,
                 Err(e) => {
                     // Freed before answering, so the session's next dial already finds

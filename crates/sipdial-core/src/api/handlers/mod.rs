@@ -38,6 +38,7 @@ pub(crate) struct Handlers<'a> {
 /// Logs a dialer failure (its text may hold platform detail: fine in logs, never in
 /// responses) and maps it.
 pub(super) fn dial_error(op: &'static str, e: DialError) -> ApiError {
+    super::metrics::platform_error(op, &e);
     if e.is_transient() || matches!(e, DialError::RejectedCredentials | DialError::Config { .. }) {
         tracing::warn!(op, error = %e, "dialer failed");
     } else {

@@ -3,15 +3,11 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Series of final delivery results, labelled `result` = `delivered`, `refused` (a
-/// 4xx other than 408/429, or a 3xx) or `failed` (retries exhausted).
-pub const DELIVERIES_SERIES: &str = "sipdial_webhook_deliveries_total";
-/// Series of retried attempts.
-pub const RETRIES_SERIES: &str = "sipdial_webhook_retries_total";
-/// Series of changes dropped because the outbox was full (or could not be reached).
-pub const DROPPED_SERIES: &str = "sipdial_webhook_dropped_total";
-/// Series of changes queued for delivery.
-pub const QUEUED_SERIES: &str = "sipdial_webhook_queued_total";
+// The series names live with every other metric's, in `crate::api::metrics`.
+pub use crate::api::metrics::{
+    WEBHOOK_DELIVERIES as DELIVERIES_SERIES, WEBHOOK_DROPPED as DROPPED_SERIES,
+    WEBHOOK_QUEUED as QUEUED_SERIES, WEBHOOK_RETRIES as RETRIES_SERIES,
+};
 
 /// This process's webhook totals since start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -23,7 +23,12 @@ use sipdial_core::api::{
 use sipdial_core::{SipAuth, SipFrom, SipHeaders, SipUri};
 
 use crate::ConfigError;
-use crate::config::{Lookup, parse_bool, vars};
+use crate::config::{
+    Lookup, POLICY_FIELDS, TargetPolicy, default_target_policy, parse_bool, target_policy, vars,
+};
+
+/// The targets, and the policies of those that set one, by name.
+pub(crate) type Targets = (Vec<SipTarget>, BTreeMap<String, TargetPolicy>);
 
 /// Name of the target built from `SIP_URI` and friends.
 pub const DEFAULT_TARGET_NAME: &str = "default";
@@ -31,6 +36,15 @@ pub const DEFAULT_TARGET_NAME: &str = "default";
 pub const DEMO_TARGET_NAME: &str = "demo";
 /// The built-in demo destination: never dialed, the fake dialer only records it.
 pub const DEMO_TARGET_URI: &str = "sip:demo@sipdial-demo.invalid";
+/// Label of [`DEMO_POLICY_TARGETS`]' target that never answers.
+pub const DEMO_RING_TIMEOUT_LABEL: &str = "Never answers (ring timeout 3 s)";
+/// Label of [`DEMO_POLICY_TARGETS`]' target whose calls are cut after 3 s.
+pub const DEMO_TIME_LIMIT_LABEL: &str = "Answers, cut after 3 s";
+/// `SIP_TARGETS` for demo mode that shows sipdial's own call policies: the bundled
+/// endpoint's `noanswer` user rings forever, so a 3 s ring timeout ends its calls
+/// (`no_answer`); the usual user answers at ~3 s and a 3 s maximum duration ends the
+/// call 3 s later (`max_duration`). The README's quick start and the browser test use it.
+pub const DEMO_POLICY_TARGETS: &str = r#"{"no-answer": {"uri": "sip:noanswer@sipdial-demo.invalid", "label": "Never answers (ring timeout 3 s)", "ringTimeoutSecs": 3}, "time-limit": {"uri": "sip:demo@sipdial-demo.invalid", "label": "Answers, cut after 3 s", "maxDurationSecs": 3}}"#;
 const DEMO_TARGET_LABEL: &str = "Demo SIP endpoint (simulated)";
 const DEFAULT_TARGET_LABEL: &str = "SIP endpoint";
 
@@ -63,13 +77,18 @@ fn target(
 
 /// The default target (when `SIP_URI` is set, or always in demo mode) followed by the
 /// `SIP_TARGETS` entries in name order.
-pub(crate) fn from_lookup(lookup: Lookup<'_>, demo: bool) -> Result<Vec<SipTarget>, ConfigError> {
+pub(crate) fn from_lookup(lookup: Lookup<'_>, demo: bool) -> Result<Targets, ConfigError> {
     let mut targets = Vec::new();
+    let mut policies = BTreeMap::new();
     if let Some(t) = default_target(lookup, demo)? {
+        let policy = default_target_policy(lookup)?;
+        if !policy.is_empty() {
+            policies.insert(t.name().to_owned(), policy);
+        }
         targets.push(t);
     }
     if let Some(json) = lookup(vars::SIP_TARGETS)? {
-        for t in parse_targets_json(&json)? {
+        for (t, policy) in parse_targets_json(&json)? {
             if targets.iter().any(|existing| existing.name() == t.name()) {
                 return Err(ConfigError::invalid(
                     vars::SIP_TARGETS,
@@ -79,10 +98,13 @@ pub(crate) fn from_lookup(lookup: Lookup<'_>, demo: bool) -> Result<Vec<SipTarge
                     ),
                 ));
             }
+            if !policy.is_empty() {
+                policies.insert(t.name().to_owned(), policy);
+            }
             targets.push(t);
         }
     }
-    Ok(targets)
+    Ok((targets, policies))
 }
 
 fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<SipTarget>, ConfigError> {
@@ -108,6 +130,9 @@ fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<SipTarget>, C
                 vars::SIP_HEADERS,
                 vars::SIP_SECURE,
                 vars::SIP_VIDEO,
+                vars::SIP_RING_TIMEOUT_SECS,
+                vars::SIP_MAX_DURATION_SECS,
+                vars::SIP_DTMF_AFTER_ANSWER,
             ] {
                 if lookup(var)?.is_some() {
                     return Err(ConfigError::invalid(
@@ -205,7 +230,7 @@ fn headers_from_value(value: &Value) -> Result<SipHeaders, String> {
     SipHeaders::try_from(headers).map_err(|e| e.to_string())
 }
 
-fn parse_targets_json(json: &str) -> Result<Vec<SipTarget>, ConfigError> {
+fn parse_targets_json(json: &str) -> Result<Vec<(SipTarget, TargetPolicy)>, ConfigError> {
     let bad = |reason: String| ConfigError::invalid(vars::SIP_TARGETS, reason);
     let value: Value = serde_json::from_str(json)
         .map_err(|e| bad(format!("is not valid JSON ({})", json_position(&e))))?;
@@ -230,20 +255,32 @@ fn parse_targets_json(json: &str) -> Result<Vec<SipTarget>, ConfigError> {
         );
     }
     // serde_json's map order depends on its features: make it name order always.
-    out.sort_by(|a, b| a.name().cmp(b.name()));
+    out.sort_by(|a, b| a.0.name().cmp(b.0.name()));
     Ok(out)
 }
 
-fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<SipTarget, String> {
+fn target_from_fields(
+    name: &str,
+    fields: &Map<String, Value>,
+) -> Result<(SipTarget, TargetPolicy), String> {
     const KNOWN: &[&str] = &[
         "uri", "label", "from", "username", "password", "headers", "secure", "video",
     ];
-    if let Some(unknown) = fields.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+    let known = |k: &str| KNOWN.contains(&k) || POLICY_FIELDS.contains(&k);
+    if let Some(unknown) = fields.keys().find(|k| !known(k)) {
         // Field names are safe to echo only once they are known to be harmless.
         return Err(if valid_target_name(unknown) {
-            format!("unknown field `{unknown}` (known: {})", KNOWN.join(", "))
+            format!(
+                "unknown field `{unknown}` (known: {}, {})",
+                KNOWN.join(", "),
+                POLICY_FIELDS.join(", ")
+            )
         } else {
-            format!("has an unknown field (known: {})", KNOWN.join(", "))
+            format!(
+                "has an unknown field (known: {}, {})",
+                KNOWN.join(", "),
+                POLICY_FIELDS.join(", ")
+            )
         });
     }
     let string = |field: &str| -> Result<Option<String>, String> {
@@ -280,7 +317,8 @@ fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<SipTarg
         None | Some(Value::Null) => SipHeaders::new(),
         Some(v) => headers_from_value(v).map_err(|e| format!("`headers`: {e}"))?,
     };
-    Ok(target(
+    let policy = target_policy(fields)?;
+    let target = target(
         name,
         label,
         uri,
@@ -289,171 +327,9 @@ fn target_from_fields(name: &str, fields: &Map<String, Value>) -> Result<SipTarg
         headers,
         boolean("secure")?,
         boolean("video")?,
-    ))
+    );
+    Ok((target, policy))
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::config::tests::config_from;
-
-    fn refused(pairs: &[(&'static str, &str)]) -> (Option<&'static str>, String) {
-        let err = config_from(pairs, None).expect_err("should be refused");
-        (err.variable(), err.to_string())
-    }
-
-    #[test]
-    fn demo_mode_has_a_dialable_target() {
-        let c = config_from(&[], None).unwrap();
-        let t = &c.targets[0];
-        assert_eq!(
-            (t.name(), t.sip_uri().unwrap().as_str()),
-            ("demo", super::DEMO_TARGET_URI)
-        );
-        assert!(t.credentials().is_none());
-    }
-
-    #[test]
-    fn sip_variables_make_the_default_target() {
-        let c = config_from(
-            &[
-                ("SIP_URI", "sips:desk@pbx.example.com;transport=tls"),
-                ("SIP_LABEL", "Front desk"),
-                ("SIP_FROM", "15551230000@pbx.example.com"),
-                ("SIP_USERNAME", "alice"),
-                ("SIP_PASSWORD", "hunter2"),
-                ("SIP_HEADERS", r#"{"X-Customer-Id":"42"}"#),
-                ("SIP_SECURE", "true"),
-                ("SIP_VIDEO", "yes"),
-            ],
-            None,
-        )
-        .unwrap();
-        assert_eq!(c.target_names(), ["default"]);
-        let t = &c.targets[0];
-        assert_eq!(t.display_label(), "Front desk");
-        assert_eq!(t.caller().unwrap().as_str(), "15551230000@pbx.example.com");
-        assert_eq!(t.credentials().unwrap().expose_password(), "hunter2");
-        assert_eq!(t.sip_headers().get("X-Customer-Id"), Some("42"));
-        assert!(t.is_secure() && t.sends_video());
-        assert!(
-            !format!("{t:?}").contains("hunter2"),
-            "Debug must redact the password"
-        );
-    }
-
-    #[test]
-    fn sip_targets_adds_named_targets() {
-        let c = config_from(
-            &[(
-                "SIP_TARGETS",
-                r#"{"support": {"uri": "sip:support@pbx.example.com", "label": "Support desk",
-                    "username": "u", "password": "p", "headers": {"X-Queue": "vip"}, "secure": true},
-                   "sales": {"uri": "sip:sales@pbx.example.com"}}"#,
-            )],
-            None,
-        )
-        .unwrap();
-        // demo target first, then SIP_TARGETS in name order
-        assert_eq!(c.target_names(), ["demo", "sales", "support"]);
-        assert_eq!(c.targets[1].display_label(), "sales");
-        assert_eq!(c.targets[2].display_label(), "Support desk");
-        assert!(c.targets[2].is_secure() && c.targets[2].credentials().is_some());
-        let c = config_from(
-            &[
-                ("SIP_TARGETS", r#"{"a": {"uri": "sip:a@h.example"}}"#),
-                ("SIP_DEFAULT_TARGET", "a"),
-            ],
-            None,
-        )
-        .unwrap();
-        assert_eq!(c.default_target.as_deref(), Some("a"));
-    }
-
-    #[test]
-    fn malformed_sip_variables_name_their_variable() {
-        let cases: &[(&[(&'static str, &str)], &str)] = &[
-            (&[("SIP_URI", "tel:+15551234")], "SIP_URI"),
-            (&[("SIP_URI", "sip:a@b.example\r\nVia: x")], "SIP_URI"),
-            (&[("SIP_FROM", "not an address")], "SIP_FROM"),
-            (&[("SIP_HEADERS", "[1,2]")], "SIP_HEADERS"),
-            (&[("SIP_HEADERS", "{\"X-A\": 1}")], "SIP_HEADERS"),
-            (&[("SIP_HEADERS", "{\"Via\": \"x\"}")], "SIP_HEADERS"),
-            (&[("SIP_HEADERS", "{nope")], "SIP_HEADERS"),
-            (&[("SIP_SECURE", "perhaps")], "SIP_SECURE"),
-            (&[("SIP_VIDEO", "2")], "SIP_VIDEO"),
-            (&[("SIP_USERNAME", "alice")], "SIP_PASSWORD"),
-            (&[("SIP_PASSWORD", "secret")], "SIP_USERNAME"),
-            (&[("SIP_TARGETS", "[]")], "SIP_TARGETS"),
-            (
-                &[("SIP_TARGETS", "{\"a b\": {\"uri\": \"sip:a@b.example\"}}")],
-                "SIP_TARGETS",
-            ),
-            (&[("SIP_TARGETS", "{\"a\": {}}")], "SIP_TARGETS"),
-            (
-                &[(
-                    "SIP_TARGETS",
-                    "{\"a\": {\"uri\": \"sip:a@b.example\", \"secure\": \"yes\"}}",
-                )],
-                "SIP_TARGETS",
-            ),
-            (
-                &[(
-                    "SIP_TARGETS",
-                    "{\"a\": {\"uri\": \"sip:a@b.example\", \"pasword\": \"x\"}}",
-                )],
-                "SIP_TARGETS",
-            ),
-            (
-                &[("SIP_TARGETS", "{\"demo\": {\"uri\": \"sip:a@b.example\"}}")],
-                "SIP_TARGETS",
-            ),
-        ];
-        for (pairs, var) in cases {
-            let (got, message) = refused(pairs);
-            assert_eq!(got, Some(*var), "{pairs:?} -> {message}");
-            assert!(message.contains(var), "{message}");
-        }
-    }
-
-    #[test]
-    fn cloud_mode_without_sip_uri_refuses_orphan_settings() {
-        let creds = sipdial_opentok::Credentials::project("123456", "secret-secret-secret");
-        let err = config_from(
-            &[("SIP_USERNAME", "alice"), ("SIP_PASSWORD", "pw")],
-            Some(creds),
-        )
-        .unwrap_err();
-        assert_eq!(err.variable(), Some("SIP_URI"));
-        let creds = sipdial_opentok::Credentials::project("123456", "secret-secret-secret");
-        let c = config_from(&[], Some(creds)).unwrap();
-        assert!(c.target_names().is_empty());
-    }
-
-    #[test]
-    fn messages_never_quote_secrets() {
-        let cases: &[&[(&'static str, &str)]] = &[
-            &[(
-                "SIP_TARGETS",
-                r#"{"a": {"uri": "sip:a@b.example", "secure": "TOPSECRET"}}"#,
-            )],
-            &[(
-                "SIP_TARGETS",
-                r#"{"a": {"uri": "sip:a@b.example", "password": 1, "username": "TOPSECRET"}}"#,
-            )],
-            &[("SIP_TARGETS", r#"{"a": {"uri": "TOPSECRET"}}"#)],
-            &[(
-                "SIP_TARGETS",
-                r#"{"a": {"uri": "sip:a@b.example", "TOPSECRET x": 1}}"#,
-            )],
-            &[("SIP_HEADERS", r#"{"X-A": ["TOPSECRET"]}"#)],
-            &[(
-                "SIP_TARGETS",
-                r#"{"a": {"uri": "sip:a@b.example", "password": "TOPSECRET"#,
-            )],
-        ];
-        for pairs in cases {
-            let (_, message) = refused(pairs);
-            assert!(!message.contains("TOPSECRET"), "{message}");
-        }
-    }
-}
+mod tests;
