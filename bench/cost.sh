@@ -9,7 +9,10 @@
 #   N=500 FORMS="core axum" ROUTES=dial bash bench/cost.sh
 #
 # Knobs: N (1000 counted requests), WARMUP (200), FORMS ("ceiling core axum actix"),
-#   ROUTES ("token dial"), OUT (target/cost), SKIP_BUILD (0).
+#   ROUTES ("token dial"), OUT (target/cost), SKIP_BUILD (0), POLICIES (1: the examples'
+#   call policies on, a ring timeout and a maximum duration, so every dial arms its
+#   timers; 0: only the expiry every call carries), METRICS (1: the examples' Prometheus
+#   recorder installed, as `GET /metrics` needs; 0: no recorder, the facade's no-op).
 # Each run leaves OUT/callgrind.FORM.ROUTE for `callgrind_annotate --inclusive=yes`.
 set -euo pipefail
 
@@ -22,6 +25,10 @@ FORMS=${FORMS:-"ceiling core axum actix"}
 ROUTES=${ROUTES:-"token dial"}
 OUT=${OUT:-$ROOT/target/cost}
 SKIP_BUILD=${SKIP_BUILD:-0}
+POLICIES=${POLICIES:-1}
+METRICS=${METRICS:-1}
+policy_env=()
+[ "$POLICIES" = 1 ] && policy_env=(SIP_RING_TIMEOUT_SECS=60 SIP_MAX_DURATION_SECS=3600)
 
 API_KEY=47000001
 API_SECRET=0123456789abcdef0123456789abcdef01234567
@@ -64,7 +71,7 @@ done
 {
   echo "# Instructions per request (callgrind)"
   echo
-  echo "date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ) commit=$(git rev-parse --short HEAD)$(git diff --quiet || echo ' (dirty tree)') n=$N warmup=$WARMUP"
+  echo "date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ) commit=$(git rev-parse --short HEAD)$(git diff --quiet || echo ' (dirty tree)') n=$N warmup=$WARMUP policies=$POLICIES metrics=$METRICS"
   echo
   echo "| route | form | instructions / request | ceiling ÷ form |"
   echo "|---|---|---:|---:|"
@@ -79,6 +86,7 @@ for route in $ROUTES; do
       SIP_URI='sip:bench@127.0.0.1;transport=tls' SIP_HEADERS='{"X-Bench-Run":"peer","X-Customer":"baseline"}' \
       SIP_USERNAME=bench-user SIP_PASSWORD=bench-pass \
       SIPDIAL_MAX_ACTIVE_CALLS=$LIMIT SIPDIAL_DIALS_PER_MINUTE=$LIMIT RUST_LOG=warn WARMUP=$WARMUP \
+      REQCOST_METRICS=$METRICS env "${policy_env[@]}" \
       valgrind --tool=callgrind --callgrind-out-file="$f" --toggle-collect='*measured_requests*' \
       "$BIN/req-cost" "$form" "$route" "$N" >"$f.log" 2>&1 || { tail -20 "$f.log" >&2; die "req-cost $form $route failed"; }
     grep -q REQCOST "$f.log" || die "req-cost $form $route printed nothing"

@@ -14,7 +14,9 @@
 //! sets it): `OPENTOK_API_KEY`, `OPENTOK_API_SECRET`, `OPENTOK_API_URL` (a running
 //! `fake-platform`: the dial's platform round trip is real, over reqwest, and the fake's
 //! own work happens in its own process, outside the count), `SIP_URI`, `SIP_HEADERS`,
-//! `SIP_USERNAME`, `SIP_PASSWORD`, the raised limits and `RUST_LOG` (default `warn`).
+//! `SIP_USERNAME`, `SIP_PASSWORD`, the raised limits, the call policies
+//! (`SIP_RING_TIMEOUT_SECS`, `SIP_MAX_DURATION_SECS`) and `RUST_LOG` (default `warn`);
+//! the examples' metrics recorder is installed unless `REQCOST_METRICS=0`.
 //! `WARMUP` requests (default 200) run first, outside the count.
 //!
 //! Everything runs on one current-thread runtime (actix's `System`), so every task the
@@ -61,6 +63,11 @@ fn run() -> Result<(), String> {
         return Err("set RUST_LOG (bench/run.sh runs the examples at warn)".to_owned());
     }
     sipdial_demo_support::init_tracing();
+    // The examples install their Prometheus recorder at start-up; `REQCOST_METRICS=0`
+    // leaves the facade without one, to price the metrics.
+    if std::env::var("REQCOST_METRICS").map_or(true, |v| v != "0") {
+        sipdial_demo_support::install_metrics();
+    }
     let demo =
         sipdial_demo_support::Demo::from_env("req-cost").map_err(|e| format!("config: {e}"))?;
     let api = demo.api();
