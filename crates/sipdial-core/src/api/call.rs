@@ -83,23 +83,44 @@ pub struct CallRecord {
 }
 
 impl CallRecord {
-    /// A call dial just placed: `dialing`, with the dial's ids.
-    pub fn dialed(call: &SipCall, target: Option<String>) -> Self {
+    /// A call the platform created at `created_at` and nothing has happened to yet:
+    /// `dialing`, with no target, stream or end. Every other record is this one moved
+    /// on by the state machine, so it is the one place a record is spelled out.
+    pub fn new(
+        id: CallId,
+        session_id: SessionId,
+        connection_id: ConnectionId,
+        created_at: Timestamp,
+    ) -> Self {
         Self {
-            id: call.id.clone(),
-            session_id: call.session_id.clone(),
-            target,
-            connection_id: call.connection_id.clone(),
-            stream_id: Some(call.stream_id.clone()),
+            id,
+            session_id,
+            target: None,
+            connection_id,
+            stream_id: None,
             state: CallState::Dialing,
-            created_at: call.created_at,
-            updated_at: call.created_at,
+            created_at,
+            updated_at: created_at,
             ended_at: None,
             end_reason: None,
             sip_code: None,
             outcome: None,
             answered_at: None,
             duration_ms: None,
+        }
+    }
+
+    /// A call dial just placed: `dialing`, with the dial's ids.
+    pub fn dialed(call: &SipCall, target: Option<String>) -> Self {
+        Self {
+            target,
+            stream_id: Some(call.stream_id.clone()),
+            ..Self::new(
+                call.id.clone(),
+                call.session_id.clone(),
+                call.connection_id.clone(),
+                call.created_at,
+            )
         }
     }
 }

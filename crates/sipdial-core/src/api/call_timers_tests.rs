@@ -21,20 +21,14 @@ fn limits() -> CallLimits {
 
 fn call(state: CallState, answered_at: Option<u64>) -> CallRecord {
     CallRecord {
-        id: CallId::new("c").unwrap(),
-        session_id: SessionId::new("1_s").unwrap(),
-        target: None,
-        connection_id: ConnectionId::new("k").unwrap(),
-        stream_id: None,
         state,
-        created_at: Timestamp::from_millis(1),
-        updated_at: Timestamp::from_millis(1),
-        ended_at: None,
-        end_reason: None,
-        sip_code: None,
-        outcome: None,
         answered_at: answered_at.map(Timestamp::from_millis),
-        duration_ms: None,
+        ..CallRecord::new(
+            CallId::new("c").unwrap(),
+            SessionId::new("1_s").unwrap(),
+            ConnectionId::new("k").unwrap(),
+            Timestamp::from_millis(1),
+        )
     }
 }
 

@@ -145,20 +145,13 @@ mod tests {
 
     fn record(state: CallState, at: u64) -> CallRecord {
         CallRecord {
-            id: CallId::new("c1").unwrap(),
-            session_id: SessionId::new("1_s").unwrap(),
-            target: None,
-            connection_id: ConnectionId::new("k1").unwrap(),
-            stream_id: None,
             state,
-            created_at: Timestamp::from_millis(at),
-            updated_at: Timestamp::from_millis(at),
-            ended_at: None,
-            end_reason: None,
-            sip_code: None,
-            outcome: None,
-            answered_at: None,
-            duration_ms: None,
+            ..CallRecord::new(
+                CallId::new("c1").unwrap(),
+                SessionId::new("1_s").unwrap(),
+                ConnectionId::new("k1").unwrap(),
+                Timestamp::from_millis(at),
+            )
         }
     }
 

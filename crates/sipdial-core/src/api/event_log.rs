@@ -276,20 +276,13 @@ mod tests {
 
     fn call(n: u32) -> CallRecord {
         CallRecord {
-            id: CallId::new(format!("c{n}")).unwrap(),
-            session_id: SessionId::new("1_s").unwrap(),
-            target: None,
-            connection_id: ConnectionId::new(format!("k{n}")).unwrap(),
-            stream_id: None,
             state: CallState::Ringing,
-            created_at: Timestamp::from_millis(1),
-            updated_at: Timestamp::from_millis(1),
-            ended_at: None,
-            end_reason: None,
-            sip_code: None,
-            outcome: None,
-            answered_at: None,
-            duration_ms: None,
+            ..CallRecord::new(
+                CallId::new(format!("c{n}")).unwrap(),
+                SessionId::new("1_s").unwrap(),
+                ConnectionId::new(format!("k{n}")).unwrap(),
+                Timestamp::from_millis(1),
+            )
         }
     }
 

@@ -379,22 +379,8 @@ impl Lifecycle {
             && self.adopts(session, provenance).await?
         {
             let created = call.created_at.unwrap_or(at);
-            let record = CallRecord {
-                id: id.clone(),
-                session_id: session.clone(),
-                target: None,
-                connection_id: connection_id.clone(),
-                stream_id: None,
-                state: CallState::Dialing,
-                created_at: created,
-                updated_at: created,
-                ended_at: None,
-                end_reason: None,
-                sip_code: None,
-                outcome: None,
-                answered_at: None,
-                duration_ms: None,
-            };
+            let record =
+                CallRecord::new(id.clone(), session.clone(), connection_id.clone(), created);
             self.store.insert_call(record.clone()).await?;
             self.emit(
                 record.clone(),

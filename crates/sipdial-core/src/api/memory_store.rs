@@ -229,20 +229,14 @@ mod tests {
 
     fn call(id: &str, session: &SessionId) -> CallRecord {
         CallRecord {
-            id: CallId::new(id).unwrap(),
-            session_id: session.clone(),
             target: Some("support".into()),
-            connection_id: ConnectionId::new(format!("c-{id}")).unwrap(),
             stream_id: Some(StreamId::new(format!("s-{id}")).unwrap()),
-            state: CallState::Dialing,
-            created_at: Timestamp::from_millis(1),
-            updated_at: Timestamp::from_millis(1),
-            ended_at: None,
-            end_reason: None,
-            sip_code: None,
-            outcome: None,
-            answered_at: None,
-            duration_ms: None,
+            ..CallRecord::new(
+                CallId::new(id).unwrap(),
+                session.clone(),
+                ConnectionId::new(format!("c-{id}")).unwrap(),
+                Timestamp::from_millis(1),
+            )
         }
     }
 

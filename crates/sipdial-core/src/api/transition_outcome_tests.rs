@@ -8,22 +8,12 @@ use crate::{CallId, ConnectionId, SessionId};
 use CallState::*;
 
 fn dialed() -> CallRecord {
-    CallRecord {
-        id: CallId::new("c").unwrap(),
-        session_id: SessionId::new("1_s").unwrap(),
-        target: None,
-        connection_id: ConnectionId::new("k").unwrap(),
-        stream_id: None,
-        state: Dialing,
-        created_at: Timestamp::from_millis(1),
-        updated_at: Timestamp::from_millis(1),
-        ended_at: None,
-        end_reason: None,
-        sip_code: None,
-        outcome: None,
-        answered_at: None,
-        duration_ms: None,
-    }
+    CallRecord::new(
+        CallId::new("c").unwrap(),
+        SessionId::new("1_s").unwrap(),
+        ConnectionId::new("k").unwrap(),
+        Timestamp::from_millis(1),
+    )
 }
 
 fn apply(call: &CallRecord, change: CallChange, at: u64) -> Option<CallRecord> {
