@@ -10,6 +10,7 @@ mod error;
 mod faults;
 mod jwt;
 mod recorded;
+mod redis_server;
 mod routes;
 mod server;
 #[cfg(feature = "sip")]
@@ -27,6 +28,7 @@ pub use credentials::{
 };
 pub use faults::{Fault, FaultRule};
 pub use recorded::RecordedRequest;
+pub use redis_server::RedisServer;
 pub use server::{FakePlatform, FakePlatformBuilder};
 #[cfg(feature = "sip")]
 pub use sip::SipConfig;

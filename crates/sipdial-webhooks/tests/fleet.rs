@@ -12,7 +12,7 @@ use serde_json::Value;
 use sipdial_core::SipDialApi;
 use sipdial_core::fake::FakeDialer;
 use sipdial_redis::{RedisBackend, RedisOptions};
-use support::redis::RedisServer;
+use sipdial_testing::RedisServer;
 use support::*;
 
 const WITHIN: Duration = Duration::from_secs(15);

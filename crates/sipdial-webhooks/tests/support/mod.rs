@@ -2,8 +2,6 @@
 //! the reqwest transport, and the independent signature check.
 #![allow(dead_code, unreachable_pub)]
 
-pub mod redis;
-
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
