@@ -1,7 +1,7 @@
 //! The allow-list of caller-supplied SIP URIs: the toll-fraud guard of `POST /dial`
 //! when a caller passes its own `uri`.
 
-use super::config::ApiConfigError;
+use super::config_error::ApiConfigError;
 use crate::SipUri;
 
 /// URIs a caller may dial by passing its own `uri` (the toll-fraud guard).

@@ -1,5 +1,6 @@
-//! Configuring the API: the builder and the typed error `build()` returns (targets
-//! live in `targets`, the URI allow-list in `allow_list`).
+//! Configuring the API: the builder (its typed error is in `config_error`, the
+//! path-prefix rule in `prefix`, targets in `targets`, the URI allow-list in
+//! `allow_list`).
 //!
 //! Everything is validated once in `build()`, so a misconfigured host fails at start-up
 //! instead of on the first call.
@@ -11,85 +12,20 @@ use crate::api::allow_list::{CompiledAllowList, UriAllowList};
 use crate::api::authorizer::{Authorizer, DefaultAuthorizer};
 use crate::api::backend::Backend;
 use crate::api::call_timers::PolicyTimers;
+use crate::api::config_error::ApiConfigError;
 use crate::api::dtmf_at_answer::DtmfAtAnswer;
 use crate::api::lifecycle::{CallEventHook, Lifecycle, Parts};
 use crate::api::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialPolicy};
 use crate::api::origin::{Origin, OriginPolicy};
 use crate::api::policy::{CallPolicies, PolicySettings};
+use crate::api::prefix::normalize_path_prefix;
 use crate::api::queue::EventQueue;
 use crate::api::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::api::store::CallStore;
 use crate::api::targets::{SipTarget, Targets};
-use crate::api::webhooks::{WebhookConfigError, WebhookOptions};
+use crate::api::webhooks::WebhookOptions;
 use crate::api::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, Inner, SipDialApi};
-use crate::{Dtmf, SipDialer, ValidationError};
-
-/// A configuration `build()` refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ApiConfigError {
-    /// The mount prefix is not `/segment[/segment…]` of URL-safe characters.
-    #[error("invalid prefix: {0}")]
-    Prefix(&'static str),
-    /// The body limit is zero.
-    #[error("the body limit must be at least 1 byte")]
-    BodyLimit,
-    /// A target name is empty, too long or has characters outside `[A-Za-z0-9_.-]`.
-    #[error("invalid target name `{0}`: 1 to 64 of A-Z a-z 0-9 _ . -")]
-    TargetName(String),
-    /// Two targets share a name.
-    #[error("target `{0}` is configured twice")]
-    DuplicateTarget(String),
-    /// A target's label is empty, too long or has control characters.
-    #[error("invalid label of target `{0}`: 1 to 100 characters without control characters")]
-    TargetLabel(String),
-    /// A target's URI (given as text to [`SipTarget::parse`]) is invalid.
-    #[error("invalid SIP URI of target `{name}`: {source}")]
-    TargetUri {
-        /// The target.
-        name: String,
-        /// Why the URI was refused.
-        source: ValidationError,
-    },
-    /// The default target names no configured target.
-    #[error("the default target `{0}` is not configured")]
-    UnknownDefaultTarget(String),
-    /// An allow-list pattern is malformed.
-    #[error("invalid allow-list pattern `{pattern}`: {reason}")]
-    UriPattern {
-        /// The pattern.
-        pattern: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// An allowed origin is not `http(s)://host[:port]`.
-    #[error("invalid allowed origin `{origin}`: {reason}")]
-    Origin {
-        /// The origin.
-        origin: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-    /// A limit is zero.
-    #[error("{0} must be at least 1")]
-    Limit(&'static str),
-    /// The callback signature secret is empty.
-    #[error("the callback signature secret must not be empty")]
-    CallbackSecret,
-    /// A ring timeout, maximum duration or timer setting is zero or above its bound.
-    #[error("the {setting} of {scope} must be above zero and at most {max:?}")]
-    CallPolicy {
-        /// Which setting.
-        setting: &'static str,
-        /// Where it was set: `target `name``, `the defaults` or `the API`.
-        scope: String,
-        /// Its upper bound.
-        max: Duration,
-    },
-    /// A status webhook is misconfigured.
-    #[error(transparent)]
-    Webhook(#[from] WebhookConfigError),
-}
+use crate::{Dtmf, SipDialer};
 
 /// Builder of [`SipDialApi`]; `build()` validates the whole configuration.
 #[must_use]
@@ -410,54 +346,5 @@ impl SipDialApiBuilder {
                 callback_secret: self.callback_secret,
             }),
         })
-    }
-}
-
-/// Normalises a path prefix the way the builder checks the API's own prefix:
-/// `/segment[/segment…]` of URL-safe characters, or empty (`""` or `"/"`) for the
-/// root. Hosts that take a mount path from their configuration use it to refuse the
-/// same paths at start-up.
-pub fn normalize_path_prefix(prefix: &str) -> Result<String, ApiConfigError> {
-    let p = prefix.strip_suffix('/').unwrap_or(prefix);
-    if p.is_empty() {
-        return Ok(String::new());
-    }
-    if !p.starts_with('/') {
-        return Err(ApiConfigError::Prefix(
-            "must be empty or start with '/' and name at least one segment",
-        ));
-    }
-    if p.split('/')
-        .skip(1)
-        .any(|seg| seg.is_empty() || seg == "." || seg == "..")
-    {
-        return Err(ApiConfigError::Prefix(
-            "must not contain empty, '.' or '..' segments",
-        ));
-    }
-    if !p
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_' | b'.' | b'~'))
-    {
-        return Err(ApiConfigError::Prefix(
-            "may only contain ASCII letters, digits, '/', '-', '_', '.' and '~'",
-        ));
-    }
-    Ok(p.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prefixes_are_normalised_or_refused() {
-        assert_eq!(normalize_path_prefix("/sip/").unwrap(), "/sip");
-        assert_eq!(normalize_path_prefix("/api/sip").unwrap(), "/api/sip");
-        assert_eq!(normalize_path_prefix("").unwrap(), "");
-        assert_eq!(normalize_path_prefix("/").unwrap(), "");
-        for bad in ["sip", "//", "/a//b", "/a/../b", "/a b", "/a?x"] {
-            assert!(normalize_path_prefix(bad).is_err(), "{bad}");
-        }
     }
 }

@@ -34,6 +34,7 @@ mod call;
 mod call_timers;
 mod completion;
 mod config;
+mod config_error;
 mod dedupe;
 pub mod dial_record;
 mod dtmf_at_answer;
@@ -52,6 +53,7 @@ mod outcome;
 mod parked;
 mod pending_dtmf;
 mod policy;
+mod prefix;
 mod queue;
 mod rooms;
 mod routes;
@@ -81,7 +83,8 @@ pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
 pub use backend::Backend;
 pub use call::{CallRecord, CallState};
 pub use call_timers::TIMER_LEASE;
-pub use config::{ApiConfigError, SipDialApiBuilder, normalize_path_prefix};
+pub use config::SipDialApiBuilder;
+pub use config_error::ApiConfigError;
 pub use dedupe::{DEDUPE_CAPACITY, DeliveryDedupe, InMemoryDedupe};
 pub use dial_record::{DialRecorded, DialRecording};
 pub use error::ApiError;
@@ -103,6 +106,7 @@ pub use policy::{
     DEFAULT_CALL_EXPIRY, DEFAULT_TIMER_POLL_INTERVAL, MAX_CALL_DURATION, MAX_CALL_EXPIRY,
     MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL,
 };
+pub use prefix::normalize_path_prefix;
 pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
 pub use store::{CallStore, StoreError, Updated};
 pub use targets::{

@@ -6,7 +6,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::config::{ApiConfigError, SipDialApiBuilder};
+use super::config::SipDialApiBuilder;
+use super::config_error::ApiConfigError;
 use super::targets::Targets;
 
 /// Longest ring timeout: far ends give up ringing long before (and a longer one would

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::config::ApiConfigError;
+use super::config_error::ApiConfigError;
 use super::policy::CallLimits;
 use super::webhooks::StatusWebhook;
 use crate::{Dtmf, SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};

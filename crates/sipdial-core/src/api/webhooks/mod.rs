@@ -30,7 +30,7 @@ pub use stats::{DELIVERIES_SERIES, DROPPED_SERIES, QUEUED_SERIES, RETRIES_SERIES
 pub use transport::{WebhookRequest, WebhookTransport, WebhookTransportError};
 
 use crate::api::call::{CallRecord, CallState};
-use crate::api::config::ApiConfigError;
+use crate::api::config_error::ApiConfigError;
 use crate::api::lifecycle::CallEventCause;
 use crate::api::targets::Targets;
 use stats::Counters;
