@@ -19,11 +19,14 @@
 //! - **Recording a dial** (`dialed`): one store operation where the store allows it.
 
 mod dialed;
+mod event;
 mod provenance;
+mod unknown;
 
 use std::sync::{Arc, Weak};
 
 pub(crate) use dialed::Dialed;
+pub use event::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook};
 pub(crate) use provenance::Provenance;
 
 use super::call::{CallRecord, CallState};
@@ -34,72 +37,10 @@ use super::event_log::EventLog;
 use super::outcome::LocalEnd;
 use super::parked::ParkedEvents;
 use super::store::{CallStore, StoreError};
-use super::timers::TimerKind;
 use super::transition::{CallChange, CallUpdate, reason_for_disconnect};
 use super::webhooks::Webhooks;
 use crate::events::{CallRef, PlatformCallState, PlatformEvent, PlatformEventKind};
 use crate::{CallId, Timestamp};
-
-/// The host's hook, called once per call change, in order, after the store and the
-/// SSE subscribers have it. It runs inline: keep it quick and non-blocking (hand work
-/// to a channel or a task), and do not panic.
-pub type CallEventHook = Arc<dyn Fn(&CallEvent) + Send + Sync>;
-
-/// One change of one call, as the host's hook sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct CallEvent {
-    /// The call after the change.
-    pub call: CallRecord,
-    /// Its state before; `None` when the call was just recorded.
-    pub previous: Option<CallState>,
-    /// What caused it.
-    pub cause: CallEventCause,
-}
-
-/// What changed a call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum CallEventCause {
-    /// `POST /dial` placed it.
-    Dialed,
-    /// `DELETE /calls/{id}` hung it up.
-    HungUp,
-    /// The platform no longer knew its connection when we asked.
-    Gone,
-    /// A platform event (callback or in-process).
-    Platform(PlatformEvent),
-    /// A call policy's timer (ring timeout, maximum duration, expiry) ended it.
-    Timer(TimerKind),
-}
-
-/// What applying one platform event did; `POST /callbacks` answers it as `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ApplyOutcome {
-    /// A call changed (or was recorded).
-    Applied,
-    /// The event is about a known call but changes nothing (late, repeated, or a kind
-    /// that carries no state).
-    Unchanged,
-    /// The same delivery was applied before.
-    Duplicate,
-    /// Not about any call this server tracks (an unknown event or call, a browser's
-    /// connection).
-    Ignored,
-}
-
-impl ApplyOutcome {
-    /// `applied`, `unchanged`, `duplicate` or `ignored`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ApplyOutcome::Applied => "applied",
-            ApplyOutcome::Unchanged => "unchanged",
-            ApplyOutcome::Duplicate => "duplicate",
-            ApplyOutcome::Ignored => "ignored",
-        }
-    }
-}
 
 /// The engine. Shared by the API (`Arc`) and the in-process queue.
 pub(crate) struct Lifecycle {
@@ -361,65 +302,6 @@ impl Lifecycle {
             }
             Some(_) => Ok(ApplyOutcome::Unchanged),
             None => Ok(ApplyOutcome::Ignored),
-        }
-    }
-
-    /// A SIP event about a call the store does not have.
-    async fn unknown_call(
-        &self,
-        event: &PlatformEvent,
-        call: &CallRef,
-        change: Option<CallChange>,
-        at: Timestamp,
-        provenance: Provenance,
-    ) -> Result<ApplyOutcome, StoreError> {
-        if self.record_unknown
-            && let (Some(id), Some(connection_id), Some(session)) =
-                (&call.id, &call.connection_id, &event.session_id)
-            && self.adopts(session, provenance).await?
-        {
-            let created = call.created_at.unwrap_or(at);
-            let record =
-                CallRecord::new(id.clone(), session.clone(), connection_id.clone(), created);
-            self.store.insert_call(record.clone()).await?;
-            self.emit(
-                record.clone(),
-                None,
-                CallEventCause::Platform(event.clone()),
-            )
-            .await;
-            if let Some(change) = change {
-                self.update(&record, change, at, event).await?;
-            }
-            return Ok(ApplyOutcome::Applied);
-        }
-        // Perhaps our own call, whose dial answer has not been recorded yet.
-        self.parked.park(event).await?;
-        tracing::debug!(event = event.name(), "event for an unknown call");
-        // Another replica may have recorded the call between the lookup above and the
-        // park: then nobody else would take the event back.
-        if let Some(found) = self.find(call).await? {
-            self.apply_parked(&found).await?;
-            return Ok(ApplyOutcome::Applied);
-        }
-        Ok(ApplyOutcome::Ignored)
-    }
-
-    /// Applies the events parked for `call`; how many there were.
-    async fn apply_parked(&self, call: &CallRecord) -> Result<usize, StoreError> {
-        let parked = self.parked.take(&call.id, &call.connection_id).await?;
-        self.apply_taken(&parked).await;
-        Ok(parked.len())
-    }
-
-    /// Applies parked events just taken, in order; a failure is logged (the call
-    /// itself is recorded, and the platform's later events still arrive).
-    async fn apply_taken(&self, parked: &[PlatformEvent]) {
-        for event in parked {
-            // Their provenance was not kept while parked.
-            if let Err(e) = Box::pin(self.apply_locked(event, Provenance::Unverified)).await {
-                tracing::warn!(error = %e, "a parked event could not be applied");
-            }
         }
     }
 
