@@ -25,7 +25,8 @@ pub enum ApiConfigError {
     /// A target's label is empty, too long or has control characters.
     #[error("invalid label of target `{0}`: 1 to 100 characters without control characters")]
     TargetLabel(String),
-    /// A target's URI (given as text to [`SipTarget::parse`]) is invalid.
+    /// A target's URI (given as text to
+    /// [`SipTarget::parse`](crate::api::SipTarget::parse)) is invalid.
     #[error("invalid SIP URI of target `{name}`: {source}")]
     TargetUri {
         /// The target.
