@@ -13,6 +13,15 @@ use sipdial_testing::sip::endpoint::{EndpointConfig, EndpointEvent, SipEndpoint}
 
 const WITHIN: Duration = Duration::from_secs(5);
 
+/// What the platform reports of a call that was answered and then hung up normally.
+const ANSWERED_THEN_HUNG_UP: [&str; 5] = [
+    "DIALING",
+    "RINGING",
+    "ACTIVE",
+    "HANGUP",
+    "destroyed:700:Normal Clearing",
+];
+
 fn quick() -> EndpointConfig {
     EndpointConfig::timing(Duration::from_millis(100), Duration::from_millis(300))
 }
@@ -54,16 +63,7 @@ async fn a_call_rings_is_answered_hears_dtmf_and_our_hang_up_sends_bye() {
         }
     );
     assert!(events.contains(&EndpointEvent::Dtmf('1')), "{events:?}");
-    assert_eq!(
-        progress(&fake, &call),
-        [
-            "DIALING",
-            "RINGING",
-            "ACTIVE",
-            "HANGUP",
-            "destroyed:700:Normal Clearing"
-        ]
-    );
+    assert_eq!(progress(&fake, &call), ANSWERED_THEN_HUNG_UP);
 }
 
 #[tokio::test]
@@ -149,16 +149,7 @@ async fn ending_the_connection_by_hand_also_ends_the_sip_call() {
     wait_for(&fake, &call, "ACTIVE", WITHIN).await;
     assert!(fake.end_connection(&session, &connection));
     wait_for_phone(&phone, EndpointEvent::Ended).await;
-    assert_eq!(
-        progress(&fake, &call),
-        [
-            "DIALING",
-            "RINGING",
-            "ACTIVE",
-            "HANGUP",
-            "destroyed:700:Normal Clearing"
-        ]
-    );
+    assert_eq!(progress(&fake, &call), ANSWERED_THEN_HUNG_UP);
 }
 
 #[tokio::test]
