@@ -208,7 +208,7 @@ fn operation(spec: &RouteSpec) -> Value {
     if spec.id == RouteId::Dial {
         op["parameters"] = json!([
             { "name": "wait", "in": "query", "required": false,
-              "description": "`answered`: hold the response until the call is answered or has ended, at most the target's ring timeout (60 s when none is set); the call's `state` tells which. A client that leaves does not cancel the call.",
+              "description": "`answered`: hold the response until the call is answered or has ended, at most the call policy's ring timeout plus one timer poll and 0.5 s (so a call it ends comes back ended, outcome `no_answer`), or 60 s when none is set; the call's `state` and `outcome` tell which. A client that leaves does not cancel the call.",
               "schema": { "type": "string", "enum": ["answered"] } }
         ]);
     }
