@@ -28,7 +28,7 @@ pub const ACCESS_COOKIE: &str = "sipdial_access";
 pub const ACCESS_QUERY: &str = "access_token";
 
 /// The policy of the small token form: no script at all, a form sent to the page itself.
-const FORM_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+const FORM_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; \
                         base-uri 'none'; frame-ancestors 'none'";
 
 /// What the gate reads from a request (raw header values, as received).

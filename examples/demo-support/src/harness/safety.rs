@@ -298,3 +298,17 @@ pub fn demo_callbacks_are_signed(bin: &str) {
         demo.stderr()
     );
 }
+
+/// The page in Chromium in real mode (the real dialer against a `FakePlatform` sending
+/// signed callbacks) on `HOST=0.0.0.0` behind `SIPDIAL_ACCESS_TOKEN`: the page asks for
+/// the token once, keeps it in its cookie, and the lifecycle flow places and follows
+/// its calls. Screenshot: `target/artifacts/{name}.png`.
+pub fn guarded_real_mode_browser_test(bin: &str, name: &str) {
+    let token_arg = format!("--access-token={ACCESS_TOKEN}");
+    super::lifecycle::lifecycle_browser_test_with(
+        bin,
+        name,
+        &[("HOST", "0.0.0.0"), ("SIPDIAL_ACCESS_TOKEN", ACCESS_TOKEN)],
+        &[&token_arg],
+    );
+}
