@@ -11,8 +11,9 @@
 //!     Ok(started) => started,
 //!     Err(code) => return code,
 //! };
-//! // mount demo.api() at its prefix and every demo.assets() at its path, then serve
-//! // `listener` until sipdial_demo_support::shutdown_signal() resolves.
+//! // mount demo.api() at its prefix and every demo.assets() at its path, put
+//! // demo.gate() in front of every route (the Host check and the access token), then
+//! // serve `listener` until sipdial_demo_support::shutdown_signal() resolves.
 //! serve(demo.api(), demo.assets(), listener).await;
 //! # std::process::ExitCode::SUCCESS
 //! # }
