@@ -23,6 +23,13 @@ async fn main() -> ExitCode {
     };
     let (api, assets, mount) = (demo.api(), demo.assets(), demo.mount().to_owned());
     let gate = demo.gate();
+    // The connection bounds: a request head within the header timeout of the connection
+    // opening (`client_request_timeout`) or of its previous response (`keep_alive`), and
+    // at most `max_connections` served at once, shared out between the workers (actix
+    // counts per worker; beyond it the rest wait in the listen backlog).
+    let limits = demo.config().connections();
+    let available = std::thread::available_parallelism().map_or(1, usize::from);
+    let (workers, per_worker) = limits.actix_workers(available);
     // Inside a scope at SIPDIAL_MOUNT (empty by default), the way a host nests it: the
     // API at {mount}/sip, the page at {mount}/ and its two files under {mount}/assets.
     let server = HttpServer::new(move || {
@@ -55,6 +62,10 @@ async fn main() -> ExitCode {
             .wrap(from_fn(move |req, next| guard(gate.clone(), req, next)))
             .service(scope)
     })
+    .client_request_timeout(limits.header_timeout())
+    .keep_alive(limits.header_timeout())
+    .workers(workers)
+    .max_connections(per_worker)
     .shutdown_signal(shutdown_signal())
     .listen(listener);
     let served = match server {

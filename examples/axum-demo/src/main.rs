@@ -5,6 +5,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod serve;
+
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST};
@@ -26,6 +28,7 @@ async fn main() -> ExitCode {
     // Below SIPDIAL_MOUNT (empty by default): the API at {mount}/sip, nested the way
     // a host nests it, the page at {mount}/ and its two files under {mount}/assets.
     let mount = demo.mount().to_owned();
+    let limits = demo.config().connections();
     let mut app = if mount.is_empty() {
         sipdial_axum::router(demo.api())
     } else {
@@ -52,9 +55,7 @@ async fn main() -> ExitCode {
     let app = app.layer(from_fn_with_state(demo.gate(), gate));
     let served = async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        serve::serve(listener, app, limits, shutdown_signal()).await
     };
     match served.await {
         Ok(()) => ExitCode::SUCCESS,

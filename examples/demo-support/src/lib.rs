@@ -27,6 +27,7 @@
 //! start). `the README's quick start` lists every variable.
 
 mod config;
+mod connections;
 mod error;
 mod gate;
 #[cfg(feature = "harness")]
@@ -51,6 +52,7 @@ pub use config::{
     DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MAX_CALL_DURATION_SECS,
     MAX_RING_TIMEOUT_SECS, MIN_ACCESS_TOKEN_LEN, MIN_CALLBACK_SECRET_LEN, TargetPolicy, vars,
 };
+pub use connections::{ConnectionLimits, DEFAULT_HEADER_TIMEOUT_SECS, DEFAULT_MAX_CONNECTIONS};
 pub use error::ConfigError;
 pub use gate::{ACCESS_COOKIE, ACCESS_QUERY, Gate, Incoming, Refusal};
 pub use metrics_export::{METRICS_CONTENT_TYPE, METRICS_PATH, install_metrics, render_metrics};

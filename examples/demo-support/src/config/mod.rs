@@ -77,6 +77,8 @@ pub struct DemoConfig {
     pub(crate) access_token: Option<secrecy::SecretString>,
     /// `SIPDIAL_ALLOW_UNSIGNED_CALLBACKS`: real mode may start without a callback secret.
     pub(crate) allow_unsigned_callbacks: bool,
+    /// `SIPDIAL_HEADER_TIMEOUT_SECS` and `SIPDIAL_MAX_CONNECTIONS`.
+    pub(crate) connections: crate::ConnectionLimits,
 }
 
 /// How to reach the real platform; absent in demo mode.
@@ -145,6 +147,14 @@ impl DemoConfig {
         let dials_per_minute = lookup(vars::DIALS_PER_MINUTE)?
             .map(|v| parse_positive(vars::DIALS_PER_MINUTE, &v))
             .transpose()?;
+        let mut connections = crate::ConnectionLimits::default();
+        if let Some(secs) = lookup(vars::HEADER_TIMEOUT_SECS)? {
+            let secs = parse_positive(vars::HEADER_TIMEOUT_SECS, &secs)?;
+            connections.header_timeout = std::time::Duration::from_secs(secs.into());
+        }
+        if let Some(max) = lookup(vars::MAX_CONNECTIONS)? {
+            connections.max_connections = parse_positive(vars::MAX_CONNECTIONS, &max)? as usize;
+        }
         let allowed_origins = match lookup(vars::ALLOWED_ORIGINS)? {
             None => Vec::new(),
             Some(list) => parse_origins(&list)?,
@@ -197,6 +207,7 @@ impl DemoConfig {
             dials_per_minute,
             allowed_origins,
             callback_secret,
+            connections,
         })
     }
 
@@ -238,6 +249,12 @@ impl DemoConfig {
     /// The call policy of the target `name` (empty when it sets none).
     pub fn policy_of(&self, name: &str) -> TargetPolicy {
         self.policies.get(name).cloned().unwrap_or_default()
+    }
+
+    /// How long a connection may take to send a request head and how many are served at
+    /// once.
+    pub fn connections(&self) -> crate::ConnectionLimits {
+        self.connections
     }
 
     /// Where the page loads OpenTok.js from.

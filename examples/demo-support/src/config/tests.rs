@@ -82,6 +82,14 @@ fn malformed_basics_name_their_variable() {
         "SIPDIAL_MAX_ACTIVE_CALLS"
     );
     assert_eq!(
+        var_of(config_from(&[("SIPDIAL_HEADER_TIMEOUT_SECS", "0")], None)),
+        "SIPDIAL_HEADER_TIMEOUT_SECS"
+    );
+    assert_eq!(
+        var_of(config_from(&[("SIPDIAL_MAX_CONNECTIONS", "lots")], None)),
+        "SIPDIAL_MAX_CONNECTIONS"
+    );
+    assert_eq!(
         var_of(config_from(&[("SIPDIAL_DIALS_PER_MINUTE", "many")], None)),
         "SIPDIAL_DIALS_PER_MINUTE"
     );
@@ -113,6 +121,8 @@ fn optional_knobs_are_read() {
             ("OPENTOK_API_URL", "http://127.0.0.1:9000"),
             ("SIPDIAL_MAX_ACTIVE_CALLS", "2"),
             ("SIPDIAL_DIALS_PER_MINUTE", "4"),
+            ("SIPDIAL_HEADER_TIMEOUT_SECS", "3"),
+            ("SIPDIAL_MAX_CONNECTIONS", "7"),
             (
                 "SIPDIAL_ALLOWED_ORIGINS",
                 "https://app.example, http://localhost:3000",
@@ -123,6 +133,13 @@ fn optional_knobs_are_read() {
     .unwrap();
     assert_eq!(c.opentok_js_url(), "/static/opentok.min.js");
     assert_eq!((c.max_active_calls, c.dials_per_minute), (Some(2), Some(4)));
+    assert_eq!(
+        c.connections().header_timeout(),
+        std::time::Duration::from_secs(3)
+    );
+    assert_eq!(c.connections().max_connections(), 7);
+    let defaults = config_from(&[], None).unwrap().connections();
+    assert_eq!(defaults, crate::ConnectionLimits::default());
     assert_eq!(
         c.allowed_origins,
         ["https://app.example", "http://localhost:3000"]

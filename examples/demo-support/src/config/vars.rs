@@ -39,6 +39,11 @@ pub const SIP_DEFAULT_TARGET: &str = "SIP_DEFAULT_TARGET";
 pub const MAX_ACTIVE_CALLS: &str = "SIPDIAL_MAX_ACTIVE_CALLS";
 /// Most dials per session and minute (the API's default is 6).
 pub const DIALS_PER_MINUTE: &str = "SIPDIAL_DIALS_PER_MINUTE";
+/// Seconds a connection may take to send a request head, from when it opened or from its
+/// last response (default 10): the header-read and idle timeout of both demos.
+pub const HEADER_TIMEOUT_SECS: &str = "SIPDIAL_HEADER_TIMEOUT_SECS";
+/// Most connections served at once (default 4096); more wait in the listen backlog.
+pub const MAX_CONNECTIONS: &str = "SIPDIAL_MAX_CONNECTIONS";
 /// Comma-separated origins allowed to call state-changing routes (default: the
 /// request's own host).
 pub const ALLOWED_ORIGINS: &str = "SIPDIAL_ALLOWED_ORIGINS";

@@ -10,6 +10,7 @@
 
 mod browser;
 pub mod checks;
+pub mod connections;
 mod http;
 mod lifecycle;
 mod policies;
