@@ -76,7 +76,8 @@ for demo in "${DEMOS[@]}"; do
   [ -n "$url" ] || { log "FATAL: $demo did not print its URL"; exit 1; }
   log "$demo at $url"
   status=0
-  "$VENV/bin/schemathesis" --no-color run "$url/sip/openapi.json" \
+  # From $OUT: Schemathesis keeps a cache directory (.schemathesis) in its working one.
+  (cd "$OUT" && "$VENV/bin/schemathesis" --no-color run "$url/sip/openapi.json" \
     --checks all \
     --seed "$SEED" \
     --max-examples "$MAX_EXAMPLES" \
@@ -84,7 +85,7 @@ for demo in "${DEMOS[@]}"; do
     --request-timeout 10 \
     --workers 1 \
     --generation-database none \
-    --report junit --report-junit-path "$OUT/$demo.junit.xml" \
+    --report junit --report-junit-path "$OUT/$demo.junit.xml") \
     2>&1 | tee "$OUT/$demo.log" || status=$?
   stop_app
   if [ "$status" -ne 0 ]; then
