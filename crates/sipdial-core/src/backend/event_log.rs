@@ -1,0 +1,353 @@
+//! The per-session log of call changes that SSE streams read: [`EventLog`], its ids
+//! ([`EventId`], opaque to clients: they only echo them in `Last-Event-ID`), the
+//! local wake-ups of open streams ([`Listeners`]) and the in-memory default.
+//!
+//! A log hands out ids in append order and keeps the last entries of each session, so
+//! a client that reconnects (to any replica sharing the log) resumes after the last id
+//! it saw, or gets a snapshot when the log no longer holds what it missed.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+/// Default number of call events kept per session for `Last-Event-ID` resumption: the
+/// in-memory log's size, which the SSE route (`sse`) re-exports as its replay default.
+pub const DEFAULT_SSE_REPLAY: usize = 256;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::watch;
+
+use crate::SessionId;
+use crate::backend::error::StoreError;
+use crate::call::CallRecord;
+use crate::sync::lock;
+
+/// Longest [`EventId`].
+pub const MAX_EVENT_ID_LEN: usize = 64;
+/// Session channels kept at most by [`InMemoryEventLog`]; idle ones beyond it are
+/// forgotten, and their clients resume with a snapshot.
+const MAX_CHANNELS: usize = 1024;
+
+/// The id of one logged change, as the SSE `id:` field carries it: 1 to 64 of
+/// `[0-9A-Za-z._:-]`, so an echoed `Last-Event-ID` can never inject a frame.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EventId(String);
+
+impl EventId {
+    /// Validates an id (a log's own, or a client's `Last-Event-ID`).
+    pub fn new(id: impl Into<String>) -> Option<Self> {
+        let id = id.into();
+        let ok = !id.is_empty()
+            && id.len() <= MAX_EVENT_ID_LEN
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+        ok.then_some(Self(id))
+    }
+
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for EventId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One logged change: its id and the call as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedEvent {
+    /// The entry's id.
+    pub id: EventId,
+    /// The call after the change, as JSON.
+    pub data: Bytes,
+}
+
+/// What a log holds after an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Since {
+    /// Every entry after it (possibly none) and the id of the last one.
+    Entries(Vec<LoggedEvent>, EventId),
+    /// Some entries after it are gone (or the id was never issued here): start over
+    /// with a snapshot.
+    Lagged,
+}
+
+/// The per-session log of call changes.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends a change of `call` to its session's log and wakes the local listeners.
+    async fn append(&self, call: &CallRecord) -> Result<EventId, StoreError>;
+
+    /// The id a snapshot taken now stands at: entries after it are newer.
+    async fn position(&self, session: &SessionId) -> Result<EventId, StoreError>;
+
+    /// The entries after `after`, at most a replay buffer's worth.
+    async fn since(&self, session: &SessionId, after: &EventId) -> Result<Since, StoreError>;
+
+    /// Wakes the caller when `session` may have new entries (from any replica).
+    fn listen(&self, session: &SessionId) -> EventListener;
+
+    /// How many listeners of `session` are open in this process.
+    fn listeners(&self, session: &SessionId) -> usize;
+}
+
+/// Wakes one open stream; dropping it unsubscribes.
+#[derive(Debug)]
+pub struct EventListener {
+    rx: watch::Receiver<u64>,
+}
+
+impl EventListener {
+    /// Marks every wake-up so far as seen; call before reading the log, so an entry
+    /// appended meanwhile wakes [`Self::changed`] at once.
+    pub fn mark_seen(&mut self) {
+        self.rx.borrow_and_update();
+    }
+
+    /// Waits for a wake-up after the last [`Self::mark_seen`]; false when the log
+    /// went away.
+    pub async fn changed(&mut self) -> bool {
+        self.rx.changed().await.is_ok()
+    }
+}
+
+/// The local listeners of every session, for [`EventLog`] implementations: a wake-up
+/// per session and an exact count (a dropped stream drops its receiver).
+#[derive(Debug, Default)]
+pub struct Listeners {
+    sessions: Mutex<HashMap<SessionId, watch::Sender<u64>>>,
+}
+
+impl Listeners {
+    /// No listeners.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new listener of `session`.
+    pub fn listen(&self, session: &SessionId) -> EventListener {
+        let mut map = lock(&self.sessions);
+        if map.len() >= MAX_CHANNELS {
+            map.retain(|_, tx| tx.receiver_count() > 0);
+        }
+        let tx = map
+            .entry(session.clone())
+            .or_insert_with(|| watch::Sender::new(0));
+        EventListener { rx: tx.subscribe() }
+    }
+
+    /// Wakes every listener of `session`.
+    pub fn wake(&self, session: &SessionId) {
+        if let Some(tx) = lock(&self.sessions).get(session) {
+            tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
+
+    /// Open listeners of `session`.
+    pub fn count(&self, session: &SessionId) -> usize {
+        lock(&self.sessions)
+            .get(session)
+            .map_or(0, watch::Sender::receiver_count)
+    }
+
+    /// The sessions with at least one open listener (idle ones are forgotten).
+    pub fn watched(&self) -> Vec<SessionId> {
+        let mut map = lock(&self.sessions);
+        map.retain(|_, tx| tx.receiver_count() > 0);
+        map.keys().cloned().collect()
+    }
+}
+
+#[derive(Debug)]
+struct Channel {
+    seq: u64,
+    buffer: VecDeque<(u64, Bytes)>,
+}
+
+impl Channel {
+    fn new() -> Self {
+        // Ids start at the current time in milliseconds, so a client resuming with an
+        // id from a previous process (or a forgotten channel) falls outside the buffer
+        // and gets a snapshot instead of a wrong replay.
+        Self {
+            seq: crate::Timestamp::now().as_millis(),
+            buffer: VecDeque::new(),
+        }
+    }
+
+    fn since(&self, last: u64) -> Since {
+        let id = |n: u64| EventId(n.to_string());
+        if last == self.seq {
+            return Since::Entries(Vec::new(), id(last));
+        }
+        let contiguous = last < self.seq
+            && self
+                .buffer
+                .front()
+                .is_some_and(|(first, _)| *first <= last + 1);
+        if !contiguous {
+            return Since::Lagged;
+        }
+        let entries = self
+            .buffer
+            .iter()
+            .filter(|(n, _)| *n > last)
+            .map(|(n, data)| LoggedEvent {
+                id: id(*n),
+                data: data.clone(),
+            })
+            .collect();
+        Since::Entries(entries, id(self.seq))
+    }
+}
+
+/// The default [`EventLog`]: the last `replay` changes of each session, in this
+/// process; ids are increasing numbers.
+#[derive(Debug)]
+pub struct InMemoryEventLog {
+    channels: Mutex<HashMap<SessionId, Channel>>,
+    listeners: Listeners,
+    replay: usize,
+}
+
+impl InMemoryEventLog {
+    /// A log keeping `replay` changes per session (at least one).
+    pub fn new(replay: usize) -> Self {
+        Self {
+            channels: Mutex::new(HashMap::new()),
+            listeners: Listeners::new(),
+            replay: replay.max(1),
+        }
+    }
+
+    fn with_channel<T>(&self, session: &SessionId, f: impl FnOnce(&mut Channel) -> T) -> T {
+        let mut map = lock(&self.channels);
+        if map.len() >= MAX_CHANNELS && !map.contains_key(session) {
+            let listeners = &self.listeners;
+            map.retain(|s, _| listeners.count(s) > 0);
+        }
+        f(map.entry(session.clone()).or_insert_with(Channel::new))
+    }
+}
+
+#[async_trait]
+impl EventLog for InMemoryEventLog {
+    async fn append(&self, call: &CallRecord) -> Result<EventId, StoreError> {
+        let data = serde_json::to_vec(call)
+            .map_err(|e| StoreError::new(format!("a call could not be encoded: {e}")))?;
+        let seq = self.with_channel(&call.session_id, |ch| {
+            ch.seq += 1;
+            ch.buffer.push_back((ch.seq, Bytes::from(data)));
+            while ch.buffer.len() > self.replay {
+                ch.buffer.pop_front();
+            }
+            ch.seq
+        });
+        self.listeners.wake(&call.session_id);
+        Ok(EventId(seq.to_string()))
+    }
+
+    async fn position(&self, session: &SessionId) -> Result<EventId, StoreError> {
+        Ok(EventId(self.with_channel(session, |ch| ch.seq).to_string()))
+    }
+
+    async fn since(&self, session: &SessionId, after: &EventId) -> Result<Since, StoreError> {
+        let Ok(last) = after.as_str().parse::<u64>() else {
+            return Ok(Since::Lagged);
+        };
+        Ok(self.with_channel(session, |ch| ch.since(last)))
+    }
+
+    fn listen(&self, session: &SessionId) -> EventListener {
+        self.listeners.listen(session)
+    }
+
+    fn listeners(&self, session: &SessionId) -> usize {
+        self.listeners.count(session)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::CallState;
+    use crate::{CallId, ConnectionId, Timestamp};
+    use futures_util::FutureExt;
+
+    fn call(n: u32) -> CallRecord {
+        CallRecord {
+            state: CallState::Ringing,
+            ..CallRecord::new(
+                CallId::new(format!("c{n}")).unwrap(),
+                SessionId::new("1_s").unwrap(),
+                ConnectionId::new(format!("k{n}")).unwrap(),
+                Timestamp::from_millis(1),
+            )
+        }
+    }
+
+    fn since(log: &InMemoryEventLog, n: u64) -> Since {
+        let s = SessionId::new("1_s").unwrap();
+        let id = EventId::new(n.to_string()).unwrap();
+        log.since(&s, &id).now_or_never().unwrap().unwrap()
+    }
+
+    #[test]
+    fn replays_only_what_the_buffer_still_holds() {
+        let log = InMemoryEventLog::new(3);
+        let s = SessionId::new("1_s").unwrap();
+        let start: u64 = log
+            .position(&s)
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .as_str()
+            .parse()
+            .unwrap();
+        assert_eq!(
+            since(&log, start),
+            Since::Entries(vec![], EventId(start.to_string()))
+        );
+        for n in 0..5 {
+            log.append(&call(n)).now_or_never().unwrap().unwrap();
+        }
+        // The last three are buffered: resuming after start+2 replays 3, 4 and 5 ...
+        let Since::Entries(entries, last) = since(&log, start + 2) else {
+            panic!("lagged")
+        };
+        assert_eq!(last.as_str(), (start + 5).to_string());
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[0].id.as_str(), (start + 3).to_string());
+        // ... but not after start+1 (entry start+2 is gone), nor an id never issued.
+        assert_eq!(since(&log, start + 1), Since::Lagged);
+        assert_eq!(since(&log, start + 6), Since::Lagged);
+        assert_eq!(since(&log, 3), Since::Lagged);
+    }
+
+    #[test]
+    fn ids_are_validated() {
+        assert!(EventId::new("1700000000000-0").is_some());
+        for bad in ["", "a b", "1\n2", "x\r", &"9".repeat(65)] {
+            assert!(EventId::new(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn listeners_count_exactly_and_idle_sessions_are_forgotten() {
+        let l = Listeners::new();
+        let watched = SessionId::new("1_watched").unwrap();
+        let rx = l.listen(&watched);
+        for i in 0..MAX_CHANNELS + 1 {
+            drop(l.listen(&SessionId::new(format!("1_s{i}")).unwrap()));
+        }
+        assert!(lock(&l.sessions).len() <= MAX_CHANNELS);
+        assert_eq!(l.count(&watched), 1);
+        assert_eq!(l.watched(), vec![watched.clone()]);
+        drop(rx);
+        assert_eq!(l.count(&watched), 0);
+    }
+}
