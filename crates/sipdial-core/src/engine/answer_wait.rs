@@ -14,8 +14,6 @@ use tokio::time::Instant;
 use crate::backend::event_log::EventLog;
 use crate::backend::store::CallStore;
 use crate::call::{CallRecord, CallState};
-use crate::http::error::ApiError;
-use crate::http::extract::query_pairs;
 use crate::policy::calls::CallPolicies;
 
 /// The bound of a wait when neither the target nor the host set a ring timeout.
@@ -28,25 +26,6 @@ pub(crate) enum Wait {
     Placed,
     /// The call being answered or over.
     Answered,
-}
-
-/// Reads `wait` from the dial's query; other parameters are ignored, as on every
-/// route.
-pub(crate) fn parse_wait(query: Option<&str>) -> Result<Wait, ApiError> {
-    let mut wait = None;
-    for (k, v) in query_pairs(query)? {
-        if k == "wait" {
-            if wait.is_some() {
-                return Err(ApiError::invalid_field("wait", "is given twice"));
-            }
-            wait = Some(v);
-        }
-    }
-    match wait.as_deref() {
-        None => Ok(Wait::Placed),
-        Some("answered") => Ok(Wait::Answered),
-        Some(_) => Err(ApiError::invalid_field("wait", "must be `answered`")),
-    }
 }
 
 /// How long a dial to `target` may wait for the answer: its ring timeout
@@ -120,22 +99,6 @@ pub(crate) async fn wait_for_answer(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wait_accepts_answered_only() {
-        assert_eq!(parse_wait(None).unwrap(), Wait::Placed);
-        assert_eq!(parse_wait(Some("x=1")).unwrap(), Wait::Placed);
-        assert_eq!(parse_wait(Some("wait=answered")).unwrap(), Wait::Answered);
-        for bad in [
-            "wait=",
-            "wait=ringing",
-            "wait=answered&wait=answered",
-            "wait=ANSWERED",
-        ] {
-            let e = parse_wait(Some(bad)).unwrap_err();
-            assert_eq!(e.status(), 400, "{bad}");
-        }
-    }
 
     #[test]
     fn the_host_limit_caps_the_bound() {

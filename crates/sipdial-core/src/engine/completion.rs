@@ -6,8 +6,6 @@ use std::task::{Context, Poll};
 
 use tokio::runtime::Handle;
 
-use crate::http::error::ApiError;
-
 /// Runs `work` to the end even when the request is dropped midway (the client went
 /// away, a host timeout or a hard shutdown cancelled it): once the platform request
 /// of a dial is sent a call may be placed and billed, and a call missing from the
@@ -18,10 +16,11 @@ use crate::http::error::ApiError;
 /// ([`FinishOnDrop`]): the same guarantee as spawning it up front, without a task, a
 /// join handle and a cross-task wake-up on every dial. On a Tokio runtime (every
 /// adapter's) that is how it runs; elsewhere, inline.
-pub(crate) async fn run_to_completion<T, F>(work: F) -> Result<T, ApiError>
+pub(crate) async fn run_to_completion<T, E, F>(work: F) -> Result<T, E>
 where
     T: Send + 'static,
-    F: Future<Output = Result<T, ApiError>> + Send + 'static,
+    E: Send + 'static,
+    F: Future<Output = Result<T, E>> + Send + 'static,
 {
     use tracing::Instrument as _;
     let Ok(runtime) = Handle::try_current() else {
@@ -100,7 +99,7 @@ mod tests {
 
     #[tokio::test]
     async fn answers_in_place() {
-        let answer = run_to_completion(async { Ok::<_, ApiError>(7) }).await;
+        let answer = run_to_completion(async { Ok::<_, std::convert::Infallible>(7) }).await;
         assert_eq!(answer.ok(), Some(7));
     }
 
@@ -113,7 +112,7 @@ mod tests {
             let _ = started_tx.send(());
             tokio::time::sleep(Duration::from_millis(50)).await;
             flag.store(true, Ordering::SeqCst);
-            Ok::<_, ApiError>(())
+            Ok::<_, std::convert::Infallible>(())
         }));
         started_rx.await.unwrap();
         // The client goes away: the request's task is cancelled mid-work.

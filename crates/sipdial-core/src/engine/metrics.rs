@@ -24,7 +24,6 @@ use crate::call::event::{ApplyOutcome, CallEventCause};
 use crate::call::outcome::CallOutcome;
 use crate::call::{CallRecord, CallState};
 use crate::events::{PlatformEvent, PlatformEventKind};
-use crate::http::error::ApiError;
 use crate::policy::targets::Targets;
 use crate::{CallId, DialError};
 
@@ -170,12 +169,10 @@ pub(crate) fn dial_target(targets: &Targets, requested: Option<&str>, custom_uri
     }
 }
 
-/// Counts one `POST /dial` answer.
-pub(crate) fn dial_answered<T>(target: String, answer: &Result<T, ApiError>) {
-    let result = match answer {
-        Ok(_) => "placed",
-        Err(e) => e.code(),
-    };
+/// Counts one `POST /dial` answer: placed, or refused with `error_code` (the
+/// answer's error code, as the HTTP layer names it).
+pub(crate) fn dial_answered(target: String, error_code: Option<&'static str>) {
+    let result = error_code.unwrap_or("placed");
     counter!(DIALS, "target" => target, "result" => result).increment(1);
 }
 
@@ -291,9 +288,9 @@ pub(crate) fn callback_accepted(outcome: ApplyOutcome) {
     counter!(CALLBACKS, "result" => "accepted", "reason" => outcome.as_str()).increment(1);
 }
 
-/// Counts one callback the route refused.
-pub(crate) fn callback_refused(e: &ApiError) {
-    counter!(CALLBACKS, "result" => "refused", "reason" => e.code()).increment(1);
+/// Counts one callback the route refused with `error_code`.
+pub(crate) fn callback_refused(error_code: &'static str) {
+    counter!(CALLBACKS, "result" => "refused", "reason" => error_code).increment(1);
 }
 
 /// One open event stream, counted in [`SSE_SUBSCRIBERS`] for as long as it lives: the

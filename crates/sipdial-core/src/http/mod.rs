@@ -279,7 +279,9 @@ impl SipDialApi {
                         extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
                     Box::pin(h.receive_callback(&bytes)).await
                 };
-                answer.await.inspect_err(metrics::callback_refused)
+                answer
+                    .await
+                    .inspect_err(|e| metrics::callback_refused(e.code()))
             }
             R::Mute => {
                 let bytes =
@@ -303,7 +305,7 @@ impl SipDialApi {
                             body.uri.is_some(),
                         );
                         let answer = Box::pin(h.dial(body)).await;
-                        metrics::dial_answered(target, &answer);
+                        metrics::dial_answered(target, answer.as_ref().err().map(ApiError::code));
                         answer
                     }
                     _ => {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::ValidationError;
-use crate::engine::webhooks::WebhookConfigError;
+use crate::policy::webhook::WebhookConfigError;
 
 /// A configuration `build()` refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

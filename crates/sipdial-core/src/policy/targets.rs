@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use crate::engine::webhooks::StatusWebhook;
 use crate::policy::calls::CallLimits;
 use crate::policy::config_error::ApiConfigError;
+use crate::policy::webhook::StatusWebhook;
 use crate::{Dtmf, SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};
 
 /// Longest target name.

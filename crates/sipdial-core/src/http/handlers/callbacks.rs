@@ -2,11 +2,11 @@
 
 use http::StatusCode;
 
-use super::super::json_response;
 use super::{Answer, Handlers, store_error};
 use crate::engine::lifecycle::Provenance;
 use crate::events::PlatformEvent;
 use crate::http::error::ApiError;
+use crate::http::json_response;
 use crate::policy::authorizer::Action;
 
 impl Handlers<'_> {

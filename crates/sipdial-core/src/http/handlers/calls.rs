@@ -2,13 +2,13 @@
 
 use http::StatusCode;
 
-use super::super::{json_response, no_content};
 use super::{Answer, Handlers, call_ended, dial_error, session_field, store_error, stream_unknown};
 use crate::call::CallState;
 use crate::call::event::CallEventCause;
 use crate::http::error::ApiError;
 use crate::http::extract::query_pairs;
 use crate::http::wire::{CallsResponse, DtmfBody};
+use crate::http::{json_response, no_content};
 use crate::policy::authorizer::Action;
 use crate::{DialError, Dtmf, DtmfTarget};
 

@@ -6,16 +6,17 @@ use std::time::Duration;
 
 use http::{HeaderValue, StatusCode, header};
 
-use super::super::SIP_CONNECTION_DATA;
-use super::super::json_response;
 use super::{Answer, Handlers, dial_error, session_field, store_error};
 use crate::backend::limits::DialSlot;
 use crate::call::CallRecord;
 use crate::call::ticket::DialTicket;
-use crate::engine::answer_wait::{Wait, answer_wait_bound, parse_wait, wait_for_answer};
+use crate::engine::answer_wait::{Wait, answer_wait_bound, wait_for_answer};
 use crate::engine::completion::run_to_completion;
 use crate::engine::lifecycle::{Dialed, Lifecycle};
+use crate::http::SIP_CONNECTION_DATA;
 use crate::http::error::ApiError;
+use crate::http::extract::query_pairs;
+use crate::http::json_response;
 use crate::http::wire::DialBody;
 use crate::policy::authorizer::Action;
 use crate::policy::targets::Target;
@@ -317,4 +318,44 @@ async fn record_dialed(
         ),
     )
     .with_retry_after(Duration::from_secs(1)))
+}
+
+/// Reads `wait` from the dial's query; other parameters are ignored, as on every
+/// route.
+pub(crate) fn parse_wait(query: Option<&str>) -> Result<Wait, ApiError> {
+    let mut wait = None;
+    for (k, v) in query_pairs(query)? {
+        if k == "wait" {
+            if wait.is_some() {
+                return Err(ApiError::invalid_field("wait", "is given twice"));
+            }
+            wait = Some(v);
+        }
+    }
+    match wait.as_deref() {
+        None => Ok(Wait::Placed),
+        Some("answered") => Ok(Wait::Answered),
+        Some(_) => Err(ApiError::invalid_field("wait", "must be `answered`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_accepts_answered_only() {
+        assert_eq!(parse_wait(None).unwrap(), Wait::Placed);
+        assert_eq!(parse_wait(Some("x=1")).unwrap(), Wait::Placed);
+        assert_eq!(parse_wait(Some("wait=answered")).unwrap(), Wait::Answered);
+        for bad in [
+            "wait=",
+            "wait=ringing",
+            "wait=answered&wait=answered",
+            "wait=ANSWERED",
+        ] {
+            let e = parse_wait(Some(bad)).unwrap_err();
+            assert_eq!(e.status(), 400, "{bad}");
+        }
+    }
 }

@@ -3,8 +3,8 @@
 
 use http::StatusCode;
 
-use super::super::json_response;
 use super::{Answer, Handlers};
+use crate::http::json_response;
 use crate::http::openapi::document_for;
 
 impl Handlers<'_> {

@@ -2,11 +2,11 @@
 
 use http::StatusCode;
 
-use super::super::json_response;
 use super::{Answer, Handlers};
 use crate::Room;
 use crate::engine::rooms::session_of_room;
 use crate::http::error::ApiError;
+use crate::http::json_response;
 use crate::http::wire::{SessionRequest, SessionResponse};
 use crate::policy::authorizer::Action;
 

@@ -2,8 +2,8 @@
 
 use http::StatusCode;
 
-use super::super::json_response;
 use super::{Answer, Handlers};
+use crate::http::json_response;
 use crate::http::wire::{TargetInfo, TargetsResponse};
 use crate::policy::authorizer::Action;
 

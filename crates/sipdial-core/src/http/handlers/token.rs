@@ -5,9 +5,9 @@ use std::str::FromStr;
 
 use http::StatusCode;
 
-use super::super::json_response;
 use super::{Answer, Handlers, dial_error, session_field};
 use crate::http::error::ApiError;
+use crate::http::json_response;
 use crate::http::wire::{TokenRequest, TokenResponse};
 use crate::policy::authorizer::Action;
 use crate::{ConnectionData, Role, TokenOptions};
