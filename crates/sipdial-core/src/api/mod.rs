@@ -38,10 +38,10 @@ pub use crate::call::transition::{CallChange, CallUpdate, reason_for_code};
 pub use crate::call::{CallRecord, CallState};
 pub use crate::config::SipDialApiBuilder;
 pub use crate::engine::answer_wait::DEFAULT_ANSWER_WAIT;
-pub use crate::engine::call_timers::TIMER_LEASE;
 pub use crate::engine::metrics;
 #[cfg(feature = "jwt")]
 pub use crate::engine::signature;
+pub use crate::engine::timer_poller::TIMER_LEASE;
 pub use crate::engine::webhooks;
 pub use crate::http::openapi;
 pub use crate::http::prefix::normalize_path_prefix;

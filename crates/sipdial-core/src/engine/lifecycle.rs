@@ -37,6 +37,7 @@ use crate::call::transition::{CallChange, CallUpdate, reason_for_disconnect};
 use crate::call::{CallRecord, CallState};
 use crate::engine::call_timers::PolicyTimers;
 use crate::engine::dtmf_at_answer::DtmfAtAnswer;
+use crate::engine::timer_poller::{TimerOwner, TimerPoller};
 use crate::engine::webhooks::Webhooks;
 use crate::events::{CallRef, PlatformCallState, PlatformEvent, PlatformEventKind};
 use crate::{CallId, Timestamp};
@@ -108,7 +109,7 @@ impl Lifecycle {
     /// Starts this instance's timer poller if it is not running (on the current Tokio
     /// runtime): the API serves.
     pub(crate) fn serve(&self) {
-        self.timers.serve(&self.me);
+        self.timers.poller().serve(&self.me);
     }
 
     /// Tells the event log and the hook. Called with the gate held, after the store
@@ -342,5 +343,21 @@ impl Lifecycle {
             }
             _ => Ok(None),
         }
+    }
+}
+
+/// The poller fires timers into the lifecycle that owns it.
+impl TimerOwner for Lifecycle {
+    fn poller(&self) -> &TimerPoller {
+        self.timers.poller()
+    }
+
+    fn end_here(
+        &self,
+        id: &CallId,
+        change: CallChange,
+        cause: CallEventCause,
+    ) -> impl std::future::Future<Output = Result<Option<CallRecord>, StoreError>> + Send {
+        Lifecycle::end_here(self, id, change, cause)
     }
 }

@@ -17,4 +17,5 @@ pub(crate) mod queue;
 pub(crate) mod rooms;
 #[cfg(feature = "jwt")]
 pub mod signature;
+pub(crate) mod timer_poller;
 pub mod webhooks;
