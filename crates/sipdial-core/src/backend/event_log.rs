@@ -9,10 +9,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
-/// Default number of call events kept per session for `Last-Event-ID` resumption: the
-/// in-memory log's size, which the SSE route (`sse`) re-exports as its replay default.
-pub const DEFAULT_SSE_REPLAY: usize = 256;
-
 use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::watch;
@@ -21,6 +17,10 @@ use crate::SessionId;
 use crate::backend::error::StoreError;
 use crate::call::CallRecord;
 use crate::sync::lock;
+
+/// Default number of call events kept per session for `Last-Event-ID` resumption: the
+/// in-memory log's size, which the SSE route (`sse`) re-exports as its replay default.
+pub const DEFAULT_SSE_REPLAY: usize = 256;
 
 /// Longest [`EventId`].
 pub const MAX_EVENT_ID_LEN: usize = 64;

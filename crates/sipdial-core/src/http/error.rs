@@ -9,6 +9,10 @@ use std::time::Duration;
 
 use http::{HeaderValue, StatusCode, header};
 
+use crate::backend::limits::{ACTIVE_LIMIT_RETRY_AFTER, DialPolicy, Refusal};
+#[cfg(feature = "jwt")]
+use crate::engine::signature::SignatureRefusal;
+
 use crate::body::ResponseBody;
 use crate::{DialError, ValidationError};
 
@@ -261,6 +265,43 @@ fn is_plain_name(s: &str) -> bool {
         })
 }
 
+/// A dial the limits refused: the 429 (or, for limits that check the session, the 404)
+/// it answers. Written here, not beside [`Refusal`], so that the limits know nothing of
+/// HTTP.
+impl Refusal {
+    /// The 429 it answers.
+    pub(crate) fn into_error(self, policy: &DialPolicy) -> ApiError {
+        match self {
+            Refusal::TooManyCalls { active } => ApiError::too_many(
+                "too_many_calls",
+                format!(
+                    "this session already has {active} active calls (at most {})",
+                    policy.max_active
+                ),
+                ACTIVE_LIMIT_RETRY_AFTER,
+            ),
+            Refusal::RateLimited { retry_after } => ApiError::too_many(
+                "dial_rate_limited",
+                format!(
+                    "at most {} dials per minute in one session",
+                    policy.per_minute
+                ),
+                retry_after,
+            ),
+            Refusal::UnknownSession => {
+                ApiError::not_found("session_not_found", "this server knows no such session")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "jwt")]
+impl From<SignatureRefusal> for ApiError {
+    fn from(r: SignatureRefusal) -> Self {
+        ApiError::new(StatusCode::UNAUTHORIZED, r.code, r.message).with_challenge()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,42 +368,5 @@ mod tests {
         assert_eq!(res.headers()[header::RETRY_AFTER], "2");
         let res = ApiError::too_many("x", "y", Duration::ZERO).into_response();
         assert_eq!(res.headers()[header::RETRY_AFTER], "1");
-    }
-}
-
-/// A dial the limits refused: the 429 (or, for limits that check the session, the 404)
-/// it answers. Written here, not beside [`Refusal`], so that the limits know nothing of
-/// HTTP.
-impl crate::backend::limits::Refusal {
-    /// The 429 it answers.
-    pub(crate) fn into_error(self, policy: &crate::backend::limits::DialPolicy) -> ApiError {
-        match self {
-            crate::backend::limits::Refusal::TooManyCalls { active } => ApiError::too_many(
-                "too_many_calls",
-                format!(
-                    "this session already has {active} active calls (at most {})",
-                    policy.max_active
-                ),
-                crate::backend::limits::ACTIVE_LIMIT_RETRY_AFTER,
-            ),
-            crate::backend::limits::Refusal::RateLimited { retry_after } => ApiError::too_many(
-                "dial_rate_limited",
-                format!(
-                    "at most {} dials per minute in one session",
-                    policy.per_minute
-                ),
-                retry_after,
-            ),
-            crate::backend::limits::Refusal::UnknownSession => {
-                ApiError::not_found("session_not_found", "this server knows no such session")
-            }
-        }
-    }
-}
-
-#[cfg(feature = "jwt")]
-impl From<crate::engine::signature::SignatureRefusal> for ApiError {
-    fn from(r: crate::engine::signature::SignatureRefusal) -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, r.code, r.message).with_challenge()
     }
 }

@@ -19,6 +19,7 @@ use crate::backend::store::StoreError;
 use crate::body::ResponseBody;
 use crate::call::CallRecord;
 use crate::call::event::CallEventCause;
+use crate::engine::rooms::RoomError;
 use crate::http::error::ApiError;
 use crate::policy::authorizer::{Action, Decision};
 use crate::{CallId, DialError, Role, SessionId};
@@ -131,9 +132,9 @@ impl Handlers<'_> {
     }
 }
 
-impl From<crate::engine::rooms::RoomError> for ApiError {
-    fn from(e: crate::engine::rooms::RoomError) -> Self {
-        use crate::engine::rooms::RoomError;
+/// A room's session that could not be had: the store's 500 or the platform's error.
+impl From<RoomError> for ApiError {
+    fn from(e: RoomError) -> Self {
         match e {
             RoomError::Store(e) => store_error(e),
             RoomError::Dial(e) => dial_error("create_session", e),
