@@ -187,6 +187,17 @@ pub(crate) async fn time_platform_dial<T>(
     result
 }
 
+/// Counts and logs one dialer failure (its text may hold platform detail: fine in
+/// logs, never in responses), where it happened: a dial's may outlive its request.
+pub(crate) fn platform_failed(op: &'static str, e: &DialError) {
+    platform_error(op, e);
+    if e.is_transient() || matches!(e, DialError::RejectedCredentials | DialError::Config { .. }) {
+        tracing::warn!(op, error = %e, "dialer failed");
+    } else {
+        tracing::debug!(op, error = %e, "dialer refused");
+    }
+}
+
 /// The `kind` label of a dialer failure.
 pub fn platform_error_kind(e: &DialError) -> &'static str {
     match e {

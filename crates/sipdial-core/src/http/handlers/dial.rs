@@ -8,11 +8,9 @@ use http::{HeaderValue, StatusCode, header};
 
 use super::{Answer, Handlers, dial_error, session_field, store_error};
 use crate::backend::limits::DialSlot;
-use crate::call::CallRecord;
-use crate::call::ticket::DialTicket;
 use crate::engine::answer_wait::{Wait, answer_wait_bound, wait_for_answer};
 use crate::engine::completion::run_to_completion;
-use crate::engine::lifecycle::{Dialed, Lifecycle};
+use crate::engine::dial::{DialFailure, Placement, place_and_record};
 use crate::http::SIP_CONNECTION_DATA;
 use crate::http::error::ApiError;
 use crate::http::extract::query_pairs;
@@ -159,56 +157,23 @@ impl Handlers<'_> {
             request.video = t.video;
             request.observe_force_mute = t.observe_force_mute;
         }
-        let dialer = Arc::clone(&inner.dialer);
-        let lifecycle = Arc::clone(&inner.lifecycle);
-        let at_answer = Arc::clone(&inner.dtmf_at_answer);
-        let target_name = target.map(|t| t.name.clone());
-        let place_and_record = async move {
-            let call = match crate::engine::metrics::time_platform_dial(dialer.dial(request)).await
-            {
-                Ok(call) => call,
-                Err(e) => {
-                    // Freed before answering, so the session's next dial already finds
-                    // the slot free: dropped, the slot would be released later, by a
-                    // task of its own.
-                    slot.release().await;
-                    return Err(dial_error("dial", e));
-                }
-            };
-            tracing::Span::current().record("call_id", call.id.as_str());
-            // Kept before the call is recorded: the answer may come right after.
-            if let Some(digits) = &dtmf_after_answer
-                && let Err(e) = at_answer.hold(&call.id, digits).await
-            {
-                tracing::warn!(error = %e, "the digits at answer could not be kept; they will not be sent");
-            }
-            let record = CallRecord::dialed(&call, target_name);
-            match record_dialed(&lifecycle, &*dialer, record, &slot).await {
-                Ok(dialed) => {
-                    if dialed.slot_freed {
-                        slot.disarm();
-                    } else {
-                        slot.release().await;
-                    }
-                    if dtmf_after_answer.is_some() {
-                        // Early callbacks may have answered it before the digits were
-                        // kept; taking them is atomic, so they still go out once.
-                        at_answer.on_change(&dialed.record, None);
-                    }
-                    Ok(dialed.record)
-                }
-                Err(e) => {
-                    slot.release().await;
-                    Err(e)
-                }
-            }
+        let placement = Placement {
+            dialer: Arc::clone(&inner.dialer),
+            lifecycle: Arc::clone(&inner.lifecycle),
+            at_answer: Arc::clone(&inner.dtmf_at_answer),
+            request,
+            dtmf_after_answer,
+            target_name: target.map(|t| t.name.clone()),
+            slot,
         };
         let bound = answer_wait_bound(
             &inner.lifecycle.timers().policies,
             target.map(|t| t.name.as_str()),
             inner.answer_wait_limit,
         );
-        let record = run_to_completion(place_and_record).await?;
+        let record = run_to_completion(place_and_record(placement))
+            .await
+            .map_err(dial_failure)?;
         // After the dial is placed and recorded: a client that leaves now only stops
         // waiting.
         let record = match wait {
@@ -258,66 +223,29 @@ fn sip_leg_data() -> Result<ConnectionData, ApiError> {
     })
 }
 
-/// Attempts at recording a placed call before giving up, and the pause after the first
-/// failure (doubled after each one): about one second in all, so a store that blinks
-/// (a failover, a reconnect) does not cost a placed call.
-const RECORD_ATTEMPTS: u32 = 4;
-const RECORD_BACKOFF: Duration = Duration::from_millis(150);
-
-/// Records a call the platform accepted. A placed call is never silently lost: when the
-/// store still fails after the retries, the call is hung up (an untracked call could
-/// not be listed, controlled or counted against the limits) and the answer is a 503
-/// that names its connection and whether the hang-up worked.
-async fn record_dialed(
-    lifecycle: &Lifecycle,
-    dialer: &dyn SipDialer,
-    record: CallRecord,
-    slot: &DialSlot,
-) -> Result<Dialed, ApiError> {
-    let none = DialTicket(String::new());
-    let ticket = slot.ticket().unwrap_or(&none);
-    let mut pause = RECORD_BACKOFF;
-    let mut attempt = 1;
-    let error = loop {
-        match lifecycle
-            .insert_dialed(record.clone(), ticket, attempt > 1)
-            .await
-        {
-            Ok(dialed) => return Ok(dialed),
-            Err(e) if attempt >= RECORD_ATTEMPTS => break e,
-            Err(e) => {
-                tracing::warn!(error = %e, attempt, "a placed call could not be recorded; retrying");
-                tokio::time::sleep(pause).await;
-                pause *= 2;
-                attempt += 1;
-            }
-        }
-    };
-    let _ = store_error(error);
-    let hung_up = match dialer
-        .hang_up(&record.session_id, &record.connection_id)
-        .await
-    {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::error!(error = %e, "could not hang up an unrecorded call");
-            false
-        }
-    };
-    Err(ApiError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "store_unavailable",
-        format!(
-            "the call was placed (connection {}) but could not be recorded; {}",
-            record.connection_id,
-            if hung_up {
-                "it was hung up"
-            } else {
-                "hanging it up failed too"
-            }
-        ),
-    )
-    .with_retry_after(Duration::from_secs(1)))
+/// A dial that failed once placing began: the platform's error was logged and counted
+/// where it happened (the work may have outlived the request); a placed call the store
+/// would not take is a 503 that names its connection and whether the hang-up worked.
+fn dial_failure(e: DialFailure) -> ApiError {
+    match e {
+        DialFailure::Platform(e) => ApiError::from(e),
+        DialFailure::Unrecorded {
+            connection_id,
+            hung_up,
+        } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            format!(
+                "the call was placed (connection {connection_id}) but could not be recorded; {}",
+                if hung_up {
+                    "it was hung up"
+                } else {
+                    "hanging it up failed too"
+                }
+            ),
+        )
+        .with_retry_after(Duration::from_secs(1)),
+    }
 }
 
 /// Reads `wait` from the dial's query; other parameters are ignored, as on every

@@ -39,12 +39,7 @@ pub(crate) struct Handlers<'a> {
 /// Logs a dialer failure (its text may hold platform detail: fine in logs, never in
 /// responses) and maps it.
 pub(crate) fn dial_error(op: &'static str, e: DialError) -> ApiError {
-    crate::engine::metrics::platform_error(op, &e);
-    if e.is_transient() || matches!(e, DialError::RejectedCredentials | DialError::Config { .. }) {
-        tracing::warn!(op, error = %e, "dialer failed");
-    } else {
-        tracing::debug!(op, error = %e, "dialer refused");
-    }
+    crate::engine::metrics::platform_failed(op, &e);
     ApiError::from(e)
 }
 
