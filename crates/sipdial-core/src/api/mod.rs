@@ -12,24 +12,25 @@
 //! [`ResponseBody`]: crate::ResponseBody
 
 pub use crate::backend::Backend;
-pub use crate::backend::dedupe::{DEDUPE_CAPACITY, DeliveryDedupe, InMemoryDedupe};
+pub use crate::backend::dedupe::{DEDUPE_CAPACITY, DeliveryDedupe};
 pub use crate::backend::dial_record;
 pub use crate::backend::dial_record::{DialRecorded, DialRecording};
 pub use crate::backend::event_log::{
-    EventId, EventListener, EventLog, InMemoryEventLog, Listeners, LoggedEvent, MAX_EVENT_ID_LEN,
-    Since,
+    EventId, EventListener, EventLog, Listeners, LoggedEvent, MAX_EVENT_ID_LEN, Since,
 };
 pub use crate::backend::limits::{
     ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW,
-    DialLimits, DialPolicy, InMemoryDialLimits, Refusal,
+    DialLimits, DialPolicy, Refusal,
 };
-pub use crate::backend::memory_store::{InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION};
-pub use crate::backend::parked::{InMemoryParked, PARKED_CAPACITY, PARKED_TTL, ParkedEvents};
-pub use crate::backend::pending_dtmf::{
-    InMemoryPendingDtmf, PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf,
+pub use crate::backend::memory::store::MAX_ENDED_CALLS_PER_SESSION;
+pub use crate::backend::memory::{
+    InMemoryCallStore, InMemoryCallTimers, InMemoryDedupe, InMemoryDialLimits, InMemoryEventLog,
+    InMemoryParked, InMemoryPendingDtmf,
 };
+pub use crate::backend::parked::{PARKED_CAPACITY, PARKED_TTL, ParkedEvents};
+pub use crate::backend::pending_dtmf::{PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf};
 pub use crate::backend::store::{CallStore, StoreError, Updated};
-pub use crate::backend::timers::{CallTimers, DueTimer, InMemoryCallTimers, TimerOp};
+pub use crate::backend::timers::{CallTimers, DueTimer, TimerOp};
 pub use crate::call::event::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook};
 pub use crate::call::outcome::{CallOutcome, LocalEnd};
 pub use crate::call::ticket::DialTicket;

@@ -11,7 +11,7 @@ pub mod dial_record;
 pub(crate) mod error;
 pub(crate) mod event_log;
 pub(crate) mod limits;
-pub(crate) mod memory_store;
+pub(crate) mod memory;
 pub(crate) mod parked;
 pub(crate) mod pending_dtmf;
 pub(crate) mod store;
@@ -21,16 +21,19 @@ pub(crate) mod webhook_transport;
 
 use std::sync::Arc;
 
-use crate::backend::dedupe::{DeliveryDedupe, InMemoryDedupe};
+use crate::backend::dedupe::DeliveryDedupe;
 use crate::backend::event_log::DEFAULT_SSE_REPLAY;
-use crate::backend::event_log::{EventLog, InMemoryEventLog};
-use crate::backend::limits::{DialLimits, InMemoryDialLimits};
-use crate::backend::memory_store::InMemoryCallStore;
-use crate::backend::parked::{InMemoryParked, ParkedEvents};
-use crate::backend::pending_dtmf::{InMemoryPendingDtmf, PendingDtmf};
+use crate::backend::event_log::EventLog;
+use crate::backend::limits::DialLimits;
+use crate::backend::memory::{
+    InMemoryCallStore, InMemoryCallTimers, InMemoryDedupe, InMemoryDialLimits, InMemoryEventLog,
+    InMemoryOutbox, InMemoryParked, InMemoryPendingDtmf,
+};
+use crate::backend::parked::ParkedEvents;
+use crate::backend::pending_dtmf::PendingDtmf;
 use crate::backend::store::CallStore;
-use crate::backend::timers::{CallTimers, InMemoryCallTimers};
-use crate::backend::webhook_outbox::{InMemoryOutbox, WebhookOutbox};
+use crate::backend::timers::CallTimers;
+use crate::backend::webhook_outbox::WebhookOutbox;
 
 /// Every shared part of the API's state.
 #[derive(Clone)]

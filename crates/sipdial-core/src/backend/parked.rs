@@ -2,15 +2,12 @@
 //! the dial arrives (and, in a fleet, at another replica than the one dialling), so
 //! such events are parked briefly and applied when dial records the call.
 
-use std::collections::VecDeque;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::backend::error::StoreError;
 use crate::events::PlatformEvent;
-use crate::sync::lock;
 use crate::{CallId, ConnectionId};
 
 /// Events kept at most by [`InMemoryParked`].
@@ -33,54 +30,9 @@ pub trait ParkedEvents: Send + Sync + 'static {
     ) -> Result<Vec<PlatformEvent>, StoreError>;
 }
 
-/// The default [`ParkedEvents`]: the last [`PARKED_CAPACITY`] events of this process.
-#[derive(Debug, Default)]
-pub struct InMemoryParked {
-    events: Mutex<VecDeque<(Instant, PlatformEvent)>>,
-}
-
-impl InMemoryParked {
-    /// Nothing parked.
-    pub fn new() -> Self {
-        Self::default()
-    }
-}
-
 /// Whether `event` names the call `id` or its leg `connection`.
 pub(crate) fn is_for(event: &PlatformEvent, id: &CallId, connection: &ConnectionId) -> bool {
     event
         .call()
         .is_some_and(|c| c.id.as_ref() == Some(id) || c.connection_id.as_ref() == Some(connection))
-}
-
-#[async_trait]
-impl ParkedEvents for InMemoryParked {
-    async fn park(&self, event: &PlatformEvent) -> Result<(), StoreError> {
-        let mut parked = lock(&self.events);
-        let now = Instant::now();
-        while parked
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > PARKED_TTL)
-        {
-            parked.pop_front();
-        }
-        if parked.len() >= PARKED_CAPACITY {
-            parked.pop_front();
-        }
-        parked.push_back((now, event.clone()));
-        Ok(())
-    }
-
-    async fn take(
-        &self,
-        id: &CallId,
-        connection: &ConnectionId,
-    ) -> Result<Vec<PlatformEvent>, StoreError> {
-        let mut parked = lock(&self.events);
-        let (mine, rest): (Vec<_>, Vec<_>) = parked
-            .drain(..)
-            .partition(|(_, e)| is_for(e, id, connection));
-        parked.extend(rest);
-        Ok(mine.into_iter().map(|(_, e)| e).collect())
-    }
 }

@@ -1,5 +1,5 @@
 //! Where the API remembers rooms and calls: the [`CallStore`] plugin (the in-memory
-//! default is in `memory_store`, a shared one in the `sipdial-redis` crate).
+//! default is in `memory/store.rs`, a shared one in the `sipdial-redis` crate).
 //!
 //! The trait is async and speaks in plain records so that a shared store (Redis, SQL)
 //! can back several instances of one app later. Its operations are the ones the routes

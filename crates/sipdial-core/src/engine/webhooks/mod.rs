@@ -18,9 +18,10 @@ mod stats;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use crate::backend::memory::InMemoryOutbox;
 pub use crate::backend::webhook_outbox::{
-    DEFAULT_OUTBOX_CAPACITY, ENDED_COUNTERS_KEPT, InMemoryOutbox, NewDelivery, OutboxEntry, Pushed,
-    Taken, WebhookOutbox,
+    DEFAULT_OUTBOX_CAPACITY, ENDED_COUNTERS_KEPT, NewDelivery, OutboxEntry, Pushed, Taken,
+    WebhookOutbox,
 };
 pub use crate::backend::webhook_transport::{
     WebhookRequest, WebhookTransport, WebhookTransportError,
