@@ -1,21 +1,4 @@
-//! The Redis backend of sipdial: run several replicas of one app behind a load
-//! balancer as one server.
-//!
-//! Rooms and their sessions, calls and their indexes, the dial limits, callback dedupe,
-//! parked early events, the live event streams and the call timers all live in one
-//! Redis, so any replica answers for any session or call, the limits hold for the whole
-//! fleet, a call timer fires once on whichever replica polls first, and an SSE client
-//! resumes on whichever replica it reaches. What stays per replica: the SSE
-//! connections themselves and the dialer's HTTP pool. `docs/scale-out.md` has the key
-//! layout, expiries and failure behaviour.
-//!
-//! ```no_run
-//! # async fn demo(dialer: std::sync::Arc<dyn sipdial_core::SipDialer>) -> Result<(), Box<dyn std::error::Error>> {
-//! use sipdial_redis::{RedisBackend, RedisOptions};
-//! let backend = RedisBackend::connect("redis://127.0.0.1:6379/", RedisOptions::default()).await?;
-//! let api = sipdial_core::SipDialApi::builder(dialer).backend(backend).build()?;
-//! # let _ = api; Ok(()) }
-//! ```
+#![doc = include_str!("../README.md")]
 
 mod conn;
 mod deliveries;

@@ -80,7 +80,7 @@ async fn dial(replica: &Replica, session: &str) -> serde_json::Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dial_costs_two_redis_round_trips() {
+async fn a_dial_costs_three_redis_round_trips() {
     let redis = redis_or_skip!();
     let platform = FakePlatform::start().await.unwrap();
     platform.clear_call_script();
@@ -98,8 +98,8 @@ async fn a_dial_costs_two_redis_round_trips() {
     let seen = monitor.until_marker("sipdial-after").await;
     let commands: Vec<&str> = seen.iter().map(|l| command(l)).collect();
     assert!(
-        !seen.is_empty() && seen.len() <= DIAL_ROUND_TRIPS,
-        "a dial made {} round trips (at most {DIAL_ROUND_TRIPS}): {seen:#?}",
+        seen.len() == DIAL_ROUND_TRIPS,
+        "a dial made {} round trips (expected {DIAL_ROUND_TRIPS}): {seen:#?}",
         seen.len()
     );
     assert!(
@@ -107,7 +107,7 @@ async fn a_dial_costs_two_redis_round_trips() {
         "{commands:?}"
     );
 
-    // And it recorded everything those two stood for.
+    // And it recorded everything those three stood for.
     let id = call["id"].as_str().unwrap();
     let read = replica.get(&format!("/calls/{id}")).await;
     assert_eq!(read.json().unwrap()["state"], "dialing");
