@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use crate::backend::error::StoreError;
 use crate::events::{CallRef, PlatformEvent, PlatformEventKind};
 
-/// Delivery keys remembered for deduplication by [`InMemoryDedupe`].
+/// Delivery keys remembered for deduplication by [`InMemoryDedupe`](crate::backend::memory::InMemoryDedupe).
 pub const DEDUPE_CAPACITY: usize = 4096;
 
 /// Remembers which platform deliveries were applied.

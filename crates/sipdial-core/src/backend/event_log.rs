@@ -24,7 +24,7 @@ pub const DEFAULT_SSE_REPLAY: usize = 256;
 
 /// Longest [`EventId`].
 pub const MAX_EVENT_ID_LEN: usize = 64;
-/// Session channels kept at most by [`InMemoryEventLog`]; idle ones beyond it are
+/// Session channels kept at most by [`InMemoryEventLog`](crate::backend::memory::InMemoryEventLog); idle ones beyond it are
 /// forgotten, and their clients resume with a snapshot.
 pub(crate) const MAX_CHANNELS: usize = 1024;
 

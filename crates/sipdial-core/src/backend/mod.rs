@@ -88,7 +88,7 @@ impl Backend {
         self
     }
 
-    /// Replaces the webhook outbox (default: an [`InMemoryOutbox`], which a fleet must
+    /// Replaces the webhook outbox (default: an [`InMemoryOutbox`](crate::backend::memory::InMemoryOutbox), which a fleet must
     /// not use: each replica would deliver only its own changes, and lose them on
     /// restart).
     pub fn with_webhook_outbox(mut self, outbox: Arc<dyn WebhookOutbox>) -> Self {

@@ -10,7 +10,7 @@ use crate::backend::error::StoreError;
 use crate::events::PlatformEvent;
 use crate::{CallId, ConnectionId};
 
-/// Events kept at most by [`InMemoryParked`].
+/// Events kept at most by [`InMemoryParked`](crate::backend::memory::InMemoryParked).
 pub const PARKED_CAPACITY: usize = 256;
 /// How long a parked event waits for its call before it is forgotten.
 pub const PARKED_TTL: Duration = Duration::from_secs(60);

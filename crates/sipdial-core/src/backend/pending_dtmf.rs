@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use crate::backend::error::StoreError;
 use crate::{CallId, Dtmf};
 
-/// Calls with pending digits kept at most by [`InMemoryPendingDtmf`]; beyond it the
+/// Calls with pending digits kept at most by [`InMemoryPendingDtmf`](crate::backend::memory::InMemoryPendingDtmf); beyond it the
 /// oldest entry goes (its call has long been answered or forgotten).
 pub const PENDING_DTMF_CAPACITY: usize = 4096;
 /// How long digits wait for an answer at most: the platform's own cap on a call
