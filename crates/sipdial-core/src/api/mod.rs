@@ -58,6 +58,9 @@ pub use crate::policy::calls::{
     MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL,
 };
 pub use crate::policy::config_error::ApiConfigError;
+pub use crate::policy::principal::{
+    ClientAddr, ClientKey, MAX_SUBJECT_LEN, Principal, TrustedProxies,
+};
 pub use crate::policy::targets::{
     MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipTarget, check_target_label, check_target_name,
 };

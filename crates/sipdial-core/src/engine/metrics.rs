@@ -30,8 +30,8 @@ use crate::{CallId, DialError};
 /// Counter of `POST /dial` answers, labelled `target` (a configured target's name,
 /// `custom` for a caller's URI dialled without one, `unknown` for a name the server
 /// does not have, `none` when the request resolved to nothing) and `result` (`placed`,
-/// or the error code the API answered with: `rate_limited`, `too_many_calls`,
-/// `platform_unavailable`, ...).
+/// or the error code the API answered with: `too_many_calls`, `dial_rate_limited`,
+/// `platform_rate_limited`, `platform_unreachable`, ...).
 pub const DIALS: &str = "sipdial_dials_total";
 /// Histogram of how long the platform took to answer a dial request (seconds), labelled
 /// `result` (`ok` or `error`). Covers the platform's REST call only: not our own checks

@@ -8,5 +8,6 @@ pub(crate) mod allow_list;
 pub(crate) mod authorizer;
 pub(crate) mod calls;
 pub(crate) mod config_error;
+pub(crate) mod principal;
 pub(crate) mod targets;
 pub(crate) mod webhook;
