@@ -7,9 +7,10 @@
 //! would make a second session, place (and bill) a second call, or play the digits
 //! twice.
 //!
-//! A retry happens only after a transient failure ([`DialError::is_transient`](sipdial_core::DialError::is_transient): a
-//! connection that could not be made or broke, a timeout, a 5xx, a 429). The wait grows
-//! exponentially with "equal jitter" (half fixed, half random; `backon` draws it) so that many clients
+//! A retry happens only after a transient failure
+//! ([`DialError::is_transient`](sipdial_core::DialError::is_transient): a connection that
+//! could not be made or broke, a timeout, a 5xx, a 429). The wait grows exponentially
+//! with "equal jitter" (half fixed, half random; `backon` draws it) so that many clients
 //! failing together do not retry together; a `Retry-After` from the platform is honoured
 //! when it is no longer than [`RetryPolicy::max_retry_after`], and a longer one ends the
 //! retries at once (the caller is told how long to wait instead). Every attempt and every
