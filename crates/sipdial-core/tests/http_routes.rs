@@ -250,6 +250,18 @@ async fn dial_picks_a_named_target_and_refuses_unknown_ones() {
             Some(json!({ "sessionId": sid, "target": "nope" })),
         )
         .await;
+    // A well-formed name no target has is a missing resource (the document allows any
+    // name of the pattern, so a 400 would refuse a schema-valid request) ...
+    res.assert_error(404);
+    assert_eq!(res.json()["error"]["code"], "target_not_found");
+    // ... a malformed one a bad request naming the field.
+    let res = f
+        .send(
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": sid, "target": "no pe/" })),
+        )
+        .await;
     res.assert_error(400);
     assert!(res.message().contains("`target`"));
 }

@@ -110,7 +110,7 @@ async fn a_scripted_run_leaves_exact_values() {
         .send(
             Method::POST,
             "/sip/dial",
-            Some(json!({ "sessionId": s, "target": "no-such-target" })),
+            Some(json!({ "sessionId": s, "target": "no such target" })),
         )
         .await;
     assert_eq!(res.assert_error(400), "invalid_field");

@@ -11,7 +11,101 @@ use serde_json::{Map, Value, json};
 
 use super::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX};
 use crate::http::routes::{ROUTES, RouteId, RouteSpec, statuses};
-use crate::{MAX_CONNECTION_DATA_LEN, MAX_DTMF_LEN, MAX_ROOM_LEN};
+use crate::policy::targets::MAX_TARGET_NAME_LEN;
+use crate::{
+    MAX_CONNECTION_DATA_LEN, MAX_DTMF_LEN, MAX_RESOURCE_ID_LEN, MAX_ROOM_LEN, MAX_SESSION_ID_LEN,
+    MAX_SIP_HEADER_VALUE_LEN, MAX_SIP_HEADERS, MAX_SIP_HEADERS_BYTES, MAX_SIP_URI_LEN,
+};
+
+/// The character set of platform ids (`crate::ids`): what needs no escaping in a REST
+/// path, and never only dots (a `..` segment).
+const ID_PATTERN: &str = "^(?!\\.+$)[A-Za-z0-9._~-]+$";
+
+/// A session id as the server accepts it (`SessionId`).
+fn session_id_schema() -> Value {
+    json!({ "type": "string", "minLength": 1, "maxLength": MAX_SESSION_ID_LEN, "pattern": ID_PATTERN })
+}
+
+/// A connection, stream or call id as the server accepts it.
+fn resource_id_schema() -> Value {
+    json!({ "type": "string", "minLength": 1, "maxLength": MAX_RESOURCE_ID_LEN, "pattern": ID_PATTERN })
+}
+
+/// `SipUri`'s grammar (`crate::sip::uri`): `sip:`/`sips:` (any case), a user part, `@`, a
+/// host name (labels of letters, digits and inner `-`), an optional port from 1 to
+/// 65535 and `;name[=value]` parameters. IPv6 hosts are accepted by the server too but
+/// left out here: their full grammar is no regular expression worth reading.
+const SIP_URI_PATTERN: &str = concat!(
+    "^[Ss][Ii][Pp][Ss]?:",
+    "[A-Za-z0-9_.!~*'()%&=+$,?/-]+",
+    "@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*",
+    "(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
+    "(?:;[A-Za-z0-9_.!~*'()%\\[\\]/:&+$-]+(?:=[A-Za-z0-9_.!~*'()%\\[\\]/:&+$=-]*)?)*$"
+);
+
+/// An RFC 3261 token that is none of the headers the SIP stack owns nor one that sets
+/// the caller's identity (`crate::sip::headers`), in any letter case.
+fn sip_header_name_schema() -> Value {
+    let reserved = [
+        "via",
+        "v",
+        "from",
+        "f",
+        "to",
+        "t",
+        "call-id",
+        "i",
+        "cseq",
+        "contact",
+        "m",
+        "content-length",
+        "l",
+        "content-type",
+        "c",
+        "content-encoding",
+        "e",
+        "max-forwards",
+        "route",
+        "record-route",
+        "authorization",
+        "proxy-authorization",
+        "www-authenticate",
+        "proxy-authenticate",
+        "expires",
+        "allow",
+        "supported",
+        "k",
+        "require",
+        "proxy-require",
+        "p-asserted-identity",
+        "p-preferred-identity",
+        "remote-party-id",
+        "privacy",
+        "diversion",
+        "history-info",
+        "referred-by",
+        "identity",
+        "y",
+    ];
+    let any_case = |name: &str| -> String {
+        name.chars()
+            .map(|c| {
+                if c.is_ascii_alphabetic() {
+                    format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+                } else if c == '-' {
+                    "\\-".to_owned()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    };
+    let refused: Vec<String> = reserved.iter().map(|n| any_case(n)).collect();
+    json!({
+        "type": "string",
+        "pattern": format!("^(?!(?:{})$)[A-Za-z0-9.!%*_+`'~-]+$", refused.join("|")),
+    })
+}
 
 /// The OpenAPI 3.1 document, with paths relative to the server URL (the default
 /// prefix, `/sip`): the checked-in `docs/openapi.json`.
@@ -149,10 +243,7 @@ fn operation(spec: &RouteSpec) -> Value {
                 r["content"] = json_content(schema);
             }
             if spec.id == RouteId::Events {
-                r["content"] = json!({ "text/event-stream": { "schema": {
-                    "type": "string",
-                    "description": "`event: snapshot` with `data: {\"calls\":[Call...]}` first (or, on a resume with `Last-Event-ID` the server can still serve, the missed `call` events instead), then one `event: call` with `data: <Call>` per change; each with an `id:`. A `: heartbeat` comment after each interval of silence (15 s by default)."
-                } } });
+                r["content"] = json!({ "text/event-stream": { "schema": sse_event_schema() } });
             }
             if spec.id == RouteId::OpenApi {
                 r["content"] = json!({ "application/json": { "schema": {
@@ -194,12 +285,12 @@ fn operation(spec: &RouteSpec) -> Value {
         op["parameters"] = json!([{
             "name": "id", "in": "path", "required": true,
             "description": "The call id.",
-            "schema": { "type": "string" }
+            "schema": resource_id_schema()
         }]);
     }
     if spec.id == RouteId::Events {
         op["parameters"] = json!([
-            { "name": "sessionId", "in": "query", "required": true, "schema": { "type": "string" } },
+            { "name": "sessionId", "in": "query", "required": true, "schema": session_id_schema() },
             { "name": "Last-Event-ID", "in": "header", "required": false,
               "description": "Resume after this event id (sent by EventSource on reconnect).",
               "schema": { "type": "string" } }
@@ -217,16 +308,50 @@ fn operation(spec: &RouteSpec) -> Value {
     }
     if spec.id == RouteId::ListCalls {
         op["parameters"] = json!([
-            { "name": "sessionId", "in": "query", "required": true, "schema": { "type": "string" } },
+            { "name": "sessionId", "in": "query", "required": true, "schema": session_id_schema() },
             { "name": "all", "in": "query", "required": false,
-              "description": "Include ended calls.", "schema": { "type": "boolean", "default": false } }
+              "description": "Include ended calls (`true` or `1`).",
+              "schema": { "type": "string", "enum": ["true", "false", "1", "0"], "default": "false" } }
         ]);
     }
     op
 }
 
+/// One Server-Sent Event of `GET /events` (OpenAPI 3.1: the `schema` of an event
+/// stream describes each event, read as `{id, event, data}`): a `snapshot` first (or,
+/// on a resume the server can still serve, the missed `call` events instead), then one
+/// `call` per change. `data` is JSON text: the `Calls` or `Call` object. Heartbeats are
+/// comments, not events.
+fn sse_event_schema() -> Value {
+    let event = |name: &str, data: &str, description: &str| {
+        json!({
+            "type": "object",
+            "required": ["event", "id", "data"],
+            "properties": {
+                "event": { "const": name },
+                "id": { "type": "string", "pattern": "^[0-9]+$" },
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": schema_ref(data)
+                },
+                "retry": { "type": "integer" }
+            },
+            "description": description
+        })
+    };
+    json!({
+        "description": "`event: snapshot` with `data: {\"calls\":[Call...]}` first (or, on a resume with `Last-Event-ID` the server can still serve, the missed `call` events instead), then one `event: call` with `data: <Call>` per change; each with an `id:`. A `: heartbeat` comment after each interval of silence (15 s by default).",
+        "oneOf": [
+            event("snapshot", "Calls", "The session's calls when the stream starts."),
+            event("call", "Call", "One call as it is after a change.")
+        ]
+    })
+}
+
 fn schemas() -> Value {
-    let id = json!({ "type": "string", "pattern": "^[A-Za-z0-9._~-]+$" });
+    let id = resource_id_schema();
+    let session_id = session_id_schema();
     json!({
         "Error": {
             "type": "object",
@@ -258,7 +383,7 @@ fn schemas() -> Value {
             "properties": {
                 "room": { "type": "string" },
                 "apiKey": { "type": "string" },
-                "sessionId": id
+                "sessionId": session_id
             }
         },
         "Targets": {
@@ -285,9 +410,14 @@ fn schemas() -> Value {
             "required": ["sessionId"],
             "additionalProperties": false,
             "properties": {
-                "sessionId": id,
+                "sessionId": session_id,
                 "role": { "$ref": "#/components/schemas/Role" },
-                "data": { "type": "string", "maxLength": MAX_CONNECTION_DATA_LEN }
+                "data": {
+                    "type": "string",
+                    "maxLength": MAX_CONNECTION_DATA_LEN,
+                    "pattern": "^(?!sip=)",
+                    "description": "Connection data other clients see; `sip=` is reserved for SIP legs."
+                }
             }
         },
         "Token": {
@@ -305,10 +435,29 @@ fn schemas() -> Value {
             "required": ["sessionId"],
             "additionalProperties": false,
             "properties": {
-                "sessionId": id,
-                "target": { "type": "string", "description": "A configured target's name; optional with one target or a default." },
-                "uri": { "type": "string", "description": "Only when the server's allow-list matches it." },
-                "headers": { "type": "object", "additionalProperties": { "type": "string" } },
+                "sessionId": session_id,
+                "target": {
+                    "type": "string",
+                    "pattern": format!("^[A-Za-z0-9_.-]{{1,{MAX_TARGET_NAME_LEN}}}$"),
+                    "description": "A configured target's name (`GET /targets`; another name answers 404 `target_not_found`); optional with one target or a default."
+                },
+                "uri": {
+                    "type": "string",
+                    "maxLength": MAX_SIP_URI_LEN,
+                    "pattern": SIP_URI_PATTERN,
+                    "description": "A SIP URI to dial instead of the target's; answered 403 `uri_not_allowed` unless the server's allow-list matches it."
+                },
+                "headers": {
+                    "type": "object",
+                    "maxProperties": MAX_SIP_HEADERS,
+                    "propertyNames": sip_header_name_schema(),
+                    "additionalProperties": {
+                        "type": "string",
+                        "maxLength": MAX_SIP_HEADER_VALUE_LEN,
+                        "pattern": "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f]*$"
+                    },
+                    "description": format!("Custom INVITE headers under the target's own. Names are RFC 3261 tokens, not headers the SIP stack owns and not caller identity; compared without regard to case, so two names differing only in case are refused; values without control characters, at most {MAX_SIP_HEADER_VALUE_LEN} bytes each and {MAX_SIP_HEADERS_BYTES} bytes in all.")
+                },
                 "streams": { "type": "array", "items": id },
                 "dtmfAfterAnswer": {
                     "type": "string",
@@ -325,7 +474,7 @@ fn schemas() -> Value {
             "additionalProperties": false,
             "properties": {
                 "id": id,
-                "sessionId": id,
+                "sessionId": session_id,
                 "target": { "type": ["string", "null"] },
                 "connectionId": id,
                 "streamId": { "type": "string", "pattern": "^[A-Za-z0-9._~-]+$", "description": "Absent only for a call this server did not place, until the platform reports its stream." },
@@ -342,22 +491,7 @@ fn schemas() -> Value {
         },
         "PlatformCallback": {
             "type": "object",
-            "description": "A platform callback as POSTed by the SIP and session monitoring of the project (callCreated, callUpdated, callDestroyed, muteForced, connectionCreated/Destroyed, streamCreated/Destroyed, ...). Unknown events and fields are accepted and ignored.",
-            "required": ["event"],
-            "properties": {
-                "event": { "type": "string" },
-                "sessionId": { "type": "string" },
-                "projectId": { "type": "string" },
-                "timestamp": { "type": "integer" },
-                "state": { "type": "string", "enum": ["DIALING", "RINGING", "ON_HOLD", "ACTIVE", "HANGUP"] },
-                "reason_code": { "type": "string" },
-                "reason_message": { "type": "string" },
-                "reason": { "type": "string" },
-                "call": { "type": "object", "properties": {
-                    "id": { "type": "string" }, "connectionId": { "type": "string" }, "createdAt": { "type": "integer" } } },
-                "connection": { "type": "object" },
-                "stream": { "type": "object" }
-            }
+            "description": "A platform callback as POSTed by the SIP and session monitoring of the project (callCreated, callUpdated, callDestroyed, muteForced, connectionCreated/Destroyed, streamCreated/Destroyed, ...), with fields such as `event`, `sessionId`, `projectId`, `timestamp`, `state`, `reason`, `call`, `connection` and `stream`. Any JSON object is answered 200: one the server cannot use (no `event`, an unknown event, fields of other types) is `ignored`, because the platform retries anything else and such an event never becomes usable."
         },
         "CallbackAck": {
             "type": "object",

@@ -16,6 +16,7 @@ use crate::call::CallRecord;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct SessionRequest {
+    #[serde(default, deserialize_with = "not_null")]
     pub(crate) room: Option<String>,
 }
 
@@ -49,7 +50,9 @@ pub(crate) struct TargetsResponse<'a> {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct TokenRequest {
     pub(crate) session_id: String,
+    #[serde(default, deserialize_with = "not_null")]
     pub(crate) role: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     pub(crate) data: Option<String>,
 }
 
@@ -69,11 +72,15 @@ pub(crate) struct TokenResponse<'a> {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct DialBody {
     pub(crate) session_id: String,
+    #[serde(default, deserialize_with = "not_null")]
     pub(crate) target: Option<String>,
+    #[serde(default, deserialize_with = "not_null")]
     pub(crate) uri: Option<String>,
     #[serde(default, deserialize_with = "unique_keys")]
     pub(crate) headers: Option<BTreeMap<String, String>>,
+    #[serde(default, deserialize_with = "not_null")]
     pub(crate) streams: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "not_null")]
     pub(crate) dtmf_after_answer: Option<String>,
 }
 
@@ -110,7 +117,19 @@ impl<'de> Deserialize<'de> for UniqueKeys {
 fn unique_keys<'de, D: serde::Deserializer<'de>>(
     de: D,
 ) -> Result<Option<BTreeMap<String, String>>, D::Error> {
-    Ok(Option::<UniqueKeys>::deserialize(de)?.map(|u| u.0))
+    Ok(Some(UniqueKeys::deserialize(de)?.0))
+}
+
+/// An optional field that, when present, holds a value: `null` is refused as the wrong
+/// type. The OpenAPI document states these fields as strings (or arrays, objects), not
+/// nullable ones, and a client sending `null` gets told rather than a default it did
+/// not ask for. Absent fields are `None` through `#[serde(default)]`.
+fn not_null<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(de).map(Some)
 }
 
 /// `POST /calls/{id}/dtmf`.
@@ -131,4 +150,38 @@ pub(crate) struct MuteBody {}
 #[derive(Debug, Serialize)]
 pub(crate) struct CallsResponse {
     pub(crate) calls: Vec<CallRecord>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::extract::parse_json;
+
+    fn refused<T: serde::de::DeserializeOwned + std::fmt::Debug>(body: &str) -> String {
+        let e = parse_json::<T>(body.as_bytes()).unwrap_err();
+        format!("{} {}", e.code(), e.message())
+    }
+
+    /// Every optional request field is absent or a value; `null` is the wrong type, as
+    /// the OpenAPI document (no field is nullable) says. Schemathesis found
+    /// `{"room": null}` and `{"role": null}` accepted.
+    #[test]
+    fn null_is_refused_in_every_optional_field() {
+        assert!(refused::<SessionRequest>(r#"{"room": null}"#).contains("`room`"));
+        for field in ["role", "data"] {
+            let e = refused::<TokenRequest>(&format!(r#"{{"sessionId": "s", "{field}": null}}"#));
+            assert!(e.contains(&format!("`{field}`")), "{e}");
+        }
+        for field in ["target", "uri", "headers", "streams", "dtmfAfterAnswer"] {
+            let e = refused::<DialBody>(&format!(r#"{{"sessionId": "s", "{field}": null}}"#));
+            assert!(e.starts_with("invalid_field"), "{e}");
+            assert!(e.contains(&format!("`{field}`")), "{e}");
+        }
+        // Absent is still fine.
+        let dial = parse_json::<DialBody>(br#"{"sessionId": "s"}"#).unwrap();
+        assert!(dial.target.is_none() && dial.headers.is_none() && dial.streams.is_none());
+        assert!(parse_json::<SessionRequest>(b"{}").unwrap().room.is_none());
+        let with = parse_json::<DialBody>(br#"{"sessionId": "s", "headers": {"X-A": "1"}}"#);
+        assert_eq!(with.unwrap().headers.unwrap().len(), 1);
+    }
 }

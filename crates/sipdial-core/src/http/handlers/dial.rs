@@ -31,10 +31,19 @@ impl Handlers<'_> {
     ) -> Result<Option<&Target>, ApiError> {
         let targets = &self.inner.targets;
         match requested {
-            Some(name) => targets
-                .find(name)
-                .map(Some)
-                .ok_or_else(|| ApiError::invalid_field("target", "names no configured target")),
+            // A well-formed name no target has is a missing resource (404), as the
+            // document states: only a malformed one is a bad request.
+            Some(name) => {
+                if crate::policy::targets::check_target_name(name).is_err() {
+                    return Err(ApiError::invalid_field(
+                        "target",
+                        "must be 1 to 64 of A-Z a-z 0-9 _ . -",
+                    ));
+                }
+                targets.find(name).map(Some).ok_or_else(|| {
+                    ApiError::not_found("target_not_found", "no configured target has this name")
+                })
+            }
             None => match targets.default() {
                 Some(t) => Ok(Some(t)),
                 None if custom_uri => Ok(None),
