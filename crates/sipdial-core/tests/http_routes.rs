@@ -419,6 +419,41 @@ async fn calls_are_listed_read_and_hung_up_idempotently() {
     assert_eq!(all["calls"].as_array().unwrap().len(), 2);
 }
 
+/// Hanging up is an action on the call, not the deletion of its record (the decision
+/// in docs/http-api.md): `POST /calls/{id}/hangup` ends it, `GET` keeps answering it as
+/// `ended`, a repeat answers 204 without asking the platform again, and the body is
+/// empty or `{}` like the mute's.
+#[tokio::test]
+async fn the_hangup_action_ends_the_call_and_keeps_its_record() {
+    let f = fixture();
+    let sid = f.session("r").await;
+    let call = f.dial(&sid).await;
+    let id = call["id"].as_str().unwrap();
+    let path = format!("/sip/calls/{id}/hangup");
+
+    let bad = f
+        .send(Method::POST, &path, Some(json!({ "now": true })))
+        .await;
+    assert_eq!(bad.assert_error(400), "invalid_field");
+    assert_eq!(f.fake.count(Operation::HangUp), 0);
+
+    let res = f.send(Method::POST, &path, None).await;
+    assert_eq!(res.status, 204);
+    assert!(res.body.is_empty());
+    assert_eq!(f.fake.active_calls().len(), 0);
+    let again = f.send(Method::POST, &path, Some(json!({}))).await;
+    assert_eq!(again.status, 204);
+    assert_eq!(f.fake.count(Operation::HangUp), 1);
+
+    let read = f.send(Method::GET, &format!("/sip/calls/{id}"), None).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.json()["state"], "ended");
+    assert_eq!(read.json()["endReason"], "Hung up");
+
+    let unknown = f.send(Method::POST, "/sip/calls/nope/hangup", None).await;
+    assert_eq!(unknown.assert_error(404), "call_not_found");
+}
+
 #[tokio::test]
 async fn hang_up_of_a_call_the_platform_already_dropped_is_204() {
     let f = fixture();

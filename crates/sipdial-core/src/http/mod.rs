@@ -289,6 +289,12 @@ impl SipDialApi {
                 extract::parse_json::<wire::MuteBody>(&bytes)?;
                 Box::pin(h.mute(param.as_deref())).await
             }
+            R::HangUpAction => {
+                let bytes =
+                    extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
+                extract::parse_json::<wire::HangUpBody>(&bytes)?;
+                Box::pin(h.hang_up(param.as_deref())).await
+            }
             R::CreateSession | R::IssueToken | R::Dial | R::PlayDtmf => {
                 let bytes =
                     extract::read_json_body(&parts.headers, body, self.body_limit()).await?;

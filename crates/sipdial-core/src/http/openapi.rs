@@ -189,6 +189,7 @@ fn request_schema(id: RouteId) -> Option<(&'static str, bool)> {
         RouteId::Dial => Some(("DialRequest", true)),
         RouteId::PlayDtmf => Some(("DtmfRequest", true)),
         RouteId::Mute => Some(("MuteRequest", false)),
+        RouteId::HangUpAction => Some(("HangUpRequest", false)),
         RouteId::Callbacks => Some(("PlatformCallback", true)),
         _ => None,
     }
@@ -203,6 +204,7 @@ fn success_schema(id: RouteId) -> Option<&'static str> {
         RouteId::ListCalls => Some("Calls"),
         RouteId::Callbacks => Some("CallbackAck"),
         RouteId::HangUp
+        | RouteId::HangUpAction
         | RouteId::PlayDtmf
         | RouteId::Mute
         | RouteId::Events
@@ -302,6 +304,15 @@ fn operation(spec: &RouteSpec) -> Value {
               "description": "`answered`: hold the response until the call is answered or has ended, at most the call policy's ring timeout plus one timer poll and 0.5 s (so a call it ends comes back ended, outcome `no_answer`), or 60 s when none is set; the call's `state` and `outcome` tell which. A client that leaves does not cancel the call.",
               "schema": { "type": "string", "enum": ["answered"] } }
         ]);
+    }
+    if spec.id == RouteId::HangUp {
+        // Hanging up ends a call; it does not delete its record, which `GET` keeps
+        // answering as `ended` (docs/http-api.md, "Hanging up"). DELETE stays for the
+        // clients written against it.
+        op["deprecated"] = json!(true);
+        op["description"] = json!(
+            "Deprecated: use `POST /calls/{id}/hangup`, which does the same. Hanging up ends the call but does not delete its record: `GET /calls/{id}` keeps answering it, `ended`."
+        );
     }
     if spec.id == RouteId::Callbacks {
         op["security"] = json!([{}, { "callbackSignature": [] }]);
@@ -506,6 +517,12 @@ fn schemas() -> Value {
             "required": ["calls"],
             "additionalProperties": false,
             "properties": { "calls": { "type": "array", "items": { "$ref": "#/components/schemas/Call" } } }
+        },
+        "HangUpRequest": {
+            "type": "object",
+            "description": "No fields: an empty body or `{}`.",
+            "additionalProperties": false,
+            "properties": {}
         },
         "MuteRequest": {
             "type": "object",

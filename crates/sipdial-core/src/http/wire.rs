@@ -146,6 +146,11 @@ pub(crate) struct DtmfBody {
 #[serde(deny_unknown_fields)]
 pub(crate) struct MuteBody {}
 
+/// `POST /calls/{id}/hangup`: no fields (an empty body or `{}`), like the mute.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HangUpBody {}
+
 /// `GET /calls` → 200.
 #[derive(Debug, Serialize)]
 pub(crate) struct CallsResponse {

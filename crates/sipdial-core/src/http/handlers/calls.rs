@@ -58,8 +58,9 @@ impl Handlers<'_> {
         json_response(StatusCode::OK, &call)
     }
 
-    /// `DELETE /calls/{id}`: idempotent; the platform no longer knowing the
-    /// connection means the call already ended.
+    /// `POST /calls/{id}/hangup` and its deprecated alias `DELETE /calls/{id}`: ends the
+    /// call, whose record stays readable as `ended`. Idempotent; the platform no longer
+    /// knowing the connection means the call already ended.
     pub(crate) async fn hang_up(&self, param: Option<&str>) -> Answer {
         let call = self.find_call(param).await?;
         self.authorize(Action::HangUp {
