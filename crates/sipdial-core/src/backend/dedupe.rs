@@ -23,7 +23,10 @@ pub trait DeliveryDedupe: Send + Sync + 'static {
 }
 
 /// What identifies a delivery: subject, event, state or reason, and timestamp. `None`
-/// for events that change nothing (never deduplicated).
+/// for events that change nothing (never deduplicated). The key's size is bounded: the
+/// subject is a validated id (at most 128 characters), and the detail, text from the
+/// callback (a reason), is kept as a 16-digit hash, so a key never carries what an
+/// outsider wrote, in memory or in the shared store.
 pub(crate) fn dedupe_key(event: &PlatformEvent) -> Option<String> {
     let ts = event
         .timestamp
@@ -59,5 +62,58 @@ pub(crate) fn dedupe_key(event: &PlatformEvent) -> Option<String> {
         }
         PlatformEventKind::Other { .. } => return None,
     };
-    Some(format!("{subject}|{}|{detail}|{ts}", event.name()))
+    Some(format!(
+        "{subject}|{}|{:016x}|{ts}",
+        event.name(),
+        fnv1a64(detail.as_bytes())
+    ))
+}
+
+/// FNV-1a, 64 bits: stable across processes and builds (replicas sharing a store must
+/// agree on keys), and enough to tell the reasons of one subject's deliveries at one
+/// timestamp apart; nothing secret rests on it.
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::*;
+    use crate::events::PlatformEvent;
+
+    /// A validated id with its kind, the event's name, 16 hex digits and a timestamp.
+    const MAX_DEDUPE_KEY_LEN: usize = 7 + crate::MAX_RESOURCE_ID_LEN + 1 + 24 + 1 + 16 + 1 + 20;
+
+    /// However long the text in a callback, its key has a fixed bound; deliveries that
+    /// differ only in their reason still get different keys.
+    #[test]
+    fn keys_are_bounded_and_carry_no_callback_text() {
+        let id = "c".repeat(crate::MAX_RESOURCE_ID_LEN);
+        let event = |reason: &str| {
+            PlatformEvent::from_callback_json(
+                serde_json::json!({
+                    "event": "connectionDestroyed", "sessionId": "s",
+                    "timestamp": u64::MAX, "connection": { "id": id }, "reason": reason,
+                })
+                .to_string()
+                .as_bytes(),
+            )
+            .unwrap()
+        };
+        let long = "secret-ish attacker text ".repeat(600);
+        let key = dedupe_key(&event(&long)).unwrap();
+        assert!(
+            key.len() <= MAX_DEDUPE_KEY_LEN,
+            "{} > {MAX_DEDUPE_KEY_LEN}",
+            key.len()
+        );
+        assert!(!key.contains("attacker"), "{key}");
+        assert_ne!(key, dedupe_key(&event("clientDisconnected")).unwrap());
+        assert_eq!(
+            dedupe_key(&event("clientDisconnected")),
+            dedupe_key(&event("clientDisconnected"))
+        );
+    }
 }

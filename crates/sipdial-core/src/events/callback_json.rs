@@ -26,9 +26,9 @@ impl PlatformEvent {
                 .and_then(|c| id_field::<ConnectionId>(c, "id"))
         };
         let stream = || obj.get("stream").and_then(Value::as_object);
-        let reason = || string(obj, "reason").map(str::to_owned);
+        let reason = || string(obj, "reason").and_then(|r| clean_text(r, MAX_REASON_LEN));
         let other = || PlatformEventKind::Other {
-            event: event.to_owned(),
+            event: clean_text(event, 64).unwrap_or_default(),
         };
         let kind = match event {
             "callCreated" => {
@@ -46,7 +46,7 @@ impl PlatformEvent {
                 reason_code: code(obj.get("reason_code").or_else(|| obj.get("reasonCode"))),
                 reason_message: string(obj, "reason_message")
                     .or_else(|| string(obj, "reasonMessage"))
-                    .map(str::to_owned),
+                    .and_then(|m| clean_text(m, MAX_REASON_LEN)),
             }),
             "muteForced" => {
                 call().map_or_else(other, |call| PlatformEventKind::MuteForced { call })
@@ -214,11 +214,48 @@ fn call_ref(obj: &Map<String, Value>) -> CallRef {
     }
 }
 
+/// Longest reason text kept from a callback (`reason`, `reason_message`), in characters:
+/// the platform's are a few words ("Busy Here"), and whatever is kept travels into the
+/// call record, the event stream's buffer, the shared store and every webhook.
+pub(crate) const MAX_REASON_LEN: usize = 200;
+
+/// Longest `reason_code` kept (the platform's are SIP codes, `486`, or its own `700`).
+pub(crate) const MAX_REASON_CODE_LEN: usize = 16;
+
+/// The text as it may be kept: control characters (CR, LF, NUL, bidi controls'
+/// neighbours in C0/C1) turned into spaces, runs of whitespace folded, trimmed, and cut to
+/// `max` characters. `None` when nothing is left.
+pub(crate) fn clean_text(text: &str, max: usize) -> Option<String> {
+    let mut out = String::with_capacity(text.len().min(max * 4));
+    let mut kept = 0;
+    let mut space = false;
+    for c in text.chars() {
+        if c.is_control() || c.is_whitespace() {
+            space = !out.is_empty();
+            continue;
+        }
+        if space {
+            if kept + 1 >= max {
+                break;
+            }
+            out.push(' ');
+            kept += 1;
+            space = false;
+        }
+        if kept >= max {
+            break;
+        }
+        out.push(c);
+        kept += 1;
+    }
+    (!out.is_empty()).then_some(out)
+}
+
 /// `reason_code` is documented as a string; a number is read too.
 fn code(value: Option<&Value>) -> Option<String> {
     match value? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => clean_text(s, MAX_REASON_CODE_LEN),
+        Value::Number(n) => clean_text(&n.to_string(), MAX_REASON_CODE_LEN),
         _ => None,
     }
 }

@@ -216,7 +216,7 @@ impl PlatformEvent {
     }
 }
 
-mod callback_json;
+pub(crate) mod callback_json;
 
 #[cfg(test)]
 mod tests;

@@ -135,3 +135,49 @@ fn callback_json_round_trips() {
         assert_eq!(back, e);
     }
 }
+
+/// Reasons from a callback are kept clamped and cleaned, whatever arrives: they travel
+/// into the call record, the event stream, the shared store and webhooks.
+#[test]
+fn reasons_are_clamped_and_cleaned() {
+    let huge = format!("Busy\r\nHere\u{0}{}", "x".repeat(15_000));
+    let e = parse(json!({
+        "event": "callDestroyed", "sessionId": "s", "timestamp": 1,
+        "call": { "id": "c", "connectionId": "k" },
+        "reason_code": "4".repeat(5_000), "reason_message": huge,
+    }));
+    let PlatformEventKind::CallDestroyed {
+        reason_code,
+        reason_message,
+        ..
+    } = &e.kind
+    else {
+        panic!("{e:?}");
+    };
+    let message = reason_message.as_deref().unwrap();
+    assert!(message.starts_with("Busy Here x"), "{message}");
+    assert_eq!(message.chars().count(), callback_json::MAX_REASON_LEN);
+    assert!(!message.chars().any(char::is_control));
+    assert_eq!(
+        reason_code.as_deref().unwrap().len(),
+        callback_json::MAX_REASON_CODE_LEN
+    );
+
+    let e = parse(json!({
+        "event": "connectionDestroyed", "sessionId": "s", "timestamp": 1,
+        "connection": { "id": "k" }, "reason": format!("  \t{}\n", "y".repeat(900)),
+    }));
+    let PlatformEventKind::ConnectionDestroyed { reason, .. } = &e.kind else {
+        panic!("{e:?}");
+    };
+    assert_eq!(
+        reason.as_deref().unwrap(),
+        "y".repeat(callback_json::MAX_REASON_LEN)
+    );
+    // Nothing but controls and spaces is no reason at all; short ones stay as they are.
+    assert_eq!(callback_json::clean_text("\r\n\t ", 10), None);
+    assert_eq!(
+        callback_json::clean_text(" Busy  Here ", 200).as_deref(),
+        Some("Busy Here")
+    );
+}
