@@ -46,7 +46,10 @@ pub use crate::engine::timer_poller::TIMER_LEASE;
 pub use crate::engine::webhooks;
 pub use crate::http::openapi;
 pub use crate::http::prefix::normalize_path_prefix;
-pub use crate::http::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
+pub use crate::http::sse::{
+    DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, MAX_STREAM_LIFETIME, MAX_STREAMS_PER_SESSION,
+    MAX_STREAMS_TOTAL,
+};
 pub use crate::http::{
     ApiError, BoxError, DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, MountPath, SIP_CONNECTION_DATA,
     SipDialApi,

@@ -178,7 +178,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "watchEvents",
         summary: "Server-Sent Events of a session's call changes",
         success: 200,
-        errors: &[400, 403, 404, 500, 503],
+        errors: &[400, 403, 404, 429, 500, 503],
         calls_dialer: false,
     },
     RouteSpec {

@@ -42,11 +42,70 @@ fn snapshot_frame(id: &EventId, calls: &[CallRecord]) -> Bytes {
     frame("snapshot", id, &data)
 }
 
+/// Event streams one session may have open in this process at once: every page of a
+/// room holds one, and beyond this a client is told to come back (429) rather than make
+/// the process hold a task, a socket and a listener per request.
+pub const MAX_STREAMS_PER_SESSION: usize = 64;
+/// Event streams this process holds open at once, all sessions together.
+pub const MAX_STREAMS_TOTAL: usize = 4096;
+/// How long one stream lasts: then its body ends and the client (`EventSource`)
+/// reconnects with `Last-Event-ID`, resuming where it was. A stream cannot be held
+/// forever, and a reconnect goes through the authorizer and the limits again.
+pub const MAX_STREAM_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// The open streams, counted per session and in total.
+#[derive(Debug, Default)]
+struct OpenStreams {
+    total: usize,
+    per_session: std::collections::HashMap<SessionId, usize>,
+}
+
+/// Bounds on the streams ([`MAX_STREAMS_PER_SESSION`], [`MAX_STREAMS_TOTAL`],
+/// [`MAX_STREAM_LIFETIME`]); smaller in tests.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamLimits {
+    pub(crate) per_session: usize,
+    pub(crate) total: usize,
+    pub(crate) lifetime: Duration,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            per_session: MAX_STREAMS_PER_SESSION,
+            total: MAX_STREAMS_TOTAL,
+            lifetime: MAX_STREAM_LIFETIME,
+        }
+    }
+}
+
+/// One stream's place in the count, given back when its body is dropped.
+pub(crate) struct StreamSlot {
+    open: Arc<std::sync::Mutex<OpenStreams>>,
+    session: SessionId,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = crate::sync::lock(&self.open);
+        open.total = open.total.saturating_sub(1);
+        if let Some(n) = open.per_session.get_mut(&self.session) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.per_session.remove(&self.session);
+                crate::shrink::hash_map(&mut open.per_session);
+            }
+        }
+    }
+}
+
 /// Opens the event streams of the API.
 pub(crate) struct Streams {
     log: Arc<dyn EventLog>,
     store: Arc<dyn CallStore>,
     heartbeat: Duration,
+    limits: StreamLimits,
+    open: Arc<std::sync::Mutex<OpenStreams>>,
 }
 
 impl Streams {
@@ -59,7 +118,31 @@ impl Streams {
             log,
             store,
             heartbeat,
+            limits: StreamLimits::default(),
+            open: Arc::default(),
         }
+    }
+
+    #[cfg(test)]
+    pub(crate) fn with_limits(mut self, limits: StreamLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// A place for one more stream of `session`, or `None` when the session or the
+    /// process holds as many as it may.
+    pub(crate) fn reserve(&self, session: &SessionId) -> Option<StreamSlot> {
+        let mut open = crate::sync::lock(&self.open);
+        let mine = open.per_session.get(session).copied().unwrap_or(0);
+        if mine >= self.limits.per_session || open.total >= self.limits.total {
+            return None;
+        }
+        open.total += 1;
+        *open.per_session.entry(session.clone()).or_default() += 1;
+        Some(StreamSlot {
+            open: Arc::clone(&self.open),
+            session: session.clone(),
+        })
     }
 
     /// Open streams of `session` in this process.
@@ -73,6 +156,7 @@ impl Streams {
         &self,
         session: &SessionId,
         last_event_id: Option<EventId>,
+        slot: StreamSlot,
     ) -> Result<ResponseBody, StoreError> {
         let mut sub = Subscriber {
             log: Arc::clone(&self.log),
@@ -82,7 +166,9 @@ impl Streams {
             last: EventId::new("0").unwrap_or_else(|| unreachable!("a valid id")),
             pending: VecDeque::new(),
             heartbeat: self.heartbeat,
+            ends_at: tokio::time::Instant::now() + self.limits.lifetime,
             _counted: SubscriberCount::open(),
+            _slot: slot,
         };
         sub.listener.mark_seen();
         let resumed = match &last_event_id {
@@ -116,8 +202,12 @@ struct Subscriber {
     last: EventId,
     pending: VecDeque<Bytes>,
     heartbeat: Duration,
+    /// When the body ends, so that the client reconnects ([`MAX_STREAM_LIFETIME`]).
+    ends_at: tokio::time::Instant,
     /// Counts the stream in the subscribers gauge until its body is dropped.
     _counted: SubscriberCount,
+    /// Its place among the open streams, given back with the body.
+    _slot: StreamSlot,
 }
 
 impl Subscriber {
@@ -139,6 +229,9 @@ impl Subscriber {
             if let Some(f) = self.pending.pop_front() {
                 return Some(f);
             }
+            if tokio::time::Instant::now() >= self.ends_at {
+                return None;
+            }
             self.listener.mark_seen();
             let read = match self.log.since(&self.session, &self.last).await {
                 Ok(Since::Entries(entries, last)) => {
@@ -158,11 +251,14 @@ impl Subscriber {
                 continue;
             }
             let changed = std::pin::pin!(self.listener.changed());
-            let silence = std::pin::pin!(tokio::time::sleep(self.heartbeat));
+            let wake = (tokio::time::Instant::now() + self.heartbeat).min(self.ends_at);
+            let silence = std::pin::pin!(tokio::time::sleep_until(wake));
             match select(changed, silence).await {
                 Either::Left((true, _)) => continue,
                 // The log is gone: end the body, the client reconnects.
                 Either::Left((false, _)) => return None,
+                // The stream's lifetime is over: end the body, the client resumes.
+                Either::Right(_) if wake == self.ends_at => return None,
                 Either::Right(_) => return Some(Bytes::from_static(HEARTBEAT)),
             }
         }
@@ -180,5 +276,71 @@ mod tests {
         assert_eq!(&f[..], b"event: call\nid: 1700000000000-3\ndata: {}\n\n");
         let s = snapshot_frame(&id, &[]);
         assert!(s.starts_with(b"event: snapshot\nid: 1700000000000-3\ndata: {\"calls\":[]}"));
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
+    use super::*;
+    use crate::backend::memory::{InMemoryCallStore, InMemoryEventLog};
+    use futures_util::StreamExt as _;
+    use http_body_util::BodyExt as _;
+
+    fn streams(limits: StreamLimits) -> Streams {
+        Streams::new(
+            Arc::new(InMemoryEventLog::new(16)),
+            Arc::new(InMemoryCallStore::new()),
+            Duration::from_secs(60),
+        )
+        .with_limits(limits)
+    }
+
+    fn session(s: &str) -> SessionId {
+        SessionId::new(s).unwrap()
+    }
+
+    /// Streams are counted per session and in total; a closed one gives its place back.
+    #[test]
+    fn streams_are_bounded_per_session_and_in_total() {
+        let s = streams(StreamLimits {
+            per_session: 2,
+            total: 3,
+            lifetime: MAX_STREAM_LIFETIME,
+        });
+        let (a, b) = (session("a"), session("b"));
+        let a1 = s.reserve(&a).expect("first of a");
+        let _a2 = s.reserve(&a).expect("second of a");
+        assert!(s.reserve(&a).is_none(), "a third stream of one session");
+        let _b1 = s.reserve(&b).expect("first of b");
+        assert!(s.reserve(&b).is_none(), "a fourth stream in all");
+        drop(a1);
+        assert!(
+            s.reserve(&b).is_some(),
+            "a closed stream gives its place back"
+        );
+    }
+
+    /// After its lifetime the body ends (the client reconnects with `Last-Event-ID`),
+    /// even while nothing happens and heartbeats are far off.
+    #[tokio::test]
+    async fn a_stream_ends_after_its_lifetime() {
+        let s = streams(StreamLimits {
+            per_session: 2,
+            total: 2,
+            lifetime: Duration::from_millis(200),
+        });
+        let a = session("a");
+        let slot = s.reserve(&a).unwrap();
+        let body = s.subscribe(&a, None, slot).await.unwrap();
+        let started = std::time::Instant::now();
+        let mut frames = body.into_data_stream();
+        let first = frames.next().await.unwrap().unwrap();
+        assert!(first.starts_with(b"event: snapshot\n"));
+        let ended = tokio::time::timeout(Duration::from_secs(5), frames.next()).await;
+        assert!(matches!(ended, Ok(None)), "the body did not end: {ended:?}");
+        assert!(started.elapsed() >= Duration::from_millis(150));
+        // Its place is free again once the body is gone.
+        drop(frames);
+        assert!(s.reserve(&a).is_some() && s.reserve(&a).is_some());
     }
 }

@@ -22,6 +22,13 @@ impl Handlers<'_> {
             session_id: session.clone(),
         })
         .await?;
+        let slot = self.inner.streams.reserve(&session).ok_or_else(|| {
+            ApiError::too_many(
+                "too_many_streams",
+                "too many event streams are open; try again later",
+                std::time::Duration::from_secs(5),
+            )
+        })?;
         // An id this server never issued (or garbage) just means "start over".
         let last_event_id = self
             .head
@@ -32,7 +39,7 @@ impl Handlers<'_> {
         let body = self
             .inner
             .streams
-            .subscribe(&session, last_event_id)
+            .subscribe(&session, last_event_id, slot)
             .await
             .map_err(store_error)?;
         let mut res = http::Response::new(body);
