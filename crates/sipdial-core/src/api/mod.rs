@@ -22,7 +22,7 @@ pub use crate::backend::limits::{
     ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW,
     DialLimits, DialPolicy, Refusal,
 };
-pub use crate::backend::memory::store::MAX_ENDED_CALLS_PER_SESSION;
+pub use crate::backend::memory::store::{MAX_ENDED_CALLS_PER_SESSION, MAX_SESSIONS_IN_MEMORY};
 pub use crate::backend::memory::{
     InMemoryCallStore, InMemoryCallTimers, InMemoryDedupe, InMemoryDialLimits, InMemoryEventLog,
     InMemoryParked, InMemoryPendingDtmf,

@@ -14,10 +14,24 @@ use crate::{CallId, ConnectionId, Room, SessionId};
 /// Ended calls kept per session in memory; older ones are forgotten.
 pub const MAX_ENDED_CALLS_PER_SESSION: usize = 100;
 
-/// The default [`CallStore`]: process memory, lost on restart.
-#[derive(Debug, Default)]
+/// Sessions (with their rooms and calls) kept in memory. Anyone who may create a
+/// session can name new rooms without end; beyond this the oldest session without a
+/// call in progress is forgotten, room, calls and all (a later request for its room
+/// creates a new session). Sessions with calls in progress are never evicted: those are
+/// bounded by the dial limits.
+pub const MAX_SESSIONS_IN_MEMORY: usize = 10_000;
+
+/// The default [`CallStore`]: process memory, lost on restart, at most
+/// [`MAX_SESSIONS_IN_MEMORY`] sessions.
+#[derive(Debug)]
 pub struct InMemoryCallStore {
     state: Mutex<MemState>,
+}
+
+impl Default for InMemoryCallStore {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -31,12 +45,25 @@ struct MemState {
     /// Calls not ended, per session (no entry for zero): the dial limit reads this on
     /// every dial, so it must not cost a pass over the session's calls.
     active: HashMap<SessionId, usize>,
+    /// Known sessions, oldest first: the eviction order.
+    order: VecDeque<SessionId>,
+    /// [`MAX_SESSIONS_IN_MEMORY`], smaller in tests.
+    max_sessions: usize,
 }
 
 impl InMemoryCallStore {
     /// An empty store.
     pub fn new() -> Self {
-        Self::default()
+        Self::with_max_sessions(MAX_SESSIONS_IN_MEMORY)
+    }
+
+    fn with_max_sessions(max_sessions: usize) -> Self {
+        Self {
+            state: Mutex::new(MemState {
+                max_sessions,
+                ..MemState::default()
+            }),
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, MemState> {
@@ -45,6 +72,52 @@ impl InMemoryCallStore {
 }
 
 impl MemState {
+    /// Records a new session (with its room) and evicts beyond the bound.
+    fn add_session(&mut self, session: &SessionId, room: Option<&Room>) {
+        if let Some(room) = room {
+            self.rooms.insert(room.clone(), session.clone());
+        }
+        self.sessions.insert(session.clone(), room.cloned());
+        self.order.push_back(session.clone());
+        self.evict();
+    }
+
+    /// Forgets the oldest sessions without a call in progress while there are more
+    /// than the bound.
+    fn evict(&mut self) {
+        let mut skipped = 0;
+        let before = self.sessions.len();
+        while self.sessions.len() > self.max_sessions.max(1) && skipped < self.order.len() {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if self.active.contains_key(&oldest) {
+                // A call in progress keeps its session: look at the next one.
+                self.order.push_back(oldest);
+                skipped += 1;
+                continue;
+            }
+            if let Some(Some(room)) = self.sessions.remove(&oldest)
+                && self.rooms.get(&room) == Some(&oldest)
+            {
+                self.rooms.remove(&room);
+            }
+            for id in self.by_session.remove(&oldest).unwrap_or_default() {
+                if let Some(old) = self.calls.remove(&id) {
+                    self.by_connection.remove(&old.connection_id);
+                }
+            }
+        }
+        crate::shrink::deque(&mut self.order);
+        if self.sessions.len() < before {
+            crate::shrink::hash_map(&mut self.sessions);
+            crate::shrink::hash_map(&mut self.rooms);
+            crate::shrink::hash_map(&mut self.by_session);
+            crate::shrink::hash_map(&mut self.calls);
+            crate::shrink::hash_map(&mut self.by_connection);
+        }
+    }
+
     /// Counts a call of `session` in or out of the not-ended tally.
     fn count_active(&mut self, session: &SessionId, live: bool) {
         if live {
@@ -108,8 +181,7 @@ impl CallStore for InMemoryCallStore {
         if let Some(existing) = st.rooms.get(room) {
             return Ok(existing.clone());
         }
-        st.rooms.insert(room.clone(), session.clone());
-        st.sessions.insert(session.clone(), Some(room.clone()));
+        st.add_session(session, Some(room));
         Ok(session.clone())
     }
 
@@ -118,7 +190,10 @@ impl CallStore for InMemoryCallStore {
     }
 
     async fn register_session(&self, session: &SessionId) -> Result<bool, StoreError> {
-        self.lock().sessions.entry(session.clone()).or_insert(None);
+        let mut st = self.lock();
+        if !st.sessions.contains_key(session) {
+            st.add_session(session, None);
+        }
         Ok(true)
     }
 
@@ -238,6 +313,43 @@ mod tests {
                 Timestamp::from_millis(1),
             )
         }
+    }
+
+    /// Rooms and sessions are bounded: beyond the bound the oldest session without a
+    /// call in progress goes, with its room and calls; one with a live call stays.
+    #[test]
+    fn sessions_are_bounded_and_the_oldest_idle_one_is_evicted() {
+        let store = InMemoryCallStore::with_max_sessions(3);
+        let sid = |i: usize| SessionId::new(format!("1_s{i}")).unwrap();
+        let room = |i: usize| Room::new(format!("r{i}")).unwrap();
+        now(store.insert_room_session(&room(0), &sid(0))).unwrap();
+        // Session 0 has a call in progress, session 1 only an ended one.
+        now(store.insert_call(call("live", &sid(0)))).unwrap();
+        now(store.insert_room_session(&room(1), &sid(1))).unwrap();
+        let mut ended = call("done", &sid(1));
+        ended.state = CallState::Ended;
+        now(store.insert_call(ended)).unwrap();
+        for i in 2..50 {
+            now(store.insert_room_session(&room(i), &sid(i))).unwrap();
+            now(store.register_session(&SessionId::new(format!("1_x{i}")).unwrap())).unwrap();
+        }
+        let st = store.lock();
+        assert_eq!(st.sessions.len(), 3, "{:?}", st.sessions.keys());
+        assert!(st.rooms.len() <= 3);
+        assert!(st.order.len() <= 3);
+        // The live call's session survived; the idle ones went with their calls.
+        assert!(st.sessions.contains_key(&sid(0)));
+        assert!(st.calls.contains_key(&CallId::new("live").unwrap()));
+        assert!(!st.sessions.contains_key(&sid(1)));
+        assert!(!st.calls.contains_key(&CallId::new("done").unwrap()));
+        assert!(
+            !st.by_connection
+                .contains_key(&ConnectionId::new("c-done").unwrap())
+        );
+        assert!(!st.rooms.contains_key(&room(1)));
+        drop(st);
+        // A forgotten room is created anew on its next request.
+        assert_eq!(now(store.room_session(&room(1))).unwrap(), None);
     }
 
     #[test]
