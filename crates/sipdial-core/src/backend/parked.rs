@@ -12,6 +12,10 @@ use crate::{CallId, ConnectionId};
 
 /// Events kept at most by [`InMemoryParked`](crate::backend::memory::InMemoryParked).
 pub const PARKED_CAPACITY: usize = 256;
+/// Events kept at most for one unknown call (its id or SIP leg) by
+/// [`InMemoryParked`](crate::backend::memory::InMemoryParked): a real call sends a handful
+/// before its dial is recorded, so a flood for one id cannot push every other call's out.
+pub const PARKED_PER_CALL: usize = 16;
 /// How long a parked event waits for its call before it is forgotten.
 pub const PARKED_TTL: Duration = Duration::from_secs(60);
 
