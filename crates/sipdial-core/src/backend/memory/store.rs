@@ -15,10 +15,12 @@ use crate::{CallId, ConnectionId, Room, SessionId};
 pub const MAX_ENDED_CALLS_PER_SESSION: usize = 100;
 
 /// Sessions (with their rooms and calls) kept in memory. Anyone who may create a
-/// session can name new rooms without end; beyond this the oldest session without a
-/// call in progress is forgotten, room, calls and all (a later request for its room
-/// creates a new session). Sessions with calls in progress are never evicted: those are
-/// bounded by the dial limits.
+/// session can name new rooms without end; beyond this the least recently used session
+/// without a call in progress is forgotten, room, calls and all (a later request for
+/// its room creates a new session). Sessions with calls in progress are never evicted:
+/// those are bounded by the dial limits. A session in use (read, dialled, its room
+/// asked for) moves to the back, so a flood of new rooms pushes out idle ones, not the
+/// ones people are using.
 pub const MAX_SESSIONS_IN_MEMORY: usize = 10_000;
 
 /// The default [`CallStore`]: process memory, lost on restart, at most
@@ -45,8 +47,13 @@ struct MemState {
     /// Calls not ended, per session (no entry for zero): the dial limit reads this on
     /// every dial, so it must not cost a pass over the session's calls.
     active: HashMap<SessionId, usize>,
-    /// Known sessions, oldest first: the eviction order.
-    order: VecDeque<SessionId>,
+    /// Sessions by last use, least recent first, each with the use it records; an
+    /// entry whose use is not the session's latest (`last_use`) is stale and skipped.
+    order: VecDeque<(SessionId, u64)>,
+    /// Each known session's latest use.
+    last_use: HashMap<SessionId, u64>,
+    /// Uses so far (the clock of `order`).
+    uses: u64,
     /// [`MAX_SESSIONS_IN_MEMORY`], smaller in tests.
     max_sessions: usize,
 }
@@ -78,8 +85,24 @@ impl MemState {
             self.rooms.insert(room.clone(), session.clone());
         }
         self.sessions.insert(session.clone(), room.cloned());
-        self.order.push_back(session.clone());
+        self.touch(session);
         self.evict();
+    }
+
+    /// Marks `session` (if known) as just used.
+    fn touch(&mut self, session: &SessionId) {
+        if !self.sessions.contains_key(session) {
+            return;
+        }
+        self.uses += 1;
+        self.last_use.insert(session.clone(), self.uses);
+        self.order.push_back((session.clone(), self.uses));
+        // Stale entries are dropped once they outnumber the live ones.
+        if self.order.len() > 2 * self.sessions.len() + 16 {
+            let last_use = &self.last_use;
+            self.order
+                .retain(|(s, n)| last_use.get(s).is_some_and(|latest| latest == n));
+        }
     }
 
     /// Forgets the oldest sessions without a call in progress while there are more
@@ -88,15 +111,19 @@ impl MemState {
         let mut skipped = 0;
         let before = self.sessions.len();
         while self.sessions.len() > self.max_sessions.max(1) && skipped < self.order.len() {
-            let Some(oldest) = self.order.pop_front() else {
+            let Some((oldest, used)) = self.order.pop_front() else {
                 break;
             };
+            if self.last_use.get(&oldest) != Some(&used) {
+                continue; // used again since: a later entry stands for it
+            }
             if self.active.contains_key(&oldest) {
                 // A call in progress keeps its session: look at the next one.
-                self.order.push_back(oldest);
+                self.order.push_back((oldest, used));
                 skipped += 1;
                 continue;
             }
+            self.last_use.remove(&oldest);
             if let Some(Some(room)) = self.sessions.remove(&oldest)
                 && self.rooms.get(&room) == Some(&oldest)
             {
@@ -115,6 +142,7 @@ impl MemState {
             crate::shrink::hash_map(&mut self.by_session);
             crate::shrink::hash_map(&mut self.calls);
             crate::shrink::hash_map(&mut self.by_connection);
+            crate::shrink::hash_map(&mut self.last_use);
         }
     }
 
@@ -169,7 +197,12 @@ impl MemState {
 #[async_trait]
 impl CallStore for InMemoryCallStore {
     async fn room_session(&self, room: &Room) -> Result<Option<SessionId>, StoreError> {
-        Ok(self.lock().rooms.get(room).cloned())
+        let mut st = self.lock();
+        let session = st.rooms.get(room).cloned();
+        if let Some(s) = &session {
+            st.touch(s);
+        }
+        Ok(session)
     }
 
     async fn insert_room_session(
@@ -186,12 +219,16 @@ impl CallStore for InMemoryCallStore {
     }
 
     async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError> {
-        Ok(self.lock().sessions.contains_key(session))
+        let mut st = self.lock();
+        st.touch(session);
+        Ok(st.sessions.contains_key(session))
     }
 
     async fn register_session(&self, session: &SessionId) -> Result<bool, StoreError> {
         let mut st = self.lock();
-        if !st.sessions.contains_key(session) {
+        if st.sessions.contains_key(session) {
+            st.touch(session);
+        } else {
             st.add_session(session, None);
         }
         Ok(true)
@@ -350,6 +387,20 @@ mod tests {
         drop(st);
         // A forgotten room is created anew on its next request.
         assert_eq!(now(store.room_session(&room(1))).unwrap(), None);
+
+        // A session in use is not the one pushed out by new rooms.
+        let store = InMemoryCallStore::with_max_sessions(3);
+        now(store.insert_room_session(&room(0), &sid(0))).unwrap();
+        for i in 1..100 {
+            assert!(
+                now(store.is_known_session(&sid(0))).unwrap(),
+                "used, then evicted at {i}"
+            );
+            now(store.insert_room_session(&room(i), &sid(i))).unwrap();
+        }
+        let st = store.lock();
+        assert_eq!(st.sessions.len(), 3);
+        assert!(st.order.len() <= 2 * 3 + 17, "{}", st.order.len());
     }
 
     #[test]
