@@ -1077,7 +1077,8 @@ fn look_alikes(r: &mut Rows, s: &str, c: &str) {
         K,
         "target name, other case",
         post("/dial", json!({ "sessionId": s, "target": "SUPPORT" })),
-        bad_field(),
+        // Well-formed but no target's name: a missing resource (docs/http-api.md).
+        Expect::Error(404, "target_not_found"),
     );
     r.add(
         K,
