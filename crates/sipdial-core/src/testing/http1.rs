@@ -1,6 +1,7 @@
 //! The suite's HTTP/1.1 client (hyper's), so a form can be tested over a real socket,
 //! where "the client went away" means a closed TCP connection.
 
+use std::future::Future;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -99,5 +100,58 @@ impl Http1Client {
                 futures_util::stream::iter([Err(e)]),
             ),
         }
+    }
+}
+
+/// What stops a [`ServedForm`]'s server (abort its task, stop its Actix system).
+pub type StopServer = Box<dyn FnOnce()>;
+
+/// A form served on a real socket: it only says how to start a server for `api`
+/// inside its host app; [`Served`] does the rest (the client, the suite's traits,
+/// stopping the server when the case ends), once for every adapter.
+pub trait ServedForm {
+    /// Starts serving `api` (mounted as a host app would, foreign paths reaching the
+    /// host), returning where it listens and what stops it.
+    fn serve(api: crate::SipDialApi) -> impl Future<Output = (SocketAddr, StopServer)>;
+}
+
+/// The form `F` over TCP through [`Http1Client`]: a client that goes away is a closed
+/// connection and every answer crosses the framework's HTTP/1 server.
+pub struct Served<F> {
+    client: Http1Client,
+    stop: Option<StopServer>,
+    form: std::marker::PhantomData<F>,
+}
+
+impl<F> Drop for Served<F> {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            stop();
+        }
+    }
+}
+
+impl<F: ServedForm> super::HttpIntegration for Served<F> {
+    async fn build(api: crate::SipDialApi) -> Self {
+        let (addr, stop) = F::serve(api).await;
+        Self {
+            client: Http1Client::new(addr),
+            stop: Some(stop),
+            form: std::marker::PhantomData,
+        }
+    }
+
+    fn wraps_host_app(&self) -> bool {
+        true
+    }
+
+    async fn send(&self, request: TestRequest) -> TestResponse {
+        self.client.send(request).await
+    }
+}
+
+impl<F: ServedForm> super::StreamingIntegration for Served<F> {
+    async fn open(&self, request: TestRequest) -> TestStream {
+        self.client.open(request).await
     }
 }

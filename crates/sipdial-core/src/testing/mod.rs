@@ -24,7 +24,7 @@ pub mod sse;
 mod streaming;
 
 pub use fixture::Fixture;
-pub use http1::Http1Client;
+pub use http1::{Http1Client, Served, ServedForm, StopServer};
 pub use request::{TestBody, TestRequest, TestRequestBody, TestResponse};
 pub use runner::{
     BackendFactory, CASES, CaseFailure, HttpIntegration, run_suite, run_suite_on, run_suite_report,
