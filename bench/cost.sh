@@ -84,7 +84,7 @@ for route in $ROUTES; do
     rm -f "$f" "$f".*
     OPENTOK_API_KEY=$API_KEY OPENTOK_API_SECRET=$API_SECRET OPENTOK_API_URL=$FAKE_URL \
       SIP_URI='sip:bench@127.0.0.1;transport=tls' SIP_HEADERS='{"X-Bench-Run":"peer","X-Customer":"baseline"}' \
-      SIP_USERNAME=bench-user SIP_PASSWORD=bench-pass \
+      SIP_USERNAME=bench-user SIP_PASSWORD=bench-pass SIPDIAL_ALLOW_UNSIGNED_CALLBACKS=1 \
       SIPDIAL_MAX_ACTIVE_CALLS=$LIMIT SIPDIAL_DIALS_PER_MINUTE=$LIMIT RUST_LOG=warn WARMUP=$WARMUP \
       REQCOST_METRICS=$METRICS env "${policy_env[@]}" \
       valgrind --tool=callgrind --callgrind-out-file="$f" --toggle-collect='*measured_requests*' \

@@ -5,6 +5,7 @@
 //        [--expect-targets=N] [--pick=LABEL] [--video=demo|unavailable] \
 //        [--scenario=controls|lifecycle|policies] [--expect-end=TEXT] [--expect-busy=TEXT]
 //        [--ring-timeout=LABEL] [--time-limit=LABEL] [--mute] [--sip-timing]
+//        [--access-token=TOKEN]
 //
 // --video=demo (default): demo mode, banner shown, no request leaves the app.
 // --video=unavailable: real mode whose OpenTok.js cannot load: no banner, the video
@@ -21,6 +22,10 @@
 // ended by sipdial with the outcome "No answer"; a call to --time-limit is answered and
 // ended by sipdial at its maximum duration ("Hit the time limit", with the talk time).
 // With --mute the answered call is muted from its Mute button first.
+//
+// --access-token=TOKEN: the app runs with SIPDIAL_ACCESS_TOKEN: the page first asks for
+// the token (a wrong one is refused), then sets its HttpOnly SameSite=Strict cookie and
+// the flow goes on with it; the script's own requests send it as a Bearer header.
 //
 // Env: CHROMIUM_PATH (default /usr/bin/chromium). Exits 1 on the first failed step,
 // printing what the page showed. The Rust tests in examples/*-demo/tests/browser.rs start
@@ -62,8 +67,30 @@ if (!baseUrl || !screenshot) {
   process.exit(2);
 }
 const origin = new URL(baseUrl).origin;
+const accessToken = args['access-token'];
+if (accessToken) {
+  // The script's own requests, "from another client", carry the token as a header.
+  const plainFetch = globalThis.fetch;
+  globalThis.__plainFetch = plainFetch;
+  globalThis.fetch = (url, init = {}) =>
+    plainFetch(url, { ...init, headers: { ...(init.headers || {}), Authorization: 'Bearer ' + accessToken } });
+}
+// While the page asks for the token, its 401 is expected.
+let tokenStep = false;
 let apiBase = null;
 const STEP_TIMEOUT = 15000;
+
+// `GET url` without any credential (no cookie, no header): the status.
+async function plainStatus(url) {
+  const res = await (accessToken ? plainFetchOf() : fetch)(url);
+  return res.status;
+}
+function plainFetchOf() {
+  return globalThis.__plainFetch;
+}
+function apiBaseGuess() {
+  return new URL('sip/targets', baseUrl).href;
+}
 
 let step = 0;
 function ok(what) {
@@ -289,7 +316,7 @@ async function finish() {
   await check(foreignRequests.length === 0, `the page requested other origins: ${foreignRequests.join(', ')}`);
   const unexpected = consoleErrors.filter((e) => !(videoMode === 'unavailable' && e.url === opentokJsHref));
   pageErrors.push(...unexpected.map((e) => `console: ${e.text} (${e.url})`));
-  await check(pageErrors.length === 0, 'no script errors on the page');
+  await check(pageErrors.length === 0, 'no script errors on the page' + (pageErrors.length ? ': ' + pageErrors.join('; ') : ''));
   ok('no script error and no request outside the app');
   console.log(`${step} passed, 0 failed`);
   await context.close();
@@ -310,13 +337,36 @@ try {
     const provoked =
       /Failed to load resource: .* status of 429/.test(m.text()) ||
       (sseProvoked && (m.location().url || '').includes('/sip/events')) ||
-      (sseProvoked && /EventSource/.test(m.text()));
+      (sseProvoked && /EventSource/.test(m.text())) ||
+      (tokenStep && /Failed to load resource: .* status of 401/.test(m.text()));
     if (m.type() === 'error' && !provoked) consoleErrors.push({ text: m.text(), url: m.location().url });
   });
   page.on('request', (r) => {
     const u = new URL(r.url());
     if (u.origin !== origin && u.protocol.startsWith('http')) foreignRequests.push(r.url());
   });
+
+  // ---- the access token, asked for once ------------------------------------------------
+  if (accessToken) {
+    tokenStep = true;
+    const asked = await page.goto(baseUrl, { waitUntil: 'domcontentloaded' });
+    await check(asked && asked.status() === 401, `without the token the page asks for it (${asked && asked.status()})`);
+    await check((await page.locator('#app, #start-call').count()) === 0, 'the page itself is not served');
+    await page.fill('#access-token', 'not-the-access-token-0123');
+    await Promise.all([page.waitForNavigation(), page.click('#access-submit')]);
+    await check(await page.locator('#access-error').isVisible(), 'a wrong token is refused');
+    await page.fill('#access-token', accessToken);
+    const [arrived] = await Promise.all([page.waitForNavigation(), page.click('#access-submit')]);
+    await check(arrived && arrived.status() === 200, `the right token opens the page (${arrived && arrived.status()})`);
+    await check(!page.url().includes('access_token'), `the token left the address bar (${page.url()})`);
+    const cookie = (await context.cookies(baseUrl)).find((c) => c.name === 'sipdial_access');
+    await check(cookie && cookie.httpOnly && cookie.sameSite === 'Strict',
+      `the page set an HttpOnly SameSite=Strict cookie (${JSON.stringify(cookie && { httpOnly: cookie.httpOnly, sameSite: cookie.sameSite })})`);
+    const bare = await plainStatus(apiBaseGuess());
+    await check(bare === 401, `the API without the cookie or token answers 401 (${bare})`);
+    tokenStep = false;
+    ok('the page asked for the access token once and keeps it in an HttpOnly cookie');
+  }
 
   // ---- load ---------------------------------------------------------------------------
   const response = await page.goto(baseUrl, { waitUntil: 'domcontentloaded' });

@@ -4,9 +4,15 @@
 
 use std::process::ExitCode;
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::http::header::{AUTHORIZATION, COOKIE, HOST};
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use sipdial_demo_support::{
-    Asset, METRICS_CONTENT_TYPE, METRICS_PATH, render_metrics, shutdown_signal, start,
+    Asset, Gate, Incoming, METRICS_CONTENT_TYPE, METRICS_PATH, Refusal, render_metrics,
+    shutdown_signal, start,
 };
 
 #[actix_web::main]
@@ -16,6 +22,7 @@ async fn main() -> ExitCode {
         Err(code) => return code,
     };
     let (api, assets, mount) = (demo.api(), demo.assets(), demo.mount().to_owned());
+    let gate = demo.gate();
     // Inside a scope at SIPDIAL_MOUNT (empty by default), the way a host nests it: the
     // API at {mount}/sip, the page at {mount}/ and its two files under {mount}/assets.
     let server = HttpServer::new(move || {
@@ -42,7 +49,11 @@ async fn main() -> ExitCode {
                 }),
             );
         }
-        App::new().service(scope)
+        // In front of every route: the Host check and, when set, the access token.
+        let gate = gate.clone();
+        App::new()
+            .wrap(from_fn(move |req, next| guard(gate.clone(), req, next)))
+            .service(scope)
     })
     .shutdown_signal(shutdown_signal())
     .listen(listener);
@@ -67,6 +78,44 @@ async fn metrics() -> HttpResponse {
             .body(text),
         None => HttpResponse::NotFound().finish(),
     }
+}
+
+/// Hands the request's Host, credentials and path to the demo's [`Gate`].
+async fn guard(
+    gate: std::sync::Arc<Gate>,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let verdict = {
+        let headers = req.headers();
+        let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let cookie = headers
+            .get_all(COOKIE)
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("; ");
+        gate.check(&Incoming {
+            path: req.path(),
+            query: Some(req.query_string()).filter(|q| !q.is_empty()),
+            host: text(HOST).or_else(|| req.uri().authority().map(|a| a.as_str())),
+            authorization: text(AUTHORIZATION),
+            cookie: Some(cookie.as_str()).filter(|c| !c.is_empty()),
+        })
+    };
+    match verdict {
+        Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
+        Err(refusal) => Ok(req.into_response(refused(&refusal)).map_into_right_body()),
+    }
+}
+
+fn refused(refusal: &Refusal) -> HttpResponse {
+    let mut response = HttpResponse::build(
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN),
+    );
+    for header in refusal.headers() {
+        response.append_header((header.0, header.1.as_str()));
+    }
+    response.body(refusal.body())
 }
 
 fn respond(asset: &Asset) -> HttpResponse {

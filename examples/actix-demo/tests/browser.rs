@@ -10,6 +10,10 @@
 //! app on a script; the page shows ringing, active, and the far end's reason
 //! (target/artifacts/actix-demo-lifecycle.png).
 //!
+//! Access token: real mode on `HOST=0.0.0.0` behind `SIPDIAL_ACCESS_TOKEN`: the page asks
+//! for the token once, keeps it in its cookie and still places and follows calls
+//! (target/artifacts/actix-demo-access-token.png).
+//!
 //! Policies: demo mode with `DEMO_POLICY_TARGETS`: a call the ring timeout ends and one
 //! the maximum duration ends, each with its outcome (target/artifacts/actix-demo-policies.png).
 
@@ -42,5 +46,13 @@ fn the_page_shows_a_ring_timeout_and_a_time_limit_with_their_outcomes() {
         env!("CARGO_BIN_EXE_actix-demo"),
         "actix-demo-policies",
         false,
+    );
+}
+
+#[test]
+fn the_page_asks_for_the_access_token_in_real_mode_and_still_dials() {
+    sipdial_demo_support::harness::safety::guarded_real_mode_browser_test(
+        env!("CARGO_BIN_EXE_actix-demo"),
+        "actix-demo-access-token",
     );
 }

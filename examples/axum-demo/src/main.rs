@@ -3,14 +3,18 @@
 //! is listed in the README's quick start and read by `sipdial-demo-support`.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use axum::Router;
-use axum::http::header::CONTENT_TYPE;
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HOST};
 use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use sipdial_demo_support::{
-    Asset, METRICS_CONTENT_TYPE, METRICS_PATH, render_metrics, shutdown_signal, start,
+    Asset, Gate, Incoming, METRICS_CONTENT_TYPE, METRICS_PATH, Refusal, render_metrics,
+    shutdown_signal, start,
 };
 
 #[tokio::main]
@@ -44,6 +48,8 @@ async fn main() -> ExitCode {
         &format!("{mount}{METRICS_PATH}"),
         get(|| std::future::ready(metrics())),
     );
+    // In front of every route: the Host check and, when set, the access token.
+    let app = app.layer(from_fn_with_state(demo.gate(), gate));
     let served = async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
         axum::serve(listener, app)
@@ -70,10 +76,54 @@ fn metrics() -> Response {
 fn respond(asset: &Asset) -> Response {
     let mut response = asset.body().into_response();
     for (name, value) in asset.headers() {
-        response.headers_mut().insert(
-            HeaderName::from_static(name),
-            HeaderValue::from_static(value),
-        );
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
+    }
+    response
+}
+
+/// Hands the request's Host, credentials and path to the demo's [`Gate`].
+async fn gate(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
+    let verdict = {
+        let headers = req.headers();
+        let text = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        let cookie = headers
+            .get_all(COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join("; ");
+        gate.check(&Incoming {
+            path: req.uri().path(),
+            query: req.uri().query(),
+            host: text(HOST).or_else(|| req.uri().authority().map(|a| a.as_str())),
+            authorization: text(AUTHORIZATION),
+            cookie: Some(cookie.as_str()).filter(|c| !c.is_empty()),
+        })
+    };
+    match verdict {
+        Ok(()) => next.run(req).await,
+        Err(refusal) => refused(&refusal),
+    }
+}
+
+fn refused(refusal: &Refusal) -> Response {
+    let mut response = refusal.body().into_response();
+    *response.status_mut() =
+        StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN);
+    for (name, value) in refusal.headers() {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response
+                .headers_mut()
+                .insert(HeaderName::from_static(name), value);
+        }
     }
     response
 }

@@ -10,6 +10,9 @@
 //! - End to end: real mode against a `FakePlatform` that sends signed callbacks to the
 //!   app on a script; the page shows ringing, active, and the far end's reason
 //!   (target/artifacts/axum-demo-lifecycle.png).
+//! - Access token: real mode on `HOST=0.0.0.0` behind `SIPDIAL_ACCESS_TOKEN`: the page
+//!   asks for the token once, keeps it in its cookie and still places and follows calls
+//!   (target/artifacts/axum-demo-access-token.png).
 //! - Policies: demo mode with `DEMO_POLICY_TARGETS`: a call the ring timeout ends
 //!   ("No answer") and one the maximum duration ends ("Hit the time limit"), muted
 //!   first (target/artifacts/axum-demo-policies.png).
@@ -82,4 +85,12 @@ fn the_page_follows_the_platforms_callbacks() {
 #[test]
 fn the_page_shows_a_ring_timeout_and_a_time_limit_with_their_outcomes() {
     harness::policies_browser_test(BIN, "axum-demo-policies", true);
+}
+
+#[test]
+fn the_page_asks_for_the_access_token_in_real_mode_and_still_dials() {
+    sipdial_demo_support::harness::safety::guarded_real_mode_browser_test(
+        BIN,
+        "axum-demo-access-token",
+    );
 }

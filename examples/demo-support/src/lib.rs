@@ -11,8 +11,9 @@
 //!     Ok(started) => started,
 //!     Err(code) => return code,
 //! };
-//! // mount demo.api() at its prefix and every demo.assets() at its path, then serve
-//! // `listener` until sipdial_demo_support::shutdown_signal() resolves.
+//! // mount demo.api() at its prefix and every demo.assets() at its path, put
+//! // demo.gate() in front of every route (the Host check and the access token), then
+//! // serve `listener` until sipdial_demo_support::shutdown_signal() resolves.
 //! serve(demo.api(), demo.assets(), listener).await;
 //! # std::process::ExitCode::SUCCESS
 //! # }
@@ -27,6 +28,7 @@
 
 mod config;
 mod error;
+mod gate;
 #[cfg(feature = "harness")]
 pub mod harness;
 mod metrics_export;
@@ -36,7 +38,7 @@ mod shared_state;
 mod sip_demo;
 mod targets;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use secrecy::ExposeSecret as _;
@@ -47,11 +49,15 @@ use sipdial_opentok::OpenTokDialer;
 
 pub use config::{
     DEFAULT_OPENTOK_JS_URL, DEFAULT_PORT, DemoConfig, MAX_CALL_DURATION_SECS,
-    MAX_RING_TIMEOUT_SECS, MIN_CALLBACK_SECRET_LEN, TargetPolicy, vars,
+    MAX_RING_TIMEOUT_SECS, MIN_ACCESS_TOKEN_LEN, MIN_CALLBACK_SECRET_LEN, TargetPolicy, vars,
 };
 pub use error::ConfigError;
+pub use gate::{ACCESS_COOKIE, ACCESS_QUERY, Gate, Incoming, Refusal};
 pub use metrics_export::{METRICS_CONTENT_TYPE, METRICS_PATH, install_metrics, render_metrics};
-pub use page::{Asset, DEMO_BANNER, POLL_INTERVAL_MS, PageConfig, render as render_page};
+pub use page::{
+    Asset, DEMO_BANNER, POLL_INTERVAL_MS, PageConfig, content_security_policy,
+    render as render_page,
+};
 pub use runtime::{EXIT_CONFIG, EXIT_UNAVAILABLE, init_tracing, shutdown_signal, start};
 pub use shared_state::{REDIS_PREFIX, REDIS_URL};
 pub use targets::{
@@ -94,6 +100,8 @@ pub struct Demo {
     assets: Vec<Asset>,
     /// Demo mode's in-process platform and SIP endpoint.
     sip: Option<sip_demo::SipDemo>,
+    /// Built once the listening address is known ([`Demo::listening_on`]).
+    gate: OnceLock<Arc<Gate>>,
 }
 
 impl Demo {
@@ -122,22 +130,31 @@ impl Demo {
         backend: Option<Backend>,
     ) -> Result<Self, ConfigError> {
         let mut sip = None;
+        // Demo mode signs its in-process platform's callbacks too, with a secret of the
+        // process's own when none is given, so that a forged callback is refused here
+        // exactly as in production.
+        let callback_secret = match (&config.callback_secret, config.is_demo()) {
+            (Some(secret), _) => Some(secret.clone()),
+            (None, true) => Some(random_secret()?),
+            (None, false) => None,
+        };
         let dialer: Arc<dyn SipDialer> = match &config.cloud {
-            None => match sip_demo::SipDemo::start(
-                config.callback_secret.as_ref().map(|s| s.expose_secret()),
-            ) {
-                Ok(demo) => {
-                    let dialer = demo.dialer().map_err(ConfigError::Dialer)?;
-                    sip = Some(demo);
-                    Arc::new(dialer)
+            None => {
+                match sip_demo::SipDemo::start(callback_secret.as_ref().map(|s| s.expose_secret()))
+                {
+                    Ok(demo) => {
+                        let dialer = demo.dialer().map_err(ConfigError::Dialer)?;
+                        sip = Some(demo);
+                        Arc::new(dialer)
+                    }
+                    Err(e) => {
+                        tracing::warn!(
+                            "demo mode: cannot start the loopback SIP demo ({e}); using the in-memory fake dialer"
+                        );
+                        Arc::new(demo_dialer())
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!(
-                        "demo mode: cannot start the loopback SIP demo ({e}); using the in-memory fake dialer"
-                    );
-                    Arc::new(demo_dialer())
-                }
-            },
+            }
             Some(cloud) => {
                 let mut builder = OpenTokDialer::builder(cloud.credentials.clone());
                 if let Some(url) = &cloud.api_url {
@@ -146,7 +163,7 @@ impl Demo {
                 Arc::new(builder.build().map_err(ConfigError::Dialer)?)
             }
         };
-        let api = build_api(&config, dialer, backend)?;
+        let api = build_api(&config, dialer, backend, callback_secret.as_ref())?;
         let html = page::render(&PageConfig {
             api_path: &page::relative_api_path(api.prefix()),
             demo: config.is_demo(),
@@ -155,7 +172,8 @@ impl Demo {
         });
         Ok(Self {
             app_name,
-            assets: page::assets(html),
+            assets: page::assets(html, page::content_security_policy(config.opentok_js_url())),
+            gate: OnceLock::new(),
             config,
             api,
             sip,
@@ -165,9 +183,19 @@ impl Demo {
     /// The app now listens at `addr`: in demo mode, the in-process platform's callbacks
     /// go there.
     pub fn listening_on(&self, addr: std::net::SocketAddr) {
+        let _ = self.gate.set(Arc::new(Gate::new(&self.config, addr)));
         if let Some(sip) = &self.sip {
             sip.deliver_callbacks_to(addr, self.mount());
         }
+    }
+
+    /// The Host and access-token checks to run before every route (see [`Gate`]); for
+    /// the address given to [`Demo::listening_on`], else the configured one.
+    pub fn gate(&self) -> Arc<Gate> {
+        Arc::clone(
+            self.gate
+                .get_or_init(|| Arc::new(Gate::new(&self.config, self.config.listen_addr()))),
+        )
     }
 
     /// The API to mount (cheap to clone).
@@ -202,10 +230,24 @@ impl Demo {
     }
 }
 
+/// 32 random bytes as hex: demo mode's callback signature secret when none is given.
+fn random_secret() -> Result<secrecy::SecretString, ConfigError> {
+    let mut bytes = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| {
+        ConfigError::invalid(
+            config::vars::CALLBACK_SECRET,
+            "is not set and no random one could be made for demo mode",
+        )
+    })?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(secrecy::SecretString::from(hex))
+}
+
 fn build_api(
     config: &DemoConfig,
     dialer: Arc<dyn SipDialer>,
     backend: Option<Backend>,
+    callback_secret: Option<&secrecy::SecretString>,
 ) -> Result<SipDialApi, ConfigError> {
     let mut builder = SipDialApi::builder(dialer).prefix(API_PREFIX);
     if let Some(backend) = backend {
@@ -226,7 +268,7 @@ fn build_api(
     if !config.allowed_origins.is_empty() {
         builder = builder.allowed_origins(config.allowed_origins.clone());
     }
-    if let Some(secret) = &config.callback_secret {
+    if let Some(secret) = callback_secret {
         builder = builder.callback_secret(secret.expose_secret().to_owned());
     }
     if let Some(webhook) = &config.status_webhook {
@@ -267,6 +309,7 @@ mod tests {
                 ("SIP_URI", "sip:desk@pbx.example.com"),
                 ("SIP_PASSWORD", "s3cret-pw"),
                 ("SIP_USERNAME", "u"),
+                ("SIPDIAL_CALLBACK_SECRET", "whsec-0123456789abcdef"),
             ],
             Some(creds),
         )

@@ -98,6 +98,8 @@ pub struct Asset {
     content_type: &'static str,
     cache_control: &'static str,
     body: Bytes,
+    /// From [`content_security_policy`].
+    csp: std::sync::Arc<str>,
 }
 
 impl Asset {
@@ -117,39 +119,75 @@ impl Asset {
     }
 
     /// Every response header, names in lowercase. The page is rendered from the start-up
-    /// configuration, so it is never cached across restarts; `frame-ancestors 'none'`
-    /// keeps another site from framing the Start SIP Call button (clickjacking).
-    pub fn headers(&self) -> [(&'static str, &'static str); 5] {
+    /// configuration, so it is never cached across restarts; the Content-Security-Policy
+    /// is [`content_security_policy`].
+    pub fn headers(&self) -> [(&'static str, &str); 5] {
         [
             ("content-type", self.content_type),
             ("cache-control", self.cache_control),
             ("x-content-type-options", "nosniff"),
             ("referrer-policy", "no-referrer"),
-            ("content-security-policy", "frame-ancestors 'none'"),
+            ("content-security-policy", &self.csp),
         ]
     }
 }
 
-/// The page and its two static files.
-pub(crate) fn assets(page_html: String) -> Vec<Asset> {
+/// The page's Content-Security-Policy: scripts only from the demo itself (`app.js`; the
+/// start-up configuration is JSON in a `type="application/json"` element, which is never
+/// run) and from the origin of `opentok_js_url`, so injected markup cannot run a script;
+/// no plugins, no `<base>` hijack, and `frame-ancestors 'none'` keeps another site from
+/// framing the Start SIP Call button (clickjacking). Media, connections and images stay
+/// open: OpenTok.js reaches the platform's media servers, whose names vary.
+pub fn content_security_policy(opentok_js_url: &str) -> String {
+    let mut scripts = "'self'".to_owned();
+    if let Some(origin) = url_origin(opentok_js_url) {
+        scripts.push(' ');
+        scripts.push_str(&origin);
+    }
+    format!("script-src {scripts}; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+}
+
+/// `scheme://host[:port]` of an absolute http(s) URL (lowercase scheme and host); `None`
+/// for a same-origin path.
+fn url_origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    (!authority.is_empty()).then(|| {
+        format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            authority.to_ascii_lowercase()
+        )
+    })
+}
+
+/// The page and its two static files, each served with `csp`.
+pub(crate) fn assets(page_html: String, csp: String) -> Vec<Asset> {
+    let csp: std::sync::Arc<str> = csp.into();
     vec![
         Asset {
             path: "/",
             content_type: "text/html; charset=utf-8",
             cache_control: "no-store",
             body: Bytes::from(page_html),
+            csp: csp.clone(),
         },
         Asset {
             path: "/assets/app.js",
             content_type: "text/javascript; charset=utf-8",
             cache_control: "no-cache",
             body: Bytes::from_static(APP_JS.as_bytes()),
+            csp: csp.clone(),
         },
         Asset {
             path: "/assets/style.css",
             content_type: "text/css; charset=utf-8",
             cache_control: "no-cache",
             body: Bytes::from_static(STYLE_CSS.as_bytes()),
+            csp,
         },
     ]
 }
@@ -233,12 +271,41 @@ mod tests {
 
     #[test]
     fn assets_have_types_and_headers() {
-        let list = assets(page(true, "x"));
+        let list = assets(page(true, "x"), "script-src 'self'".into());
         let paths: Vec<_> = list.iter().map(Asset::path).collect();
         assert_eq!(paths, ["/", "/assets/app.js", "/assets/style.css"]);
         assert!(list[1].body().starts_with(b"// The SIP Interconnect"));
         assert_eq!(list[2].content_type(), "text/css; charset=utf-8");
         assert!(list[0].headers().contains(&("cache-control", "no-store")));
         assert!(!APP_JS.contains("jQuery") && !APP_JS.contains("$.ajax"));
+        assert!(list.iter().all(|a| {
+            a.headers()
+                .contains(&("content-security-policy", "script-src 'self'"))
+        }));
+    }
+
+    #[test]
+    fn scripts_come_only_from_the_page_and_the_opentok_js_origin() {
+        assert_eq!(
+            content_security_policy("https://static.opentok.com/v2/js/opentok.min.js"),
+            "script-src 'self' https://static.opentok.com; object-src 'none'; \
+             base-uri 'none'; frame-ancestors 'none'"
+        );
+        assert_eq!(
+            content_security_policy("HTTP://CDN.Example:8443/ot.js?v=2"),
+            "script-src 'self' http://cdn.example:8443; object-src 'none'; \
+             base-uri 'none'; frame-ancestors 'none'"
+        );
+        assert!(
+            content_security_policy("/static/opentok.min.js").starts_with("script-src 'self';")
+        );
+        // The page runs no inline script: its one <script> without src is inert JSON.
+        let html = page(true, "x");
+        let inline = html
+            .match_indices("<script")
+            .filter(|(at, _)| !html[*at..].split('>').next().unwrap_or("").contains("src="))
+            .count();
+        assert_eq!(inline, 1, "only the JSON configuration");
+        assert!(html.contains(r#"<script id="sipdial-config" type="application/json">"#));
     }
 }

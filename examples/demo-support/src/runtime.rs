@@ -89,6 +89,13 @@ fn announce(demo: &Demo, local: SocketAddr) {
              OPENTOK_API_KEY and OPENTOK_API_SECRET (or VONAGE_APPLICATION_ID and \
              VONAGE_PRIVATE_KEY_PATH) and SIP_URI, then restart."
         );
+        if !config.verifies_callbacks() {
+            tracing::info!(
+                "signed callbacks: the in-process platform signs its callbacks with a random \
+                 secret of this process ({} not set); unsigned ones are refused with 401",
+                vars::CALLBACK_SECRET
+            );
+        }
     } else {
         tracing::info!(
             api_url = config
@@ -124,6 +131,19 @@ fn announce(demo: &Demo, local: SocketAddr) {
                 "no SIP target is configured: set SIP_URI (or SIP_TARGETS) so that Start SIP Call has somewhere to dial"
             );
         }
+    }
+    if config.requires_access_token() {
+        tracing::info!(
+            "{} is set: the page asks for it once, the API and /metrics need it \
+             (Authorization: Bearer, or the page's cookie)",
+            vars::ACCESS_TOKEN
+        );
+    } else if !local.ip().is_loopback() {
+        tracing::warn!(
+            "{} is not set and the demo listens beyond loopback: anyone who reaches the port \
+             can use the page and the API",
+            vars::ACCESS_TOKEN
+        );
     }
     tracing::info!(
         targets = ?config.target_names(),

@@ -14,6 +14,7 @@ use sipdial_core::api::SipTarget;
 
 use crate::targets;
 
+mod access;
 mod parse;
 mod policy;
 #[cfg(test)]
@@ -21,6 +22,7 @@ pub(crate) mod tests;
 pub mod vars;
 mod webhook;
 
+pub use access::MIN_ACCESS_TOKEN_LEN;
 pub(crate) use parse::parse_bool;
 use parse::{check_http_url, parse_host, parse_origins, parse_positive};
 pub use policy::{MAX_CALL_DURATION_SECS, MAX_RING_TIMEOUT_SECS, TargetPolicy};
@@ -71,6 +73,10 @@ pub struct DemoConfig {
     pub(crate) mount: String,
     /// Where call changes are POSTed; its `Debug` redacts the secret.
     pub(crate) status_webhook: Option<sipdial_core::api::webhooks::StatusWebhook>,
+    /// `SIPDIAL_ACCESS_TOKEN`; never printed (`SecretString`'s `Debug` redacts it).
+    pub(crate) access_token: Option<secrecy::SecretString>,
+    /// `SIPDIAL_ALLOW_UNSIGNED_CALLBACKS`: real mode may start without a callback secret.
+    pub(crate) allow_unsigned_callbacks: bool,
 }
 
 /// How to reach the real platform; absent in demo mode.
@@ -166,7 +172,15 @@ impl DemoConfig {
             })?,
         };
         let status_webhook = webhook::from_lookup(lookup)?;
+        let access = access::from_lookup(
+            lookup,
+            host,
+            credentials.is_some(),
+            callback_secret.is_some(),
+        )?;
         Ok(Self {
+            access_token: access.token,
+            allow_unsigned_callbacks: access.allow_unsigned_callbacks,
             status_webhook,
             mount,
             host,
@@ -194,6 +208,16 @@ impl DemoConfig {
     /// Whether platform callbacks must carry a signature.
     pub fn verifies_callbacks(&self) -> bool {
         self.callback_secret.is_some()
+    }
+
+    /// Whether the page, the API and `/metrics` ask for `SIPDIAL_ACCESS_TOKEN`.
+    pub fn requires_access_token(&self) -> bool {
+        self.access_token.is_some()
+    }
+
+    /// Whether real mode was told to accept unsigned callbacks.
+    pub fn allows_unsigned_callbacks(&self) -> bool {
+        self.allow_unsigned_callbacks
     }
 
     /// Whether calls go to the in-memory fake dialer (no credentials were set).

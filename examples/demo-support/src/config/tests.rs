@@ -136,6 +136,7 @@ fn credentials_switch_off_demo_mode() {
         &[
             ("SIP_URI", "sip:desk@pbx.example.com"),
             ("OPENTOK_API_URL", "http://127.0.0.1:1"),
+            ("SIPDIAL_ALLOW_UNSIGNED_CALLBACKS", "1"),
         ],
         Some(creds),
     )

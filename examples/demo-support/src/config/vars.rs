@@ -53,3 +53,10 @@ pub const STATUS_WEBHOOK_SECRET: &str = "SIPDIAL_STATUS_WEBHOOK_SECRET";
 /// Where the app mounts the page and the API (`/app`: page at `/app/`, API at
 /// `/app/sip/…`); empty by default.
 pub const MOUNT: &str = "SIPDIAL_MOUNT";
+/// The shared secret that guards the page, the API and `/metrics` (a `Bearer` header or
+/// the cookie the page sets after asking for it once); required in real mode on a
+/// non-loopback `HOST`.
+pub const ACCESS_TOKEN: &str = "SIPDIAL_ACCESS_TOKEN";
+/// `1` lets real mode start without [`CALLBACK_SECRET`], accepting unsigned callbacks
+/// (anyone who reaches the callback route can then end or move calls).
+pub const ALLOW_UNSIGNED_CALLBACKS: &str = "SIPDIAL_ALLOW_UNSIGNED_CALLBACKS";

@@ -114,6 +114,7 @@ pub fn cloud_mode_startup(bin: &str) {
             ("SIP_URI", "sip:desk@pbx.example.com"),
             ("SIP_PASSWORD", "TOPSECRET-sip"),
             ("SIP_USERNAME", "desk"),
+            ("SIPDIAL_CALLBACK_SECRET", "TOPSECRET-callback-signature"),
         ],
     );
     assert!(demo.wait_for_stderr("real mode"), "{}", demo.stderr());

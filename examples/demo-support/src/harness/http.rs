@@ -31,6 +31,18 @@ impl HttpReply {
 /// `path` is below `base_url`'s own path, so the same checks run against a demo
 /// mounted at `/app`.
 pub fn http_request(base_url: &str, method: &str, path: &str, body: Option<&str>) -> HttpReply {
+    http_request_with(base_url, method, path, &[], body)
+}
+
+/// [`http_request`] with extra request headers; a `Host` among them replaces the
+/// URL's authority (the request still goes to the URL's address).
+pub fn http_request_with(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> HttpReply {
     let rest = base_url.strip_prefix("http://").expect("an http:// URL");
     let (authority, mount) = rest.split_once('/').unwrap_or((rest, ""));
     let mount = mount.trim_end_matches('/');
@@ -43,7 +55,16 @@ pub fn http_request(base_url: &str, method: &str, path: &str, body: Option<&str>
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .expect("set a read timeout");
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    let host = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+        .map_or(authority, |(_, v)| *v);
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        if !name.eq_ignore_ascii_case("host") {
+            req.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
     if let Some(b) = body {
         req.push_str(&format!(
             "Content-Type: application/json\r\nContent-Length: {}\r\n",

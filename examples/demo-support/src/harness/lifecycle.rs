@@ -174,6 +174,12 @@ pub fn signed_callbacks(bin: &str) {
 /// Deliveries are signed, duplicated and partly reordered, as an at-least-once platform
 /// may. Screenshot: `target/artifacts/{name}.png`.
 pub fn lifecycle_browser_test(bin: &str, name: &str) {
+    lifecycle_browser_test_with(bin, name, &[], &[]);
+}
+
+/// [`lifecycle_browser_test`] with more variables for the app and arguments for the
+/// page flow (e.g. `SIPDIAL_ACCESS_TOKEN` and `--access-token=`).
+pub fn lifecycle_browser_test_with(bin: &str, name: &str, envs: &[(&str, &str)], args: &[&str]) {
     let tools = match browser_tools() {
         Ok(tools) => tools,
         Err(reason) => return skip_browser_test(name, &reason),
@@ -204,18 +210,15 @@ pub fn lifecycle_browser_test(bin: &str, name: &str) {
         700,
         "Normal Clearing",
     ));
-    let demo = start_real_mode(bin, &platform, &[]);
-    run_browser_flow(
-        &tools,
-        &demo,
-        name,
-        &[
-            "--video=unavailable",
-            "--scenario=lifecycle",
-            "--expect-end=Normal Clearing (SIP 700)",
-            "--expect-busy=Busy Here (SIP 486)",
-        ],
-    );
+    let demo = start_real_mode(bin, &platform, envs);
+    let mut flow = vec![
+        "--video=unavailable",
+        "--scenario=lifecycle",
+        "--expect-end=Normal Clearing (SIP 700)",
+        "--expect-busy=Busy Here (SIP 486)",
+    ];
+    flow.extend_from_slice(args);
+    run_browser_flow(&tools, &demo, name, &flow);
     let records = platform.callbacks();
     assert!(
         platform.callback_failures().is_empty(),

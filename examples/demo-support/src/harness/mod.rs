@@ -14,13 +14,17 @@ mod http;
 mod lifecycle;
 mod policies;
 mod process;
+pub mod safety;
 mod sip_log;
 
 pub use browser::{BrowserTools, browser_test, browser_tools, run_browser_flow, skip_browser_test};
-pub use http::{HttpReply, http_request};
+pub use http::{HttpReply, http_request, http_request_with};
 pub use process::{Exited, RunningDemo, demo_command, run_to_exit};
 
-pub use lifecycle::{CALLBACK_SECRET, lifecycle_browser_test, signed_callbacks, start_real_mode};
+pub use lifecycle::{
+    CALLBACK_SECRET, lifecycle_browser_test, lifecycle_browser_test_with, signed_callbacks,
+    start_real_mode,
+};
 pub use policies::policies_browser_test;
 
 use std::path::{Path, PathBuf};
