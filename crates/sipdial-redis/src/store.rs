@@ -84,6 +84,21 @@ fn encode(call: &CallRecord) -> Result<String, StoreError> {
         .map_err(|e| StoreError::new(format!("a call could not be encoded: {e}")))
 }
 
+/// `1` or `0`, as the scripts read a flag.
+fn flag(on: bool) -> u8 {
+    u8::from(on)
+}
+
+/// The record's id, session, connection and whether it has ended, as the scripts'
+/// last arguments: they index the call by them without decoding its JSON (a decode
+/// costs Redis more than the commands it saves).
+fn ids(inv: &mut redis::ScriptInvocation<'_>, call: &CallRecord) {
+    inv.arg(call.id.as_str())
+        .arg(call.session_id.as_str())
+        .arg(call.connection_id.as_str())
+        .arg(flag(call.state == CallState::Ended));
+}
+
 impl RedisCallStore {
     pub(crate) fn new(redis: Redis) -> Self {
         Self {
@@ -141,6 +156,7 @@ impl RedisCallStore {
                 .arg(self.redis.opts.stream_len)
                 .arg(&by_call)
                 .arg(&by_conn);
+            ids(&mut inv, &call);
             let (done, text, parked): (i64, String, Vec<String>) =
                 self.redis.run("record dialed call", &inv).await?;
             if done == 1 {
@@ -172,6 +188,7 @@ impl RedisCallStore {
             .arg(self.ended_ttl())
             .arg(MAX_ENDED_CALLS_PER_SESSION)
             .arg(ticket);
+        ids(&mut inv, &call);
         let _: i64 = self.redis.run("insert call", &inv).await?;
         Ok(())
     }
@@ -368,7 +385,13 @@ impl CallStore for RedisCallStore {
                 .arg(encode(&next)?)
                 .arg(self.session_ttl())
                 .arg(self.ended_ttl())
-                .arg(MAX_ENDED_CALLS_PER_SESSION);
+                .arg(MAX_ENDED_CALLS_PER_SESSION)
+                .arg(next.id.as_str())
+                .arg(next.session_id.as_str())
+                .arg(next.connection_id.as_str())
+                .arg(flag(
+                    previous != CallState::Ended && next.state == CallState::Ended,
+                ));
             let written: i64 = self.redis.run("update call", &inv).await?;
             if written == 1 {
                 return Ok(Some(Updated {
