@@ -1,17 +1,21 @@
 #![doc = include_str!("../README.md")]
 
 pub mod api;
+mod backend;
 mod body;
+mod call;
+mod config;
 mod dialer;
 mod dtmf;
+mod engine;
 mod error;
 pub mod events;
+mod http;
 mod ids;
-mod layer;
 mod macros;
+mod policy;
 mod room;
 mod secret;
-mod service;
 pub mod session_format;
 mod shrink;
 mod sip;
@@ -37,11 +41,11 @@ pub use dialer::{
 pub use dtmf::{Dtmf, DtmfDigits, MAX_DTMF_LEN};
 pub use error::{DialError, ValidationError};
 pub use events::{EventSink, PlatformEvent, PlatformEventKind};
+pub use http::layer::{LayerFuture, SipDialLayer, SipDialMiddleware};
+pub use http::service::{ResponseFuture, SipDialService};
 pub use ids::{CallId, ConnectionId, MAX_RESOURCE_ID_LEN, MAX_SESSION_ID_LEN, SessionId, StreamId};
-pub use layer::{LayerFuture, SipDialLayer, SipDialMiddleware};
 pub use room::{MAX_ROOM_LEN, Room};
 pub use secret::{ClientToken, SipAuth};
-pub use service::{ResponseFuture, SipDialService};
 pub use sip::{
     MAX_SIP_FROM_LEN, MAX_SIP_HEADER_VALUE_LEN, MAX_SIP_HEADERS, MAX_SIP_HEADERS_BYTES,
     MAX_SIP_URI_LEN, SipFrom, SipHeaders, SipUri,

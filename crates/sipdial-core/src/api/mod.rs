@@ -1,5 +1,7 @@
-//! The HTTP API (session, token, dial and call-control routes), written once and served
-//! by the Tower service, the Tower layer and every framework adapter.
+//! The HTTP API as hosts see it: one place that names every public type of the
+//! layers below (`call`, `backend`, `policy`, `engine`, `http`, `config`; see
+//! `docs/architecture.md`), so that a host, an adapter or a backend crate imports
+//! `sipdial_core::api::X` whatever folder `X` lives in.
 //!
 //! [`SipDialApi::handle`] takes an `http::Request` whose path starts with the prefix
 //! (a host router that nested the API passes the rest of the path on and names where it
@@ -7,116 +9,61 @@
 //! `http::Response<ResponseBody>`. The contract (routes, JSON shapes, the error table)
 //! is in `docs/http-api.md`; the OpenAPI document comes from [`openapi::document`].
 //!
-//! One concern per module: `config` (the builder), `targets` and `allow_list` (what
-//! may be dialled), `mount` (where the host put us), `routes` (the route table),
-//! `extract` (content type, body limit, JSON), `origin` (the CSRF-style check),
-//! `authorizer`, `limits`, `rooms` (one session per room), `completion` (dials that
-//! outlive their request), `error` and `handlers` (one file per route group). The
-//! state shared between requests is a [`Backend`] of plugins (`backend`): `store`
-//! (`memory_store` the default), `limits`, `dedupe`, `parked` and `event_log`; in
-//! memory by default, in Redis for a fleet (`sipdial-redis`, `docs/scale-out.md`);
-//! `dial_record` is how a placed call is recorded in as few store round trips as the
-//! store allows.
-//! For the call lifecycle (`docs/call-lifecycle.md`): `call` (the record and its
-//! states), `outcome` (how an ended call ended), `transition` (the state machine),
-//! `lifecycle` (matching, ordering, the hook), `queue` (in-process events), `sse` (the
-//! event streams), `signature` (signed callbacks) and `webhooks` (status webhooks to
-//! the host). The call policies: `policy` (ring
-//! timeout, maximum duration, expiry), `timers` (the `CallTimers` backend part) and
-//! `call_timers` (what each change arms, and the poller that fires due timers);
-//! `metrics` names every operator metric the API records.
+//! [`ResponseBody`]: crate::ResponseBody
 
-mod allow_list;
-mod answer_wait;
-mod authorizer;
-mod backend;
-mod call;
-mod call_timers;
-mod completion;
-mod config;
-mod config_error;
-mod dedupe;
-pub mod dial_record;
-mod dtmf_at_answer;
-mod error;
-mod event_log;
-mod extract;
-mod handlers;
-mod lifecycle;
-mod limits;
-mod memory_store;
-pub mod metrics;
-mod mount;
-pub mod openapi;
-mod origin;
-mod outcome;
-mod parked;
-mod pending_dtmf;
-mod policy;
-mod prefix;
-mod queue;
-mod rooms;
-mod routes;
-#[cfg(feature = "jwt")]
-pub mod signature;
-mod sse;
-mod store;
-mod targets;
-mod timers;
-mod transition;
-pub mod webhooks;
-mod wire;
-
-use std::sync::Arc;
-
-use bytes::Bytes;
-use http::{HeaderValue, StatusCode, header};
-use tracing::Instrument;
-
-use crate::body::ResponseBody;
-use crate::events::PlatformEvent;
-use crate::{SessionId, SipDialer};
-
-pub use allow_list::UriAllowList;
-pub use answer_wait::DEFAULT_ANSWER_WAIT;
-pub use authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
-pub use backend::Backend;
-pub use call::{CallRecord, CallState};
-pub use call_timers::TIMER_LEASE;
-pub use config::SipDialApiBuilder;
-pub use config_error::ApiConfigError;
-pub use dedupe::{DEDUPE_CAPACITY, DeliveryDedupe, InMemoryDedupe};
-pub use dial_record::{DialRecorded, DialRecording};
-pub use error::ApiError;
-pub use event_log::{
-    EventId, EventListener, EventLog, InMemoryEventLog, Listeners, LoggedEvent, MAX_EVENT_ID_LEN,
-    Since,
+pub use crate::backend::Backend;
+pub use crate::backend::dedupe::{DEDUPE_CAPACITY, DeliveryDedupe};
+pub use crate::backend::dial_record;
+pub use crate::backend::dial_record::{DialRecorded, DialRecording};
+pub use crate::backend::event_log::{
+    EventId, EventListener, EventLog, Listeners, LoggedEvent, MAX_EVENT_ID_LEN, Since,
 };
-pub use lifecycle::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook};
-pub use limits::{
+pub use crate::backend::limits::{
     ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW,
-    DialLimits, DialPolicy, DialTicket, InMemoryDialLimits, Refusal,
+    DialLimits, DialPolicy, Refusal,
 };
-pub use memory_store::{InMemoryCallStore, MAX_ENDED_CALLS_PER_SESSION};
-pub use mount::MountPath;
-pub use outcome::{CallOutcome, LocalEnd};
-pub use parked::{InMemoryParked, PARKED_CAPACITY, PARKED_TTL, ParkedEvents};
-pub use pending_dtmf::{InMemoryPendingDtmf, PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf};
-pub use policy::{
+pub use crate::backend::memory::store::MAX_ENDED_CALLS_PER_SESSION;
+pub use crate::backend::memory::{
+    InMemoryCallStore, InMemoryCallTimers, InMemoryDedupe, InMemoryDialLimits, InMemoryEventLog,
+    InMemoryParked, InMemoryPendingDtmf,
+};
+pub use crate::backend::parked::{PARKED_CAPACITY, PARKED_TTL, ParkedEvents};
+pub use crate::backend::pending_dtmf::{PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf};
+pub use crate::backend::store::{CallStore, StoreError, Updated};
+pub use crate::backend::timers::{CallTimers, DueTimer, TimerOp};
+pub use crate::call::event::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook};
+pub use crate::call::outcome::{CallOutcome, LocalEnd};
+pub use crate::call::ticket::DialTicket;
+pub use crate::call::timer::TimerKind;
+pub use crate::call::transition::{CallChange, CallUpdate, reason_for_code};
+pub use crate::call::{CallRecord, CallState};
+pub use crate::config::SipDialApiBuilder;
+pub use crate::engine::answer_wait::DEFAULT_ANSWER_WAIT;
+pub use crate::engine::metrics;
+#[cfg(feature = "jwt")]
+pub use crate::engine::signature;
+pub use crate::engine::timer_poller::TIMER_LEASE;
+pub use crate::engine::webhooks;
+pub use crate::http::openapi;
+pub use crate::http::prefix::normalize_path_prefix;
+pub use crate::http::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
+pub use crate::http::{
+    ApiError, BoxError, DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, MountPath, SIP_CONNECTION_DATA,
+    SipDialApi,
+};
+pub use crate::policy::allow_list::UriAllowList;
+pub use crate::policy::authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
+pub use crate::policy::calls::{
     DEFAULT_CALL_EXPIRY, DEFAULT_TIMER_POLL_INTERVAL, MAX_CALL_DURATION, MAX_CALL_EXPIRY,
     MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL,
 };
-pub use prefix::normalize_path_prefix;
-pub use sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY};
-pub use store::{CallStore, StoreError, Updated};
-pub use targets::{
+pub use crate::policy::config_error::ApiConfigError;
+pub use crate::policy::principal::{
+    ClientAddr, ClientKey, MAX_SUBJECT_LEN, Principal, TrustedProxies,
+};
+pub use crate::policy::targets::{
     MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipTarget, check_target_label, check_target_name,
 };
-pub use timers::{CallTimers, DueTimer, InMemoryCallTimers, TimerKind, TimerOp};
-pub use transition::{CallChange, CallUpdate, reason_for_code};
-
-/// Boxed error of a request body.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The route's own body parser, reachable by the fuzz targets in `fuzz/`; not a
 /// stable interface.
@@ -125,325 +72,6 @@ pub mod fuzzing {
     /// Parses a `POST /dial` body exactly as the route does (the same JSON reader, field
     /// rules and error rewriting), stopping before the field values are validated.
     pub fn parse_dial_body(bytes: &[u8]) -> Result<(), super::ApiError> {
-        super::extract::parse_json::<super::wire::DialBody>(bytes).map(drop)
-    }
-}
-
-/// Default mount prefix.
-pub const DEFAULT_PREFIX: &str = "/sip";
-/// Default request body limit (16 KiB).
-pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024;
-/// Connection data of every SIP leg's token, as in the original sample, so pages can
-/// tell SIP streams apart. Browser tokens may not carry data starting with `sip=`.
-pub const SIP_CONNECTION_DATA: &str = "sip=true";
-
-/// The configured API: cheap to clone, shared by every request.
-#[derive(Clone)]
-pub struct SipDialApi {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    dialer: Arc<dyn SipDialer>,
-    prefix: String,
-    body_limit: usize,
-    targets: targets::Targets,
-    allow_list: allow_list::CompiledAllowList,
-    authorizer: Arc<dyn Authorizer>,
-    origins: origin::OriginPolicy,
-    limits: Arc<dyn DialLimits>,
-    policy: DialPolicy,
-    store: Arc<dyn CallStore>,
-    rooms_in_flight: rooms::RoomFlights,
-    lifecycle: Arc<lifecycle::Lifecycle>,
-    dtmf_at_answer: Arc<dtmf_at_answer::DtmfAtAnswer>,
-    events: Arc<dyn EventLog>,
-    answer_wait_limit: Option<std::time::Duration>,
-    webhooks: Option<Arc<webhooks::Webhooks>>,
-    streams: sse::Streams,
-    #[cfg(feature = "jwt")]
-    callback_secret: Option<secrecy::SecretString>,
-}
-
-impl std::fmt::Debug for SipDialApi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SipDialApi")
-            .field("prefix", &self.inner.prefix)
-            .field("body_limit", &self.inner.body_limit)
-            .field(
-                "targets",
-                &self
-                    .inner
-                    .targets
-                    .iter()
-                    .map(|t| &t.name)
-                    .collect::<Vec<_>>(),
-            )
-            .finish_non_exhaustive()
-    }
-}
-
-impl SipDialApi {
-    /// Starts configuring an API over `dialer`.
-    pub fn builder(dialer: Arc<dyn SipDialer>) -> SipDialApiBuilder {
-        SipDialApiBuilder::new(dialer)
-    }
-
-    /// This process's status webhook totals (all zero without a webhook); the same
-    /// counts go to the `metrics` facade as `sipdial_webhook_*` series.
-    pub fn webhook_stats(&self) -> webhooks::WebhookStats {
-        self.inner
-            .webhooks
-            .as_ref()
-            .map(|w| w.stats())
-            .unwrap_or_default()
-    }
-
-    /// The API's prefix below the host's mount (`/sip` by default), without a
-    /// trailing slash; empty when the API sits at the mount's root.
-    pub fn prefix(&self) -> &str {
-        &self.inner.prefix
-    }
-
-    /// The largest request body accepted, in bytes.
-    pub fn body_limit(&self) -> usize {
-        self.inner.body_limit
-    }
-
-    /// Whether `path` is served by this API (the prefix itself or below it).
-    pub fn serves(&self, path: &str) -> bool {
-        let p = self.prefix();
-        path == p
-            || path
-                .strip_prefix(p)
-                .is_some_and(|rest| rest.starts_with('/'))
-    }
-
-    /// The dialer the API places calls with, for hosts that also call it directly.
-    pub fn dialer(&self) -> &Arc<dyn SipDialer> {
-        &self.inner.dialer
-    }
-
-    /// The call store, for hosts (and the SIP callback handling) that update calls.
-    pub fn store(&self) -> &Arc<dyn CallStore> {
-        &self.inner.store
-    }
-
-    /// Applies one platform event, as `POST {prefix}/callbacks` would an unsigned
-    /// one: for hosts that receive the platform's events some other way (a queue,
-    /// their own webhook route). Such an event never makes a session known (see
-    /// [`SipDialApiBuilder::record_unknown_calls`]).
-    pub async fn apply_event(&self, event: PlatformEvent) -> Result<ApplyOutcome, StoreError> {
-        self.inner.lifecycle.serve();
-        self.inner.lifecycle.apply(event).await
-    }
-
-    /// How many digits at answer (`dtmfAfterAnswer`) could not be sent so far, by
-    /// this process: the platform or the backend refused them. Each failure is also
-    /// logged; none fails the callback that answered the call.
-    pub fn dtmf_after_answer_failures(&self) -> u64 {
-        self.inner.dtmf_at_answer.failures()
-    }
-
-    /// How many `GET {prefix}/events` streams of `session` are open (in this process).
-    pub fn event_subscribers(&self, session: &SessionId) -> usize {
-        self.inner.streams.subscribers(session)
-    }
-
-    /// The route template (below the prefix, e.g. `/calls/{id}`) that `method` on
-    /// `path` (full path) is served by, if any. Used to check the OpenAPI document
-    /// against what the service serves.
-    pub fn route_of(&self, method: &http::Method, path: &str) -> Option<&'static str> {
-        let rest = path.strip_prefix(self.prefix())?;
-        routes::match_route(method, rest).ok().map(|m| m.spec.path)
-    }
-
-    /// Answers one request. The path starts with the prefix; a router that consumed a
-    /// mount path in front of it says so with a [`MountPath`] extension, and every URL
-    /// the answer carries starts with that mount. The body is read up to
-    /// [`Self::body_limit`] while streaming.
-    ///
-    /// Never fails: every error is a JSON error response. Runs inside a `sipdial`
-    /// tracing span with the method, route, status and call id (no secrets, no
-    /// query string).
-    pub async fn handle<B>(&self, req: http::Request<B>) -> http::Response<ResponseBody>
-    where
-        B: http_body::Body<Data = Bytes> + Send,
-        B::Error: Into<BoxError>,
-    {
-        let span = tracing::info_span!(
-            "sipdial",
-            method = %req.method(),
-            route = tracing::field::Empty,
-            status = tracing::field::Empty,
-            call_id = tracing::field::Empty,
-        );
-        self.inner.lifecycle.serve();
-        let fut = async move {
-            let res = match self.dispatch(req).await {
-                Ok(res) => res,
-                Err(e) => {
-                    if e.status().is_server_error() {
-                        tracing::warn!(code = e.code(), "request failed");
-                    } else {
-                        tracing::debug!(code = e.code(), "request refused");
-                    }
-                    e.into_response()
-                }
-            };
-            let span = tracing::Span::current();
-            span.record("status", res.status().as_u16());
-            tracing::info!("request answered");
-            res
-        };
-        fut.instrument(span).await
-    }
-
-    async fn dispatch<B>(
-        &self,
-        req: http::Request<B>,
-    ) -> Result<http::Response<ResponseBody>, ApiError>
-    where
-        B: http_body::Body<Data = Bytes> + Send,
-        B::Error: Into<BoxError>,
-    {
-        let (parts, body) = req.into_parts();
-        let path = parts.uri.path();
-        let rest = path
-            .strip_prefix(self.prefix())
-            .filter(|r| r.is_empty() || r.starts_with('/'))
-            .ok_or_else(ApiError::no_route)?;
-        let matched = routes::match_route(&parts.method, rest)?;
-        let spec = matched.spec;
-        let param = matched.param.map(str::to_owned);
-        tracing::Span::current().record("route", spec.path);
-        if spec.checks_origin() {
-            self.inner
-                .origins
-                .check(&parts.method, &parts.uri, &parts.headers)
-                .map_err(|refusal| {
-                    let message = match refusal {
-                        origin::OriginRefusal::Opaque => {
-                            "requests from an opaque origin are not allowed"
-                        }
-                        origin::OriginRefusal::Foreign => {
-                            "requests from this origin are not allowed"
-                        }
-                    };
-                    ApiError::forbidden("origin_not_allowed", message)
-                })?;
-        }
-        // Borrowed, not joined into the base URL here: only the routes that emit a URL
-        // (the dial's `Location`, the OpenAPI document) pay for formatting it.
-        let mount = parts
-            .extensions
-            .get::<MountPath>()
-            .map_or("", MountPath::as_str);
-        let h = handlers::Handlers {
-            inner: &self.inner,
-            head: &parts,
-            mount,
-        };
-        use routes::RouteId as R;
-        // Each route's future is boxed (the token's, small and the hottest, aside): inline,
-        // the largest (the dial's) sized this future for every route, and every adapter
-        // moves it into a box of its own per request (test
-        // `the_request_future_stays_small`).
-        match spec.id {
-            R::ListTargets => Box::pin(h.list_targets()).await,
-            R::ListCalls => Box::pin(h.list_calls(parts.uri.query())).await,
-            R::GetCall => Box::pin(h.get_call(param.as_deref())).await,
-            R::HangUp => Box::pin(h.hang_up(param.as_deref())).await,
-            R::Events => Box::pin(h.watch_events(parts.uri.query())).await,
-            R::OpenApi => Box::pin(h.openapi()).await,
-            R::Callbacks => {
-                let answer = async {
-                    let bytes =
-                        extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
-                    Box::pin(h.receive_callback(&bytes)).await
-                };
-                answer.await.inspect_err(metrics::callback_refused)
-            }
-            R::Mute => {
-                let bytes =
-                    extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
-                extract::parse_json::<wire::MuteBody>(&bytes)?;
-                Box::pin(h.mute(param.as_deref())).await
-            }
-            R::CreateSession | R::IssueToken | R::Dial | R::PlayDtmf => {
-                let bytes =
-                    extract::read_json_body(&parts.headers, body, self.body_limit()).await?;
-                match spec.id {
-                    R::CreateSession => {
-                        Box::pin(h.create_session(extract::parse_json(&bytes)?)).await
-                    }
-                    R::IssueToken => h.issue_token(extract::parse_json(&bytes)?).await,
-                    R::Dial => {
-                        let body: wire::DialBody = extract::parse_json(&bytes)?;
-                        let target = metrics::dial_target(
-                            &self.inner.targets,
-                            body.target.as_deref(),
-                            body.uri.is_some(),
-                        );
-                        let answer = Box::pin(h.dial(body)).await;
-                        metrics::dial_answered(target, &answer);
-                        answer
-                    }
-                    _ => {
-                        Box::pin(h.play_dtmf(param.as_deref(), extract::parse_json(&bytes)?)).await
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A JSON response with `status`.
-pub(crate) fn json_response<T: serde::Serialize>(
-    status: StatusCode,
-    value: &T,
-) -> Result<http::Response<ResponseBody>, ApiError> {
-    let body = serde_json::to_vec(value).map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "the response could not be encoded",
-        )
-    })?;
-    let mut res = http::Response::new(ResponseBody::full(body));
-    *res.status_mut() = status;
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(res)
-}
-
-/// A 204.
-pub(crate) fn no_content() -> http::Response<ResponseBody> {
-    let mut res = http::Response::new(ResponseBody::empty());
-    *res.status_mut() = StatusCode::NO_CONTENT;
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
-#[cfg(all(test, feature = "fake"))]
-mod tests {
-    /// Every adapter moves the request's future into a box (the Tower service, axum's
-    /// route, actix's handler), and a future is as large as its largest state: with
-    /// the dial's state inline it was 8.6 KB (release), copied on every request of
-    /// every route. The routes' own futures are boxed below `dispatch` instead.
-    #[test]
-    fn the_request_future_stays_small() {
-        let api = super::SipDialApi::builder(std::sync::Arc::new(crate::fake::FakeDialer::new()))
-            .build()
-            .unwrap();
-        let req = http::Request::new(http_body_util::Full::new(bytes::Bytes::new()));
-        let size = std::mem::size_of_val(&api.handle(req));
-        eprintln!("SipDialApi::handle future: {size} bytes");
-        assert!(size <= 4096, "{size} bytes");
+        crate::http::extract::parse_json::<crate::http::wire::DialBody>(bytes).map(drop)
     }
 }

@@ -1,0 +1,70 @@
+//! What the engine tells the outside: the change the host's hook receives, what caused
+//! it, and what applying one platform event did (the `status` `POST /callbacks`
+//! answers).
+
+use std::sync::Arc;
+
+use crate::call::timer::TimerKind;
+use crate::call::{CallRecord, CallState};
+use crate::events::PlatformEvent;
+
+/// The host's hook, called once per call change, in order, after the store and the
+/// SSE subscribers have it. It runs inline: keep it quick and non-blocking (hand work
+/// to a channel or a task), and do not panic.
+pub type CallEventHook = Arc<dyn Fn(&CallEvent) + Send + Sync>;
+
+/// One change of one call, as the host's hook sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallEvent {
+    /// The call after the change.
+    pub call: CallRecord,
+    /// Its state before; `None` when the call was just recorded.
+    pub previous: Option<CallState>,
+    /// What caused it.
+    pub cause: CallEventCause,
+}
+
+/// What changed a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CallEventCause {
+    /// `POST /dial` placed it.
+    Dialed,
+    /// `DELETE /calls/{id}` hung it up.
+    HungUp,
+    /// The platform no longer knew its connection when we asked.
+    Gone,
+    /// A platform event (callback or in-process).
+    Platform(PlatformEvent),
+    /// A call policy's timer (ring timeout, maximum duration, expiry) ended it.
+    Timer(TimerKind),
+}
+
+/// What applying one platform event did; `POST /callbacks` answers it as `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ApplyOutcome {
+    /// A call changed (or was recorded).
+    Applied,
+    /// The event is about a known call but changes nothing (late, repeated, or a kind
+    /// that carries no state).
+    Unchanged,
+    /// The same delivery was applied before.
+    Duplicate,
+    /// Not about any call this server tracks (an unknown event or call, a browser's
+    /// connection).
+    Ignored,
+}
+
+impl ApplyOutcome {
+    /// `applied`, `unchanged`, `duplicate` or `ignored`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplyOutcome::Applied => "applied",
+            ApplyOutcome::Unchanged => "unchanged",
+            ApplyOutcome::Duplicate => "duplicate",
+            ApplyOutcome::Ignored => "ignored",
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! Recording a call dial just placed: one store operation
+//! ([`crate::api::CallStore::record_dialed`]) records it over whatever early callbacks
+//! recorded of it, frees its dial slot, appends its log entry (or leaves that to
+//! `emit`) and hands back the events parked for it, which are applied after the
+//! call's own entry, so streams see `dialing` before what the platform said next.
+
+use super::{CallEventCause, Lifecycle};
+use crate::backend::dial_record::DialRecording;
+use crate::backend::error::StoreError;
+use crate::call::CallRecord;
+use crate::call::ticket::DialTicket;
+
+/// A recorded dial: the call as recorded, and whether the store freed its dial slot in
+/// the same step.
+pub(crate) struct Dialed {
+    pub(crate) record: CallRecord,
+    pub(crate) slot_freed: bool,
+}
+
+impl Lifecycle {
+    /// Records a call dial just placed (`retry`: an earlier attempt failed, and may
+    /// have got through), then applies the events parked for it.
+    pub(crate) async fn insert_dialed(
+        &self,
+        record: CallRecord,
+        ticket: &DialTicket,
+        retry: bool,
+    ) -> Result<Dialed, StoreError> {
+        let _gate = self.gate.lock().await;
+        // Only early callbacks recorded as unknown calls, or an earlier attempt, can
+        // have written the call before.
+        let may_exist = self.record_unknown || retry;
+        let dial = DialRecording::new(record, ticket, may_exist, &*self.events, &*self.parked);
+        let recorded = self.store.record_dialed(dial).await?;
+        let record = recorded.call;
+        self.emit_logged(
+            record.clone(),
+            None,
+            CallEventCause::Dialed,
+            recorded.logged.is_some(),
+        )
+        .await;
+        let record = if recorded.parked.is_empty() {
+            record
+        } else {
+            self.apply_taken(&recorded.parked).await;
+            // The call is recorded either way: a failed read-back must not make the
+            // dial retry (or hang up) a call the store has.
+            match self.store.call(&record.id).await {
+                Ok(found) => found.unwrap_or(record),
+                Err(e) => {
+                    tracing::warn!(error = %e, "a dialed call could not be read back");
+                    record
+                }
+            }
+        };
+        Ok(Dialed {
+            record,
+            slot_freed: recorded.slot_freed,
+        })
+    }
+}

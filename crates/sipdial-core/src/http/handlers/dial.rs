@@ -1,0 +1,289 @@
+//! `POST /dial`: resolve the target, check the caller's URI and headers, apply the
+//! limits, then place and record the call as one unit that outlives the request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderValue, StatusCode, header};
+
+use super::{Answer, Handlers, dial_error, session_field, store_error};
+use crate::backend::limits::DialSlot;
+use crate::engine::answer_wait::{Wait, answer_wait_bound, wait_for_answer};
+use crate::engine::completion::run_to_completion;
+use crate::engine::dial::{DialFailure, Placement, place_and_record};
+use crate::http::SIP_CONNECTION_DATA;
+use crate::http::error::ApiError;
+use crate::http::extract::query_pairs;
+use crate::http::json_response;
+use crate::http::wire::DialBody;
+use crate::policy::authorizer::Action;
+use crate::policy::targets::Target;
+use crate::{
+    ConnectionData, DialRequest, Dtmf, Role, SipDialer, SipHeaders, SipUri, StreamId, TokenOptions,
+};
+
+impl Handlers<'_> {
+    /// Which configured target a dial uses.
+    fn resolve_target(
+        &self,
+        requested: Option<&str>,
+        custom_uri: bool,
+    ) -> Result<Option<&Target>, ApiError> {
+        let targets = &self.inner.targets;
+        match requested {
+            Some(name) => targets
+                .find(name)
+                .map(Some)
+                .ok_or_else(|| ApiError::invalid_field("target", "names no configured target")),
+            None => match targets.default() {
+                Some(t) => Ok(Some(t)),
+                None if custom_uri => Ok(None),
+                None if targets.is_empty() => Err(ApiError::invalid_field(
+                    "target",
+                    "is required: the server configured no target",
+                )),
+                None => Err(ApiError::invalid_field(
+                    "target",
+                    "is required: the server has several targets and no default",
+                )),
+            },
+        }
+    }
+
+    /// `POST /dial`.
+    pub(crate) async fn dial(&self, body: DialBody) -> Answer {
+        let inner = self.inner;
+        let wait = parse_wait(self.head.uri.query())?;
+        let session = session_field(&body.session_id, "sessionId")?;
+        let custom_uri = match body.uri.as_deref() {
+            Some(u) => Some(SipUri::new(u).map_err(|e| ApiError::invalid_value("uri", &e))?),
+            None => None,
+        };
+        let target = self.resolve_target(body.target.as_deref(), custom_uri.is_some())?;
+        let (uri, auth) = match (&custom_uri, target) {
+            // A caller-chosen URI never receives the host's digest credentials.
+            (Some(uri), _) => (uri.clone(), None),
+            (None, Some(t)) => (t.uri.clone(), t.auth.clone()),
+            (None, None) => return Err(ApiError::invalid_field("target", "is required")),
+        };
+        let requested_dtmf = body
+            .dtmf_after_answer
+            .map(|d| Dtmf::new(d).map_err(|e| ApiError::invalid_value("dtmfAfterAnswer", &e)))
+            .transpose()?;
+        let dtmf_after_answer = digits_after_answer(custom_uri.is_some(), target, requested_dtmf)?;
+        let caller_headers = match body.headers {
+            Some(map) => {
+                SipHeaders::try_from(map).map_err(|e| ApiError::invalid_value("headers", &e))?
+            }
+            None => SipHeaders::new(),
+        };
+        if let Some(name) = caller_headers.identity_header() {
+            return Err(ApiError::invalid_field(
+                "headers",
+                format!("`{name}` sets the caller's identity: only the host's target may set it"),
+            ));
+        }
+        let mut headers = target.map(|t| t.headers.clone()).unwrap_or_default();
+        headers
+            .merge_missing(&caller_headers)
+            .map_err(|e| ApiError::invalid_value("headers", &e))?;
+        let streams = body
+            .streams
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                StreamId::new(s).map_err(|e| ApiError::invalid_value(&format!("streams[{i}]"), &e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if let Some(uri) = &custom_uri {
+            if !inner.allow_list.is_enabled() {
+                return Err(ApiError::forbidden(
+                    "uri_not_allowed",
+                    "this server does not accept caller-supplied SIP URIs",
+                ));
+            }
+            if !inner.allow_list.matches(uri) {
+                return Err(ApiError::forbidden(
+                    "uri_not_allowed",
+                    "the SIP URI is not on this server's allow-list",
+                ));
+            }
+        }
+        if !inner.limits.checks_session() {
+            self.known_session(&session).await?;
+        }
+        self.authorize(Action::Dial {
+            session_id: session.clone(),
+            target: target.map(|t| t.name.clone()),
+            custom_uri: custom_uri.is_some(),
+        })
+        .await?;
+        let active = if inner.limits.counts_active() {
+            0
+        } else {
+            inner
+                .store
+                .active_call_count(&session)
+                .await
+                .map_err(store_error)?
+        };
+        let ticket = inner
+            .limits
+            .admit(&session, active, &inner.policy)
+            .await
+            .map_err(store_error)?
+            .map_err(|refusal| refusal.into_error(&inner.policy))?;
+        let slot = DialSlot::new(Arc::clone(&inner.limits), session.clone(), ticket);
+
+        let token = inner
+            .dialer
+            .issue_token(
+                &session,
+                TokenOptions {
+                    role: Role::Publisher,
+                    data: Some(sip_leg_data()?),
+                    ..TokenOptions::default()
+                },
+            )
+            .map_err(|e| dial_error("issue_token", e))?;
+        let mut request = DialRequest::new(session.clone(), token, uri);
+        request.auth = auth;
+        request.headers = headers;
+        request.streams = streams;
+        if let Some(t) = target {
+            request.from = t.from.clone();
+            request.secure = t.secure;
+            request.video = t.video;
+            request.observe_force_mute = t.observe_force_mute;
+        }
+        let placement = Placement {
+            dialer: Arc::clone(&inner.dialer),
+            lifecycle: Arc::clone(&inner.lifecycle),
+            at_answer: Arc::clone(&inner.dtmf_at_answer),
+            request,
+            dtmf_after_answer,
+            target_name: target.map(|t| t.name.clone()),
+            slot,
+        };
+        let bound = answer_wait_bound(
+            &inner.lifecycle.timers().policies,
+            target.map(|t| t.name.as_str()),
+            inner.answer_wait_limit,
+        );
+        let record = run_to_completion(place_and_record(placement))
+            .await
+            .map_err(dial_failure)?;
+        // After the dial is placed and recorded: a client that leaves now only stops
+        // waiting.
+        let record = match wait {
+            Wait::Placed => record,
+            Wait::Answered => wait_for_answer(&*inner.store, &*inner.events, record, bound).await,
+        };
+        let mut res = json_response(StatusCode::CREATED, &record)?;
+        // Relative to the mount the client used, so following it reaches this API
+        // wherever the host nested it.
+        let location = format!("{}{}/calls/{}", self.mount, inner.prefix, record.id);
+        if let Ok(v) = HeaderValue::from_str(&location) {
+            res.headers_mut().insert(header::LOCATION, v);
+        }
+        Ok(res)
+    }
+}
+
+/// The digits a dial plays at answer. A caller-supplied URI (already matched by the
+/// allow-list) gets the caller's digits only, never the host's: a target's PIN must
+/// not reach a destination the caller chose. A configured target plays its own (or
+/// the builder's default); a request may add digits only to a target that has none.
+fn digits_after_answer(
+    custom_uri: bool,
+    target: Option<&Target>,
+    requested: Option<Dtmf>,
+) -> Result<Option<Dtmf>, ApiError> {
+    if custom_uri {
+        return Ok(requested);
+    }
+    match (target.and_then(|t| t.dtmf_after_answer.as_ref()), requested) {
+        (Some(_), Some(_)) => Err(ApiError::forbidden(
+            "dtmf_not_allowed",
+            "`dtmfAfterAnswer`: this target sends its own digits at answer",
+        )),
+        (own, requested) => Ok(own.cloned().or(requested)),
+    }
+}
+
+/// The connection data of a SIP leg's token.
+fn sip_leg_data() -> Result<ConnectionData, ApiError> {
+    ConnectionData::new(SIP_CONNECTION_DATA).map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the SIP leg's connection data is invalid",
+        )
+    })
+}
+
+/// A dial that failed once placing began: the platform's error was logged and counted
+/// where it happened (the work may have outlived the request); a placed call the store
+/// would not take is a 503 that names its connection and whether the hang-up worked.
+fn dial_failure(e: DialFailure) -> ApiError {
+    match e {
+        DialFailure::Platform(e) => ApiError::from(e),
+        DialFailure::Unrecorded {
+            connection_id,
+            hung_up,
+        } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            format!(
+                "the call was placed (connection {connection_id}) but could not be recorded; {}",
+                if hung_up {
+                    "it was hung up"
+                } else {
+                    "hanging it up failed too"
+                }
+            ),
+        )
+        .with_retry_after(Duration::from_secs(1)),
+    }
+}
+
+/// Reads `wait` from the dial's query; other parameters are ignored, as on every
+/// route.
+pub(crate) fn parse_wait(query: Option<&str>) -> Result<Wait, ApiError> {
+    let mut wait = None;
+    for (k, v) in query_pairs(query)? {
+        if k == "wait" {
+            if wait.is_some() {
+                return Err(ApiError::invalid_field("wait", "is given twice"));
+            }
+            wait = Some(v);
+        }
+    }
+    match wait.as_deref() {
+        None => Ok(Wait::Placed),
+        Some("answered") => Ok(Wait::Answered),
+        Some(_) => Err(ApiError::invalid_field("wait", "must be `answered`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_accepts_answered_only() {
+        assert_eq!(parse_wait(None).unwrap(), Wait::Placed);
+        assert_eq!(parse_wait(Some("x=1")).unwrap(), Wait::Placed);
+        assert_eq!(parse_wait(Some("wait=answered")).unwrap(), Wait::Answered);
+        for bad in [
+            "wait=",
+            "wait=ringing",
+            "wait=answered&wait=answered",
+            "wait=ANSWERED",
+        ] {
+            let e = parse_wait(Some(bad)).unwrap_err();
+            assert_eq!(e.status(), 400, "{bad}");
+        }
+    }
+}
