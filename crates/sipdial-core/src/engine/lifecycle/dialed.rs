@@ -26,7 +26,7 @@ impl Lifecycle {
         ticket: &DialTicket,
         retry: bool,
     ) -> Result<Dialed, StoreError> {
-        let _gate = self.gate.lock().await;
+        let _gate = self.gates.lock(record.id.as_str()).await;
         // Only early callbacks recorded as unknown calls, or an earlier attempt, can
         // have written the call before.
         let may_exist = self.record_unknown || retry;
