@@ -120,26 +120,31 @@ impl Lifecycle {
     /// has the change: a log that cannot take it is logged, not failed, since the
     /// change itself is recorded (streams catch up on their next snapshot).
     async fn emit(&self, call: CallRecord, previous: Option<CallState>, cause: CallEventCause) {
-        self.emit_logged(call, previous, cause, false).await;
+        self.emit_logged(call, previous, cause, false, false).await;
     }
 
-    /// [`Self::emit`] of a change whose log entry the store may have appended already
-    /// (`logged`, see [`crate::api::CallStore::record_dialed`]): only the append is
-    /// skipped then; every other reaction runs.
+    /// [`Self::emit`] of a change whose log entry (`logged`) or timers (`timers_set`)
+    /// the store may have set already (see [`crate::api::CallStore::record_dialed`]):
+    /// only those are skipped then; every other reaction runs.
     async fn emit_logged(
         &self,
         call: CallRecord,
         previous: Option<CallState>,
         cause: CallEventCause,
         logged: bool,
+        timers_set: bool,
     ) {
         crate::engine::metrics::call_changed(&call, previous, &cause);
         if !logged && let Err(e) = self.events.append(&call).await {
             tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
         }
-        self.timers
-            .on_change(&self.me, &call, previous, &cause)
-            .await;
+        if timers_set {
+            self.timers.on_change_set(&self.me);
+        } else {
+            self.timers
+                .on_change(&self.me, &call, previous, &cause)
+                .await;
+        }
         tracing::info!(
             call_id = %call.id,
             state = call.state.as_str(),
