@@ -153,3 +153,64 @@ async fn connection_errors_never_show_the_url_password() {
         }
     }
 }
+
+/// Every key of a session expires: the scripts refresh a session's keys only now and
+/// then (not on every change), so each key a change creates must get its expiry where
+/// it is created. Only the fleet-wide keys live on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_key_of_a_session_expires() {
+    use support::replica::{Replica, api};
+    let redis = redis_or_skip!();
+    let platform = sipdial_testing::FakePlatform::start().await.unwrap();
+    platform.clear_call_script();
+    let prefix = support::fresh_prefix();
+    let backend = Backend::from(support::backend(&redis.url(), &prefix).await);
+    let replica = Replica::axum("A", api(&platform.url(), backend)).await;
+    let res = replica.post("/session", json!({ "room": "expiry" })).await;
+    let sid = res.json().unwrap()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Dialled and hung up twice: the second round is one the session's refresh skips
+    // (the first created and refreshed every key), and it takes the live-call count
+    // back from 0 to 1 and creates nothing the first did not.
+    for _ in 0..2 {
+        let dialed = replica.post("/dial", json!({ "sessionId": sid })).await;
+        assert_eq!(dialed.status, 201, "{}", dialed.text());
+        let id = dialed.json().unwrap()["id"].as_str().unwrap().to_owned();
+        let gone = replica.delete(&format!("/calls/{id}")).await;
+        assert_eq!(gone.status, 204, "{}", gone.text());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let fleet_wide = ["seq", "replicas:next", "timers"].map(|k| format!("{prefix}{k}"));
+    for kind in [
+        "call:", "conn:", "calls:", "ended:", "active:", "session:", "room:", "events:",
+    ] {
+        assert!(
+            keys.iter()
+                .any(|k| k.starts_with(&format!("{prefix}{kind}"))),
+            "no {kind} key: {keys:?}"
+        );
+    }
+    for key in &keys {
+        if fleet_wide.contains(key) {
+            continue;
+        }
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "{key} never expires ({ttl})");
+    }
+}

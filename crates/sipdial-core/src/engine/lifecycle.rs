@@ -7,7 +7,8 @@
 //!   in the store.
 //! - **Dedupe**: the platform delivers at least once; [`crate::backend::dedupe`] drops a
 //!   delivery already applied.
-//! - **Order**: changes are applied one at a time (an async gate), and the state
+//! - **Order**: each call's changes are applied one at a time (a gate per call, so
+//!   different calls' changes run side by side: [`call_gate`]), and the state
 //!   machine ([`crate::call::transition`]) never moves a call backwards, so a late delivery
 //!   cannot undo a newer one; a shared store applies each update atomically, so
 //!   replicas cannot interleave either. Events for a call dial has not recorded yet
@@ -18,9 +19,12 @@
 //!   session back, which is how calls reappear after a shared store lost its state.
 //! - **Recording a dial** (`dialed`): one store operation where the store allows it.
 
+mod call_gate;
 mod dialed;
 mod provenance;
 mod unknown;
+
+use call_gate::CallGates;
 
 use std::sync::{Arc, Weak};
 
@@ -48,9 +52,9 @@ pub(crate) struct Lifecycle {
     events: Arc<dyn EventLog>,
     dedupe: Arc<dyn DeliveryDedupe>,
     parked: Arc<dyn ParkedEvents>,
-    /// Serialises this process's changes, so its log entries, the store and the hook
-    /// agree on one order.
-    gate: tokio::sync::Mutex<()>,
+    /// Orders each call's changes in this process, so its log entries, the store and
+    /// the hook agree on one order per call; different calls' changes run side by side.
+    gates: CallGates,
     hook: Option<CallEventHook>,
     record_unknown: bool,
     dtmf_at_answer: Arc<DtmfAtAnswer>,
@@ -91,7 +95,7 @@ impl Lifecycle {
             events: parts.events,
             dedupe: parts.dedupe,
             parked: parts.parked,
-            gate: tokio::sync::Mutex::new(()),
+            gates: CallGates::default(),
             hook,
             record_unknown,
             dtmf_at_answer: parts.dtmf_at_answer,
@@ -112,30 +116,35 @@ impl Lifecycle {
         self.timers.poller().serve(&self.me);
     }
 
-    /// Tells the event log and the hook. Called with the gate held, after the store
+    /// Tells the event log and the hook. Called with the call's gate held, after the store
     /// has the change: a log that cannot take it is logged, not failed, since the
     /// change itself is recorded (streams catch up on their next snapshot).
     async fn emit(&self, call: CallRecord, previous: Option<CallState>, cause: CallEventCause) {
-        self.emit_logged(call, previous, cause, false).await;
+        self.emit_logged(call, previous, cause, false, false).await;
     }
 
-    /// [`Self::emit`] of a change whose log entry the store may have appended already
-    /// (`logged`, see [`crate::api::CallStore::record_dialed`]): only the append is
-    /// skipped then; every other reaction runs.
+    /// [`Self::emit`] of a change whose log entry (`logged`) or timers (`timers_set`)
+    /// the store may have set already (see [`crate::api::CallStore::record_dialed`]):
+    /// only those are skipped then; every other reaction runs.
     async fn emit_logged(
         &self,
         call: CallRecord,
         previous: Option<CallState>,
         cause: CallEventCause,
         logged: bool,
+        timers_set: bool,
     ) {
         crate::engine::metrics::call_changed(&call, previous, &cause);
         if !logged && let Err(e) = self.events.append(&call).await {
             tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
         }
-        self.timers
-            .on_change(&self.me, &call, previous, &cause)
-            .await;
+        if timers_set {
+            self.timers.on_change_set(&self.me);
+        } else {
+            self.timers
+                .on_change(&self.me, &call, previous, &cause)
+                .await;
+        }
         tracing::info!(
             call_id = %call.id,
             state = call.state.as_str(),
@@ -174,7 +183,11 @@ impl Lifecycle {
             tracing::debug!(event = event.name(), "duplicate platform event");
             return Ok(ApplyOutcome::Duplicate);
         }
-        let _gate = self.gate.lock().await;
+        let gate = self.gate_key(&event.kind).await?;
+        let _gate = match &gate {
+            Some(key) => Some(self.gates.lock(key).await),
+            None => None,
+        };
         let result = self.apply_locked(&event, provenance).await;
         if result.is_err()
             && let Some(k) = &key
@@ -184,6 +197,37 @@ impl Lifecycle {
             tracing::warn!(error = %e, "a failed delivery could not be forgotten");
         }
         result
+    }
+
+    /// The gate an event waits for: its call's id, found by the connection when the
+    /// event names only that (one more store read, for session events), or while the
+    /// call is not recorded, what the event names it by. `None`: nothing to apply.
+    async fn gate_key(&self, kind: &PlatformEventKind) -> Result<Option<String>, StoreError> {
+        let connection = match kind {
+            PlatformEventKind::CallCreated { call }
+            | PlatformEventKind::MuteForced { call }
+            | PlatformEventKind::CallUpdated { call, .. }
+            | PlatformEventKind::CallDestroyed { call, .. } => {
+                match (&call.id, &call.connection_id) {
+                    (Some(id), _) => return Ok(Some(id.as_str().to_owned())),
+                    (None, Some(c)) => c,
+                    (None, None) => return Ok(None),
+                }
+            }
+            PlatformEventKind::ConnectionDestroyed { connection_id, .. }
+            | PlatformEventKind::StreamCreated {
+                connection_id: Some(connection_id),
+                ..
+            } => connection_id,
+            _ => return Ok(None),
+        };
+        Ok(Some(
+            match self.store.call_by_connection(connection).await? {
+                Some(call) => call.id.as_str().to_owned(),
+                // Call ids hold no ':', so this names no call's gate.
+                None => format!("connection:{}", connection.as_str()),
+            },
+        ))
     }
 
     async fn find(&self, call: &CallRef) -> Result<Option<CallRecord>, StoreError> {
@@ -331,7 +375,7 @@ impl Lifecycle {
         change: CallChange,
         cause: CallEventCause,
     ) -> Result<Option<CallRecord>, StoreError> {
-        let _gate = self.gate.lock().await;
+        let _gate = self.gates.lock(id.as_str()).await;
         match self
             .store
             .update_call(id, &CallUpdate::new(change, Timestamp::now()))

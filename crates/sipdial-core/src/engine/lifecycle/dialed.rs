@@ -1,8 +1,9 @@
 //! Recording a call dial just placed: one store operation
 //! ([`crate::api::CallStore::record_dialed`]) records it over whatever early callbacks
 //! recorded of it, frees its dial slot, appends its log entry (or leaves that to
-//! `emit`) and hands back the events parked for it, which are applied after the
-//! call's own entry, so streams see `dialing` before what the platform said next.
+//! `emit`), sets its first timers (or leaves them to `emit`) and hands back the events
+//! parked for it, which are applied after the call's own entry, so streams see
+//! `dialing` before what the platform said next.
 
 use super::{CallEventCause, Lifecycle};
 use crate::backend::dial_record::DialRecording;
@@ -26,11 +27,23 @@ impl Lifecycle {
         ticket: &DialTicket,
         retry: bool,
     ) -> Result<Dialed, StoreError> {
-        let _gate = self.gate.lock().await;
+        let _gate = self.gates.lock(record.id.as_str()).await;
         // Only early callbacks recorded as unknown calls, or an earlier attempt, can
         // have written the call before.
         let may_exist = self.record_unknown || retry;
-        let dial = DialRecording::new(record, ticket, may_exist, &*self.events, &*self.parked);
+        // The dial's first timers, for a store that sets them with the record.
+        let timer_ops = self
+            .timers
+            .plan_change(&record, None, &CallEventCause::Dialed);
+        let dial = DialRecording::new(
+            record,
+            ticket,
+            may_exist,
+            &*self.events,
+            &*self.parked,
+            self.timers.store(),
+            &timer_ops,
+        );
         let recorded = self.store.record_dialed(dial).await?;
         let record = recorded.call;
         self.emit_logged(
@@ -38,6 +51,7 @@ impl Lifecycle {
             None,
             CallEventCause::Dialed,
             recorded.logged.is_some(),
+            recorded.timers_set,
         )
         .await;
         let record = if recorded.parked.is_empty() {
