@@ -10,6 +10,8 @@ pub mod retry;
 mod status;
 mod tokens;
 mod transport;
+#[cfg(feature = "webhooks-http")]
+pub mod webhooks;
 mod wire;
 
 pub use config_error::ConfigError;

@@ -7,9 +7,10 @@
 //! would make a second session, place (and bill) a second call, or play the digits
 //! twice.
 //!
-//! A retry happens only after a transient failure ([`DialError::is_transient`]: a
-//! connection that could not be made or broke, a timeout, a 5xx, a 429). The wait grows
-//! exponentially with "equal jitter" (half fixed, half random) so that many clients
+//! A retry happens only after a transient failure
+//! ([`DialError::is_transient`](sipdial_core::DialError::is_transient): a connection that
+//! could not be made or broke, a timeout, a 5xx, a 429). The wait grows exponentially
+//! with "equal jitter" (half fixed, half random; `backon` draws it) so that many clients
 //! failing together do not retry together; a `Retry-After` from the platform is honoured
 //! when it is no longer than [`RetryPolicy::max_retry_after`], and a longer one ends the
 //! retries at once (the caller is told how long to wait instead). Every attempt and every
@@ -18,8 +19,7 @@
 
 use std::time::Duration;
 
-use rand::Rng as _;
-use sipdial_core::DialError;
+use backon::ExponentialBuilder;
 
 /// Default number of attempts of a retried call (the first one included).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 3;
@@ -117,54 +117,49 @@ impl RetryPolicy {
         self.deadline.unwrap_or(timeout)
     }
 
-    /// How long to wait after failed attempt number `attempt` (1-based) before trying
-    /// again, or `None` when the failure must reach the caller now. `retry_after` is the
-    /// platform's hint, `remaining` the time left before the deadline.
-    pub(crate) fn wait_after(
+    /// The backoff between attempts: exponential with "equal jitter", between half and
+    /// all of `min(max_delay, base_delay * 2^(retry-1))` (backon adds up to as much
+    /// again to a half-size delay), one delay per retry, so `max_attempts - 1` of them.
+    pub(crate) fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.base_delay.min(self.max_delay) / 2)
+            .with_max_delay(self.max_delay / 2)
+            .with_factor(2.0)
+            .with_max_times(usize::try_from(self.max_attempts - 1).unwrap_or(usize::MAX))
+            .with_jitter()
+    }
+
+    /// The wait before the next attempt, or `None` when the failure must reach the
+    /// caller now: `backoff` is the next backoff delay (`None` once the attempts are
+    /// used up), `retry_after` the platform's hint (which replaces the backoff up to
+    /// [`RetryPolicy::max_retry_after`]), `remaining` the time left before the deadline.
+    pub(crate) fn wait(
         &self,
-        attempt: u32,
-        error: &DialError,
+        backoff: Option<Duration>,
         retry_after: Option<Duration>,
         remaining: Duration,
     ) -> Option<Duration> {
-        if attempt >= self.max_attempts || !error.is_transient() {
-            return None;
-        }
-        let wait = match retry_after {
-            Some(hint) if hint > self.max_retry_after => return None,
-            Some(hint) => hint,
-            None => self.backoff(attempt),
+        let wait = match (backoff?, retry_after) {
+            (_, Some(hint)) if hint > self.max_retry_after => return None,
+            (_, Some(hint)) => hint,
+            (backoff, None) => backoff,
         };
         // A wait that leaves no time for the next attempt only delays the answer.
         (wait < remaining).then_some(wait)
-    }
-
-    /// Exponential backoff with equal jitter: between half and all of
-    /// `min(max_delay, base_delay * 2^(attempt-1))`.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self
-            .base_delay
-            .saturating_mul(1u32 << (attempt - 1).min(16))
-            .min(self.max_delay);
-        let half = exp / 2;
-        let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
-        half + Duration::from_nanos(rand::rng().random_range(0..=nanos))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use backon::BackoffBuilder as _;
+
     use super::*;
 
-    fn upstream(status: u16) -> DialError {
-        DialError::Upstream {
-            status,
-            code: None,
-            message: None,
-        }
-    }
-
     const LOTS: Duration = Duration::from_secs(60);
+
+    fn delays(p: &RetryPolicy) -> Vec<Duration> {
+        p.backoff().build().collect()
+    }
 
     #[test]
     fn backoff_doubles_within_its_jitter_and_is_capped() {
@@ -173,89 +168,55 @@ mod tests {
             .base_delay(Duration::from_millis(100))
             .max_delay(Duration::from_millis(500));
         for _ in 0..200 {
-            let w1 = p.wait_after(1, &upstream(503), None, LOTS).unwrap();
-            assert!((50..=100).contains(&w1.as_millis()), "{w1:?}");
-            let w2 = p.wait_after(2, &upstream(503), None, LOTS).unwrap();
-            assert!((100..=200).contains(&w2.as_millis()), "{w2:?}");
-            let w9 = p.wait_after(9, &upstream(503), None, LOTS).unwrap();
-            assert!((250..=500).contains(&w9.as_millis()), "{w9:?}");
+            let d = delays(&p);
+            assert_eq!(d.len(), 9, "one delay per retry");
+            assert!((50..=100).contains(&d[0].as_millis()), "{d:?}");
+            assert!((100..=200).contains(&d[1].as_millis()), "{d:?}");
+            assert!((250..=500).contains(&d[8].as_millis()), "{d:?}");
         }
         // The jitter really varies.
-        let waits: std::collections::HashSet<_> = (0..50)
-            .map(|_| p.wait_after(3, &upstream(500), None, LOTS))
-            .collect();
+        let waits: std::collections::HashSet<_> = (0..50).map(|_| delays(&p)[2]).collect();
         assert!(waits.len() > 10, "{waits:?}");
-    }
-
-    #[test]
-    fn only_transient_failures_are_retried_and_only_while_attempts_remain() {
-        let p = RetryPolicy::default();
-        for e in [
-            upstream(500),
-            upstream(502),
-            upstream(503),
-            upstream(504),
-            DialError::Timeout,
-            DialError::Transport {
-                message: "reset".into(),
-            },
-            DialError::RateLimited { retry_after: None },
-        ] {
-            assert!(p.wait_after(1, &e, None, LOTS).is_some(), "{e:?}");
-            assert!(p.wait_after(3, &e, None, LOTS).is_none(), "{e:?}");
-        }
-        for e in [
-            upstream(200),
-            upstream(418),
-            DialError::not_found("connection"),
-            DialError::RejectedCredentials,
-            DialError::invalid("x", "y"),
-            DialError::Conflict {
-                message: "c".into(),
-            },
-        ] {
-            assert!(p.wait_after(1, &e, None, LOTS).is_none(), "{e:?}");
-        }
+        // A base above the cap starts at the cap.
+        let d = delays(&RetryPolicy::default().base_delay(Duration::from_secs(5)));
         assert!(
-            RetryPolicy::none()
-                .wait_after(1, &upstream(503), None, LOTS)
-                .is_none()
+            d.iter().all(|d| (500..=1000).contains(&d.as_millis())),
+            "{d:?}"
         );
-        assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
     }
 
     #[test]
-    fn retry_after_is_honoured_up_to_the_cap() {
-        let p = RetryPolicy::default().max_retry_after(Duration::from_secs(2));
-        let limited = DialError::RateLimited {
-            retry_after: Some(Duration::from_secs(1)),
-        };
+    fn attempts_bound_the_retries() {
+        assert_eq!(delays(&RetryPolicy::default()).len(), 2);
+        assert!(delays(&RetryPolicy::none()).is_empty());
+        assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
+        let p = RetryPolicy::default();
+        assert_eq!(p.wait(None, None, LOTS), None, "attempts used up");
         assert_eq!(
-            p.wait_after(1, &limited, Some(Duration::from_secs(1)), LOTS),
+            p.wait(None, Some(Duration::from_millis(1)), LOTS),
+            None,
+            "a Retry-After adds no attempt"
+        );
+    }
+
+    #[test]
+    fn retry_after_replaces_the_backoff_up_to_the_cap() {
+        let p = RetryPolicy::default().max_retry_after(Duration::from_secs(2));
+        let backoff = Some(Duration::from_millis(100));
+        assert_eq!(
+            p.wait(backoff, Some(Duration::from_secs(1)), LOTS),
             Some(Duration::from_secs(1))
         );
-        assert_eq!(
-            p.wait_after(1, &limited, Some(Duration::from_secs(3)), LOTS),
-            None
-        );
+        assert_eq!(p.wait(backoff, Some(Duration::from_secs(3)), LOTS), None);
+        assert_eq!(p.wait(backoff, None, LOTS), backoff);
     }
 
     #[test]
     fn no_wait_runs_past_the_deadline() {
-        let p = RetryPolicy::default().base_delay(Duration::from_millis(400));
-        assert_eq!(
-            p.wait_after(1, &upstream(503), None, Duration::from_millis(150)),
-            None
-        );
-        assert_eq!(
-            p.wait_after(
-                1,
-                &upstream(503),
-                Some(Duration::from_secs(1)),
-                Duration::from_millis(900)
-            ),
-            None
-        );
+        let p = RetryPolicy::default();
+        let ms = Duration::from_millis;
+        assert_eq!(p.wait(Some(ms(400)), None, ms(150)), None);
+        assert_eq!(p.wait(Some(ms(100)), Some(ms(1000)), ms(900)), None);
         assert_eq!(
             p.deadline_or(Duration::from_secs(7)),
             Duration::from_secs(7)

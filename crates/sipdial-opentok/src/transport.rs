@@ -6,8 +6,10 @@
 //! client token and the SIP password.
 
 use std::error::Error as _;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use backon::Retryable as _;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue, USER_AGENT};
 use reqwest::{Client, Response};
 use sipdial_core::DialError;
@@ -75,39 +77,37 @@ impl Rest {
             RetryPolicy::none()
         };
         let deadline = started + retry.deadline_or(self.timeout);
-        let mut attempt = 1;
-        let result = loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let timeout = self.timeout.min(remaining);
+        let remaining = || deadline.saturating_duration_since(Instant::now());
+        // Attempts made so far, for the span and the log (the closures below share it).
+        let attempts = AtomicU32::new(0);
+        let result = (|| async {
+            attempts.fetch_add(1, Ordering::Relaxed);
+            let timeout = self.timeout.min(remaining());
             if timeout.is_zero() {
-                break Err((None, DialError::Timeout));
+                return Err(Failure::new(None, DialError::Timeout));
             }
-            let result = self
-                .exchange(credentials, planned, timeout)
+            self.exchange(credentials, planned, timeout)
                 .instrument(span.clone())
-                .await;
-            let failure = match result {
-                Ok(answer) => break Ok(answer),
-                Err(failure) => failure,
-            };
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let Some(wait) =
-                retry.wait_after(attempt, &failure.error, failure.retry_after, remaining)
-            else {
-                break Err((failure.status, failure.error));
-            };
+                .await
+        })
+        .retry(retry.backoff())
+        .sleep(tokio::time::sleep)
+        .when(|failure| failure.error.is_transient())
+        .adjust(|failure, backoff| retry.wait(backoff, failure.retry_after, remaining()))
+        .notify(|failure, wait| {
             span.in_scope(|| {
                 tracing::info!(
                     status = failure.status,
-                    attempt,
+                    attempt = attempts.load(Ordering::Relaxed),
                     wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     error = %failure.error,
                     "retrying an idempotent platform request"
                 );
             });
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        };
+        })
+        .await
+        .map_err(|failure| (failure.status, failure.error));
+        let attempt = attempts.into_inner();
         let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         span.record("latency_ms", latency_ms);
         span.record("attempts", attempt);

@@ -8,7 +8,7 @@ use std::time::Duration;
 use redis::Value;
 use serde_json::json;
 use sipdial_core::api::Backend;
-use sipdial_core::testing::{Fixture, TestRequest, run_sse_suite_report_on};
+use sipdial_core::testing::{Fixture, TestRequest, TestResponse, run_sse_suite_report_on};
 use sipdial_testing::TEST_API_SECRET;
 
 fn flatten(v: &Value, out: &mut String) {
@@ -91,7 +91,7 @@ async fn keys_are_namespaced_and_hold_no_secret() {
     let api = fixture.api.clone();
     let send = |req: TestRequest| {
         let api = api.clone();
-        async move { sipdial_core::testing::sse::collect(api.handle(req.into_http()).await).await }
+        async move { TestResponse::from_http(api.handle(req.into_http()).await).await }
     };
     let origin = http::HeaderValue::from_static(Fixture::ALLOWED_ORIGIN);
     let post = |path: &str, body: serde_json::Value| {

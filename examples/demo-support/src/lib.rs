@@ -272,7 +272,7 @@ fn build_api(
         builder = builder.callback_secret(secret.expose_secret().to_owned());
     }
     if let Some(webhook) = &config.status_webhook {
-        let transport = sipdial_webhooks::ReqwestTransport::new()
+        let transport = sipdial_opentok::webhooks::ReqwestTransport::new()
             .map_err(|e| ConfigError::invalid(config::vars::STATUS_WEBHOOK_URL, e.to_string()))?;
         builder = builder
             .status_webhook(webhook.clone())

@@ -1,6 +1,6 @@
 //! How a signed delivery leaves the process. Core has no HTTP client of its own (the
 //! adapters serve HTTP, they do not send it), so the host plugs one in: the
-//! `sipdial-webhooks` crate implements this trait with reqwest.
+//! `sipdial-opentok` crate (feature `webhooks-http`) implements this trait with reqwest.
 
 use async_trait::async_trait;
 use bytes::Bytes;

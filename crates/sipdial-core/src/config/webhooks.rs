@@ -17,7 +17,7 @@ impl SipDialApiBuilder {
         self
     }
 
-    /// What sends the webhooks' HTTP requests (e.g. `sipdial_webhooks::ReqwestTransport`).
+    /// What sends the webhooks' HTTP requests (e.g. `sipdial_opentok::webhooks::ReqwestTransport`, feature `webhooks-http`).
     pub fn webhook_transport(mut self, transport: Arc<dyn WebhookTransport>) -> Self {
         self.webhooks.transport = Some(transport);
         self

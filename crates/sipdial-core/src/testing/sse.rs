@@ -8,10 +8,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::Value;
-
-use super::TestResponse;
 
 /// One event of a stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -204,28 +201,6 @@ impl TestStream {
                 return Ok(e);
             }
         }
-    }
-}
-
-/// Collects a non-streaming answer of an `http` 1.x service (helper for forms that
-/// answer both kinds through one call).
-pub async fn collect<B>(response: http::Response<B>) -> TestResponse
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: std::fmt::Display,
-{
-    let (parts, body) = response.into_parts();
-    match body.collect().await {
-        Ok(c) => TestResponse {
-            status: parts.status,
-            headers: parts.headers,
-            body: c.to_bytes(),
-        },
-        Err(e) => TestResponse {
-            status: StatusCode::from_u16(599).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            headers: parts.headers,
-            body: Bytes::from(e.to_string()),
-        },
     }
 }
 

@@ -342,3 +342,54 @@ pub fn metrics_after_a_dial(bin: &str) {
         );
     }
 }
+
+/// Declares the binary's tests (demo-mode start-up line and banner, real-mode
+/// start-up, malformed configuration, busy port, mount, limits, signed callbacks,
+/// metrics) for one example, so both examples run the same list:
+/// `sipdial_demo_support::binary_tests!(env!("CARGO_BIN_EXE_axum-demo"), "axum-demo");`.
+#[macro_export]
+macro_rules! binary_tests {
+    ($bin:expr, $name:literal) => {
+        const BIN: &str = $bin;
+
+        #[test]
+        fn demo_mode_prints_its_line_serves_the_banner_and_stops_on_sigterm() {
+            $crate::harness::checks::demo_mode_startup(BIN, $name);
+        }
+
+        #[test]
+        fn credentials_switch_to_the_real_dialer_without_leaking_them() {
+            $crate::harness::checks::cloud_mode_startup(BIN);
+        }
+
+        #[test]
+        fn malformed_variables_stop_startup_naming_the_variable() {
+            $crate::harness::checks::malformed_config_exits(BIN, $name);
+        }
+
+        #[test]
+        fn a_busy_port_stops_startup() {
+            $crate::harness::checks::busy_port_exits(BIN, $name);
+        }
+
+        #[test]
+        fn sipdial_mount_moves_the_page_and_the_api() {
+            $crate::harness::checks::mounted_below_sipdial_mount(BIN);
+        }
+
+        #[test]
+        fn limit_variables_reach_the_api() {
+            $crate::harness::checks::limits_from_env(BIN);
+        }
+
+        #[test]
+        fn platform_callbacks_must_be_signed_and_move_the_call() {
+            $crate::harness::signed_callbacks(BIN);
+        }
+
+        #[test]
+        fn metrics_are_served_as_prometheus_text() {
+            $crate::harness::checks::metrics_after_a_dial(BIN);
+        }
+    };
+}

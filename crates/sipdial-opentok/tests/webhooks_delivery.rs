@@ -2,6 +2,7 @@
 //! checked without sipdial's code, retries and backoff, no retry on a refusal, order
 //! per call under retries, the outbox bound, and an API a hanging receiver cannot slow.
 
+#[path = "webhooks/support.rs"]
 mod support;
 
 use std::sync::Arc;

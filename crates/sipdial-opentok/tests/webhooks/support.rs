@@ -18,7 +18,7 @@ use sipdial_core::SipDialApi;
 use sipdial_core::api::webhooks::{StatusWebhook, WebhookRetry};
 use sipdial_core::api::{Backend, SipTarget};
 use sipdial_core::fake::FakeDialer;
-use sipdial_webhooks::ReqwestTransport;
+use sipdial_opentok::webhooks::ReqwestTransport;
 
 pub const SECRET: &str = "webhook-secret-0123456789";
 

@@ -1,9 +1,26 @@
-//! The HTTP transport of sipdial's status webhooks.
+//! The HTTP transport of sipdial's status webhooks (feature `webhooks-http`).
 //!
-//! Core defines what a webhook delivery is and when it is retried; this crate only
-//! sends it, with reqwest (rustls on aws-lc-rs, so no second TLS stack), so that
-//! hosts without webhooks never build an HTTP client.
-#![doc = include_str!("../README.md")]
+//! Core defines what a webhook delivery is and when it is retried; this module only
+//! sends it, with reqwest (rustls on aws-lc-rs, so no second TLS stack). It lives here
+//! because this crate already carries the HTTP client; behind a feature, so a host
+//! that sends webhooks builds no dialer code it does not use and a host without
+//! webhooks builds nothing of it.
+//!
+//! ```rust,no_run
+//! # fn demo(dialer: std::sync::Arc<dyn sipdial_core::SipDialer>) -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use sipdial_core::api::webhooks::StatusWebhook;
+//! use sipdial_opentok::webhooks::ReqwestTransport;
+//!
+//! let api = sipdial_core::SipDialApi::builder(dialer)
+//!     .status_webhook(StatusWebhook::new("https://hooks.example.com/sip", "a-secret-of-16+-chars"))
+//!     .webhook_transport(Arc::new(ReqwestTransport::new()?))
+//!     .build()?;
+//! # let _ = api; Ok(()) }
+//! ```
+//!
+//! The payload, headers, signature, retry policy and guarantees are documented in
+//! `docs/call-lifecycle.md` ("Status webhooks").
 
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 //! per call, wherever the change happened; when the delivering replica goes away,
 //! another takes over its queue.
 
+#[path = "webhooks/support.rs"]
 mod support;
 
 use std::collections::HashMap;

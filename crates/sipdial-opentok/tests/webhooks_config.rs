@@ -2,6 +2,7 @@
 //! a target's own webhook; and neither the secret nor a signature in any log line
 //! or `Debug` output.
 
+#[path = "webhooks/support.rs"]
 mod support;
 
 use std::io::Write;
@@ -12,7 +13,7 @@ use sipdial_core::SipDialApi;
 use sipdial_core::api::webhooks::{StatusWebhook, WebhookConfigError};
 use sipdial_core::api::{ApiConfigError, SipTarget};
 use sipdial_core::fake::FakeDialer;
-use sipdial_webhooks::ReqwestTransport;
+use sipdial_opentok::webhooks::ReqwestTransport;
 use support::*;
 
 fn builder() -> sipdial_core::SipDialApiBuilder {
