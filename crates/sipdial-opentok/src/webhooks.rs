@@ -74,7 +74,7 @@ impl WebhookTransport for ReqwestTransport {
     async fn post(
         &self,
         request: WebhookRequest,
-    ) -> Result<reqwest::StatusCode, WebhookTransportError> {
+    ) -> Result<http::Response<()>, WebhookTransportError> {
         let response = self
             .client
             .post(&request.url)
@@ -83,7 +83,8 @@ impl WebhookTransport for ReqwestTransport {
             .send()
             .await
             .map_err(classify)?;
-        Ok(response.status())
+        // The status and headers; the body is never read.
+        Ok(http::Response::from(response).map(drop))
     }
 }
 

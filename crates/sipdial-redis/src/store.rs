@@ -395,11 +395,12 @@ impl CallStore for RedisCallStore {
                 return Ok(None);
             };
             let current = decode(&current_json)?;
-            let previous = current.state;
+            let (previous, previous_outcome) = (current.state, current.outcome);
             let Some(next) = update.apply_to(&current) else {
                 return Ok(Some(Updated {
                     call: current,
                     previous,
+                    previous_outcome,
                     changed: false,
                 }));
             };
@@ -421,6 +422,7 @@ impl CallStore for RedisCallStore {
                 return Ok(Some(Updated {
                     call: next,
                     previous,
+                    previous_outcome,
                     changed: true,
                 }));
             }

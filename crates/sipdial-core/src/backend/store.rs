@@ -12,6 +12,8 @@ use async_trait::async_trait;
 
 use crate::backend::dial_record::{DialRecorded, DialRecording, record_dialed_separately};
 pub use crate::backend::error::StoreError;
+use crate::call::event::{CallEvent, CallEventCause};
+use crate::call::outcome::CallOutcome;
 use crate::call::ticket::DialTicket;
 use crate::call::transition::{CallChange, CallUpdate};
 use crate::call::{CallRecord, CallState};
@@ -154,6 +156,20 @@ pub struct Updated {
     pub call: CallRecord,
     /// Its state before the update.
     pub previous: CallState,
+    /// Its outcome before the update (what a refined end replaced).
+    pub previous_outcome: Option<CallOutcome>,
     /// Whether the update changed it.
     pub changed: bool,
+}
+
+impl Updated {
+    /// The change, as the engine hands it on.
+    pub(crate) fn into_event(self, cause: CallEventCause) -> CallEvent {
+        CallEvent {
+            call: self.call,
+            previous: Some(self.previous),
+            previous_outcome: self.previous_outcome,
+            cause,
+        }
+    }
 }

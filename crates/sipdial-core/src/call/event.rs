@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::call::outcome::CallOutcome;
 use crate::call::timer::TimerKind;
 use crate::call::{CallRecord, CallState};
 use crate::events::PlatformEvent;
@@ -21,8 +22,25 @@ pub struct CallEvent {
     pub call: CallRecord,
     /// Its state before; `None` when the call was just recorded.
     pub previous: Option<CallState>,
+    /// Its outcome before: for a change of an ended call, the outcome the platform's
+    /// `callDestroyed` replaced (a provisional one). Carried here, read atomically with
+    /// the change by the store, so that whichever replica applies a refinement can
+    /// count it without having seen the end.
+    pub previous_outcome: Option<CallOutcome>,
     /// What caused it.
     pub cause: CallEventCause,
+}
+
+impl CallEvent {
+    /// A call just recorded: nothing before.
+    pub(crate) fn recorded(call: CallRecord, cause: CallEventCause) -> Self {
+        Self {
+            call,
+            previous: None,
+            previous_outcome: None,
+            cause,
+        }
+    }
 }
 
 /// What changed a call.

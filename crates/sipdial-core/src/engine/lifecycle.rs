@@ -119,31 +119,29 @@ impl Lifecycle {
     /// Tells the event log and the hook. Called with the call's gate held, after the store
     /// has the change: a log that cannot take it is logged, not failed, since the
     /// change itself is recorded (streams catch up on their next snapshot).
-    async fn emit(&self, call: CallRecord, previous: Option<CallState>, cause: CallEventCause) {
-        self.emit_logged(call, previous, cause, false, false).await;
+    async fn emit(&self, event: CallEvent) {
+        self.emit_logged(event, false, false).await;
     }
 
     /// [`Self::emit`] of a change whose log entry (`logged`) or timers (`timers_set`)
     /// the store may have set already (see [`crate::api::CallStore::record_dialed`]):
     /// only those are skipped then; every other reaction runs.
-    async fn emit_logged(
-        &self,
-        call: CallRecord,
-        previous: Option<CallState>,
-        cause: CallEventCause,
-        logged: bool,
-        timers_set: bool,
-    ) {
-        crate::engine::metrics::call_changed(&call, previous, &cause);
-        if !logged && let Err(e) = self.events.append(&call).await {
+    async fn emit_logged(&self, event: CallEvent, logged: bool, timers_set: bool) {
+        crate::engine::metrics::call_changed(&event);
+        let CallEvent {
+            call,
+            previous,
+            cause,
+            ..
+        } = &event;
+        let previous = *previous;
+        if !logged && let Err(e) = self.events.append(call).await {
             tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
         }
         if timers_set {
             self.timers.on_change_set(&self.me);
         } else {
-            self.timers
-                .on_change(&self.me, &call, previous, &cause)
-                .await;
+            self.timers.on_change(&self.me, call, previous, cause).await;
         }
         tracing::info!(
             call_id = %call.id,
@@ -151,16 +149,12 @@ impl Lifecycle {
             previous = previous.map(CallState::as_str),
             "call changed"
         );
-        self.dtmf_at_answer.on_change(&call, previous);
+        self.dtmf_at_answer.on_change(call, previous);
         if let Some(w) = &self.webhooks {
-            w.enqueue(&call, previous, &cause).await;
+            w.enqueue(call, previous, cause).await;
         }
         if let Some(hook) = &self.hook {
-            hook(&CallEvent {
-                call,
-                previous,
-                cause,
-            });
+            hook(&event);
         }
     }
 
@@ -336,12 +330,8 @@ impl Lifecycle {
             .await?
         {
             Some(u) if u.changed => {
-                self.emit(
-                    u.call,
-                    Some(u.previous),
-                    CallEventCause::Platform(event.clone()),
-                )
-                .await;
+                self.emit(u.into_event(CallEventCause::Platform(event.clone())))
+                    .await;
                 Ok(ApplyOutcome::Applied)
             }
             Some(_) => Ok(ApplyOutcome::Unchanged),
@@ -382,8 +372,9 @@ impl Lifecycle {
             .await?
         {
             Some(u) if u.changed => {
-                self.emit(u.call.clone(), Some(u.previous), cause).await;
-                Ok(Some(u.call))
+                let call = u.call.clone();
+                self.emit(u.into_event(cause)).await;
+                Ok(Some(call))
             }
             _ => Ok(None),
         }

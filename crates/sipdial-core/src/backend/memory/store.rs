@@ -192,11 +192,12 @@ impl CallStore for InMemoryCallStore {
         let Some(call) = st.calls.get_mut(id) else {
             return Ok(None);
         };
-        let previous = call.state;
+        let (previous, previous_outcome) = (call.state, call.outcome);
         let Some(next) = update.apply_to(call) else {
             return Ok(Some(Updated {
                 call: call.clone(),
                 previous,
+                previous_outcome,
                 changed: false,
             }));
         };
@@ -211,6 +212,7 @@ impl CallStore for InMemoryCallStore {
         Ok(Some(Updated {
             call: next,
             previous,
+            previous_outcome,
             changed: true,
         }))
     }

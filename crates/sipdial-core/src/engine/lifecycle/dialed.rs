@@ -5,7 +5,7 @@
 //! parked for it, which are applied after the call's own entry, so streams see
 //! `dialing` before what the platform said next.
 
-use super::{CallEventCause, Lifecycle};
+use super::{CallEvent, CallEventCause, Lifecycle};
 use crate::backend::dial_record::DialRecording;
 use crate::backend::error::StoreError;
 use crate::call::CallRecord;
@@ -47,9 +47,7 @@ impl Lifecycle {
         let recorded = self.store.record_dialed(dial).await?;
         let record = recorded.call;
         self.emit_logged(
-            record.clone(),
-            None,
-            CallEventCause::Dialed,
+            CallEvent::recorded(record.clone(), CallEventCause::Dialed),
             recorded.logged.is_some(),
             recorded.timers_set,
         )

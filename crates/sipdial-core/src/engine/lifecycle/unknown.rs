@@ -2,7 +2,7 @@
 //! in (and the session may hold them, see `provenance`), or parked for a dial that has
 //! not recorded its call yet and applied when it does.
 
-use super::{ApplyOutcome, CallEventCause, Lifecycle, Provenance};
+use super::{ApplyOutcome, CallEvent, CallEventCause, Lifecycle, Provenance};
 use crate::Timestamp;
 use crate::backend::error::StoreError;
 use crate::call::CallRecord;
@@ -28,11 +28,10 @@ impl Lifecycle {
             let record =
                 CallRecord::new(id.clone(), session.clone(), connection_id.clone(), created);
             self.store.insert_call(record.clone()).await?;
-            self.emit(
+            self.emit(CallEvent::recorded(
                 record.clone(),
-                None,
                 CallEventCause::Platform(event.clone()),
-            )
+            ))
             .await;
             if let Some(change) = change {
                 self.update(&record, change, at, event).await?;
