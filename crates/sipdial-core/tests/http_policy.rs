@@ -324,7 +324,7 @@ async fn concurrent_dials_cannot_overshoot_the_active_limit() {
 #[test]
 fn build_refuses_bad_configuration() {
     let fake = fake();
-    let b = || SipDialApi::builder(fake.clone());
+    let b = || SipDialApi::builder(fake.clone()).anonymous();
     let err = |r: Result<SipDialApi, ApiConfigError>| r.unwrap_err();
     assert!(matches!(
         err(b()

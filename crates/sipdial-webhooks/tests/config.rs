@@ -17,6 +17,7 @@ use support::*;
 
 fn builder() -> sipdial_core::SipDialApiBuilder {
     SipDialApi::builder(Arc::new(FakeDialer::new()))
+        .anonymous()
         .target(SipTarget::parse("desk", "sip:desk@pbx.example.com"))
         .webhook_transport(Arc::new(ReqwestTransport::new().unwrap()))
 }
@@ -36,6 +37,7 @@ fn bad_webhooks_are_typed_configuration_errors() {
     );
     assert!(!short.to_string().contains("fifteen"), "{short}");
     let target = SipDialApi::builder(Arc::new(FakeDialer::new()))
+        .anonymous()
         .target(
             SipTarget::parse("desk", "sip:desk@pbx.example.com")
                 .status_webhook(StatusWebhook::new("https://hooks.example/sip", "short")),
@@ -56,6 +58,7 @@ fn bad_webhooks_are_typed_configuration_errors() {
         "{url:?}"
     );
     let no_transport = SipDialApi::builder(Arc::new(FakeDialer::new()))
+        .anonymous()
         .status_webhook(StatusWebhook::new("https://hooks.example/sip", SECRET))
         .build()
         .unwrap_err();
@@ -71,6 +74,7 @@ async fn a_targets_own_webhook_replaces_the_global_one_for_its_calls() {
     let own = Receiver::start().await;
     let own_secret = "the-desk-targets-own-secret";
     let api = SipDialApi::builder(Arc::new(FakeDialer::new()))
+        .anonymous()
         .target(
             SipTarget::parse("desk", "sip:desk@pbx.example.com")
                 .status_webhook(StatusWebhook::new(own.url(), own_secret)),

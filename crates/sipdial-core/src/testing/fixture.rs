@@ -84,6 +84,7 @@ impl Fixture {
                 .unwrap_or_else(|e| panic!("fixture SIP URI refused: {e}"))
         };
         let api = SipDialApi::builder(dialer.clone() as Arc<dyn SipDialer>)
+            .anonymous()
             .prefix(prefix)
             .body_limit(Self::BODY_LIMIT)
             .target(
