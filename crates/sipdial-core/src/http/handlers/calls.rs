@@ -99,15 +99,17 @@ impl Handlers<'_> {
     pub(crate) async fn play_dtmf(&self, param: Option<&str>, body: DtmfBody) -> Answer {
         let digits = Dtmf::new(body.digits).map_err(|e| ApiError::invalid_value("digits", &e))?;
         let call = self.find_call(param).await?;
-        if call.state == CallState::Ended {
-            return Err(call_ended());
-        }
+        // Authorized before its state shows: a call outside the caller's grant answers
+        // 404, ended or not.
         self.authorize(Action::PlayDtmf {
             call_id: call.id.clone(),
             session_id: call.session_id.clone(),
             room: self.call_room(&call).await?,
         })
         .await?;
+        if call.state == CallState::Ended {
+            return Err(call_ended());
+        }
         let target = DtmfTarget::Connection(call.session_id.clone(), call.connection_id.clone());
         match self.inner.dialer.play_dtmf(&target, &digits).await {
             Ok(()) => Ok(no_content()),
