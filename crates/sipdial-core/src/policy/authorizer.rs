@@ -229,6 +229,13 @@ pub trait Authorizer: Send + Sync + 'static {
 
     /// Allows, allows with a different token role, or refuses (403, 401 or 404).
     async fn authorize(&self, head: &http::request::Parts, action: &Action) -> Decision;
+
+    /// Whether decisions read [`Action::room`]. When `false`, sipdial skips looking the
+    /// room up (a store read per request: one more round trip with a shared store) and
+    /// the actions carry `room: None`. Default `true`.
+    fn reads_rooms(&self) -> bool {
+        true
+    }
 }
 
 #[async_trait]
@@ -239,6 +246,10 @@ impl<A: Authorizer + ?Sized> Authorizer for Arc<A> {
 
     async fn authorize(&self, head: &http::request::Parts, action: &Action) -> Decision {
         (**self).authorize(head, action).await
+    }
+
+    fn reads_rooms(&self) -> bool {
+        (**self).reads_rooms()
     }
 }
 
@@ -289,6 +300,10 @@ impl<A: Authorizer, B: Authorizer> Authorizer for Both<A, B> {
             (_, second) => second,
         }
     }
+
+    fn reads_rooms(&self) -> bool {
+        self.0.reads_rooms() || self.1.reads_rooms()
+    }
 }
 
 /// sipdial's own rules, meant to sit under the host's (`SafeDefaults.and(rules)`) and,
@@ -320,6 +335,10 @@ impl Authorizer for SafeDefaults {
             | Action::GetCall { .. }
             | Action::WatchEvents { .. } => Decision::Allow,
         }
+    }
+
+    fn reads_rooms(&self) -> bool {
+        false
     }
 }
 
@@ -403,6 +422,9 @@ mod tests {
             block_on(roles.authorize(&head(), &action)),
             Decision::AllowWithRole(Role::Subscriber)
         );
+        // The anonymous API skips the room lookup; any rule on top asks for it.
+        assert!(!SafeDefaults.reads_rooms());
+        assert!(SafeDefaults.and(Fixed(Decision::Allow)).reads_rooms());
         let host_refuses = Fixed(Decision::Allow).and(Fixed(Decision::NotFound));
         assert_eq!(
             block_on(host_refuses.authorize(&head(), &action)),

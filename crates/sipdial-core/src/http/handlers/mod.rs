@@ -117,32 +117,31 @@ impl Handlers<'_> {
         self.authorize_known(action, true).await
     }
 
-    /// The room of `session` and whether the session exists. `check` false skips the
-    /// existence check of a session without a room (the dial's limits check it).
+    /// The room of `session` (when the authorizer reads rooms) and whether the session
+    /// exists. `check` false skips the existence check of a session without a room
+    /// (the dial's limits check it).
     async fn session_context(
         &self,
         session: &SessionId,
         check: bool,
     ) -> Result<(Option<Room>, bool), ApiError> {
-        let room = self
-            .inner
-            .store
-            .session_room(session)
-            .await
-            .map_err(store_error)?;
+        let store = &self.inner.store;
+        let room = if self.inner.authorizer.reads_rooms() {
+            store.session_room(session).await.map_err(store_error)?
+        } else {
+            None
+        };
         let known = room.is_some()
             || !check
-            || self
-                .inner
-                .store
-                .is_known_session(session)
-                .await
-                .map_err(store_error)?;
+            || store.is_known_session(session).await.map_err(store_error)?;
         Ok((room, known))
     }
 
-    /// The room of the session `call` is in.
+    /// The room of the session `call` is in, when the authorizer reads rooms.
     async fn call_room(&self, call: &CallRecord) -> Result<Option<Room>, ApiError> {
+        if !self.inner.authorizer.reads_rooms() {
+            return Ok(None);
+        }
         self.inner
             .store
             .session_room(&call.session_id)
