@@ -551,4 +551,30 @@ mod tests {
             Decision::Deny(_)
         ));
     }
+
+    /// A throwaway P-256 key pair made for this test only.
+    const EC_PRIVATE: &str = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgheD52TvH5PvUfoGI\nKf3EEsm0PYw70BS3Hf5qcDRmSLGhRANCAASzF4JNF3AMPjQiccOgMKDbSELEG3gm\nwccADHeugyUF03PGGeNZdpg6huMuXv/fc9NAlhCXuJra8rgAaZ7Q/5qZ\n-----END PRIVATE KEY-----";
+    const EC_PUBLIC: &str = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEsxeCTRdwDD40InHDoDCg20hCxBt4\nJsHHAAx3roMlBdNzxhnjWXaYOobjLl7/33PTQJYQl7ia2vK4AGme0P+amQ==\n-----END PUBLIC KEY-----";
+
+    #[test]
+    fn es256_grants_verify_against_the_public_key_only() {
+        let auth = GrantAuthorizer::es256_pem(EC_PUBLIC.as_bytes()).unwrap();
+        let jwt = Grant::new("carol")
+            .all_rooms()
+            .read()
+            .sign_es256(EC_PRIVATE.as_bytes(), Duration::from_secs(60))
+            .unwrap();
+        let mut h = head(Some(&format!("Bearer {jwt}")));
+        now(auth.authenticate(&mut h)).unwrap();
+        assert_eq!(h.extensions.get::<Grant>().unwrap().subject(), "carol");
+        // An HS256 token (alg confusion: the public key used as an HMAC secret) is refused.
+        let forged = Grant::new("mallory")
+            .all_rooms()
+            .sign_hs256(EC_PUBLIC.as_bytes(), Duration::from_secs(60))
+            .unwrap();
+        let mut h = head(Some(&format!("Bearer {forged}")));
+        assert_eq!(now(auth.authenticate(&mut h)), Err(Unauthenticated));
+        assert!(GrantAuthorizer::es256_pem(b"not a key").is_err());
+        assert!(GrantAuthorizer::rs256_pem(EC_PUBLIC.as_bytes()).is_err());
+    }
 }
