@@ -41,6 +41,7 @@ fn api_over(store: Arc<dyn CallStore>) -> SipDialApi {
     .auth(SipAuth::new("bench-user", "bench-pass"))
     .headers(SipHeaders::try_from(headers).expect("headers"));
     SipDialApi::builder(Arc::new(FakeDialer::new()))
+        .anonymous()
         .prefix("/sip")
         .target(target)
         .default_target("default")

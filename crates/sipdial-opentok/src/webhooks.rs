@@ -13,6 +13,7 @@
 //! use sipdial_opentok::webhooks::ReqwestTransport;
 //!
 //! let api = sipdial_core::SipDialApi::builder(dialer)
+//!     .anonymous()
 //!     .status_webhook(StatusWebhook::new("https://hooks.example.com/sip", "a-secret-of-16+-chars"))
 //!     .webhook_transport(Arc::new(ReqwestTransport::new()?))
 //!     .build()?;

@@ -292,6 +292,17 @@ impl CallStore for RedisCallStore {
             .await
     }
 
+    async fn session_room(&self, session: &SessionId) -> Result<Option<Room>, StoreError> {
+        // `insert_room.lua` writes the session's room beside the room's session, with
+        // the same expiry; a session registered without a room holds "".
+        let key = self.redis.key("session", session.as_str());
+        let got: Option<String> = self
+            .redis
+            .query("session room", redis::cmd("GET").arg(&key))
+            .await?;
+        Ok(got.and_then(|r| Room::new(r).ok()))
+    }
+
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {
         self.insert(call, "").await
     }

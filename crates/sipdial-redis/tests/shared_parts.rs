@@ -198,3 +198,23 @@ async fn a_session_keeps_its_last_ended_calls_with_their_indexes() {
     );
     assert!(store.call(&live.id).await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_sessions_room_is_read_back_across_replicas() {
+    use sipdial_core::Room;
+    use sipdial_core::api::CallStore;
+    let redis = redis_or_skip!();
+    let prefix = support::fresh_prefix();
+    let a = support::backend(&redis.url(), &prefix).await;
+    let b = support::backend(&redis.url(), &prefix).await;
+    let room = Room::new("team-a").unwrap();
+    let s = SessionId::new("1_room").unwrap();
+    a.store.insert_room_session(&room, &s).await.unwrap();
+    // What an authorizer on another replica sees as the room of the session's calls.
+    assert_eq!(b.store.session_room(&s).await.unwrap(), Some(room));
+    let bare = SessionId::new("1_bare").unwrap();
+    assert_eq!(b.store.session_room(&bare).await.unwrap(), None);
+    a.store.register_session(&bare).await.unwrap();
+    assert!(b.store.is_known_session(&bare).await.unwrap());
+    assert_eq!(b.store.session_room(&bare).await.unwrap(), None);
+}

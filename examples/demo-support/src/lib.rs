@@ -249,7 +249,10 @@ fn build_api(
     backend: Option<Backend>,
     callback_secret: Option<&secrecy::SecretString>,
 ) -> Result<SipDialApi, ConfigError> {
-    let mut builder = SipDialApi::builder(dialer).prefix(API_PREFIX);
+    // Anonymous behind the demo's gate (`gate.rs`): real mode off loopback refuses to
+    // start without SIPDIAL_ACCESS_TOKEN, which the gate checks on every API request,
+    // so the API is open only on loopback or to holders of the token.
+    let mut builder = SipDialApi::builder(dialer).anonymous().prefix(API_PREFIX);
     if let Some(backend) = backend {
         builder = builder.backend(backend);
     }

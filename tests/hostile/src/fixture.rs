@@ -54,6 +54,7 @@ impl HostileFixture {
         let mut headers = SipHeaders::new();
         headers.insert("X-Team", "sales").expect("valid header");
         let builder = SipDialApi::builder(dialer.clone() as Arc<dyn SipDialer>)
+            .anonymous()
             .prefix(PREFIX)
             .target(
                 SipTarget::new(DEFAULT_TARGET, uri("desk"))

@@ -287,6 +287,7 @@ fn api_under_fuzz() -> &'static ApiUnderFuzz {
             .expect("a current-thread runtime");
         let dialer = Arc::new(FakeDialer::new());
         let api = SipDialApi::builder(dialer.clone() as Arc<dyn SipDialer>)
+            .anonymous()
             .target(sipdial_core::api::SipTarget::new(
                 "support",
                 SipUri::new("sip:desk@pbx.fuzz.example").expect("valid"),

@@ -111,6 +111,7 @@ impl Stack {
         )
         .label("Support desk");
         let api = SipDialApi::builder(Arc::new(dialer))
+            .anonymous()
             .prefix(PREFIX)
             .target(target)
             .default_target(TARGET)

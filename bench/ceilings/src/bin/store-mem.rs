@@ -94,6 +94,7 @@ async fn run() -> Result<(), String> {
     let dialer = Arc::new(KeepsNothing::default());
     let uri = SipUri::new("sip:support@pbx.example.com").map_err(|e| e.to_string())?;
     let api = SipDialApi::builder(dialer)
+        .anonymous()
         .target(SipTarget::new("support", uri))
         .default_target("support")
         .max_active_calls_per_session(per_session)

@@ -52,12 +52,18 @@ pub use crate::http::{
     SipDialApi,
 };
 pub use crate::policy::allow_list::UriAllowList;
-pub use crate::policy::authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
+#[allow(deprecated)]
+pub use crate::policy::authorizer::DefaultAuthorizer;
+pub use crate::policy::authorizer::{
+    Action, Authorizer, AuthorizerExt, Both, Decision, SafeDefaults, Unauthenticated,
+};
 pub use crate::policy::calls::{
     DEFAULT_CALL_EXPIRY, DEFAULT_TIMER_POLL_INTERVAL, MAX_CALL_DURATION, MAX_CALL_EXPIRY,
     MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL,
 };
 pub use crate::policy::config_error::ApiConfigError;
+#[cfg(feature = "jwt")]
+pub use crate::policy::grant::{Grant, GrantAuthorizer, GrantError, MIN_HS256_KEY_LEN};
 pub use crate::policy::principal::{
     ClientAddr, ClientKey, MAX_SUBJECT_LEN, Principal, TrustedProxies,
 };

@@ -61,6 +61,17 @@ pub trait CallStore: Send + Sync + 'static {
     /// Whether `session` was created (or registered) through this store.
     async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError>;
 
+    /// The room `session` was created for (the reverse of
+    /// [`CallStore::room_session`]), so that whatever authorizes a request sees the room
+    /// of the session or call it touches. `None` for a session registered without a
+    /// room or unknown. Kept as long as the room's mapping. The default knows no room:
+    /// a store that keeps the mapping should answer it, or an authorizer scoped to rooms
+    /// refuses every action on an existing session.
+    async fn session_room(&self, session: &SessionId) -> Result<Option<Room>, StoreError> {
+        let _ = session;
+        Ok(None)
+    }
+
     /// Records a new call.
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError>;
 

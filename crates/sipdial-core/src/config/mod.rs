@@ -22,7 +22,7 @@ use crate::http::prefix::normalize_path_prefix;
 use crate::http::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::http::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, Inner, SipDialApi};
 use crate::policy::allow_list::{CompiledAllowList, UriAllowList};
-use crate::policy::authorizer::{Authorizer, DefaultAuthorizer};
+use crate::policy::authorizer::{Authorizer, SafeDefaults};
 use crate::policy::calls::{CallPolicies, PolicySettings};
 use crate::policy::config_error::ApiConfigError;
 use crate::policy::targets::{SipTarget, Targets};
@@ -48,7 +48,8 @@ pub struct SipDialApiBuilder {
     targets: Vec<SipTarget>,
     default_target: Option<String>,
     allow_uri: UriAllowList,
-    authorizer: Arc<dyn Authorizer>,
+    /// `None` until the host chose: `build()` refuses to guess.
+    authorizer: Option<Arc<dyn Authorizer>>,
     allowed_origins: Vec<String>,
     trust_request_host: bool,
     max_active_calls: usize,
@@ -86,7 +87,7 @@ impl SipDialApiBuilder {
             targets: Vec::new(),
             default_target: None,
             allow_uri: UriAllowList::new(),
-            authorizer: Arc::new(DefaultAuthorizer),
+            authorizer: None,
             allowed_origins: Vec::new(),
             trust_request_host: true,
             max_active_calls: DEFAULT_MAX_ACTIVE_CALLS,
@@ -138,9 +139,22 @@ impl SipDialApiBuilder {
         self
     }
 
-    /// The authorizer (default: [`DefaultAuthorizer`]).
+    /// Who may do what: the host's authorizer (a
+    /// [`GrantAuthorizer`](crate::api::GrantAuthorizer), or its own rules on top of
+    /// sipdial's: `Arc::new(SafeDefaults.and(rules))`). This or
+    /// [`SipDialApiBuilder::anonymous`] must be chosen: `build()` refuses to guess.
     pub fn authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
-        self.authorizer = authorizer;
+        self.authorizer = Some(authorizer);
+        self
+    }
+
+    /// Serves anyone who can reach the routes, with [`SafeDefaults`] alone (no
+    /// moderator tokens, everything else allowed): for demos and tests on loopback
+    /// only. Anyone who reaches an anonymous API can place calls to the configured
+    /// targets at the owner's cost, hear a room through a publisher token and end
+    /// anyone's calls; the limits bound how much, not who.
+    pub fn anonymous(mut self) -> Self {
+        self.authorizer = Some(Arc::new(SafeDefaults));
         self
     }
 
@@ -280,6 +294,7 @@ impl SipDialApiBuilder {
             return Err(ApiConfigError::CallbackSecret);
         }
         self.policy.check()?;
+        let authorizer = self.authorizer.ok_or(ApiConfigError::NoAuthorizer)?;
         let targets = Targets::new(
             self.targets,
             self.default_target,
@@ -332,13 +347,14 @@ impl SipDialApiBuilder {
         // same state machine as HTTP callbacks.
         self.dialer.attach_events(EventQueue::sink(&lifecycle));
         Ok(SipDialApi {
+            routes: crate::http::RouteSet::All,
             inner: Arc::new(Inner {
                 dialer: self.dialer,
                 prefix,
                 body_limit: self.body_limit,
                 targets,
                 allow_list,
-                authorizer: self.authorizer,
+                authorizer,
                 origins: OriginPolicy::new(origins, self.trust_request_host),
                 limits: backend.limits,
                 policy: DialPolicy {

@@ -30,7 +30,8 @@ pub struct ApiError {
     message: Cow<'static, str>,
     retry_after: Option<Duration>,
     allow: Option<HeaderValue>,
-    challenge: bool,
+    /// The `WWW-Authenticate` value of a 401.
+    challenge: Option<&'static str>,
 }
 
 impl ApiError {
@@ -46,13 +47,13 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             allow: None,
-            challenge: false,
+            challenge: None,
         }
     }
 
     /// Adds `WWW-Authenticate: Bearer` (a 401 must say how to authenticate).
     pub fn with_challenge(mut self) -> Self {
-        self.challenge = true;
+        self.challenge = Some("Bearer realm=\"sipdial-callbacks\"");
         self
     }
 
@@ -74,6 +75,19 @@ impl ApiError {
     /// 400 for a field refused by a validated newtype.
     pub fn invalid_value(field: &str, e: &ValidationError) -> Self {
         Self::invalid_field(field, e.reason())
+    }
+
+    /// 401 `unauthenticated` with `WWW-Authenticate: Bearer`: the request carries no
+    /// credentials the authorizer accepts (none, expired, garbled or signed with
+    /// another key; the caller is not told which).
+    pub fn unauthenticated() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "valid credentials are required",
+        );
+        e.challenge = Some("Bearer realm=\"sipdial\"");
+        e
     }
 
     /// 403: the authorizer or a policy refused.
@@ -166,10 +180,10 @@ impl ApiError {
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, allow);
         }
-        if self.challenge {
+        if let Some(challenge) = self.challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"sipdial-callbacks\""),
+                HeaderValue::from_static(challenge),
             );
         }
         res

@@ -10,6 +10,13 @@ use crate::policy::webhook::WebhookConfigError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiConfigError {
+    /// Neither an authorizer nor anonymous mode was chosen: an API that places calls
+    /// at its owner's cost is not opened to everyone by omission.
+    #[error(
+        "choose who may use the API: `.authorizer(..)` (e.g. a GrantAuthorizer, or your \
+         rules on top of SafeDefaults), or `.anonymous()` for a demo on loopback"
+    )]
+    NoAuthorizer,
     /// The mount prefix is not `/segment[/segment…]` of URL-safe characters.
     #[error("invalid prefix: {0}")]
     Prefix(&'static str),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::api::{Backend, DEFAULT_BODY_LIMIT, SipTarget};
+use crate::api::{Authorizer, Backend, DEFAULT_BODY_LIMIT, SipDialApiBuilder, SipTarget};
 use crate::fake::FakeDialer;
 use crate::{Dtmf, SipAuth, SipDialApi, SipDialer, SipUri};
 
@@ -12,8 +12,11 @@ use crate::{Dtmf, SipAuth, SipDialApi, SipDialer, SipUri};
 pub struct Fixture {
     /// The dialer the API calls; cases script failures on it and count its calls.
     pub dialer: Arc<FakeDialer>,
-    /// The configured API, handed to [`super::HttpIntegration::build`].
+    /// The configured API, handed to [`super::HttpIntegration::build`]; anonymous.
     pub api: SipDialApi,
+    /// The API's prefix and shared state, for [`Fixture::with_authorizer`].
+    prefix: String,
+    backend: Backend,
 }
 
 impl Fixture {
@@ -79,11 +82,40 @@ impl Fixture {
     /// As [`Fixture::new`].
     pub fn with_prefix_and_backend(prefix: &str, backend: Option<Backend>) -> Self {
         let dialer = Arc::new(FakeDialer::new());
+        let backend = backend.unwrap_or_else(Backend::in_memory);
+        let api = Self::builder(&dialer, prefix, backend.clone())
+            .anonymous()
+            .build()
+            .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
+        Self {
+            dialer,
+            api,
+            prefix: prefix.to_owned(),
+            backend,
+        }
+    }
+
+    /// The key the suite's grants are signed with (HS256).
+    pub const GRANT_KEY: &'static [u8] = b"conformance-grant-key-0123456789abcdef";
+
+    /// An API like [`Fixture::api`] (same dialer, same shared state: a second replica)
+    /// that asks `authorizer`.
+    ///
+    /// # Panics
+    /// As [`Fixture::new`].
+    pub fn with_authorizer(&self, authorizer: Arc<dyn Authorizer>) -> SipDialApi {
+        Self::builder(&self.dialer, &self.prefix, self.backend.clone())
+            .authorizer(authorizer)
+            .build()
+            .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"))
+    }
+
+    fn builder(dialer: &Arc<FakeDialer>, prefix: &str, backend: Backend) -> SipDialApiBuilder {
         let uri = |user: &str| {
             SipUri::new(format!("sip:{user}@{}", Self::SIP_HOST))
                 .unwrap_or_else(|e| panic!("fixture SIP URI refused: {e}"))
         };
-        let api = SipDialApi::builder(dialer.clone() as Arc<dyn SipDialer>)
+        SipDialApi::builder(dialer.clone() as Arc<dyn SipDialer>)
             .prefix(prefix)
             .body_limit(Self::BODY_LIMIT)
             .target(
@@ -104,14 +136,8 @@ impl Fixture {
             .max_active_calls_per_session(Self::MAX_ACTIVE_CALLS)
             .dials_per_minute(Self::DIALS_PER_MINUTE)
             .sse_heartbeat(Self::SSE_HEARTBEAT)
-            .answer_wait_limit(Self::ANSWER_WAIT_LIMIT);
-        let api = match backend {
-            Some(b) => api.backend(b),
-            None => api,
-        }
-        .build()
-        .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
-        Self { dialer, api }
+            .answer_wait_limit(Self::ANSWER_WAIT_LIMIT)
+            .backend(backend)
     }
 
     /// `{prefix}{path}` with the default prefix, for tests that mount the fixture's

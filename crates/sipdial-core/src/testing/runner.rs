@@ -189,6 +189,11 @@ suite![
     openapi_names_the_mount_as_its_server,
     foreign_paths_pass_through,
     responses_never_leak_secrets,
+    grants_are_required_on_every_user_route,
+    grants_hide_other_rooms_as_unknown,
+    grants_refuse_roles_they_do_not_name,
+    a_host_authorizer_sees_its_user_and_the_room,
+    callbacks_never_reach_the_authorizer,
 ];
 
 /// Runs every case against `I` and panics with the name and reason of every failing

@@ -39,6 +39,7 @@ pub fn builder_for(dialer: Arc<dyn sipdial_core::SipDialer>) -> SipDialApiBuilde
     let mut host_headers = SipHeaders::new();
     host_headers.insert("X-Source", "host").unwrap();
     SipDialApi::builder(dialer)
+        .anonymous()
         .target(
             SipTarget::new(
                 "support",

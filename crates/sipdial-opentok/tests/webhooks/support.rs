@@ -193,6 +193,7 @@ pub fn api_on(
     backend: Option<Backend>,
 ) -> SipDialApi {
     let mut b = SipDialApi::builder(dialer)
+        .anonymous()
         .target(SipTarget::parse("desk", "sip:desk@pbx.example.com"))
         .max_active_calls_per_session(100)
         .dials_per_minute(1000)

@@ -41,6 +41,7 @@ pub fn api_over(
     configure: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder,
 ) -> SipDialApi {
     let builder = SipDialApi::builder(dialer)
+        .anonymous()
         .prefix("/sip")
         .target(
             SipTarget::new(

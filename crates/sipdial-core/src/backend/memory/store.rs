@@ -117,6 +117,10 @@ impl CallStore for InMemoryCallStore {
         Ok(self.lock().sessions.contains_key(session))
     }
 
+    async fn session_room(&self, session: &SessionId) -> Result<Option<Room>, StoreError> {
+        Ok(self.lock().sessions.get(session).cloned().flatten())
+    }
+
     async fn register_session(&self, session: &SessionId) -> Result<bool, StoreError> {
         self.lock().sessions.entry(session.clone()).or_insert(None);
         Ok(true)
@@ -274,6 +278,11 @@ mod tests {
         assert_eq!(now(store.insert_room_session(&room, &b)).unwrap(), a);
         assert!(now(store.is_known_session(&a)).unwrap());
         assert!(!now(store.is_known_session(&b)).unwrap());
+        // The reverse lookup the authorizer's room comes from.
+        assert_eq!(now(store.session_room(&a)).unwrap(), Some(room));
+        assert_eq!(now(store.session_room(&b)).unwrap(), None);
+        now(store.register_session(&b)).unwrap();
+        assert_eq!(now(store.session_room(&b)).unwrap(), None);
     }
 
     #[test]

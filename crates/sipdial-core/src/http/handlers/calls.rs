@@ -32,11 +32,15 @@ impl Handlers<'_> {
             Some("true") | Some("1") => true,
             Some(_) => return Err(ApiError::invalid_field("all", "must be true or false")),
         };
-        self.known_session(&session).await?;
-        self.authorize(Action::ListCalls {
-            session_id: session.clone(),
-            include_ended,
-        })
+        let (room, known) = self.session_context(&session, true).await?;
+        self.authorize_known(
+            Action::ListCalls {
+                session_id: session.clone(),
+                include_ended,
+                room,
+            },
+            known,
+        )
         .await?;
         let calls = self
             .inner
@@ -53,6 +57,7 @@ impl Handlers<'_> {
         self.authorize(Action::GetCall {
             call_id: call.id.clone(),
             session_id: call.session_id.clone(),
+            room: self.call_room(&call).await?,
         })
         .await?;
         json_response(StatusCode::OK, &call)
@@ -65,6 +70,7 @@ impl Handlers<'_> {
         self.authorize(Action::HangUp {
             call_id: call.id.clone(),
             session_id: call.session_id.clone(),
+            room: self.call_room(&call).await?,
         })
         .await?;
         if call.state == CallState::Ended {
@@ -93,14 +99,17 @@ impl Handlers<'_> {
     pub(crate) async fn play_dtmf(&self, param: Option<&str>, body: DtmfBody) -> Answer {
         let digits = Dtmf::new(body.digits).map_err(|e| ApiError::invalid_value("digits", &e))?;
         let call = self.find_call(param).await?;
-        if call.state == CallState::Ended {
-            return Err(call_ended());
-        }
+        // Authorized before its state shows: a call outside the caller's grant answers
+        // 404, ended or not.
         self.authorize(Action::PlayDtmf {
             call_id: call.id.clone(),
             session_id: call.session_id.clone(),
+            room: self.call_room(&call).await?,
         })
         .await?;
+        if call.state == CallState::Ended {
+            return Err(call_ended());
+        }
         let target = DtmfTarget::Connection(call.session_id.clone(), call.connection_id.clone());
         match self.inner.dialer.play_dtmf(&target, &digits).await {
             Ok(()) => Ok(no_content()),
@@ -123,6 +132,7 @@ impl Handlers<'_> {
         self.authorize(Action::Mute {
             call_id: call.id.clone(),
             session_id: call.session_id.clone(),
+            room: self.call_room(&call).await?,
         })
         .await?;
         if call.state == CallState::Ended {

@@ -110,14 +110,18 @@ impl Handlers<'_> {
                 ));
             }
         }
-        if !inner.limits.checks_session() {
-            self.known_session(&session).await?;
-        }
-        self.authorize(Action::Dial {
-            session_id: session.clone(),
-            target: target.map(|t| t.name.clone()),
-            custom_uri: custom_uri.is_some(),
-        })
+        let (room, known) = self
+            .session_context(&session, !inner.limits.checks_session())
+            .await?;
+        self.authorize_known(
+            Action::Dial {
+                session_id: session.clone(),
+                target: target.map(|t| t.name.clone()),
+                custom_uri: custom_uri.is_some(),
+                room,
+            },
+            known,
+        )
         .await?;
         let active = if inner.limits.counts_active() {
             0

@@ -4,6 +4,7 @@
 //! contract and not to one implementation's wording.
 
 mod answer_wait;
+mod authz;
 mod callbacks;
 mod calls;
 mod control;
@@ -14,6 +15,7 @@ mod origin;
 mod sessions;
 
 pub(super) use answer_wait::*;
+pub(super) use authz::*;
 pub(super) use callbacks::*;
 pub(super) use calls::*;
 pub(super) use control::*;
