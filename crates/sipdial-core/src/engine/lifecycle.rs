@@ -30,6 +30,7 @@ pub(crate) use provenance::Provenance;
 
 use crate::backend::dedupe::{DeliveryDedupe, dedupe_key};
 use crate::backend::event_log::EventLog;
+use crate::backend::limits::DialLimits;
 use crate::backend::parked::ParkedEvents;
 use crate::backend::store::{CallStore, StoreError};
 use crate::call::outcome::LocalEnd;
@@ -48,6 +49,8 @@ pub(crate) struct Lifecycle {
     events: Arc<dyn EventLog>,
     dedupe: Arc<dyn DeliveryDedupe>,
     parked: Arc<dyn ParkedEvents>,
+    /// Told of ends, so live-call slots free (under the gate, in the order of changes).
+    limits: Arc<dyn DialLimits>,
     /// Serialises this process's changes, so its log entries, the store and the hook
     /// agree on one order.
     gate: tokio::sync::Mutex<()>,
@@ -75,6 +78,7 @@ pub(crate) struct Parts {
     pub(crate) events: Arc<dyn EventLog>,
     pub(crate) dedupe: Arc<dyn DeliveryDedupe>,
     pub(crate) parked: Arc<dyn ParkedEvents>,
+    pub(crate) limits: Arc<dyn DialLimits>,
     pub(crate) dtmf_at_answer: Arc<DtmfAtAnswer>,
     pub(crate) timers: PolicyTimers,
     pub(crate) webhooks: Option<Arc<Webhooks>>,
@@ -91,6 +95,7 @@ impl Lifecycle {
             events: parts.events,
             dedupe: parts.dedupe,
             parked: parts.parked,
+            limits: parts.limits,
             gate: tokio::sync::Mutex::new(()),
             hook,
             record_unknown,
@@ -130,6 +135,12 @@ impl Lifecycle {
         logged: bool,
     ) {
         crate::engine::metrics::call_changed(&call, previous, &cause);
+        if call.state == CallState::Ended
+            && previous != Some(CallState::Ended)
+            && let Err(e) = self.limits.call_ended(&call.id).await
+        {
+            tracing::warn!(error = %e, call_id = %call.id, "an ended call's limit slots could not be freed");
+        }
         if !logged && let Err(e) = self.events.append(&call).await {
             tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
         }
