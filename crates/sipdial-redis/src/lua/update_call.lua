@@ -7,6 +7,7 @@ local sid = n.sessionId
 if o.state ~= 'ended' and n.state == 'ended' then
   local ended_ttl = tonumber(ARGV[5])
   decr_floor(k('active', sid))
+  free_live(n.id)
   local seq = redis.call('INCR', P .. 'seq')
   redis.call('ZADD', k('ended', sid), seq, n.id)
   redis.call('SET', k('call', n.id), ARGV[3], 'PX', ended_ttl)
