@@ -268,6 +268,22 @@ fn build_api(
     if let Some(n) = config.dials_per_minute {
         builder = builder.dials_per_minute(n);
     }
+    if let Some(n) = config.max_active_calls_total {
+        builder = builder.max_active_calls_total(n as usize);
+    }
+    if let Some(n) = config.dials_per_minute_total {
+        builder = builder.dials_per_minute_total(n);
+    }
+    if let Some(n) = config.client_dials_per_minute {
+        builder = builder.client_dials_per_minute(n);
+    }
+    if let Some(n) = config.client_max_active_calls {
+        builder = builder.max_active_calls_per_client(n as usize);
+    }
+    if let Some(n) = config.client_sessions_per_minute {
+        builder = builder.client_sessions_per_minute(n);
+    }
+    builder = builder.trusted_proxies(config.trusted_proxies.clone());
     if !config.allowed_origins.is_empty() {
         builder = builder.allowed_origins(config.allowed_origins.clone());
     }

@@ -295,6 +295,11 @@ fn api_under_fuzz() -> &'static ApiUnderFuzz {
             .allow_uri(sipdial_core::api::UriAllowList::new().allow("sip:*@pbx.fuzz.example"))
             .max_active_calls_per_session(usize::MAX / 2)
             .dials_per_minute(u32::MAX)
+            .max_active_calls_per_client(usize::MAX / 2)
+            .client_dials_per_minute(u32::MAX)
+            .client_sessions_per_minute(u32::MAX)
+            .max_active_calls_total(usize::MAX / 2)
+            .dials_per_minute_total(u32::MAX)
             .build()
             .expect("valid configuration");
         let (session, call) = runtime.block_on(async {

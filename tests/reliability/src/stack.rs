@@ -119,6 +119,11 @@ impl Stack {
             // elsewhere.
             .max_active_calls_per_session(100_000)
             .dials_per_minute(1_000_000)
+            .max_active_calls_per_client(usize::MAX / 2)
+            .client_dials_per_minute(u32::MAX)
+            .client_sessions_per_minute(u32::MAX)
+            .max_active_calls_total(usize::MAX / 2)
+            .dials_per_minute_total(u32::MAX)
             .build()
             .expect("API configuration");
         Self { api, config }

@@ -19,8 +19,10 @@ pub use crate::backend::event_log::{
     EventId, EventListener, EventLog, Listeners, LoggedEvent, MAX_EVENT_ID_LEN, Since,
 };
 pub use crate::backend::limits::{
-    ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW,
-    DialLimits, DialPolicy, Refusal,
+    ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_CLIENT_DIALS_PER_MINUTE, DEFAULT_CLIENT_MAX_ACTIVE_CALLS,
+    DEFAULT_CLIENT_SESSIONS_PER_MINUTE, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS,
+    DEFAULT_TOTAL_DIALS_PER_MINUTE, DEFAULT_TOTAL_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW, DialLimits,
+    DialPolicy, DialScope, Limit, Quota, Refusal,
 };
 pub use crate::backend::memory::store::MAX_ENDED_CALLS_PER_SESSION;
 pub use crate::backend::memory::{

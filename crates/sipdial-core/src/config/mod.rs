@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::backend::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialPolicy};
+use crate::backend::limits::DialPolicy;
 use crate::backend::store::CallStore;
 use crate::call::event::CallEventHook;
 use crate::engine::call_timers::PolicyTimers;
@@ -25,6 +25,7 @@ use crate::policy::allow_list::{CompiledAllowList, UriAllowList};
 use crate::policy::authorizer::{Authorizer, SafeDefaults};
 use crate::policy::calls::{CallPolicies, PolicySettings};
 use crate::policy::config_error::ApiConfigError;
+use crate::policy::principal::TrustedProxies;
 use crate::policy::targets::{SipTarget, Targets};
 use crate::{Dtmf, SipDialer};
 
@@ -52,8 +53,8 @@ pub struct SipDialApiBuilder {
     authorizer: Option<Arc<dyn Authorizer>>,
     allowed_origins: Vec<String>,
     trust_request_host: bool,
-    max_active_calls: usize,
-    dials_per_minute: u32,
+    limits: DialPolicy,
+    trusted_proxies: TrustedProxies,
     backend: Option<Backend>,
     store: Option<Arc<dyn CallStore>>,
     #[cfg(feature = "jwt")]
@@ -90,8 +91,8 @@ impl SipDialApiBuilder {
             authorizer: None,
             allowed_origins: Vec::new(),
             trust_request_host: true,
-            max_active_calls: DEFAULT_MAX_ACTIVE_CALLS,
-            dials_per_minute: DEFAULT_DIALS_PER_MINUTE,
+            limits: DialPolicy::default(),
+            trusted_proxies: TrustedProxies::none(),
             backend: None,
             store: None,
             #[cfg(feature = "jwt")]
@@ -181,13 +182,58 @@ impl SipDialApiBuilder {
 
     /// Most calls active at once in one session (default 3).
     pub fn max_active_calls_per_session(mut self, max: usize) -> Self {
-        self.max_active_calls = max;
+        self.limits.max_active = max;
         self
     }
 
     /// Most dial attempts per session in a sliding minute (default 6).
     pub fn dials_per_minute(mut self, max: u32) -> Self {
-        self.dials_per_minute = max;
+        self.limits.per_minute = max;
+        self
+    }
+
+    /// Most calls one client has active at once, over all its sessions (default 5).
+    /// A client is the request's [`Principal`](crate::api::Principal), else its
+    /// address (see [`Self::trusted_proxies`]).
+    pub fn max_active_calls_per_client(mut self, max: usize) -> Self {
+        self.limits.client.max_active = max;
+        self
+    }
+
+    /// Most dial attempts per client in a sliding minute, over all its sessions
+    /// (default 10): new rooms are free, so per-session limits alone are no bound.
+    pub fn client_dials_per_minute(mut self, max: u32) -> Self {
+        self.limits.client.per_minute = max;
+        self
+    }
+
+    /// Most new sessions (rooms not yet known) one client may create in a sliding
+    /// minute (default 10): each creation spends the platform's rate limit, shared
+    /// by every user of the project. Joining a known room is not counted.
+    pub fn client_sessions_per_minute(mut self, max: u32) -> Self {
+        self.limits.client_sessions_per_minute = max;
+        self
+    }
+
+    /// Most calls active at once in total (default 20): every session and client,
+    /// and every replica on a shared backend. The bill's ceiling.
+    pub fn max_active_calls_total(mut self, max: usize) -> Self {
+        self.limits.total.max_active = max;
+        self
+    }
+
+    /// Most dial attempts in total in a sliding minute (default 60).
+    pub fn dials_per_minute_total(mut self, max: u32) -> Self {
+        self.limits.total.per_minute = max;
+        self
+    }
+
+    /// Proxies (load balancers) whose `X-Forwarded-For` is believed when the per-client
+    /// limits key an anonymous request by address (default none: the header is
+    /// ignored, since any client can write it and would get a fresh limit per
+    /// request). Trust only the hops you run.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
         self
     }
 
@@ -270,11 +316,27 @@ impl SipDialApiBuilder {
         if self.body_limit == 0 {
             return Err(ApiConfigError::BodyLimit);
         }
-        if self.max_active_calls == 0 {
-            return Err(ApiConfigError::Limit("max_active_calls_per_session"));
-        }
-        if self.dials_per_minute == 0 {
-            return Err(ApiConfigError::Limit("dials_per_minute"));
+        for (value, name) in [
+            (self.limits.max_active, "max_active_calls_per_session"),
+            (self.limits.per_minute as usize, "dials_per_minute"),
+            (self.limits.client.max_active, "max_active_calls_per_client"),
+            (
+                self.limits.client.per_minute as usize,
+                "client_dials_per_minute",
+            ),
+            (
+                self.limits.client_sessions_per_minute as usize,
+                "client_sessions_per_minute",
+            ),
+            (self.limits.total.max_active, "max_active_calls_total"),
+            (
+                self.limits.total.per_minute as usize,
+                "dials_per_minute_total",
+            ),
+        ] {
+            if value == 0 {
+                return Err(ApiConfigError::Limit(name));
+            }
         }
         if self.sse_heartbeat.is_zero() {
             return Err(ApiConfigError::Limit("sse_heartbeat"));
@@ -335,6 +397,7 @@ impl SipDialApiBuilder {
                 events: Arc::clone(&backend.events),
                 dedupe: backend.dedupe,
                 parked: backend.parked,
+                limits: Arc::clone(&backend.limits),
                 dtmf_at_answer: Arc::clone(&dtmf_at_answer),
                 timers,
                 webhooks: webhooks.clone(),
@@ -357,10 +420,8 @@ impl SipDialApiBuilder {
                 authorizer,
                 origins: OriginPolicy::new(origins, self.trust_request_host),
                 limits: backend.limits,
-                policy: DialPolicy {
-                    max_active: self.max_active_calls,
-                    per_minute: self.dials_per_minute,
-                },
+                policy: self.limits,
+                trusted_proxies: self.trusted_proxies,
                 dtmf_at_answer,
                 events: Arc::clone(&backend.events),
                 answer_wait_limit: self.answer_wait_limit,

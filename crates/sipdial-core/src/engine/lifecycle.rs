@@ -34,6 +34,7 @@ pub(crate) use provenance::Provenance;
 
 use crate::backend::dedupe::{DeliveryDedupe, dedupe_key};
 use crate::backend::event_log::EventLog;
+use crate::backend::limits::DialLimits;
 use crate::backend::parked::ParkedEvents;
 use crate::backend::store::{CallStore, StoreError};
 use crate::call::outcome::LocalEnd;
@@ -52,6 +53,9 @@ pub(crate) struct Lifecycle {
     events: Arc<dyn EventLog>,
     dedupe: Arc<dyn DeliveryDedupe>,
     parked: Arc<dyn ParkedEvents>,
+    /// Told of ends, so live-call slots free (under the call's gate, in the order of
+    /// changes).
+    limits: Arc<dyn DialLimits>,
     /// Orders each call's changes in this process, so its log entries, the store and
     /// the hook agree on one order per call; different calls' changes run side by side.
     gates: CallGates,
@@ -79,6 +83,7 @@ pub(crate) struct Parts {
     pub(crate) events: Arc<dyn EventLog>,
     pub(crate) dedupe: Arc<dyn DeliveryDedupe>,
     pub(crate) parked: Arc<dyn ParkedEvents>,
+    pub(crate) limits: Arc<dyn DialLimits>,
     pub(crate) dtmf_at_answer: Arc<DtmfAtAnswer>,
     pub(crate) timers: PolicyTimers,
     pub(crate) webhooks: Option<Arc<Webhooks>>,
@@ -95,6 +100,7 @@ impl Lifecycle {
             events: parts.events,
             dedupe: parts.dedupe,
             parked: parts.parked,
+            limits: parts.limits,
             gates: CallGates::default(),
             hook,
             record_unknown,
@@ -135,6 +141,12 @@ impl Lifecycle {
             ..
         } = &event;
         let previous = *previous;
+        if call.state == CallState::Ended
+            && previous != Some(CallState::Ended)
+            && let Err(e) = self.limits.call_ended(&call.id).await
+        {
+            tracing::warn!(error = %e, call_id = %call.id, "an ended call's limit slots could not be freed");
+        }
         if !logged && let Err(e) = self.events.append(call).await {
             tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use http::{HeaderValue, StatusCode, header};
 
-use crate::backend::limits::{ACTIVE_LIMIT_RETRY_AFTER, DialPolicy, Refusal};
+use crate::backend::limits::{ACTIVE_LIMIT_RETRY_AFTER, DialPolicy, Limit, Refusal};
 #[cfg(feature = "jwt")]
 use crate::engine::signature::SignatureRefusal;
 
@@ -305,7 +305,55 @@ impl Refusal {
             Refusal::UnknownSession => {
                 ApiError::not_found("session_not_found", "this server knows no such session")
             }
+            Refusal::Over { limit, retry_after } => {
+                let (code, message) = limit_message(limit, policy);
+                ApiError::too_many(code, message, retry_after)
+            }
         }
+    }
+}
+
+/// The code and message of a limit beyond the session's. The target's own numbers are
+/// not quoted: they are the host's configuration, not the client's business.
+fn limit_message(limit: Limit, policy: &DialPolicy) -> (&'static str, String) {
+    match limit {
+        Limit::ClientCalls => (
+            "client_too_many_calls",
+            format!(
+                "at most {} active calls per client",
+                policy.client.max_active
+            ),
+        ),
+        Limit::ClientDials => (
+            "client_dial_rate_limited",
+            format!(
+                "at most {} dials per minute per client",
+                policy.client.per_minute
+            ),
+        ),
+        Limit::ClientSessions => (
+            "client_session_rate_limited",
+            format!(
+                "at most {} new sessions per minute per client",
+                policy.client_sessions_per_minute
+            ),
+        ),
+        Limit::TargetCalls => (
+            "target_too_many_calls",
+            "this target has as many active calls as it allows".to_owned(),
+        ),
+        Limit::TargetDials => (
+            "target_dial_rate_limited",
+            "this target takes no more dials this minute".to_owned(),
+        ),
+        Limit::TotalCalls => (
+            "total_too_many_calls",
+            "this server has as many active calls as it allows".to_owned(),
+        ),
+        Limit::TotalDials => (
+            "total_dial_rate_limited",
+            "this server takes no more dials this minute".to_owned(),
+        ),
     }
 }
 

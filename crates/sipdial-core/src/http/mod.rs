@@ -86,6 +86,7 @@ pub(crate) struct Inner {
     pub(crate) origins: origin::OriginPolicy,
     pub(crate) limits: Arc<dyn DialLimits>,
     pub(crate) policy: DialPolicy,
+    pub(crate) trusted_proxies: crate::policy::principal::TrustedProxies,
     pub(crate) store: Arc<dyn CallStore>,
     pub(crate) rooms_in_flight: rooms::RoomFlights,
     pub(crate) lifecycle: Arc<lifecycle::Lifecycle>,

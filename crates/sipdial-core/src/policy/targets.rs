@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::backend::limits::Quota;
 use crate::policy::calls::CallLimits;
 use crate::policy::config_error::ApiConfigError;
 use crate::policy::webhook::StatusWebhook;
@@ -57,6 +58,7 @@ pub struct SipTarget {
     pub(crate) limits: CallLimits,
     pub(crate) dtmf_after_answer: Option<Dtmf>,
     pub(crate) status_webhook: Option<StatusWebhook>,
+    pub(crate) quota: Quota,
 }
 
 impl SipTarget {
@@ -87,7 +89,23 @@ impl SipTarget {
             limits: CallLimits::default(),
             dtmf_after_answer: None,
             status_webhook: None,
+            quota: Quota::UNLIMITED,
         }
+    }
+
+    /// Most calls to this target active at once, across every session and client
+    /// (and, on a shared backend, every replica); unlimited unless set. A 429
+    /// `target_too_many_calls` above it: a line or trunk with N channels wants N.
+    pub fn max_active_calls(mut self, max: usize) -> Self {
+        self.quota.max_active = max;
+        self
+    }
+
+    /// Most dials to this target in a sliding minute, across every session and
+    /// client; unlimited unless set. A 429 `target_dial_rate_limited` above it.
+    pub fn dials_per_minute(mut self, max: u32) -> Self {
+        self.quota.per_minute = max;
+        self
     }
 
     /// What pages show for it (default: the name).
@@ -237,6 +255,8 @@ pub(crate) struct Target {
     /// The target's own digits at answer, or the builder's default.
     pub(crate) dtmf_after_answer: Option<Dtmf>,
     pub(crate) status_webhook: Option<StatusWebhook>,
+    /// Its fleet-wide dial limits.
+    pub(crate) quota: Quota,
 }
 
 impl SipTarget {
@@ -246,6 +266,12 @@ impl SipTarget {
         let label = self.label.clone().unwrap_or_else(|| self.name.clone());
         check_target_label(&self.name, &label)?;
         self.limits.check(&format!("target `{}`", self.name))?;
+        if self.quota.max_active == 0 {
+            return Err(ApiConfigError::Limit("a target's max_active_calls"));
+        }
+        if self.quota.per_minute == 0 {
+            return Err(ApiConfigError::Limit("a target's dials_per_minute"));
+        }
         let uri = self.uri.map_err(|source| ApiConfigError::TargetUri {
             name: self.name.clone(),
             source,
@@ -263,6 +289,7 @@ impl SipTarget {
             limits: self.limits,
             dtmf_after_answer: self.dtmf_after_answer.or_else(|| default_dtmf.cloned()),
             status_webhook: self.status_webhook,
+            quota: self.quota,
         })
     }
 }

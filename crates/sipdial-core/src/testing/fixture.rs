@@ -30,6 +30,8 @@ impl Fixture {
     pub const MAX_ACTIVE_CALLS: usize = 2;
     /// Dials allowed per session per minute.
     pub const DIALS_PER_MINUTE: u32 = 3;
+    /// Dials per minute to [`Self::OTHER_TARGET`], over every session and client.
+    pub const OTHER_TARGET_DIALS_PER_MINUTE: u32 = 2;
     /// The body limit (the default).
     pub const BODY_LIMIT: usize = DEFAULT_BODY_LIMIT;
     /// The default target's name.
@@ -126,6 +128,7 @@ impl Fixture {
             .target(
                 SipTarget::new(Self::OTHER_TARGET, uri("sales"))
                     .label("Sales")
+                    .dials_per_minute(Self::OTHER_TARGET_DIALS_PER_MINUTE)
                     .dtmf_after_answer(
                         Dtmf::new(Self::DTMF_AFTER_ANSWER)
                             .unwrap_or_else(|e| panic!("fixture digits refused: {e}")),

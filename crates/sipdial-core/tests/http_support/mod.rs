@@ -229,3 +229,12 @@ pub fn jwt_claims(token: &str) -> Value {
         .expect("base64url payload");
     serde_json::from_slice(&bytes).unwrap()
 }
+
+/// Lifts the per-client and total limits, for tests that dial more than one client
+/// may in a minute (the limits' own tests set them).
+pub fn many_clients(b: SipDialApiBuilder) -> SipDialApiBuilder {
+    b.max_active_calls_per_client(10_000)
+        .client_dials_per_minute(10_000)
+        .max_active_calls_total(10_000)
+        .dials_per_minute_total(10_000)
+}

@@ -197,6 +197,11 @@ pub fn api_on(
         .target(SipTarget::parse("desk", "sip:desk@pbx.example.com"))
         .max_active_calls_per_session(100)
         .dials_per_minute(1000)
+        .max_active_calls_per_client(1000)
+        .client_dials_per_minute(1000)
+        .client_sessions_per_minute(1000)
+        .max_active_calls_total(1000)
+        .dials_per_minute_total(1000)
         .status_webhook(StatusWebhook::new(receiver.url(), SECRET))
         .webhook_transport(Arc::new(ReqwestTransport::with_timeout(timeout).unwrap()))
         .webhook_retry(retry);

@@ -15,6 +15,47 @@ end
 -- or backslash, and a quote inside any string value is escaped, so the pattern can
 -- only match the field itself).
 local function conn_of(json) return string.match(json, '"connectionId":"([^"]+)"') end
+-- The live-call set of a client ('c'), a target ('t') or of all ('a'): in-flight
+-- tickets and live call ids, scored by when they lapse (a lost end frees at last).
+local function live_key(kind, id)
+  if kind == 'a' then return P .. 'alllive' end
+  return k(kind .. 'live', id)
+end
+-- The live sets a dial ticket or call id `member` is held in (by its holder record).
+local function held_in(member)
+  local h = redis.call('HMGET', k('holder', member), 'c', 't')
+  if not h[1] then return nil end
+  local keys = {live_key('c', h[1]), live_key('a', '')}
+  if h[2] and h[2] ~= '' then keys[3] = live_key('t', h[2]) end
+  return keys, h
+end
+-- Frees the client, target and total slots of the call `id` (it ended).
+local function free_live(id)
+  local keys = held_in(id)
+  if not keys then return end
+  for _, key in ipairs(keys) do redis.call('ZREM', key, id) end
+  redis.call('DEL', k('holder', id))
+end
+-- Hands the slots of dial `ticket` over to call `id` (live for `ttl` ms more), or
+-- frees them when the call is recorded ended.
+local function hand_over(ticket, id, ended, ttl)
+  local keys, h = held_in(ticket)
+  if not keys then return end
+  redis.call('DEL', k('holder', ticket))
+  local t = redis.call('TIME')
+  local lapse = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
+  for _, key in ipairs(keys) do
+    redis.call('ZREM', key, ticket)
+    if not ended then
+      redis.call('ZADD', key, lapse, id)
+      if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+    end
+  end
+  if not ended then
+    redis.call('HSET', k('holder', id), 'c', h[1], 't', h[2] or '')
+    redis.call('PEXPIRE', k('holder', id), ttl)
+  end
+end
 -- Forgets the oldest ended calls of a session beyond `max`.
 local function trim_ended(sid, max)
   local ended = k('ended', sid)
@@ -84,6 +125,10 @@ local function put_call(json, id, sid, conn, ended, ttls, ticket, old, written)
     end
   end
   redis.call('ZADD', k('calls', sid), seq, id)
-  if ticket ~= '' then redis.call('ZREM', k('inflight', sid), ticket) end
+  if ticket ~= '' then
+    redis.call('ZREM', k('inflight', sid), ticket)
+    hand_over(ticket, id, ended, session_ttl)
+  end
+  if ended then free_live(id) end
   touch_session(sid, session_ttl)
 end

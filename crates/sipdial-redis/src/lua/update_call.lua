@@ -9,6 +9,7 @@ local session_ttl = tonumber(ARGV[4])
 if ARGV[10] == '1' then
   local ended_ttl = tonumber(ARGV[5])
   decr_floor(k('active', sid), session_ttl)
+  free_live(id)
   redis.call('SET', k('call', id), ARGV[3], 'PX', ended_ttl)
   redis.call('PEXPIRE', k('conn', ARGV[9]), ended_ttl)
   index_ended(id, sid, session_ttl, tonumber(ARGV[6]))

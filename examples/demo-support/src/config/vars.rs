@@ -39,6 +39,20 @@ pub const SIP_DEFAULT_TARGET: &str = "SIP_DEFAULT_TARGET";
 pub const MAX_ACTIVE_CALLS: &str = "SIPDIAL_MAX_ACTIVE_CALLS";
 /// Most dials per session and minute (the API's default is 6).
 pub const DIALS_PER_MINUTE: &str = "SIPDIAL_DIALS_PER_MINUTE";
+/// Most calls active at once in total, over every room and client (the API's
+/// default is 20).
+pub const MAX_ACTIVE_CALLS_TOTAL: &str = "SIPDIAL_MAX_ACTIVE_CALLS_TOTAL";
+/// Most dials per minute in total (the API's default is 60).
+pub const DIALS_PER_MINUTE_TOTAL: &str = "SIPDIAL_DIALS_PER_MINUTE_TOTAL";
+/// Most dials per minute of one client, over every room (the API's default is 10).
+pub const CLIENT_DIALS_PER_MINUTE: &str = "SIPDIAL_CLIENT_DIALS_PER_MINUTE";
+/// Most calls one client has active at once, over every room (the API's default is 5).
+pub const CLIENT_MAX_ACTIVE_CALLS: &str = "SIPDIAL_CLIENT_MAX_ACTIVE_CALLS";
+/// Most new rooms one client may create a minute (the API's default is 10).
+pub const CLIENT_SESSIONS_PER_MINUTE: &str = "SIPDIAL_CLIENT_SESSIONS_PER_MINUTE";
+/// Comma-separated proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` is
+/// believed when counting a client by its address (default: none).
+pub const TRUSTED_PROXIES: &str = "SIPDIAL_TRUSTED_PROXIES";
 /// Comma-separated origins allowed to call state-changing routes (default: the
 /// request's own host).
 pub const ALLOWED_ORIGINS: &str = "SIPDIAL_ALLOWED_ORIGINS";

@@ -168,6 +168,14 @@ pub fn malformed_config_exits(bin: &str, app: &str) {
             &[("SIPDIAL_MAX_ACTIVE_CALLS", "0")],
             "SIPDIAL_MAX_ACTIVE_CALLS",
         ),
+        (
+            &[("SIPDIAL_CLIENT_SESSIONS_PER_MINUTE", "0")],
+            "SIPDIAL_CLIENT_SESSIONS_PER_MINUTE",
+        ),
+        (
+            &[("SIPDIAL_TRUSTED_PROXIES", "the load balancer")],
+            "SIPDIAL_TRUSTED_PROXIES",
+        ),
         (&[("SIP_RING_TIMEOUT_SECS", "0")], "SIP_RING_TIMEOUT_SECS"),
         (
             &[(
@@ -260,7 +268,8 @@ pub fn mounted_below_sipdial_mount(bin: &str) {
 }
 
 /// `SIPDIAL_DIALS_PER_MINUTE` and `SIPDIAL_MAX_ACTIVE_CALLS` reach the API: the
-/// dial beyond them answers 429 with `Retry-After`.
+/// dial beyond them answers 429 with `Retry-After`; and the per-client session limit
+/// is on by default.
 pub fn limits_from_env(bin: &str) {
     let demo = RunningDemo::start(
         bin,
@@ -288,6 +297,21 @@ pub fn limits_from_env(bin: &str) {
         limited.body.contains(r#""error":{"code""#),
         "{}",
         limited.body
+    );
+    // On by default: an anonymous client creating room after room is refused after
+    // `SIPDIAL_CLIENT_SESSIONS_PER_MINUTE` (10) new ones, the first room included.
+    for room in 1..10 {
+        let body = format!(r#"{{"room":"flood-{room}"}}"#);
+        let ok = demo.request("POST", "/sip/session", Some(&body));
+        assert_eq!(ok.status, 200, "{}", ok.body);
+    }
+    let flood = demo.request("POST", "/sip/session", Some(r#"{"room":"flood-x"}"#));
+    assert_eq!(flood.status, 429, "{}", flood.body);
+    assert!(flood.header("retry-after").is_some(), "{:?}", flood.headers);
+    assert!(
+        flood.body.contains("client_session_rate_limited"),
+        "{}",
+        flood.body
     );
 }
 

@@ -11,8 +11,8 @@ use crate::backend::error::StoreError;
 use crate::call::CallRecord;
 use crate::call::ticket::DialTicket;
 
-/// A recorded dial: the call as recorded, and whether the store freed its dial slot in
-/// the same step.
+/// A recorded dial: the call as recorded, and whether its dial slot was freed or
+/// handed over to the call (by the store in the same step, or by the limits after).
 pub(crate) struct Dialed {
     pub(crate) record: CallRecord,
     pub(crate) slot_freed: bool,
@@ -46,6 +46,21 @@ impl Lifecycle {
         );
         let recorded = self.store.record_dialed(dial).await?;
         let record = recorded.call;
+        // Handed over under the gate, before any end of the call can be emitted, so
+        // the end finds the call holding its slots (or frees them at once if the call
+        // was recorded ended).
+        let slot_freed = recorded.slot_freed
+            || match self
+                .limits
+                .recorded(&record.session_id, ticket, &record)
+                .await
+            {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a dial slot could not be handed over");
+                    false
+                }
+            };
         self.emit_logged(
             CallEvent::recorded(record.clone(), CallEventCause::Dialed),
             recorded.logged.is_some(),
@@ -66,9 +81,6 @@ impl Lifecycle {
                 }
             }
         };
-        Ok(Dialed {
-            record,
-            slot_freed: recorded.slot_freed,
-        })
+        Ok(Dialed { record, slot_freed })
     }
 }

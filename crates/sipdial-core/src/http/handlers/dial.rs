@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::{HeaderValue, StatusCode, header};
 
 use super::{Answer, Handlers, dial_error, session_field, store_error};
-use crate::backend::limits::DialSlot;
+use crate::backend::limits::{DialScope, DialSlot};
 use crate::engine::answer_wait::{Wait, answer_wait_bound, wait_for_answer};
 use crate::engine::completion::run_to_completion;
 use crate::engine::dial::{DialFailure, Placement, place_and_record};
@@ -17,6 +17,7 @@ use crate::http::extract::query_pairs;
 use crate::http::json_response;
 use crate::http::wire::DialBody;
 use crate::policy::authorizer::Action;
+use crate::policy::principal::ClientKey;
 use crate::policy::targets::Target;
 use crate::{
     ConnectionData, DialRequest, Dtmf, Role, SipDialer, SipHeaders, SipUri, StreamId, TokenOptions,
@@ -132,9 +133,14 @@ impl Handlers<'_> {
                 .await
                 .map_err(store_error)?
         };
+        let client = ClientKey::of(self.head, &inner.trusted_proxies).to_key();
+        let scope = DialScope {
+            client: &client,
+            target: target.map(|t| (t.name.as_str(), t.quota)),
+        };
         let ticket = inner
             .limits
-            .admit(&session, active, &inner.policy)
+            .admit(&session, active, &inner.policy, &scope)
             .await
             .map_err(store_error)?
             .map_err(|refusal| refusal.into_error(&inner.policy))?;

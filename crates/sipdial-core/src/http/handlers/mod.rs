@@ -183,6 +183,7 @@ impl From<RoomError> for ApiError {
         match e {
             RoomError::Store(e) => store_error(e),
             RoomError::Dial(e) => dial_error("create_session", e),
+            RoomError::Refused(r, policy) => r.into_error(&policy),
         }
     }
 }
