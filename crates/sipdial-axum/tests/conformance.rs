@@ -114,7 +114,12 @@ impl ServedForm for OnSocket {
             .expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local addr");
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("axum serve");
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .expect("axum serve");
         });
         (addr, Box::new(move || server.abort()))
     }

@@ -23,12 +23,17 @@ use tokio::net::TcpStream;
 const DIAL_ROUND_TRIPS: usize = 2;
 
 /// Commands the scripts of one dial run inside Redis (each costs redis-server about
-/// 1-2 µs over its own work): admit 10 (MGET, TIME, ZREMRANGEBYSCORE x2, ZCARD x2,
-/// ZADD x2, PEXPIRE x2), record 10 (SET NX, INCR x2, SET, ZADD, ZREM, PTTL, XADD,
-/// PEXPIRE, EXISTS), timers 2 (TIME, ZADD). It was 32, with a JSON decode, before
-/// the record script took the call's ids as arguments and stopped refreshing the
-/// session's keys and reading its parked events on every dial.
-const DIAL_SCRIPT_COMMANDS: usize = 22;
+/// 1-2 µs over its own work). The session's own share is 22: admit 10 (MGET, TIME,
+/// ZREMRANGEBYSCORE x2, ZCARD x2, ZADD x2, PEXPIRE x2), record 10 (SET NX, INCR x2,
+/// SET, ZADD, ZREM, PTTL, XADD, PEXPIRE, EXISTS), timers 2 (TIME, ZADD); it was 32,
+/// with a JSON decode, before the record script took the call's ids as arguments.
+/// The limits beyond the session (#21: the client's and the fleet's, each a live set
+/// and a rate set) add 43: admit checks and counts both (ZREMRANGEBYSCORE x2, ZCARD x2,
+/// ZADD x2, PEXPIRE, PTTL each, and the holder's HSET, PEXPIRE), and the record hands
+/// each live slot from the dial's ticket to its call (HMGET, DEL, TIME, then ZREM,
+/// ZADD, PTTL, PEXPIRE each, and the call's HSET, PEXPIRE). A target with limits of
+/// its own adds one more scope to both.
+const DIAL_SCRIPT_COMMANDS: usize = 65;
 
 /// A `MONITOR` connection: every command any client sends, as Redis saw it.
 struct Monitor {

@@ -52,9 +52,12 @@ async fn main() -> ExitCode {
     let app = app.layer(from_fn_with_state(demo.gate(), gate));
     let served = async {
         let listener = tokio::net::TcpListener::from_std(listener)?;
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
     };
     match served.await {
         Ok(()) => ExitCode::SUCCESS,
