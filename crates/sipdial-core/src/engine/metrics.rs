@@ -238,8 +238,8 @@ pub(crate) fn call_changed(call: &CallRecord, previous: Option<CallState>, cause
     // Only the platform's `callDestroyed` replaces the outcome of an ended call, and
     // only a provisional one.
     let explains = matches!(
-        cause,
-        CallEventCause::Platform(PlatformEvent {
+        cause.platform_event(),
+        Some(PlatformEvent {
             kind: PlatformEventKind::CallDestroyed { .. },
             ..
         })

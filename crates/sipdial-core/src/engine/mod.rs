@@ -3,8 +3,8 @@
 //! placing and recording a dial (`dial`), one session per room (`rooms`), the dial's
 //! wait for an answer (`answer_wait`), digits sent at answer (`dtmf_at_answer`), work
 //! that outlives its request (`completion`), in-process events (`queue`), the
-//! operator metrics (`metrics`), callback signatures (`signature`) and the status
-//! webhooks (`webhooks`). It speaks in backend ports and policy values and returns its
+//! operator metrics (`metrics`), callback signatures (`signature`), unsigned ends confirmed by a disconnect
+//! (`unverified_end`) and the status webhooks (`webhooks`). It speaks in backend ports and policy values and returns its
 //! own errors; the HTTP layer above maps them to responses.
 
 pub(crate) mod answer_wait;
@@ -19,4 +19,5 @@ pub(crate) mod rooms;
 #[cfg(feature = "jwt")]
 pub mod signature;
 pub(crate) mod timer_poller;
+pub(crate) mod unverified_end;
 pub mod webhooks;

@@ -85,6 +85,8 @@ pub(crate) struct Inner {
     pub(crate) streams: sse::Streams,
     #[cfg(feature = "jwt")]
     pub(crate) callback_secret: Option<secrecy::SecretString>,
+    /// Unsigned callbacks are applied (as unverified) when no secret is set.
+    pub(crate) accept_unsigned_callbacks: bool,
 }
 
 impl std::fmt::Debug for SipDialApi {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::api::{Backend, DEFAULT_BODY_LIMIT, SipTarget};
+use crate::api::{Backend, DEFAULT_BODY_LIMIT, SipDialApiBuilder, SipTarget};
 use crate::fake::FakeDialer;
 use crate::{Dtmf, SipAuth, SipDialApi, SipDialer, SipUri};
 
@@ -46,6 +46,8 @@ impl Fixture {
     pub const SIP_HOST: &'static str = "pbx.fixture.example";
     /// The default target's digest password: a secret, never shown to callers.
     pub const SIP_PASSWORD: &'static str = "fixture-sip-password-7f3a";
+    /// The secret the platform's callbacks are signed with (the cases sign theirs).
+    pub const CALLBACK_SECRET: &'static str = "fixture-callback-secret-91c2";
 
     /// A fresh dialer and API: no rooms, no calls, full rate budgets.
     ///
@@ -78,6 +80,18 @@ impl Fixture {
     /// # Panics
     /// As [`Fixture::new`].
     pub fn with_prefix_and_backend(prefix: &str, backend: Option<Backend>) -> Self {
+        Self::configured(prefix, backend, |b| {
+            b.callback_secret(Self::CALLBACK_SECRET)
+        })
+    }
+
+    /// The fixture's API with its callback settings chosen by `callbacks` (the
+    /// fixture's own sign them with [`Self::CALLBACK_SECRET`]).
+    pub(crate) fn configured(
+        prefix: &str,
+        backend: Option<Backend>,
+        callbacks: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder,
+    ) -> Self {
         let dialer = Arc::new(FakeDialer::new());
         let uri = |user: &str| {
             SipUri::new(format!("sip:{user}@{}", Self::SIP_HOST))
@@ -108,9 +122,10 @@ impl Fixture {
         let api = match backend {
             Some(b) => api.backend(b),
             None => api,
-        }
-        .build()
-        .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
+        };
+        let api = callbacks(api)
+            .build()
+            .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
         Self { dialer, api }
     }
 
