@@ -294,6 +294,8 @@ fn api_under_fuzz() -> &'static ApiUnderFuzz {
             .allow_uri(sipdial_core::api::UriAllowList::new().allow("sip:*@pbx.fuzz.example"))
             .max_active_calls_per_session(usize::MAX / 2)
             .dials_per_minute(u32::MAX)
+            // Arbitrary callback bodies must reach the parser, not stop at the signature.
+            .accept_unsigned_callbacks()
             .build()
             .expect("valid configuration");
         let (session, call) = runtime.block_on(async {

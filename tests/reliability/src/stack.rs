@@ -118,6 +118,8 @@ impl Stack {
             // elsewhere.
             .max_active_calls_per_session(100_000)
             .dials_per_minute(1_000_000)
+            // The fake platform's callbacks come unsigned.
+            .accept_unsigned_callbacks()
             .build()
             .expect("API configuration");
         Self { api, config }

@@ -189,6 +189,8 @@ pub fn api_on(
         .target(SipTarget::parse("desk", "sip:desk@pbx.example.com"))
         .max_active_calls_per_session(100)
         .dials_per_minute(1000)
+        // The tests post the platform's callbacks unsigned.
+        .accept_unsigned_callbacks()
         .status_webhook(StatusWebhook::new(receiver.url(), SECRET))
         .webhook_transport(Arc::new(ReqwestTransport::with_timeout(timeout).unwrap()))
         .webhook_retry(retry);
