@@ -51,7 +51,9 @@ pub use crate::http::{
     ApiError, BoxError, DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, MountPath, SIP_CONNECTION_DATA,
     SipDialApi,
 };
-pub use crate::policy::allow_list::UriAllowList;
+pub use crate::policy::allow_list::{
+    CALLER_USER_FORBIDDEN, MAX_WILDCARD_DIGITS, MAX_WILDCARD_USER, UriAllowList,
+};
 pub use crate::policy::authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
 pub use crate::policy::calls::{
     DEFAULT_CALL_EXPIRY, DEFAULT_TIMER_POLL_INTERVAL, MAX_CALL_DURATION, MAX_CALL_EXPIRY,

@@ -57,6 +57,7 @@ pub struct SipTarget {
     pub(crate) limits: CallLimits,
     pub(crate) dtmf_after_answer: Option<Dtmf>,
     pub(crate) status_webhook: Option<StatusWebhook>,
+    pub(crate) caller_headers: Vec<String>,
 }
 
 impl SipTarget {
@@ -87,7 +88,23 @@ impl SipTarget {
             limits: CallLimits::default(),
             dtmf_after_answer: None,
             status_webhook: None,
+            caller_headers: Vec::new(),
         }
+    }
+
+    /// Headers beyond `X-…` that a dial request may set on calls to this target (e.g.
+    /// `Call-Info` for a PBX that reads it); names compare case-insensitively. By
+    /// default callers may set only `X-` headers: a header such as
+    /// `Call-Info: …;answer-after=0` (auto-answer) or `P-Charge-Info` (billing) is the
+    /// host's decision. Names the SIP stack owns, identity headers and compact forms
+    /// are refused by `build()`.
+    pub fn caller_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.caller_headers = names.into_iter().map(Into::into).collect();
+        self
     }
 
     /// What pages show for it (default: the name).
@@ -237,6 +254,8 @@ pub(crate) struct Target {
     /// The target's own digits at answer, or the builder's default.
     pub(crate) dtmf_after_answer: Option<Dtmf>,
     pub(crate) status_webhook: Option<StatusWebhook>,
+    /// Headers beyond `X-…` callers may set.
+    pub(crate) caller_headers: Vec<String>,
 }
 
 impl SipTarget {
@@ -250,6 +269,17 @@ impl SipTarget {
             name: self.name.clone(),
             source,
         })?;
+        if let Some((header, reason)) = self
+            .caller_headers
+            .iter()
+            .find_map(|h| SipHeaders::never_from_callers(h).map(|r| (h, r)))
+        {
+            return Err(ApiConfigError::TargetCallerHeader {
+                target: self.name.clone(),
+                header: header.clone(),
+                reason,
+            });
+        }
         Ok(Target {
             name: self.name,
             label,
@@ -263,8 +293,36 @@ impl SipTarget {
             limits: self.limits,
             dtmf_after_answer: self.dtmf_after_answer.or_else(|| default_dtmf.cloned()),
             status_webhook: self.status_webhook,
+            caller_headers: self.caller_headers,
         })
     }
+}
+
+/// Checks the headers of a dial request against what callers may set: `X-…` headers,
+/// plus the names `target` allows ([`SipTarget::caller_headers`]); never one the SIP
+/// stack owns, one that sets the caller's identity, or a compact form. The reason
+/// names the header.
+pub(crate) fn check_caller_headers(
+    headers: &SipHeaders,
+    target: Option<&Target>,
+) -> Result<(), String> {
+    for (name, _) in headers.iter() {
+        if let Some(reason) = SipHeaders::never_from_callers(name) {
+            return Err(format!("`{name}` may not come from a caller: {reason}"));
+        }
+        let x_header = name.len() > 2 && name[..2].eq_ignore_ascii_case("x-");
+        let allowed = target.is_some_and(|t| {
+            t.caller_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+        });
+        if !x_header && !allowed {
+            return Err(format!(
+                "`{name}`: callers may set only `X-` headers and those the target allows"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every validated target and which one a dial that names none uses.

@@ -85,8 +85,8 @@ impl Fixture {
         })
     }
 
-    /// The fixture's API with its callback settings chosen by `callbacks` (the
-    /// fixture's own sign them with [`Self::CALLBACK_SECRET`]).
+    /// The fixture's API configured further by `configure`, which also chooses the
+    /// callback settings (the fixture's own sign them with [`Self::CALLBACK_SECRET`]).
     pub(crate) fn configured(
         prefix: &str,
         backend: Option<Backend>,

@@ -74,12 +74,12 @@ impl<I: HttpIntegration> Cx<I> {
         Self::over(Fixture::with_prefix_and_backend(I::prefix(), backend)).await
     }
 
-    /// The form over the fixture's API (in memory) with its callback settings chosen
-    /// by `callbacks` instead of the fixture's secret.
-    pub(super) async fn with_callbacks(
-        callbacks: impl FnOnce(crate::api::SipDialApiBuilder) -> crate::api::SipDialApiBuilder,
+    /// The form over the fixture's API (in memory) configured further by `configure`,
+    /// which also chooses the callback settings (the fixture's secret is not set).
+    pub(super) async fn configured(
+        configure: impl FnOnce(crate::api::SipDialApiBuilder) -> crate::api::SipDialApiBuilder,
     ) -> Self {
-        Self::over(Fixture::configured(I::prefix(), None, callbacks)).await
+        Self::over(Fixture::configured(I::prefix(), None, configure)).await
     }
 
     async fn over(fixture: Fixture) -> Self {
@@ -181,6 +181,8 @@ suite![
     dial_unknown_target_is_refused,
     dial_uri_without_allow_list_is_refused,
     dial_unknown_session_is_404,
+    dial_caller_headers_follow_the_allow_list,
+    dial_caller_uris_match_digits_and_borrow_nothing,
     calls_list_and_get,
     hang_up_is_204_and_idempotent,
     dtmf_is_204,

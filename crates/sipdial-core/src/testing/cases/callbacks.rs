@@ -59,7 +59,7 @@ pub(in crate::testing) async fn callbacks_accept_unknown_events_and_fields<I: Ht
 pub(in crate::testing) async fn callbacks_unsigned_are_refused_by_default<I: HttpIntegration>(
     _cx: &Cx<I>,
 ) -> Outcome {
-    let cx = Cx::<I>::with_callbacks(|b| b).await;
+    let cx = Cx::<I>::configured(|b| b).await;
     let session = create_session(&cx, "lobby").await?;
     let call = dial(&cx, &session).await?;
     let id = str_field(&call, "id")?.to_owned();
@@ -89,7 +89,7 @@ pub(in crate::testing) async fn callbacks_unsigned_are_refused_by_default<I: Htt
 pub(in crate::testing) async fn callbacks_unsigned_end_disconnects_the_leg<I: HttpIntegration>(
     _cx: &Cx<I>,
 ) -> Outcome {
-    let cx = Cx::<I>::with_callbacks(|b| b.accept_unsigned_callbacks()).await;
+    let cx = Cx::<I>::configured(|b| b.accept_unsigned_callbacks()).await;
     let session = create_session(&cx, "lobby").await?;
     let mut calls = Vec::new();
     for _ in 0..Fixture::MAX_ACTIVE_CALLS {

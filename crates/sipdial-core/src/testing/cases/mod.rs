@@ -5,6 +5,7 @@
 
 mod answer_wait;
 mod callbacks;
+mod caller_input;
 mod calls;
 mod control;
 mod errors;
@@ -15,6 +16,7 @@ mod sessions;
 
 pub(super) use answer_wait::*;
 pub(super) use callbacks::*;
+pub(super) use caller_input::*;
 pub(super) use calls::*;
 pub(super) use control::*;
 pub(super) use errors::*;
