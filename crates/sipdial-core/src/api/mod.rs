@@ -39,6 +39,9 @@ pub use crate::call::transition::{CallChange, CallUpdate, reason_for_code};
 pub use crate::call::{CallRecord, CallState};
 pub use crate::config::SipDialApiBuilder;
 pub use crate::engine::answer_wait::DEFAULT_ANSWER_WAIT;
+pub use crate::engine::dtmf_rate::{
+    DTMF_DIGIT_WINDOW, DTMF_DIGITS, DTMF_REQUEST_WINDOW, DTMF_REQUESTS,
+};
 pub use crate::engine::metrics;
 #[cfg(feature = "jwt")]
 pub use crate::engine::signature;

@@ -360,6 +360,7 @@ impl SipDialApiBuilder {
                     per_minute: self.dials_per_minute,
                 },
                 dtmf_at_answer,
+                dtmf_rate: Default::default(),
                 events: Arc::clone(&backend.events),
                 answer_wait_limit: self.answer_wait_limit,
                 streams: Streams::new(

@@ -79,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) rooms_in_flight: rooms::RoomFlights,
     pub(crate) lifecycle: Arc<lifecycle::Lifecycle>,
     pub(crate) dtmf_at_answer: Arc<dtmf_at_answer::DtmfAtAnswer>,
+    /// Each call's budget of caller DTMF.
+    pub(crate) dtmf_rate: crate::engine::dtmf_rate::DtmfRate,
     pub(crate) events: Arc<dyn EventLog>,
     pub(crate) answer_wait_limit: Option<std::time::Duration>,
     pub(crate) webhooks: Option<Arc<webhooks::Webhooks>>,

@@ -58,6 +58,8 @@ pub struct SipTarget {
     pub(crate) dtmf_after_answer: Option<Dtmf>,
     pub(crate) status_webhook: Option<StatusWebhook>,
     pub(crate) caller_headers: Vec<String>,
+    pub(crate) caller_dtmf: bool,
+    pub(crate) caller_dtmf_after_answer: bool,
 }
 
 impl SipTarget {
@@ -89,7 +91,25 @@ impl SipTarget {
             dtmf_after_answer: None,
             status_webhook: None,
             caller_headers: Vec::new(),
+            caller_dtmf: true,
+            caller_dtmf_after_answer: true,
         }
+    }
+
+    /// Whether `POST /calls/{id}/dtmf` may play digits into calls to this target
+    /// (default true). Refuse it (403 `dtmf_not_allowed`) for an IVR or a PBX with an
+    /// outside line: whoever controls the call could key in any number.
+    pub fn caller_dtmf(mut self, allowed: bool) -> Self {
+        self.caller_dtmf = allowed;
+        self
+    }
+
+    /// Whether a dial request may bring its own `dtmfAfterAnswer` for this target
+    /// (default true; a target with digits of its own never takes a caller's). Refuse
+    /// it (403 `dtmf_not_allowed`) for the same targets as [`Self::caller_dtmf`].
+    pub fn caller_dtmf_after_answer(mut self, allowed: bool) -> Self {
+        self.caller_dtmf_after_answer = allowed;
+        self
     }
 
     /// Headers beyond `X-…` that a dial request may set on calls to this target (e.g.
@@ -256,6 +276,10 @@ pub(crate) struct Target {
     pub(crate) status_webhook: Option<StatusWebhook>,
     /// Headers beyond `X-…` callers may set.
     pub(crate) caller_headers: Vec<String>,
+    /// Whether callers may play DTMF into its calls.
+    pub(crate) caller_dtmf: bool,
+    /// Whether a dial may bring its own digits at answer.
+    pub(crate) caller_dtmf_after_answer: bool,
 }
 
 impl SipTarget {
@@ -294,6 +318,8 @@ impl SipTarget {
             dtmf_after_answer: self.dtmf_after_answer.or_else(|| default_dtmf.cloned()),
             status_webhook: self.status_webhook,
             caller_headers: self.caller_headers,
+            caller_dtmf: self.caller_dtmf,
+            caller_dtmf_after_answer: self.caller_dtmf_after_answer,
         })
     }
 }

@@ -187,6 +187,7 @@ suite![
     hang_up_is_204_and_idempotent,
     dtmf_is_204,
     dtmf_invalid_digits_names_the_field,
+    dtmf_is_rate_limited_and_targets_may_refuse_it,
     mute_is_204_and_mutes_the_sip_stream,
     mute_unknown_call_is_404,
     mute_ended_call_is_409,

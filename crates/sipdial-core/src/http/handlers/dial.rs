@@ -214,6 +214,12 @@ fn digits_after_answer(
             "dtmf_not_allowed",
             "`dtmfAfterAnswer`: this target sends its own digits at answer",
         )),
+        (None, Some(_)) if target.is_some_and(|t| !t.caller_dtmf_after_answer) => {
+            Err(ApiError::forbidden(
+                "dtmf_not_allowed",
+                "`dtmfAfterAnswer`: this target takes no digits from callers",
+            ))
+        }
         (own, requested) => Ok(own.cloned().or(requested)),
     }
 }

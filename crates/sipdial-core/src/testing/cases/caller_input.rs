@@ -132,3 +132,67 @@ pub(in crate::testing) async fn dial_caller_uris_match_digits_and_borrow_nothing
     .await;
     names_field(&res, StatusCode::BAD_REQUEST, "uri")
 }
+
+async fn play<I: HttpIntegration>(
+    cx: &Cx<I>,
+    call: &Value,
+    digits: &str,
+) -> Result<TestResponse, String> {
+    let id = str_field(call, "id")?;
+    Ok(cx
+        .send(cx.post_json(&format!("/calls/{id}/dtmf"), json!({ "digits": digits })))
+        .await)
+}
+
+/// Caller DTMF per call: at most 5 requests per 10 s and 128 digits a minute (429 with
+/// `Retry-After`), and none at all into a target that refuses it, at answer included.
+pub(in crate::testing) async fn dtmf_is_rate_limited_and_targets_may_refuse_it<
+    I: HttpIntegration,
+>(
+    _cx: &Cx<I>,
+) -> Outcome {
+    let cx = Cx::<I>::configured(|b| {
+        b.callback_secret(Fixture::CALLBACK_SECRET).target(
+            SipTarget::new(
+                "ivr",
+                SipUri::new("sip:ivr@pbx.fixture.example").unwrap_or_else(|e| panic!("{e}")),
+            )
+            .caller_dtmf(false)
+            .caller_dtmf_after_answer(false),
+        )
+    })
+    .await;
+    let session = create_session(&cx, "dtmf").await?;
+    let call = dial(&cx, &session).await?;
+    for i in 0..5 {
+        let res = play(&cx, &call, "1").await?;
+        status(&res, StatusCode::NO_CONTENT).map_err(|e| format!("request {i}: {e}"))?;
+    }
+    let res = play(&cx, &call, "1").await?;
+    api_error(&res, StatusCode::TOO_MANY_REQUESTS).map_err(|e| format!("a 6th request: {e}"))?;
+    retry_after(&res)?;
+    count(&cx.fixture.dialer, Operation::PlayDtmf, 5)?;
+
+    let other = dial(&cx, &session).await?;
+    let many = "1".repeat(64);
+    for _ in 0..2 {
+        status(&play(&cx, &other, &many).await?, StatusCode::NO_CONTENT)?;
+    }
+    let res = play(&cx, &other, "1").await?;
+    api_error(&res, StatusCode::TOO_MANY_REQUESTS)
+        .map_err(|e| format!("the 129th digit in a minute: {e}"))?;
+    retry_after(&res)?;
+
+    let ivr_session = create_session(&cx, "ivr").await?;
+    let res = dial_with(
+        &cx,
+        json!({ "sessionId": ivr_session, "target": "ivr", "dtmfAfterAnswer": "9011#" }),
+    )
+    .await;
+    api_error(&res, StatusCode::FORBIDDEN).map_err(|e| format!("digits at answer: {e}"))?;
+    let res = dial_with(&cx, json!({ "sessionId": ivr_session, "target": "ivr" })).await;
+    let ivr = json_ok(&res, StatusCode::CREATED)?;
+    let res = play(&cx, &ivr, "9011#").await?;
+    api_error(&res, StatusCode::FORBIDDEN).map_err(|e| format!("DTMF into the IVR: {e}"))?;
+    count(&cx.fixture.dialer, Operation::PlayDtmf, 7)
+}
