@@ -287,8 +287,14 @@ fn build_api(
     if !config.allowed_origins.is_empty() {
         builder = builder.allowed_origins(config.allowed_origins.clone());
     }
-    if let Some(secret) = callback_secret {
-        builder = builder.callback_secret(secret.expose_secret().to_owned());
+    match callback_secret {
+        Some(secret) => builder = builder.callback_secret(secret.expose_secret().to_owned()),
+        // Real mode without a secret starts only with SIPDIAL_ALLOW_UNSIGNED_CALLBACKS=1
+        // (config/access.rs); the library refuses unsigned callbacks otherwise.
+        None if config.allows_unsigned_callbacks() => {
+            builder = builder.accept_unsigned_callbacks();
+        }
+        None => {}
     }
     if let Some(webhook) = &config.status_webhook {
         let transport = sipdial_opentok::webhooks::ReqwestTransport::new()
@@ -315,6 +321,37 @@ mod tests {
         let html = String::from_utf8(page.body().to_vec()).unwrap();
         assert!(html.contains(DEMO_BANNER));
         assert!(html.contains(r#""servedBy":"test-demo""#));
+    }
+
+    /// Real mode without a callback secret starts only with
+    /// `SIPDIAL_ALLOW_UNSIGNED_CALLBACKS=1`, and then the API accepts unsigned callbacks;
+    /// with a secret, an unsigned one is refused.
+    #[tokio::test]
+    async fn allowing_unsigned_callbacks_reaches_the_api() {
+        let creds = || {
+            Some(sipdial_opentok::Credentials::project(
+                "123456",
+                "1234567890abcdef1234567890abcdef1234567890",
+            ))
+        };
+        let callback = |api: &SipDialApi| {
+            let req = http::Request::post("/sip/callbacks")
+                .header("content-type", "application/json")
+                .body(String::from(r#"{"future":true}"#))
+                .unwrap();
+            let api = api.clone();
+            async move { api.handle(req).await.status() }
+        };
+        let config = config_from(&[("SIPDIAL_ALLOW_UNSIGNED_CALLBACKS", "1")], creds()).unwrap();
+        let demo = Demo::from_config("test-demo", config).unwrap();
+        assert_eq!(callback(&demo.api()).await, 200);
+        let config = config_from(
+            &[("SIPDIAL_CALLBACK_SECRET", "whsec-0123456789abcdef")],
+            creds(),
+        )
+        .unwrap();
+        let demo = Demo::from_config("test-demo", config).unwrap();
+        assert_eq!(callback(&demo.api()).await, 401);
     }
 
     #[test]

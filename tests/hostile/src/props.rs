@@ -300,6 +300,8 @@ fn api_under_fuzz() -> &'static ApiUnderFuzz {
             .client_sessions_per_minute(u32::MAX)
             .max_active_calls_total(usize::MAX / 2)
             .dials_per_minute_total(u32::MAX)
+            // Arbitrary callback bodies must reach the parser, not stop at the signature.
+            .accept_unsigned_callbacks()
             .build()
             .expect("valid configuration");
         let (session, call) = runtime.block_on(async {

@@ -124,6 +124,8 @@ impl Stack {
             .client_sessions_per_minute(u32::MAX)
             .max_active_calls_total(usize::MAX / 2)
             .dials_per_minute_total(u32::MAX)
+            // The fake platform's callbacks come unsigned.
+            .accept_unsigned_callbacks()
             .build()
             .expect("API configuration");
         Self { api, config }

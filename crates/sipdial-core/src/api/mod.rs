@@ -41,6 +41,9 @@ pub use crate::call::transition::{CallChange, CallUpdate, reason_for_code};
 pub use crate::call::{CallRecord, CallState};
 pub use crate::config::SipDialApiBuilder;
 pub use crate::engine::answer_wait::DEFAULT_ANSWER_WAIT;
+pub use crate::engine::dtmf_rate::{
+    DTMF_DIGIT_WINDOW, DTMF_DIGITS, DTMF_REQUEST_WINDOW, DTMF_REQUESTS,
+};
 pub use crate::engine::metrics;
 #[cfg(feature = "jwt")]
 pub use crate::engine::signature;
@@ -53,7 +56,9 @@ pub use crate::http::{
     ApiError, BoxError, DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, MountPath, SIP_CONNECTION_DATA,
     SipDialApi,
 };
-pub use crate::policy::allow_list::UriAllowList;
+pub use crate::policy::allow_list::{
+    CALLER_USER_FORBIDDEN, MAX_WILDCARD_DIGITS, MAX_WILDCARD_USER, UriAllowList,
+};
 #[allow(deprecated)]
 pub use crate::policy::authorizer::DefaultAuthorizer;
 pub use crate::policy::authorizer::{

@@ -53,10 +53,31 @@ pub enum CallEventCause {
     HungUp,
     /// The platform no longer knew its connection when we asked.
     Gone,
-    /// A platform event (callback or in-process).
+    /// A platform event the platform verifiably sent: a signed callback, or an
+    /// in-process event from the dialer.
     Platform(PlatformEvent),
+    /// A platform event nobody vouches for: an unsigned callback (accepted only with
+    /// `accept_unsigned_callbacks`), or one the host applied itself. An end of this
+    /// kind was confirmed by disconnecting the leg before it was applied.
+    UnverifiedPlatform(PlatformEvent),
     /// A call policy's timer (ring timeout, maximum duration, expiry) ended it.
     Timer(TimerKind),
+}
+
+impl CallEventCause {
+    /// Whether the change is known to be true: our own action, a timer, or the
+    /// platform's verified word; `false` only for [`CallEventCause::UnverifiedPlatform`].
+    pub fn is_verified(&self) -> bool {
+        !matches!(self, CallEventCause::UnverifiedPlatform(_))
+    }
+
+    /// The platform event behind the change, verified or not.
+    pub fn platform_event(&self) -> Option<&PlatformEvent> {
+        match self {
+            CallEventCause::Platform(e) | CallEventCause::UnverifiedPlatform(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// What applying one platform event did; `POST /callbacks` answers it as `status`.

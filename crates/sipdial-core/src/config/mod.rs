@@ -60,6 +60,7 @@ pub struct SipDialApiBuilder {
     #[cfg(feature = "jwt")]
     callback_secret: Option<secrecy::SecretString>,
     record_unknown_calls: bool,
+    accept_unsigned_callbacks: bool,
     sse_heartbeat: Duration,
     sse_replay: usize,
     on_call_event: Option<CallEventHook>,
@@ -98,6 +99,7 @@ impl SipDialApiBuilder {
             #[cfg(feature = "jwt")]
             callback_secret: None,
             record_unknown_calls: false,
+            accept_unsigned_callbacks: false,
             sse_heartbeat: DEFAULT_SSE_HEARTBEAT,
             sse_replay: DEFAULT_SSE_REPLAY,
             on_call_event: None,
@@ -255,11 +257,23 @@ impl SipDialApiBuilder {
 
     /// Requires every `POST {prefix}/callbacks` to carry an HS256 JWT signed with
     /// `secret` (the signature secret of the project's callbacks in the platform
-    /// dashboard). Without it, callbacks are accepted unsigned: anyone who can reach the
-    /// route can then report call states (never place calls).
+    /// dashboard). Without it, every callback is refused (401) unless the host calls
+    /// [`Self::accept_unsigned_callbacks`].
     #[cfg(feature = "jwt")]
     pub fn callback_secret(mut self, secret: impl Into<String>) -> Self {
         self.callback_secret = Some(secrecy::SecretString::from(secret.into()));
+        self
+    }
+
+    /// Accepts unsigned `POST {prefix}/callbacks` when no `callback_secret` is set
+    /// (default: refused with 401 `callbacks_unsigned`). Anyone who can reach the route
+    /// can then report call states, so such changes are marked unverified (the hook's
+    /// cause, the status webhooks' `verified: false`), and an unsigned end is applied
+    /// only after the platform was asked to disconnect the leg: a forged end can end a
+    /// call early, but never leave a leg running whose limit slot was freed. Meant for
+    /// development and for platforms that cannot sign; with a secret it changes nothing.
+    pub fn accept_unsigned_callbacks(mut self) -> Self {
+        self.accept_unsigned_callbacks = true;
         self
     }
 
@@ -423,6 +437,7 @@ impl SipDialApiBuilder {
                 policy: self.limits,
                 trusted_proxies: self.trusted_proxies,
                 dtmf_at_answer,
+                dtmf_rate: Default::default(),
                 events: Arc::clone(&backend.events),
                 answer_wait_limit: self.answer_wait_limit,
                 streams: Streams::new(
@@ -436,6 +451,7 @@ impl SipDialApiBuilder {
                 webhooks,
                 #[cfg(feature = "jwt")]
                 callback_secret: self.callback_secret,
+                accept_unsigned_callbacks: self.accept_unsigned_callbacks,
             }),
         })
     }

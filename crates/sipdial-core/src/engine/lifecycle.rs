@@ -304,7 +304,7 @@ impl Lifecycle {
                         authoritative: false,
                     },
                 };
-                return self.update(&found, change, at, event).await;
+                return self.update(&found, change, at, event, provenance).await;
             }
             PlatformEventKind::StreamCreated {
                 stream_id,
@@ -314,14 +314,20 @@ impl Lifecycle {
                     return Ok(ApplyOutcome::Ignored);
                 };
                 return self
-                    .update(&found, CallChange::Stream(stream_id.clone()), at, event)
+                    .update(
+                        &found,
+                        CallChange::Stream(stream_id.clone()),
+                        at,
+                        event,
+                        provenance,
+                    )
                     .await;
             }
             _ => return Ok(ApplyOutcome::Ignored),
         };
         let (call, change) = change;
         match self.find(call).await? {
-            Some(found) => self.update(&found, change, at, event).await,
+            Some(found) => self.update(&found, change, at, event, provenance).await,
             None => {
                 self.unknown_call(event, call, Some(change), at, provenance)
                     .await
@@ -335,6 +341,7 @@ impl Lifecycle {
         change: CallChange,
         at: Timestamp,
         event: &PlatformEvent,
+        provenance: Provenance,
     ) -> Result<ApplyOutcome, StoreError> {
         match self
             .store
@@ -342,8 +349,7 @@ impl Lifecycle {
             .await?
         {
             Some(u) if u.changed => {
-                self.emit(u.into_event(CallEventCause::Platform(event.clone())))
-                    .await;
+                self.emit(u.into_event(provenance.cause(event))).await;
                 Ok(ApplyOutcome::Applied)
             }
             Some(_) => Ok(ApplyOutcome::Unchanged),

@@ -21,7 +21,7 @@ use metrics::{
 
 use crate::DialError;
 use crate::call::CallState;
-use crate::call::event::{ApplyOutcome, CallEvent, CallEventCause};
+use crate::call::event::{ApplyOutcome, CallEvent};
 use crate::call::outcome::CallOutcome;
 use crate::events::{PlatformEvent, PlatformEventKind};
 use crate::policy::targets::Targets;
@@ -235,8 +235,8 @@ pub(crate) fn call_changed(event: &CallEvent) {
     // Only the platform's `callDestroyed` replaces the outcome of an ended call, and
     // only a provisional one.
     let explains = matches!(
-        event.cause,
-        CallEventCause::Platform(PlatformEvent {
+        event.cause.platform_event(),
+        Some(PlatformEvent {
             kind: PlatformEventKind::CallDestroyed { .. },
             ..
         })
@@ -290,6 +290,7 @@ impl Drop for SubscriberCount {
 mod tests {
     use super::*;
     use crate::call::CallRecord;
+    use crate::call::event::CallEventCause;
     use crate::events::CallRef;
     use crate::{CallId, ConnectionId, SessionId, Timestamp};
     use metrics_exporter_prometheus::PrometheusBuilder;

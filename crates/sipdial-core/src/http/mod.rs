@@ -91,12 +91,16 @@ pub(crate) struct Inner {
     pub(crate) rooms_in_flight: rooms::RoomFlights,
     pub(crate) lifecycle: Arc<lifecycle::Lifecycle>,
     pub(crate) dtmf_at_answer: Arc<dtmf_at_answer::DtmfAtAnswer>,
+    /// Each call's budget of caller DTMF.
+    pub(crate) dtmf_rate: crate::engine::dtmf_rate::DtmfRate,
     pub(crate) events: Arc<dyn EventLog>,
     pub(crate) answer_wait_limit: Option<std::time::Duration>,
     pub(crate) webhooks: Option<Arc<webhooks::Webhooks>>,
     pub(crate) streams: sse::Streams,
     #[cfg(feature = "jwt")]
     pub(crate) callback_secret: Option<secrecy::SecretString>,
+    /// Unsigned callbacks are applied (as unverified) when no secret is set.
+    pub(crate) accept_unsigned_callbacks: bool,
 }
 
 impl std::fmt::Debug for SipDialApi {

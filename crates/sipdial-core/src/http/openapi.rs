@@ -129,7 +129,9 @@ fn error_description(status: u16) -> &'static str {
         }
         413 => "The body is larger than the limit.",
         415 => "The body is not JSON.",
-        429 => "A per-session limit or the platform's rate limit; see Retry-After.",
+        429 => {
+            "A per-session or per-call (DTMF) limit, or the platform's rate limit; see Retry-After."
+        }
         500 => "The answer could not be encoded.",
         503 => {
             "The shared state (call store, limits, event log) did not answer in time; see Retry-After."

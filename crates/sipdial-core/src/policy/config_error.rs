@@ -76,6 +76,18 @@ pub enum ApiConfigError {
         /// Its upper bound.
         max: Duration,
     },
+    /// A header a target lets callers set is not one they may ever set (not a header
+    /// name, one the SIP stack owns, one that sets the caller's identity, or a compact
+    /// form).
+    #[error("target `{target}` cannot let callers set `{header}`: {reason}")]
+    TargetCallerHeader {
+        /// The target.
+        target: String,
+        /// The header name as configured.
+        header: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
     /// A status webhook is misconfigured.
     #[error(transparent)]
     Webhook(#[from] WebhookConfigError),

@@ -51,6 +51,8 @@ impl Fixture {
     pub const SIP_HOST: &'static str = "pbx.fixture.example";
     /// The default target's digest password: a secret, never shown to callers.
     pub const SIP_PASSWORD: &'static str = "fixture-sip-password-7f3a";
+    /// The secret the platform's callbacks are signed with (the cases sign theirs).
+    pub const CALLBACK_SECRET: &'static str = "fixture-callback-secret-91c2";
 
     /// A fresh dialer and API: no rooms, no calls, full rate budgets.
     ///
@@ -83,10 +85,21 @@ impl Fixture {
     /// # Panics
     /// As [`Fixture::new`].
     pub fn with_prefix_and_backend(prefix: &str, backend: Option<Backend>) -> Self {
+        Self::configured(prefix, backend, |b| {
+            b.callback_secret(Self::CALLBACK_SECRET)
+        })
+    }
+
+    /// The fixture's API configured further by `configure`, which also chooses the
+    /// callback settings (the fixture's own sign them with [`Self::CALLBACK_SECRET`]).
+    pub(crate) fn configured(
+        prefix: &str,
+        backend: Option<Backend>,
+        callbacks: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder,
+    ) -> Self {
         let dialer = Arc::new(FakeDialer::new());
         let backend = backend.unwrap_or_else(Backend::in_memory);
-        let api = Self::builder(&dialer, prefix, backend.clone())
-            .anonymous()
+        let api = callbacks(Self::builder(&dialer, prefix, backend.clone()).anonymous())
             .build()
             .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"));
         Self {
@@ -108,6 +121,7 @@ impl Fixture {
     pub fn with_authorizer(&self, authorizer: Arc<dyn Authorizer>) -> SipDialApi {
         Self::builder(&self.dialer, &self.prefix, self.backend.clone())
             .authorizer(authorizer)
+            .callback_secret(Self::CALLBACK_SECRET)
             .build()
             .unwrap_or_else(|e| panic!("fixture configuration refused: {e}"))
     }

@@ -74,7 +74,7 @@ async fn callback<I: HttpIntegration>(
         "timestamp": at, "state": state,
         "call": { "id": call["id"], "connectionId": call["connectionId"], "createdAt": at },
     });
-    let res = cx.send(cx.post_json("/callbacks", body)).await;
+    let res = cx.send(cx.signed_callback(&body)).await;
     ensure(res.status == StatusCode::OK, || {
         format!("POST /callbacks answered {}: {}", res.status, res.text())
     })?;

@@ -52,6 +52,8 @@ pub fn api_over(
         )
         .default_target("support")
         .record_unknown_calls(true)
+        // The fake platform's callbacks come unsigned unless a test sets a secret.
+        .accept_unsigned_callbacks()
         .sse_heartbeat(std::time::Duration::from_millis(300))
         .backend(backend);
     configure(builder).build().expect("API configuration")

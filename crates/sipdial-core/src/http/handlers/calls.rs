@@ -5,6 +5,9 @@ use http::StatusCode;
 use super::{Answer, Handlers, call_ended, dial_error, session_field, store_error, stream_unknown};
 use crate::call::CallState;
 use crate::call::event::CallEventCause;
+use crate::engine::dtmf_rate::{
+    DTMF_DIGIT_WINDOW, DTMF_DIGITS, DTMF_REQUEST_WINDOW, DTMF_REQUESTS,
+};
 use crate::http::error::ApiError;
 use crate::http::extract::query_pairs;
 use crate::http::wire::{CallsResponse, DtmfBody};
@@ -110,6 +113,32 @@ impl Handlers<'_> {
         if call.state == CallState::Ended {
             return Err(call_ended());
         }
+        if call
+            .target
+            .as_deref()
+            .and_then(|name| self.inner.targets.find(name))
+            .is_some_and(|t| !t.caller_dtmf)
+        {
+            return Err(ApiError::forbidden(
+                "dtmf_not_allowed",
+                "this call's target takes no DTMF from callers",
+            ));
+        }
+        self.inner
+            .dtmf_rate
+            .take(&call.id, digits.as_str().len())
+            .map_err(|wait| {
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "dtmf_rate_limited",
+                    format!(
+                        "at most {DTMF_REQUESTS} DTMF requests per {} s and {DTMF_DIGITS} digits per {} s per call",
+                        DTMF_REQUEST_WINDOW.as_secs(),
+                        DTMF_DIGIT_WINDOW.as_secs()
+                    ),
+                )
+                .with_retry_after(wait)
+            })?;
         let target = DtmfTarget::Connection(call.session_id.clone(), call.connection_id.clone());
         match self.inner.dialer.play_dtmf(&target, &digits).await {
             Ok(()) => Ok(no_content()),

@@ -16,29 +16,24 @@ use crate::http::error::ApiError;
 use crate::http::extract::query_pairs;
 use crate::http::json_response;
 use crate::http::wire::DialBody;
+use crate::policy::allow_list::caller_uri_refusal;
 use crate::policy::authorizer::Action;
 use crate::policy::principal::ClientKey;
-use crate::policy::targets::Target;
+use crate::policy::targets::{Target, check_caller_headers};
 use crate::{
     ConnectionData, DialRequest, Dtmf, Role, SipDialer, SipHeaders, SipUri, StreamId, TokenOptions,
 };
 
 impl Handlers<'_> {
-    /// Which configured target a dial uses.
-    fn resolve_target(
-        &self,
-        requested: Option<&str>,
-        custom_uri: bool,
-    ) -> Result<Option<&Target>, ApiError> {
+    /// Which configured target a dial without a `uri` uses.
+    fn resolve_target(&self, requested: Option<&str>) -> Result<&Target, ApiError> {
         let targets = &self.inner.targets;
         match requested {
             Some(name) => targets
                 .find(name)
-                .map(Some)
                 .ok_or_else(|| ApiError::invalid_field("target", "names no configured target")),
             None => match targets.default() {
-                Some(t) => Ok(Some(t)),
-                None if custom_uri => Ok(None),
+                Some(t) => Ok(t),
                 None if targets.is_empty() => Err(ApiError::invalid_field(
                     "target",
                     "is required: the server configured no target",
@@ -60,9 +55,24 @@ impl Handlers<'_> {
             Some(u) => Some(SipUri::new(u).map_err(|e| ApiError::invalid_value("uri", &e))?),
             None => None,
         };
-        let target = self.resolve_target(body.target.as_deref(), custom_uri.is_some())?;
+        if let Some(uri) = &custom_uri
+            && let Some(reason) = caller_uri_refusal(uri)
+        {
+            return Err(ApiError::invalid_field("uri", reason));
+        }
+        // A caller's own URI is dialled as it is: it never borrows a target's From,
+        // credentials, headers, digits or settings (the default target's included).
+        let target = match (&custom_uri, body.target.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid_field(
+                    "uri",
+                    "give either a `target` or a `uri`, not both",
+                ));
+            }
+            (Some(_), None) => None,
+            (None, requested) => Some(self.resolve_target(requested)?),
+        };
         let (uri, auth) = match (&custom_uri, target) {
-            // A caller-chosen URI never receives the host's digest credentials.
             (Some(uri), _) => (uri.clone(), None),
             (None, Some(t)) => (t.uri.clone(), t.auth.clone()),
             (None, None) => return Err(ApiError::invalid_field("target", "is required")),
@@ -78,12 +88,8 @@ impl Handlers<'_> {
             }
             None => SipHeaders::new(),
         };
-        if let Some(name) = caller_headers.identity_header() {
-            return Err(ApiError::invalid_field(
-                "headers",
-                format!("`{name}` sets the caller's identity: only the host's target may set it"),
-            ));
-        }
+        check_caller_headers(&caller_headers, target)
+            .map_err(|reason| ApiError::invalid_field("headers", reason))?;
         let mut headers = target.map(|t| t.headers.clone()).unwrap_or_default();
         headers
             .merge_missing(&caller_headers)
@@ -218,6 +224,12 @@ fn digits_after_answer(
             "dtmf_not_allowed",
             "`dtmfAfterAnswer`: this target sends its own digits at answer",
         )),
+        (None, Some(_)) if target.is_some_and(|t| !t.caller_dtmf_after_answer) => {
+            Err(ApiError::forbidden(
+                "dtmf_not_allowed",
+                "`dtmfAfterAnswer`: this target takes no digits from callers",
+            ))
+        }
         (own, requested) => Ok(own.cloned().or(requested)),
     }
 }

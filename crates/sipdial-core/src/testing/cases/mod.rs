@@ -6,6 +6,7 @@
 mod answer_wait;
 mod authz;
 mod callbacks;
+mod caller_input;
 mod calls;
 mod control;
 mod errors;
@@ -17,6 +18,7 @@ mod sessions;
 pub(super) use answer_wait::*;
 pub(super) use authz::*;
 pub(super) use callbacks::*;
+pub(super) use caller_input::*;
 pub(super) use calls::*;
 pub(super) use control::*;
 pub(super) use errors::*;
