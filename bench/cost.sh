@@ -85,7 +85,9 @@ for route in $ROUTES; do
     OPENTOK_API_KEY=$API_KEY OPENTOK_API_SECRET=$API_SECRET OPENTOK_API_URL=$FAKE_URL \
       SIP_URI='sip:bench@127.0.0.1;transport=tls' SIP_HEADERS='{"X-Bench-Run":"peer","X-Customer":"baseline"}' \
       SIP_USERNAME=bench-user SIP_PASSWORD=bench-pass SIPDIAL_ALLOW_UNSIGNED_CALLBACKS=1 \
-      SIPDIAL_MAX_ACTIVE_CALLS=$LIMIT SIPDIAL_DIALS_PER_MINUTE=$LIMIT RUST_LOG=warn WARMUP=$WARMUP \
+      SIPDIAL_MAX_ACTIVE_CALLS=$LIMIT SIPDIAL_DIALS_PER_MINUTE=$LIMIT \
+      SIPDIAL_MAX_ACTIVE_CALLS_TOTAL=$LIMIT SIPDIAL_DIALS_PER_MINUTE_TOTAL=$LIMIT SIPDIAL_CLIENT_MAX_ACTIVE_CALLS=$LIMIT \
+      SIPDIAL_CLIENT_DIALS_PER_MINUTE=$LIMIT SIPDIAL_CLIENT_SESSIONS_PER_MINUTE=$LIMIT RUST_LOG=warn WARMUP=$WARMUP \
       REQCOST_METRICS=$METRICS env "${policy_env[@]}" \
       valgrind --tool=callgrind --callgrind-out-file="$f" --toggle-collect='*measured_requests*' \
       "$BIN/req-cost" "$form" "$route" "$N" >"$f.log" 2>&1 || { tail -20 "$f.log" >&2; die "req-cost $form $route failed"; }

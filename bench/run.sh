@@ -10,12 +10,18 @@
 #   WRK_TIMEOUT (10s), SCALE_CONCURRENCY (1000), SCALE_ROUNDS (3), DIAL_DELAY_MS (250),
 #   MINT_SECONDS (3), APP_RUST_LOG (warn), PEER_DIR (../shared/peer), OUT (target/bench),
 #   SKIP_BUILD (0), BENCH_REDIS (auto: 1 when redis-server is installed; 0 skips the Redis
-#   rows), REDIS_ONLY (0; 1 runs only the Redis rows).
+#   rows), REDIS_ONLY (0; 1 runs only the Redis rows), SESSIONS (1000: the spread rows'
+#   sessions; 0 skips those rows).
 #
 # Redis rows (docs/scale-out.md): token and dial through one axum-demo replica on Redis
 # (SIPDIAL_REDIS_URL) vs one in memory, and two replicas on one Redis (each loaded by
-# its own wrk with half the connections, summed) vs one, with redis-server's CPU and its
-# memory per stored call.
+# its own wrk with half the connections, summed) vs one, with the CPU per request of the
+# apps, the fake platform, redis-server and the whole machine, Redis's command
+# statistics per row (target/bench/commandstats/) and its memory per stored call. Three
+# dial loads: "spread" (bench/wrk/spread.lua: dials round-robin over SESSIONS sessions,
+# each call hung up again by the next request, as real traffic's calls end), and "dial"
+# (every dial into one session and never ended: the worst case, the session holding
+# every call of the run).
 #
 # Every round starts a fresh fake platform and fresh targets (so that neither the fake's
 # request log nor the apps' call stores carry over), then runs each scenario on every
@@ -176,6 +182,8 @@ app_env() {
   exec env OPENTOK_API_KEY=$API_KEY OPENTOK_API_SECRET=$API_SECRET OPENTOK_API_URL="$FAKE_URL" \
     SIP_URI="$SIP_URI_VALUE" SIP_HEADERS="$SIP_HEADERS_VALUE" SIP_USERNAME=$SIP_USER SIP_PASSWORD=$SIP_PASS \
     SIPDIAL_MAX_ACTIVE_CALLS=$LIMIT SIPDIAL_DIALS_PER_MINUTE=$LIMIT \
+    SIPDIAL_MAX_ACTIVE_CALLS_TOTAL=$LIMIT SIPDIAL_DIALS_PER_MINUTE_TOTAL=$LIMIT SIPDIAL_CLIENT_MAX_ACTIVE_CALLS=$LIMIT \
+    SIPDIAL_CLIENT_DIALS_PER_MINUTE=$LIMIT SIPDIAL_CLIENT_SESSIONS_PER_MINUTE=$LIMIT \
     SIPDIAL_ALLOW_UNSIGNED_CALLBACKS=1 \
     RUST_LOG="$APP_RUST_LOG" HOST=$HOST PORT=0 "$@"
 }
@@ -388,46 +396,79 @@ cpu_fields() {
     printf "\"app_cpu_s\":%.2f,\"fake_cpu_s\":%.2f,\"machine_cpu_s\":%.2f",(y[1]-x[1])/t,(y[2]-x[2])/t,(y[3]-x[3])/t}'
 }
 
+# Redis rows' load: "body" is a JSON body for the shared bench.lua (one session), or
+# "@spread" for bench/wrk/spread.lua (dials over the $SESSIONS_FILE sessions, each call
+# hung up again by the next request).
+wrk_env() { # body -> the env words and script for wrk
+  if [ "$1" = @spread ]; then
+    echo "WRK_SESSIONS_FILE=$SESSIONS_FILE WRK_PREFIX=/sip $ROOT/bench/wrk/spread.lua"
+  else
+    echo "WRK_METHOD=POST WRK_BODY=$1 WRK_CONTENT_TYPE=application/json WRK_AUTH= $PEER/wrk/bench.lua"
+  fi
+}
+
+# row_start / row_end: Redis's command statistics per row (CONFIG RESETSTAT before,
+# INFO commandstats after, kept in $OUT/commandstats/), for what each row cost Redis.
+row_start() { redis-cli -p "$REDIS_PORT" config resetstat >/dev/null; }
+row_end() { # name
+  mkdir -p "$OUT/commandstats"
+  redis-cli -p "$REDIS_PORT" info commandstats | tr -d '\r' >"$OUT/commandstats/$1.txt"
+}
+
+# redis_fields r0 r1 cpu0 cpu1: the CPU fields of a Redis row.
+redis_fields() {
+  echo "\"redis_cpu_s\":$(awk -v a="$1" -v b="$2" -v t="$CLK_TCK" 'BEGIN{printf "%.2f",(b-a)/t}'),$(cpu_fields "$3" "$4"),\"load1\":$(cut -d' ' -f1 /proc/loadavg)"
+}
+
 # wrk_pair round scenario conns url_a url_b body: two wrk at once, half the connections
-# each, one per replica; the rows sum their requests.
+# each, one per replica; the rows sum their requests (and dials and hang-ups).
 wrk_pair() {
-  local round=$1 scenario=$2 conns=$3 url_a=$4 url_b=$5 body=$6 half r0 r1 a b cpu0 cpu1
+  local round=$1 scenario=$2 conns=$3 url_a=$4 url_b=$5 body=$6 half r0 r1 a b cpu0 cpu1 words
   half=$((conns / 2))
+  read -r -a words <<<"$(wrk_env "$body")"
+  row_start
   r0=$(cpu_ticks "$REDIS_PID")
   cpu0=$(row_cpu "${PID_OF[redis1]}" "${PID_OF[redis2]}")
   for which in a b; do
     local url=$url_a; [ $which = b ] && url=$url_b
-    WRK_METHOD=POST WRK_BODY=$body WRK_CONTENT_TYPE=application/json WRK_AUTH="" \
-      wrk -t1 -c"$half" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" -s "$PEER/wrk/bench.lua" "$url" \
+    env "${words[@]:0:${#words[@]}-1}" \
+      wrk -t1 -c"$half" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" -s "${words[-1]}" "$url" \
       >"$LOGDIR/wrk-pair-$which.txt" 2>&1 &
     PIDS+=("$!")
   done
   wait "${PIDS[-1]}" "${PIDS[-2]}" || die "wrk failed on the replica pair"
   r1=$(cpu_ticks "$REDIS_PID")
   cpu1=$(row_cpu "${PID_OF[redis1]}" "${PID_OF[redis2]}")
+  row_end "r$round-$scenario-redis_x2-c$conns"
   a=$(sed -n 's/^WRKRESULT //p' "$LOGDIR/wrk-pair-a.txt"); b=$(sed -n 's/^WRKRESULT //p' "$LOGDIR/wrk-pair-b.txt")
   [ -n "$a" ] && [ -n "$b" ] || die "no WRKRESULT from the pair"
-  local rps
-  rps=$(node -e 'const [a,b]=process.argv.slice(1).map(JSON.parse);console.log((a.rps+b.rps).toFixed(1))' "$a" "$b")
-  emit "{\"kind\":\"redis\",\"round\":$round,\"scenario\":\"$scenario\",\"target\":\"redis_x2\",\"conns\":$conns,\"rps\":$rps,\"redis_cpu_s\":$(awk -v a="$r0" -v b="$r1" -v t="$CLK_TCK" 'BEGIN{printf "%.2f",(b-a)/t}'),$(cpu_fields "$cpu0" "$cpu1")}"
-  log "r$round $scenario redis_x2 c=$conns: $rps req/s (two replicas)"
+  local sum
+  sum=$(node -e 'const [a,b]=process.argv.slice(1).map(JSON.parse);const o={};
+    for(const k of ["requests","dials","hangups","other_answers","err_connect","err_read","err_write","err_timeout","err_status"]) if(k in a) o[k]=a[k]+b[k];
+    o.rps=+(a.rps+b.rps).toFixed(1);o.lat_p99_us=Math.max(a.lat_p99_us,b.lat_p99_us);
+    console.log(JSON.stringify(o).slice(1,-1))' "$a" "$b")
+  emit "{$sum,\"kind\":\"redis\",\"round\":$round,\"scenario\":\"$scenario\",\"target\":\"redis_x2\",\"conns\":$conns,$(redis_fields "$r0" "$r1" "$cpu0" "$cpu1")}"
+  log "r$round $scenario redis_x2 c=$conns: $(echo "$sum" | sed 's/.*"rps":\([0-9.]*\).*/\1/') req/s (two replicas)"
 }
 
 # wrk_one round scenario target conns url body: one wrk, recorded as a Redis row.
 wrk_one() {
-  local round=$1 scenario=$2 target=$3 conns=$4 url=$5 body=$6 r0 r1 line rps cpu0 cpu1 app
+  local round=$1 scenario=$2 target=$3 conns=$4 url=$5 body=$6 r0 r1 line cpu0 cpu1 app words
   app=${PID_OF[redis1]}; [ "$target" = mem ] && app=${PID_OF[mem]}
+  read -r -a words <<<"$(wrk_env "$body")"
+  row_start
   r0=$(cpu_ticks "$REDIS_PID")
   cpu0=$(row_cpu "$app")
-  WRK_METHOD=POST WRK_BODY=$body WRK_CONTENT_TYPE=application/json WRK_AUTH="" \
-    wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" -s "$PEER/wrk/bench.lua" "$url" \
+  env "${words[@]:0:${#words[@]}-1}" \
+    wrk -t"$THREADS" -c"$conns" -d"${DURATION}s" --timeout "$WRK_TIMEOUT" -s "${words[-1]}" "$url" \
     >"$LOGDIR/wrk-last.txt" 2>&1 || die "wrk failed on $target $scenario"
   r1=$(cpu_ticks "$REDIS_PID")
   cpu1=$(row_cpu "$app")
+  row_end "r$round-$scenario-$target-c$conns"
   line=$(sed -n 's/^WRKRESULT //p' "$LOGDIR/wrk-last.txt")
-  rps=$(echo "$line" | sed 's/.*"rps":\([0-9.]*\).*/\1/')
-  emit "{\"kind\":\"redis\",\"round\":$round,\"scenario\":\"$scenario\",\"target\":\"$target\",\"conns\":$conns,\"rps\":$rps,\"redis_cpu_s\":$(awk -v a="$r0" -v b="$r1" -v t="$CLK_TCK" 'BEGIN{printf "%.2f",(b-a)/t}'),$(cpu_fields "$cpu0" "$cpu1")}"
-  log "r$round $scenario $target c=$conns: $rps req/s"
+  [ -n "$line" ] || { cat "$LOGDIR/wrk-last.txt" >&2; die "no WRKRESULT from wrk"; }
+  emit "${line%\}},\"kind\":\"redis\",\"round\":$round,\"scenario\":\"$scenario\",\"target\":\"$target\",\"conns\":$conns,$(redis_fields "$r0" "$r1" "$cpu0" "$cpu1")}"
+  log "r$round $scenario $target c=$conns: $(echo "$line" | sed 's/.*"rps":\([0-9.]*\).*/\1/') req/s"
 }
 
 redis_round() {
@@ -447,6 +488,21 @@ redis_round() {
     wrk_one "$round" token redis_x1 "$c" "${URL_OF[redis1]}/sip/token" "{\"sessionId\":\"$s_r1\"}"
     wrk_pair "$round" token "$c" "${URL_OF[redis1]}/sip/token" "${URL_OF[redis2]}/sip/token" "{\"sessionId\":\"$s_r1\"}"
   done
+  # Spread: $SESSIONS sessions (one room each), every call hung up again, as real
+  # traffic's calls end; the in-memory app gets its own sessions, the replicas share
+  # theirs through Redis.
+  if [ "$SESSIONS" -gt 0 ]; then
+    SESSIONS_FILE=$WORK/sessions-mem.txt
+    node "$ROOT/bench/sessions.js" "${URL_OF[mem]}/sip" "$SESSIONS" >"$SESSIONS_FILE" || die "could not create the sessions"
+    for c in $CONNS; do wrk_one "$round" spread mem "$c" "${URL_OF[mem]}/sip/dial" @spread; done
+    SESSIONS_FILE=$WORK/sessions-redis.txt
+    node "$ROOT/bench/sessions.js" "${URL_OF[redis1]}/sip" "$SESSIONS" >"$SESSIONS_FILE" || die "could not create the sessions"
+    for c in $CONNS; do
+      wrk_one "$round" spread redis_x1 "$c" "${URL_OF[redis1]}/sip/dial" @spread
+      wrk_pair "$round" spread "$c" "${URL_OF[redis1]}/sip/dial" "${URL_OF[redis2]}/sip/dial" @spread
+    done
+  fi
+  # One session, calls never ended: the worst case (the session holds every call).
   before=$(redis-cli -p "$REDIS_PORT" info memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p')
   for c in $CONNS; do
     wrk_one "$round" dial mem "$c" "${URL_OF[mem]}/sip/dial" "{\"sessionId\":\"$s_mem\"}"
@@ -461,33 +517,9 @@ redis_round() {
   stop_pid "$REDIS_PID"; stop_pid "$FAKE_PID"
 }
 
-redis_summary() {
-  node -e '
-const fs=require("fs");const rows=fs.readFileSync(process.argv[1],"utf8").trim().split("\n").map(JSON.parse);
-const r=rows.filter(x=>x.kind==="redis");const m=rows.filter(x=>x.kind==="redis_mem");
-if(!r.length){process.exit(0)}
-const med=a=>{a=[...a].sort((x,y)=>x-y);return a.length?a[Math.floor((a.length-1)/2)]:0};
-const get=(s,t,c)=>med(r.filter(x=>x.scenario===s&&x.target===t&&x.conns===c).map(x=>x.rps));
-const cpu=(s,t,c)=>med(r.filter(x=>x.scenario===s&&x.target===t&&x.conns===c).map(x=>x.redis_cpu_s));
-console.log("\n## Redis backend (median of rounds)\n");
-console.log("| scenario | conns | in memory req/s | 1 replica on Redis req/s | ratio (target >= 0.7) | 2 replicas on Redis req/s | 2 vs 1 (target >= 1.6) | Redis CPU s (1 / 2 replicas) |");
-console.log("|---|---|---|---|---|---|---|---|");
-for(const s of ["token","dial"]) for(const c of [...new Set(r.map(x=>x.conns))]){
-  const mem=get(s,"mem",c),one=get(s,"redis_x1",c),two=get(s,"redis_x2",c);
-  console.log(`| ${s} | ${c} | ${mem.toFixed(0)} | ${one.toFixed(0)} | ${(one/mem).toFixed(2)} | ${two.toFixed(0)} | ${(two/one).toFixed(2)} | ${cpu(s,"redis_x1",c)} / ${cpu(s,"redis_x2",c)} |`);
-}
-const f=(s,t,c,k)=>med(r.filter(x=>x.scenario===s&&x.target===t&&x.conns===c).map(x=>x[k]??0)).toFixed(2);
-console.log(`\nCPU seconds per ${process.argv[2]} s row (median of rounds; the machine has ${process.argv[3]} cores, so ${(process.argv[2]*process.argv[3]).toFixed(0)} s is all of it):\n`);
-console.log("| scenario | conns | target | app(s) | fake platform | redis-server | whole machine busy |");
-console.log("|---|---|---|---|---|---|---|");
-for(const s of ["token","dial"]) for(const c of [...new Set(r.map(x=>x.conns))]) for(const t of ["mem","redis_x1","redis_x2"])
-  console.log(`| ${s} | ${c} | ${t} | ${f(s,t,c,"app_cpu_s")} | ${f(s,t,c,"fake_cpu_s")} | ${f(s,t,c,"redis_cpu_s")} | ${f(s,t,c,"machine_cpu_s")} |`);
-for(const x of m) console.log(`\nRound ${x.round}: ${x.calls} calls stored in one session, ${x.bytes_per_call} bytes of Redis memory per stored call (used_memory delta ${x.used_memory_delta}), redis-server RSS ${x.redis_rss_kb} KiB.`);
-' "$RESULTS" "$DURATION" "$(nproc)"
-}
-
 # ---------------------------------------------------------------- main
 BENCH_REDIS=${BENCH_REDIS:-auto}
+SESSIONS=${SESSIONS:-1000}
 REDIS_ONLY=${REDIS_ONLY:-0}
 if [ "$BENCH_REDIS" = auto ]; then
   if command -v redis-server >/dev/null && command -v redis-cli >/dev/null; then BENCH_REDIS=1; else BENCH_REDIS=0; fi
@@ -521,9 +553,9 @@ fi
 echo "uptime_end=$(uptime)" >>"$OUT/env.txt"
 
 if [ "$REDIS_ONLY" = 1 ]; then
-  redis_summary >"$OUT/results.md"
+  node "$ROOT/bench/summarize.js" "$OUT" --redis-only >"$OUT/results.md"
 else
-  { node "$ROOT/bench/summarize.js" "$OUT"; redis_summary; } >"$OUT/results.md"
+  node "$ROOT/bench/summarize.js" "$OUT" >"$OUT/results.md"
 fi
 cat "$OUT/results.md"
 log "done: $OUT/results.md"

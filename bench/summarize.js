@@ -6,7 +6,8 @@ const fs = require('fs');
 const path = require('path');
 
 const dir = process.argv[2];
-if (!dir) { console.error('usage: node summarize.js OUTDIR'); process.exit(2); }
+const redisOnly = process.argv.includes('--redis-only');
+if (!dir) { console.error('usage: node summarize.js OUTDIR [--redis-only]'); process.exit(2); }
 const rows = fs.readFileSync(path.join(dir, 'results.jsonl'), 'utf8')
   .split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const env = fs.existsSync(path.join(dir, 'env.txt')) ? fs.readFileSync(path.join(dir, 'env.txt'), 'utf8').trim() : '';
@@ -146,4 +147,69 @@ out.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
 for (const r of scale) {
   out.push(`| ${names[r.target]} | ${r.round} | ${r.requests} | ${r.delay_ms} | ${r.ok} | ${r.errors}${r.error_statuses.length ? ` (${r.error_statuses.join(',')})` : ''} | ${r.wall_ms} | ${r.p50_ms} | ${r.p99_ms} | ${r.max_ms} | ${mib(r.target_rss_kib)} | ${mib(r.target_hwm_kib)} |`);
 }
+if (redisOnly) out.length = 0;
+out.push(...redisSection());
 console.log(out.join('\n'));
+
+// The Redis rows (bench/run.sh, docs/scale-out.md): throughput, and the CPU each
+// process spent per request (per dial for the spread rows, each dial with its hang-up),
+// which a loaded 2-core machine moves far less than req/s.
+function redisSection() {
+  const r = rows.filter((x) => x.kind === 'redis');
+  if (!r.length) return [];
+  const o = [];
+  const nproc = Number((env.match(/^nproc=(\d+)/m) || [])[1]) || NaN;
+  const rconns = [...new Set(r.map((x) => x.conns))].sort((a, b) => a - b);
+  const pick = (s, t, c) => r.filter((x) => x.scenario === s && x.target === t && x.conns === c);
+  // Units of work of a row: dials for the spread rows (each with its hang-up), else requests.
+  const units = (x) => (x.scenario === 'spread' ? x.dials : x.requests);
+  const perUnit = (g, k) => median(g.map((x) => (x[k] * 1e6) / Math.max(1, units(x))));
+  const rate = (g) => median(g.map((x) => units(x) / x.duration_s || x.rps));
+  const errsOf = (g) => g.reduce((a, x) => a + (x.err_connect + x.err_read + x.err_write + x.err_timeout + x.err_status || 0) + (x.other_answers || 0), 0);
+  const scen = { token: 'POST /sip/token, one session', spread: `dial + hang-up, spread over the sessions (per dial)`, dial: 'POST /sip/dial, one session, calls never end (worst case)' };
+  const tname = { mem: 'in memory', redis_x1: '1 replica on Redis', redis_x2: '2 replicas on Redis' };
+  o.push('');
+  o.push('## Redis backend (medians of rounds)');
+  o.push('');
+  o.push(`Per row: ${r[0] && r.find((x) => x.duration_s) ? Math.round(r.find((x) => x.duration_s).duration_s) : '?'} s of wrk; CPU in µs per request (spread rows: per dial, its hang-up included), from /proc of the app(s), the fake platform and redis-server, and the whole machine's busy time (${nproc} cores). "errors" counts socket errors and unexpected answers.`);
+  o.push('');
+  o.push('| load | conns | target | per s | app µs | fake µs | redis-server µs | machine µs | errors | load1 |');
+  o.push('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const s of ['token', 'spread', 'dial']) for (const c of rconns) for (const t of ['mem', 'redis_x1', 'redis_x2']) {
+    const g = pick(s, t, c);
+    if (!g.length) continue;
+    o.push(`| ${scen[s]} | ${c} | ${tname[t]} | ${fmt0(rate(g))} | ${perUnit(g, 'app_cpu_s').toFixed(0)} | ${perUnit(g, 'fake_cpu_s').toFixed(0)} | ${perUnit(g, 'redis_cpu_s').toFixed(0)} | ${perUnit(g, 'machine_cpu_s').toFixed(0)} | ${fmt0(errsOf(g))} | ${median(g.map((x) => x.load1)).toFixed(1)} |`);
+  }
+  const goals = [];
+  const goal = (what, value, op, want, f = ratio) => {
+    const ok = Number.isFinite(value) && (op === '>=' ? value >= want : value <= want);
+    goals.push(`| ${what} | ${f(value)} | ${op} ${f(want)} | ${ok ? 'PASS' : '**MISS**'} |`);
+  };
+  const us = (x) => (Number.isFinite(x) ? `${x.toFixed(0)} µs` : 'n/a');
+  for (const c of rconns) {
+    for (const s of ['spread', 'dial']) {
+      const m = pick(s, 'mem', c), one = pick(s, 'redis_x1', c), two = pick(s, 'redis_x2', c);
+      if (!m.length || !one.length) continue;
+      goal(`${s}: 1 replica on Redis ÷ in memory, per s (c=${c})`, rate(one) / rate(m), '>=', 0.7);
+      goal(`${s}: app CPU per dial, Redis ÷ in memory (c=${c})`, perUnit(one, 'app_cpu_s') / perUnit(m, 'app_cpu_s'), '<=', 1.3);
+      goal(`${s}: redis-server CPU per dial (c=${c})`, perUnit(one, 'redis_cpu_s'), '<=', 50, us);
+      if (two.length) {
+        goal(`${s}: 2 replicas ÷ 1, per s (c=${c}; needs free cores)`, rate(two) / rate(one), '>=', 1.6);
+        goal(`${s}: 2 replicas' app CPU per dial (summed) ÷ 1 replica's (c=${c})`, perUnit(two, 'app_cpu_s') / perUnit(one, 'app_cpu_s'), '<=', 1.1);
+      }
+    }
+    const km = pick('token', 'mem', c), k1 = pick('token', 'redis_x1', c);
+    if (km.length && k1.length) goal(`token: 1 replica on Redis ÷ in memory, per s (c=${c})`, rate(k1) / rate(km), '>=', 0.9);
+  }
+  o.push('');
+  o.push('| Redis goal (issue 24) | measured | required | |');
+  o.push('|---|---:|---:|---|');
+  o.push(...goals);
+  for (const x of rows.filter((y) => y.kind === 'redis_mem')) {
+    o.push('');
+    o.push(`Round ${x.round}: ${fmt0(x.calls)} calls stored in one session, ${fmt0(x.bytes_per_call)} bytes of Redis memory per stored call (used_memory delta ${fmt0(x.used_memory_delta)}), redis-server RSS ${mib(x.redis_rss_kb)} MiB.`);
+  }
+  o.push('');
+  o.push("Redis's command statistics per row (calls and µs per command, scripts' own commands included): `target/bench/commandstats/`.");
+  return o;
+}

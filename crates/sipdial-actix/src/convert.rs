@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use http::StatusCode;
 use http_body_util::BodyDataStream;
 use sipdial_core::ResponseBody;
-use sipdial_core::api::{ApiError, MountPath};
+use sipdial_core::api::{ApiError, ClientAddr, MountPath, Principal};
 
 use crate::body::RequestBody;
 
@@ -61,6 +61,17 @@ pub(crate) fn request(
     *converted.method_mut() = method;
     *converted.uri_mut() = uri;
     converted.extensions_mut().insert(mount);
+    // The peer, for the per-client limits of anonymous requests, and the user a host's
+    // middleware put in Actix's own extensions (they do not cross otherwise).
+    if let Some(peer) = req.peer_addr() {
+        converted.extensions_mut().insert(ClientAddr(peer));
+    }
+    if let Some(user) = actix_web::HttpMessage::extensions(req)
+        .get::<Principal>()
+        .cloned()
+    {
+        converted.extensions_mut().insert(user);
+    }
     *converted.version_mut() = version(req.version());
     let headers = converted.headers_mut();
     headers.reserve(req.headers().len());

@@ -2,6 +2,7 @@
 //! host `App` with its own `app_data`, routes and default service.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 
@@ -15,8 +16,8 @@ use bytes::Bytes;
 use futures_util::{Stream, stream};
 use sipdial_core::SipDialApi;
 use sipdial_core::testing::{
-    Http1Client, HttpIntegration, StreamingIntegration, TestBody, TestRequest, TestResponse,
-    TestStream, host, run_sse_suite, run_suite, run_suite_report,
+    self, HttpIntegration, ServedForm, StopServer, StreamingIntegration, TestBody, TestRequest,
+    TestResponse, TestStream, host, run_sse_suite, run_suite, run_suite_report,
 };
 
 /// The host's own `app_data`.
@@ -203,20 +204,10 @@ impl StreamingIntegration for Configured {
 /// The scope in a real `HttpServer` on a socket: a client that goes away is a closed
 /// TCP connection, and the body crosses Actix's HTTP/1 dispatcher, which must stream
 /// it (a buffered event stream would never deliver its first event).
-struct Served {
-    client: Http1Client,
-    handle: actix_web::dev::ServerHandle,
-}
+struct OnSocket;
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        actix_web::rt::spawn(async move { handle.stop(false).await });
-    }
-}
-
-impl HttpIntegration for Served {
-    async fn build(api: SipDialApi) -> Self {
+impl ServedForm for OnSocket {
+    async fn serve(api: SipDialApi) -> (SocketAddr, StopServer) {
         let server = actix_web::HttpServer::new(move || {
             host_app()
                 .service(sipdial_actix::scope(api.clone()))
@@ -229,26 +220,14 @@ impl HttpIntegration for Served {
         let server = server.run();
         let handle = server.handle();
         actix_web::rt::spawn(server);
-        Served {
-            client: Http1Client::new(addr),
-            handle,
-        }
-    }
-
-    fn wraps_host_app(&self) -> bool {
-        true
-    }
-
-    async fn send(&self, request: TestRequest) -> TestResponse {
-        self.client.send(request).await
+        let stop = move || {
+            actix_web::rt::spawn(async move { handle.stop(false).await });
+        };
+        (addr, Box::new(stop))
     }
 }
 
-impl StreamingIntegration for Served {
-    async fn open(&self, request: TestRequest) -> TestStream {
-        self.client.open(request).await
-    }
-}
+type Served = testing::Served<OnSocket>;
 
 #[actix_web::test]
 async fn actix_scope_streams_events() {

@@ -8,9 +8,11 @@
 
 use std::task::{Context, Poll};
 
-use axum::extract::OriginalUri;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, OriginalUri};
 use sipdial_core::SipDialService;
-use sipdial_core::api::MountPath;
+use sipdial_core::api::{ClientAddr, MountPath};
 use tower_service::Service;
 
 /// [`SipDialService`] with the mount learned from the request.
@@ -30,6 +32,14 @@ where
     }
 
     fn call(&mut self, mut req: axum::http::Request<B>) -> Self::Future {
+        // The peer, for the per-client limits of anonymous requests: present when the
+        // host serves with `into_make_service_with_connect_info::<SocketAddr>()`.
+        if req.extensions().get::<ClientAddr>().is_none()
+            && let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>()
+        {
+            let peer = *peer;
+            req.extensions_mut().insert(ClientAddr(peer));
+        }
         if let Some(OriginalUri(original)) = req.extensions().get::<OriginalUri>() {
             // Merged at the top (nothing stripped) the mount is the root, which is also
             // what the core reads when no mount is given: skip building one per

@@ -7,10 +7,11 @@ use axum::extract::{OriginalUri, State};
 use axum::http::Method;
 use axum::routing::get;
 use sipdial_core::testing::{
-    Http1Client, HttpIntegration, StreamingIntegration, TestRequest, TestResponse, TestStream,
-    host, run_sse_suite, run_suite, run_suite_report,
+    self, HttpIntegration, ServedForm, StopServer, StreamingIntegration, TestRequest, TestResponse,
+    TestStream, host, run_sse_suite, run_suite, run_suite_report,
 };
 use sipdial_core::{SipDialApi, SipDialService};
+use std::net::SocketAddr;
 use tower::ServiceExt;
 
 /// The host's own state, to show the API router does not need (or fix) it.
@@ -103,47 +104,28 @@ impl StreamingIntegration for Layered {
 
 /// The merged router served by `axum::serve` on a real socket, so a client that goes
 /// away is a closed TCP connection, and every answer crosses hyper.
-struct Served {
-    client: Http1Client,
-    server: tokio::task::JoinHandle<()>,
-}
+struct OnSocket;
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-impl HttpIntegration for Served {
-    async fn build(api: SipDialApi) -> Self {
+impl ServedForm for OnSocket {
+    async fn serve(api: SipDialApi) -> (SocketAddr, StopServer) {
         let Merged(app) = Merged::build(api).await;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("local addr");
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("axum serve");
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .expect("axum serve");
         });
-        Served {
-            client: Http1Client::new(addr),
-            server,
-        }
-    }
-
-    fn wraps_host_app(&self) -> bool {
-        true
-    }
-
-    async fn send(&self, request: TestRequest) -> TestResponse {
-        self.client.send(request).await
+        (addr, Box::new(move || server.abort()))
     }
 }
 
-impl StreamingIntegration for Served {
-    async fn open(&self, request: TestRequest) -> TestStream {
-        self.client.open(request).await
-    }
-}
+type Served = testing::Served<OnSocket>;
 
 #[tokio::test]
 async fn axum_router_streams_events() {

@@ -116,6 +116,8 @@ async fn a_placed_call_that_cannot_be_recorded_is_hung_up_and_named() {
         .send(Method::POST, "/sip/dial", Some(json!({ "sessionId": s })))
         .await;
     assert_eq!(res.assert_error(503), "store_unavailable");
+    let tried = usize::MAX - store.failing_inserts.load(Ordering::SeqCst);
+    assert_eq!(tried, 4, "recorded in four attempts before giving up");
     assert!(res.message().contains("connection"), "{}", res.message());
     assert!(res.message().contains("hung up"), "{}", res.message());
     assert_eq!(f.fake.count(Operation::Dial), 1);

@@ -224,7 +224,8 @@ fn the_poller_stops_with_the_api() {
 async fn ended_calls_keep_no_timers() {
     let timers = Arc::new(InMemoryCallTimers::new());
     let (f, _) = timed(Duration::from_secs(2), |b| {
-        b.default_ring_timeout(Duration::from_secs(30))
+        many_clients(b)
+            .default_ring_timeout(Duration::from_secs(30))
             .default_max_duration(Duration::from_secs(60))
             .max_active_calls_per_session(50)
             .dials_per_minute(100)

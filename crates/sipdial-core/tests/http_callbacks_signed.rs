@@ -227,13 +227,44 @@ async fn each_bad_signature_is_refused_with_its_reason() {
 }
 
 #[tokio::test]
-async fn without_a_secret_unsigned_callbacks_are_accepted() {
-    let f = fixture();
+async fn without_a_secret_unsigned_callbacks_are_refused_unless_accepted() {
+    // No secret and no opt-in: a forged delivery changes nothing.
+    let fake = http_support::fake();
+    let f = Fixture {
+        api: builder_without_secret(fake.clone()).build().unwrap(),
+        fake,
+    };
+    let s = f.session("r").await;
+    let call = f.dial(&s).await;
+    let res = deliver(&f, &body_for(&call, &s), None).await;
+    assert_eq!(res.assert_error(401), "callbacks_unsigned");
+    assert!(res.headers.contains_key(header::WWW_AUTHENTICATE));
+    assert_eq!(state(&f, &call).await, "dialing");
+
+    // Opted in: applied, and the hook learns the change was not verified.
+    let causes = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = causes.clone();
+    let fake = http_support::fake();
+    let f = Fixture {
+        api: builder_without_secret(fake.clone())
+            .accept_unsigned_callbacks()
+            .on_call_event(std::sync::Arc::new(move |e| {
+                seen.lock().unwrap().push(e.cause.is_verified());
+            }))
+            .build()
+            .unwrap(),
+        fake,
+    };
     let s = f.session("r").await;
     let call = f.dial(&s).await;
     let res = deliver(&f, &body_for(&call, &s), None).await;
     assert_eq!(res.status, 200);
     assert_eq!(state(&f, &call).await, "ringing");
+    assert_eq!(
+        *causes.lock().unwrap(),
+        [true, false],
+        "dialled, then unverified"
+    );
 }
 
 #[test]

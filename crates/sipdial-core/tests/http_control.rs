@@ -153,6 +153,7 @@ async fn an_answer_reported_in_process_plays_the_digits_once() {
             .build(),
     );
     let api = SipDialApi::builder(fake.clone() as Arc<dyn SipDialer>)
+        .anonymous()
         .target(
             SipTarget::new("bridge", SipUri::new("sip:bridge@pbx.example.com").unwrap())
                 .dtmf_after_answer(Dtmf::new("123p4#").unwrap()),

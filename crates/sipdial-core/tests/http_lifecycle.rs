@@ -296,7 +296,8 @@ async fn unknown_events_fields_and_calls_are_accepted_and_ignored() {
 
 #[tokio::test]
 async fn calls_we_did_not_place_are_recorded_only_on_opt_in_and_in_known_sessions() {
-    let f = fixture_with(|b| b.record_unknown_calls(true));
+    // Unsigned callbacks: only a verified one may make a session known.
+    let f = fixture_unsigned(|b| b.record_unknown_calls(true));
     let s = f.session("r").await;
     let foreign = json!({ "id": "sdk-call", "connectionId": "sdk-conn" });
     assert_eq!(

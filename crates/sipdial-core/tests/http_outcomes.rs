@@ -51,7 +51,11 @@ async fn get_call(f: &Fixture, call: &Value) -> Value {
 
 #[tokio::test]
 async fn the_platforms_codes_become_outcomes() {
-    let f = fixture_with(|b| b.max_active_calls_per_session(20).dials_per_minute(100));
+    let f = fixture_with(|b| {
+        many_clients(b)
+            .max_active_calls_per_session(20)
+            .dials_per_minute(100)
+    });
     let s = f.session("r").await;
     for (code, answered, want) in [
         ("486", false, "busy"),
@@ -88,7 +92,11 @@ async fn the_platforms_codes_become_outcomes() {
 
 #[tokio::test]
 async fn connection_events_and_our_hang_up_decide_or_guess() {
-    let f = fixture_with(|b| b.max_active_calls_per_session(20).dials_per_minute(100));
+    let f = fixture_with(|b| {
+        many_clients(b)
+            .max_active_calls_per_session(20)
+            .dials_per_minute(100)
+    });
     let s = f.session("r").await;
 
     // Our hang-up before the answer: canceled, and the platform's 700 keeps it so.

@@ -322,9 +322,29 @@ async fn concurrent_dials_cannot_overshoot_the_active_limit() {
 }
 
 #[test]
+fn build_refuses_to_guess_who_may_use_the_api() {
+    // Neither an authorizer nor anonymous mode: no API, and the error names both.
+    let err = SipDialApi::builder(fake()).build().unwrap_err();
+    assert_eq!(err, ApiConfigError::NoAuthorizer);
+    let text = err.to_string();
+    assert!(
+        text.contains(".authorizer(") && text.contains(".anonymous()"),
+        "{text}"
+    );
+    assert!(SipDialApi::builder(fake()).anonymous().build().is_ok());
+    let rules = sipdial_core::api::SafeDefaults;
+    assert!(
+        SipDialApi::builder(fake())
+            .authorizer(std::sync::Arc::new(rules))
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
 fn build_refuses_bad_configuration() {
     let fake = fake();
-    let b = || SipDialApi::builder(fake.clone());
+    let b = || SipDialApi::builder(fake.clone()).anonymous();
     let err = |r: Result<SipDialApi, ApiConfigError>| r.unwrap_err();
     assert!(matches!(
         err(b()
@@ -377,4 +397,60 @@ fn build_refuses_bad_configuration() {
     let api = b().prefix("/voice/").build().unwrap();
     assert_eq!(api.prefix(), "/voice");
     assert!(api.serves("/voice") && api.serves("/voice/dial") && !api.serves("/voicemail"));
+}
+
+/// A host authorizer reads the user its own login middleware put in the request (a
+/// `Principal` extension) together with the room sipdial looked up, without the host
+/// wiring the store.
+#[tokio::test]
+async fn a_host_principal_and_the_room_reach_its_authorizer() {
+    struct TeamRooms(std::sync::Mutex<Vec<(String, Option<String>)>>);
+    #[async_trait]
+    impl Authorizer for TeamRooms {
+        async fn authorize(&self, head: &http::request::Parts, action: &Action) -> Decision {
+            let Some(user) = head.extensions.get::<sipdial_core::api::Principal>() else {
+                return Decision::Unauthenticated;
+            };
+            let room = action.room().map(|r| r.as_str().to_owned());
+            self.0
+                .lock()
+                .unwrap()
+                .push((user.subject().to_owned(), room.clone()));
+            match room {
+                Some(r) if r == format!("team-{}", user.subject()) => Decision::Allow,
+                _ => Decision::NotFound,
+            }
+        }
+    }
+    let seen = Arc::new(TeamRooms(Default::default()));
+    let anon = fixture();
+    let session = anon.session("team-ann").await;
+    let call = anon.dial(&session).await;
+    let id = call["id"].as_str().unwrap().to_owned();
+    let api = builder(&anon.fake)
+        .store(Arc::clone(anon.api.store()))
+        .authorizer(Arc::clone(&seen) as Arc<dyn Authorizer>)
+        .build()
+        .unwrap();
+    let as_user = |user: Option<&str>| {
+        let mut req = request(Method::GET, &format!("/sip/calls/{id}"), None);
+        if let Some(u) = user {
+            req.extensions_mut()
+                .insert(sipdial_core::api::Principal::new(u).unwrap());
+        }
+        req
+    };
+    assert_eq!(send_req(&api, as_user(Some("ann"))).await.status, 200);
+    let bob = send_req(&api, as_user(Some("bob"))).await;
+    assert_eq!(bob.code(), "call_not_found");
+    let nobody = send_req(&api, as_user(None)).await;
+    nobody.assert_error(401);
+    assert_eq!(nobody.code(), "unauthenticated");
+    assert_eq!(
+        *seen.0.lock().unwrap(),
+        vec![
+            ("ann".to_owned(), Some("team-ann".to_owned())),
+            ("bob".to_owned(), Some("team-ann".to_owned())),
+        ]
+    );
 }

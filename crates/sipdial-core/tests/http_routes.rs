@@ -270,6 +270,7 @@ async fn dial_picks_a_named_target_and_refuses_unknown_ones() {
 async fn dial_without_target_needs_a_default() {
     let fake = fake();
     let api = sipdial_core::SipDialApi::builder(fake.clone())
+        .anonymous()
         .target(sipdial_core::api::SipTarget::parse(
             "a",
             "sip:a@x.example.com",
@@ -347,6 +348,7 @@ async fn custom_uri_only_through_the_allow_list_and_never_with_credentials() {
 async fn custom_uri_is_refused_without_an_allow_list() {
     let fake = fake();
     let api = sipdial_core::SipDialApi::builder(fake.clone())
+        .anonymous()
         .build()
         .unwrap();
     let sid = send(&api, Method::POST, "/sip/session", None).await.json()["sessionId"].clone();

@@ -13,6 +13,7 @@
 //! use sipdial_opentok::webhooks::ReqwestTransport;
 //!
 //! let api = sipdial_core::SipDialApi::builder(dialer)
+//!     .anonymous()
 //!     .status_webhook(StatusWebhook::new("https://hooks.example.com/sip", "a-secret-of-16+-chars"))
 //!     .webhook_transport(Arc::new(ReqwestTransport::new()?))
 //!     .build()?;
@@ -74,7 +75,7 @@ impl WebhookTransport for ReqwestTransport {
     async fn post(
         &self,
         request: WebhookRequest,
-    ) -> Result<reqwest::StatusCode, WebhookTransportError> {
+    ) -> Result<http::Response<()>, WebhookTransportError> {
         let response = self
             .client
             .post(&request.url)
@@ -83,7 +84,8 @@ impl WebhookTransport for ReqwestTransport {
             .send()
             .await
             .map_err(classify)?;
-        Ok(response.status())
+        // The status and headers; the body is never read.
+        Ok(http::Response::from(response).map(drop))
     }
 }
 

@@ -18,6 +18,7 @@ use support::*;
 
 fn builder() -> sipdial_core::SipDialApiBuilder {
     SipDialApi::builder(Arc::new(FakeDialer::new()))
+        .anonymous()
         .target(SipTarget::parse("desk", "sip:desk@pbx.example.com"))
         .webhook_transport(Arc::new(ReqwestTransport::new().unwrap()))
 }
@@ -37,6 +38,7 @@ fn bad_webhooks_are_typed_configuration_errors() {
     );
     assert!(!short.to_string().contains("fifteen"), "{short}");
     let target = SipDialApi::builder(Arc::new(FakeDialer::new()))
+        .anonymous()
         .target(
             SipTarget::parse("desk", "sip:desk@pbx.example.com")
                 .status_webhook(StatusWebhook::new("https://hooks.example/sip", "short")),
@@ -57,6 +59,7 @@ fn bad_webhooks_are_typed_configuration_errors() {
         "{url:?}"
     );
     let no_transport = SipDialApi::builder(Arc::new(FakeDialer::new()))
+        .anonymous()
         .status_webhook(StatusWebhook::new("https://hooks.example/sip", SECRET))
         .build()
         .unwrap_err();
@@ -72,6 +75,7 @@ async fn a_targets_own_webhook_replaces_the_global_one_for_its_calls() {
     let own = Receiver::start().await;
     let own_secret = "the-desk-targets-own-secret";
     let api = SipDialApi::builder(Arc::new(FakeDialer::new()))
+        .anonymous()
         .target(
             SipTarget::parse("desk", "sip:desk@pbx.example.com")
                 .status_webhook(StatusWebhook::new(own.url(), own_secret)),

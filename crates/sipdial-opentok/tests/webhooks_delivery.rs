@@ -108,6 +108,33 @@ async fn a_5xx_and_a_timeout_are_retried_with_backoff_until_accepted() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_after_paces_the_next_attempt_up_to_the_longest_backoff() {
+    let rx = Receiver::start().await;
+    rx.reply(&[
+        Reply::RetryAfter(503, 1),
+        Reply::RetryAfter(429, 3600),
+        Reply::Status(200),
+    ]);
+    // Backoff alone would wait 50-80 ms, then 100-160 ms.
+    let retry = WebhookRetry::new(5, Duration::from_millis(50), Duration::from_millis(1500));
+    let api = api(&rx, TIMEOUT, retry, None);
+    let s = session(&api, "retry-after").await;
+    dial(&api, &s).await;
+    rx.wait_for(WITHIN, |r| r.iter().any(|r| r.status == 200))
+        .await;
+    let got = rx.received();
+    let statuses: Vec<u16> = got.iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![503, 429, 200]);
+    let (first, second) = (got[1].at - got[0].at, got[2].at - got[1].at);
+    assert!(first >= Duration::from_secs(1), "{first:?}");
+    assert!(first < Duration::from_millis(1400), "{first:?}");
+    // An hour is more than the longest backoff: that is waited instead.
+    assert!(second >= Duration::from_millis(1500), "{second:?}");
+    assert!(second < Duration::from_secs(3), "{second:?}");
+    assert_eq!(api.webhook_stats().delivered, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_400_is_not_retried_and_the_next_change_still_goes() {
     let rx = Receiver::start().await;
     rx.reply(&[Reply::Status(400)]);

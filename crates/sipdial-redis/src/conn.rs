@@ -96,5 +96,15 @@ impl Redis {
 
 /// A script with the shared Lua helpers in front.
 pub(crate) fn script(body: &str) -> Script {
-    Script::new(&format!("{}\n{body}", include_str!("lua/common.lua")))
+    script_with(&[body])
+}
+
+/// A script of `parts` (function libraries, then the body), the shared helpers in front.
+pub(crate) fn script_with(parts: &[&str]) -> Script {
+    let mut text = include_str!("lua/common.lua").to_owned();
+    for part in parts {
+        text.push('\n');
+        text.push_str(part);
+    }
+    Script::new(&text)
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use redis::aio::ConnectionManager;
-use sipdial_core::api::{Backend, EventLog, ParkedEvents};
+use sipdial_core::api::{Backend, CallTimers, EventLog, ParkedEvents};
 
 pub use deliveries::{RedisDedupe, RedisParked};
 pub use events::RedisEventLog;
@@ -197,11 +197,13 @@ impl RedisBackend {
 impl From<RedisBackend> for Backend {
     /// The parts as the API holds them; the store records each dial (its record, dial
     /// slot, stream entry and parked events) in one script for as long as the API
-    /// uses exactly this event log and these parked events.
+    /// uses exactly this event log and these parked events, and sets the dial's first
+    /// timers in that script for as long as it uses exactly these timers.
     fn from(b: RedisBackend) -> Self {
         let events: Arc<dyn EventLog> = Arc::new(b.events.clone());
         let parked: Arc<dyn ParkedEvents> = Arc::new(b.parked);
-        let store = b.store.fused_with(b.events, &events, &parked);
+        let timers: Arc<dyn CallTimers> = Arc::new(b.timers);
+        let store = b.store.fused_with(b.events, &events, &parked, &timers);
         let mut backend = Backend::new(
             Arc::new(store),
             Arc::new(b.limits),
@@ -209,7 +211,7 @@ impl From<RedisBackend> for Backend {
             parked,
             events,
         )
-        .with_timers(Arc::new(b.timers))
+        .with_timers(timers)
         .with_webhook_outbox(b.webhooks);
         backend.pending_dtmf = Arc::new(b.pending_dtmf);
         backend

@@ -13,14 +13,15 @@ use async_trait::async_trait;
 use redis::Script;
 use sipdial_core::api::dial_record::{keep_earlier_progress, record_dialed_separately};
 use sipdial_core::api::{
-    CallRecord, CallState, CallStore, CallUpdate, DialRecorded, DialRecording, DialTicket, EventId,
-    EventLog, MAX_ENDED_CALLS_PER_SESSION, ParkedEvents, StoreError, Updated,
+    CallRecord, CallState, CallStore, CallTimers, CallUpdate, DialRecorded, DialRecording,
+    DialTicket, EventId, EventLog, MAX_ENDED_CALLS_PER_SESSION, ParkedEvents, StoreError, Updated,
 };
 use sipdial_core::{CallId, ConnectionId, PlatformEvent, Room, SessionId};
 
-use crate::conn::{Redis, script};
+use crate::conn::{Redis, script, script_with};
 use crate::deliveries::parked_keys;
 use crate::events::RedisEventLog;
+use crate::timers::{SCHEDULE_LIB, schedule_args};
 
 /// Compare-and-set attempts before an update gives up (only under heavy contention on
 /// one call).
@@ -36,13 +37,16 @@ struct Scripts {
     release_claim: Script,
 }
 
-/// The event log and parked events of the same backend as the store, as the API holds
-/// them: a dial is recorded in one script only for exactly these (a host that swapped
-/// one of them gets the separate calls, which write where it asked).
+/// The event log, parked events and call timers of the same backend as the store, as
+/// the API holds them: a dial is recorded in one script only for exactly these log and
+/// parked events (a host that swapped one of them gets the separate calls, which write
+/// where it asked), and its first timers are set in that script only for exactly these
+/// timers (else the API sets them through its own).
 struct Fused {
     log: RedisEventLog,
     events: Weak<dyn EventLog>,
     parked: Weak<dyn ParkedEvents>,
+    timers: Weak<dyn CallTimers>,
 }
 
 impl Fused {
@@ -51,6 +55,11 @@ impl Fused {
     fn serves(&self, dial: &DialRecording<'_>) -> bool {
         std::ptr::addr_eq(self.events.as_ptr(), dial.events as *const dyn EventLog)
             && std::ptr::addr_eq(self.parked.as_ptr(), dial.parked as *const dyn ParkedEvents)
+    }
+
+    /// Whether `dial`'s timers are these (the backend's own, on the same Redis).
+    fn sets_timers(&self, dial: &DialRecording<'_>) -> bool {
+        std::ptr::addr_eq(self.timers.as_ptr(), dial.timers as *const dyn CallTimers)
     }
 }
 
@@ -84,13 +93,29 @@ fn encode(call: &CallRecord) -> Result<String, StoreError> {
         .map_err(|e| StoreError::new(format!("a call could not be encoded: {e}")))
 }
 
+/// `1` or `0`, as the scripts read a flag.
+fn flag(on: bool) -> u8 {
+    u8::from(on)
+}
+
+/// The record's id, session, connection and whether it has ended, as the scripts'
+/// last arguments: they index the call by them without decoding its JSON (a decode
+/// costs Redis more than the commands it saves).
+fn ids(inv: &mut redis::ScriptInvocation<'_>, call: &CallRecord) {
+    inv.arg(call.id.as_str())
+        .arg(call.session_id.as_str())
+        .arg(call.connection_id.as_str())
+        .arg(flag(call.state == CallState::Ended));
+}
+
 impl RedisCallStore {
     pub(crate) fn new(redis: Redis) -> Self {
         Self {
             redis,
             scripts: Arc::new(Scripts {
                 insert_call: script(include_str!("lua/insert_call.lua")),
-                record_dialed: script(include_str!("lua/record_dialed.lua")),
+                // The timers' schedule composed in (their code, not the store's).
+                record_dialed: script_with(&[SCHEDULE_LIB, include_str!("lua/record_dialed.lua")]),
                 update_call: script(include_str!("lua/update_call.lua")),
                 session_calls: script(include_str!("lua/session_calls.lua")),
                 call_by_connection: script(include_str!("lua/call_by_connection.lua")),
@@ -103,17 +128,20 @@ impl RedisCallStore {
 
     /// This store, recording dials in one script when the API's event log and parked
     /// events are exactly `events` and `parked` (the backend's own, `log` and its
-    /// parked events, as the API holds them).
+    /// parked events, as the API holds them), and setting their first timers in it when
+    /// the API's timers are exactly `timers`.
     pub(crate) fn fused_with(
         mut self,
         log: RedisEventLog,
         events: &Arc<dyn EventLog>,
         parked: &Arc<dyn ParkedEvents>,
+        timers: &Arc<dyn CallTimers>,
     ) -> Self {
         self.fused = Some(Arc::new(Fused {
             log,
             events: Arc::downgrade(events),
             parked: Arc::downgrade(parked),
+            timers: Arc::downgrade(timers),
         }));
         self
     }
@@ -129,6 +157,11 @@ impl RedisCallStore {
         let (by_call, by_conn) = parked_keys(&self.redis, &dial.call.id, &dial.call.connection_id);
         let mut call = dial.call.clone();
         let mut expected = String::new();
+        let timer_ops = if fused.sets_timers(&dial) {
+            dial.timer_ops
+        } else {
+            &[]
+        };
         for _ in 0..CAS_ATTEMPTS {
             let mut inv = self.scripts.record_dialed.prepare_invoke();
             inv.arg(self.prefix())
@@ -141,7 +174,9 @@ impl RedisCallStore {
                 .arg(self.redis.opts.stream_len)
                 .arg(&by_call)
                 .arg(&by_conn);
-            let (done, text, parked): (i64, String, Vec<String>) =
+            ids(&mut inv, &call);
+            schedule_args(&mut inv, timer_ops);
+            let (done, text, parked, timers_set): (i64, String, Vec<String>, i64) =
                 self.redis.run("record dialed call", &inv).await?;
             if done == 1 {
                 fused.log.wake(&call.session_id);
@@ -152,7 +187,12 @@ impl RedisCallStore {
                     .filter_map(|j| PlatformEvent::from_callback_json(j.as_bytes()).ok())
                     .collect();
                 let slot_freed = !dial.ticket.0.is_empty();
-                return Ok(DialRecorded::new(call, slot_freed, Some(logged), parked));
+                let recorded = DialRecorded::new(call, slot_freed, Some(logged), parked);
+                return Ok(if timers_set == 1 {
+                    recorded.with_timers_set()
+                } else {
+                    recorded
+                });
             }
             call = if text.is_empty() {
                 dial.call.clone()
@@ -172,6 +212,7 @@ impl RedisCallStore {
             .arg(self.ended_ttl())
             .arg(MAX_ENDED_CALLS_PER_SESSION)
             .arg(ticket);
+        ids(&mut inv, &call);
         let _: i64 = self.redis.run("insert call", &inv).await?;
         Ok(())
     }
@@ -249,6 +290,17 @@ impl CallStore for RedisCallStore {
         self.redis
             .query("session", redis::cmd("EXISTS").arg(&key))
             .await
+    }
+
+    async fn session_room(&self, session: &SessionId) -> Result<Option<Room>, StoreError> {
+        // `insert_room.lua` writes the session's room beside the room's session, with
+        // the same expiry; a session registered without a room holds "".
+        let key = self.redis.key("session", session.as_str());
+        let got: Option<String> = self
+            .redis
+            .query("session room", redis::cmd("GET").arg(&key))
+            .await?;
+        Ok(got.and_then(|r| Room::new(r).ok()))
     }
 
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {
@@ -354,11 +406,12 @@ impl CallStore for RedisCallStore {
                 return Ok(None);
             };
             let current = decode(&current_json)?;
-            let previous = current.state;
+            let (previous, previous_outcome) = (current.state, current.outcome);
             let Some(next) = update.apply_to(&current) else {
                 return Ok(Some(Updated {
                     call: current,
                     previous,
+                    previous_outcome,
                     changed: false,
                 }));
             };
@@ -368,12 +421,19 @@ impl CallStore for RedisCallStore {
                 .arg(encode(&next)?)
                 .arg(self.session_ttl())
                 .arg(self.ended_ttl())
-                .arg(MAX_ENDED_CALLS_PER_SESSION);
+                .arg(MAX_ENDED_CALLS_PER_SESSION)
+                .arg(next.id.as_str())
+                .arg(next.session_id.as_str())
+                .arg(next.connection_id.as_str())
+                .arg(flag(
+                    previous != CallState::Ended && next.state == CallState::Ended,
+                ));
             let written: i64 = self.redis.run("update call", &inv).await?;
             if written == 1 {
                 return Ok(Some(Updated {
                     call: next,
                     previous,
+                    previous_outcome,
                     changed: true,
                 }));
             }

@@ -12,7 +12,11 @@ use redis::Script;
 use sipdial_core::CallId;
 use sipdial_core::api::{CallTimers, DueTimer, StoreError, TimerKind, TimerOp};
 
-use crate::conn::{Redis, script};
+use crate::conn::{Redis, script, script_with};
+
+/// The schedule as a Lua function (`schedule_timers(id, first)`), for a script that sets
+/// a call's timers along with other work (the store's dial script).
+pub(crate) const SCHEDULE_LIB: &str = include_str!("lua/timers_lib.lua");
 
 struct Scripts {
     schedule: Script,
@@ -43,12 +47,23 @@ fn member(call: &CallId, kind: TimerKind) -> String {
     format!("{}:{}", kind.as_str(), call.as_str())
 }
 
+/// `ops` as the arguments [`SCHEDULE_LIB`] reads: pairs of kind and milliseconds from
+/// now (negative: disarm).
+pub(crate) fn schedule_args(inv: &mut redis::ScriptInvocation<'_>, ops: &[TimerOp]) {
+    for op in ops {
+        match *op {
+            TimerOp::Arm(kind, after) => inv.arg(kind.as_str()).arg(ms(after)),
+            TimerOp::Disarm(kind) => inv.arg(kind.as_str()).arg(-1),
+        };
+    }
+}
+
 impl RedisCallTimers {
     pub(crate) fn new(redis: Redis) -> Self {
         Self {
             redis,
             scripts: Arc::new(Scripts {
-                schedule: script(include_str!("lua/timers_schedule.lua")),
+                schedule: script_with(&[SCHEDULE_LIB, include_str!("lua/timers_schedule.lua")]),
                 claim: script(include_str!("lua/timers_claim.lua")),
                 complete: script(include_str!("lua/timers_complete.lua")),
             }),
@@ -68,12 +83,7 @@ impl CallTimers for RedisCallTimers {
         }
         let mut inv = self.scripts.schedule.prepare_invoke();
         inv.arg(self.prefix()).arg(call.as_str());
-        for op in ops {
-            match *op {
-                TimerOp::Arm(kind, after) => inv.arg(kind.as_str()).arg(ms(after)),
-                TimerOp::Disarm(kind) => inv.arg(kind.as_str()).arg(-1),
-            };
-        }
+        schedule_args(&mut inv, ops);
         let _: i64 = self.redis.run("schedule timers", &inv).await?;
         Ok(())
     }

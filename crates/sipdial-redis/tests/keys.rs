@@ -8,7 +8,7 @@ use std::time::Duration;
 use redis::Value;
 use serde_json::json;
 use sipdial_core::api::Backend;
-use sipdial_core::testing::{Fixture, TestRequest, run_sse_suite_report_on};
+use sipdial_core::testing::{Fixture, TestRequest, TestResponse, run_sse_suite_report_on};
 use sipdial_testing::TEST_API_SECRET;
 
 fn flatten(v: &Value, out: &mut String) {
@@ -91,7 +91,7 @@ async fn keys_are_namespaced_and_hold_no_secret() {
     let api = fixture.api.clone();
     let send = |req: TestRequest| {
         let api = api.clone();
-        async move { sipdial_core::testing::sse::collect(api.handle(req.into_http()).await).await }
+        async move { TestResponse::from_http(api.handle(req.into_http()).await).await }
     };
     let origin = http::HeaderValue::from_static(Fixture::ALLOWED_ORIGIN);
     let post = |path: &str, body: serde_json::Value| {
@@ -151,5 +151,66 @@ async fn connection_errors_never_show_the_url_password() {
         ] {
             assert!(!e.contains("hunter2"), "{e}");
         }
+    }
+}
+
+/// Every key of a session expires: the scripts refresh a session's keys only now and
+/// then (not on every change), so each key a change creates must get its expiry where
+/// it is created. Only the fleet-wide keys live on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_key_of_a_session_expires() {
+    use support::replica::{Replica, api};
+    let redis = redis_or_skip!();
+    let platform = sipdial_testing::FakePlatform::start().await.unwrap();
+    platform.clear_call_script();
+    let prefix = support::fresh_prefix();
+    let backend = Backend::from(support::backend(&redis.url(), &prefix).await);
+    let replica = Replica::axum("A", api(&platform.url(), backend)).await;
+    let res = replica.post("/session", json!({ "room": "expiry" })).await;
+    let sid = res.json().unwrap()["sessionId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Dialled and hung up twice: the second round is one the session's refresh skips
+    // (the first created and refreshed every key), and it takes the live-call count
+    // back from 0 to 1 and creates nothing the first did not.
+    for _ in 0..2 {
+        let dialed = replica.post("/dial", json!({ "sessionId": sid })).await;
+        assert_eq!(dialed.status, 201, "{}", dialed.text());
+        let id = dialed.json().unwrap()["id"].as_str().unwrap().to_owned();
+        let gone = replica.delete(&format!("/calls/{id}")).await;
+        assert_eq!(gone.status, 204, "{}", gone.text());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let fleet_wide = ["seq", "replicas:next", "timers"].map(|k| format!("{prefix}{k}"));
+    for kind in [
+        "call:", "conn:", "calls:", "ended:", "active:", "session:", "room:", "events:",
+    ] {
+        assert!(
+            keys.iter()
+                .any(|k| k.starts_with(&format!("{prefix}{kind}"))),
+            "no {kind} key: {keys:?}"
+        );
+    }
+    for key in &keys {
+        if fleet_wide.contains(key) {
+            continue;
+        }
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert!(ttl > 0, "{key} never expires ({ttl})");
     }
 }

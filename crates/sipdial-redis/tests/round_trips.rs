@@ -1,8 +1,8 @@
 //! What one dial costs in Redis round trips, counted with `MONITOR` on the test's own
 //! redis-server: the admit script (which checks the session too) and the dial script
-//! (record, dial slot, stream entry and parked events), and the call timers' schedule
-//! script (the call's expiry, and its ring timeout when one is set), nothing else. A
-//! change that adds a round trip to the dial path fails here.
+//! (record, dial slot, stream entry, parked events, and the call's first timers: its
+//! expiry, and its ring timeout when one is set), nothing else. A change that adds a
+//! round trip to the dial path fails here.
 
 mod support;
 
@@ -17,9 +17,23 @@ use support::replica::{Replica, api};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-/// Round trips of one dial: 2 for the dial itself (it was 5 before the dial script, 6
-/// with unknown calls recorded), and 1 to arm the call's timers.
-const DIAL_ROUND_TRIPS: usize = 3;
+/// Round trips of one dial: the admit script and the dial script, which also arms the
+/// call's timers (it was 5 before the dial script, 6 with unknown calls recorded, and 3
+/// while the timers had a script of their own).
+const DIAL_ROUND_TRIPS: usize = 2;
+
+/// Commands the scripts of one dial run inside Redis (each costs redis-server about
+/// 1-2 µs over its own work). The session's own share is 22: admit 10 (MGET, TIME,
+/// ZREMRANGEBYSCORE x2, ZCARD x2, ZADD x2, PEXPIRE x2), record 10 (SET NX, INCR x2,
+/// SET, ZADD, ZREM, PTTL, XADD, PEXPIRE, EXISTS), timers 2 (TIME, ZADD); it was 32,
+/// with a JSON decode, before the record script took the call's ids as arguments.
+/// The limits beyond the session (#21: the client's and the fleet's, each a live set
+/// and a rate set) add 43: admit checks and counts both (ZREMRANGEBYSCORE x2, ZCARD x2,
+/// ZADD x2, PEXPIRE, PTTL each, and the holder's HSET, PEXPIRE), and the record hands
+/// each live slot from the dial's ticket to its call (HMGET, DEL, TIME, then ZREM,
+/// ZADD, PTTL, PEXPIRE each, and the call's HSET, PEXPIRE). A target with limits of
+/// its own adds one more scope to both.
+const DIAL_SCRIPT_COMMANDS: usize = 65;
 
 /// A `MONITOR` connection: every command any client sends, as Redis saw it.
 struct Monitor {
@@ -39,10 +53,17 @@ impl Monitor {
     /// Sends `ECHO marker` from a connection of its own and reads the monitor up to
     /// it: the commands seen before, script-internal ones (`[0 lua]`) left out.
     async fn until_marker(&mut self, marker: &str) -> Vec<String> {
+        let (sent, _) = self.until_marker_all(marker).await;
+        sent
+    }
+
+    /// [`Self::until_marker`], and the commands the scripts ran (`[0 lua]`).
+    async fn until_marker_all(&mut self, marker: &str) -> (Vec<String>, Vec<String>) {
         let mut conn = TcpStream::connect(("127.0.0.1", self.port)).await.unwrap();
         let cmd = format!("*2\r\n$4\r\nECHO\r\n${}\r\n{marker}\r\n", marker.len());
         conn.write_all(cmd.as_bytes()).await.unwrap();
         let mut seen = Vec::new();
+        let mut scripted = Vec::new();
         loop {
             let line = tokio::time::timeout(Duration::from_secs(5), self.lines.next_line())
                 .await
@@ -50,9 +71,11 @@ impl Monitor {
                 .unwrap()
                 .expect("the monitor stays open");
             if line.contains(&format!("\"{marker}\"")) {
-                return seen;
+                return (seen, scripted);
             }
-            if !line.contains(" lua]") {
+            if line.contains(" lua]") {
+                scripted.push(line);
+            } else {
                 seen.push(line);
             }
         }
@@ -80,11 +103,12 @@ async fn dial(replica: &Replica, session: &str) -> serde_json::Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_dial_costs_three_redis_round_trips() {
+async fn a_dial_costs_two_redis_round_trips() {
     let redis = redis_or_skip!();
     let platform = FakePlatform::start().await.unwrap();
     platform.clear_call_script();
-    let backend = support::backend(&redis.url(), &support::fresh_prefix()).await;
+    let prefix = support::fresh_prefix();
+    let backend = support::backend(&redis.url(), &prefix).await;
     let replica = Replica::axum("A", api(&platform.url(), Backend::from(backend))).await;
     let session = session(&replica).await;
     // The first dial loads the scripts into Redis (`NOSCRIPT`, then a load).
@@ -107,10 +131,48 @@ async fn a_dial_costs_three_redis_round_trips() {
         "{commands:?}"
     );
 
-    // And it recorded everything those three stood for.
+    // And it recorded everything those two stood for, the call's expiry too.
     let id = call["id"].as_str().unwrap();
     let read = replica.get(&format!("/calls/{id}")).await;
     assert_eq!(read.json().unwrap()["state"], "dialing");
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let due: Option<f64> = redis::cmd("ZSCORE")
+        .arg(format!("{prefix}timers"))
+        .arg(format!("expiry:{id}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(due.is_some(), "the call's expiry is armed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dial_s_scripts_run_few_commands() {
+    let redis = redis_or_skip!();
+    let platform = FakePlatform::start().await.unwrap();
+    platform.clear_call_script();
+    let backend = support::backend(&redis.url(), &support::fresh_prefix()).await;
+    let replica = Replica::axum("A", api(&platform.url(), Backend::from(backend))).await;
+    let session = session(&replica).await;
+    // The session's first dial creates its keys (and refreshes them all); the second
+    // is every later dial's.
+    dial(&replica, &session).await;
+
+    let mut monitor = Monitor::start(redis.port).await;
+    monitor.until_marker("sipdial-before").await;
+    dial(&replica, &session).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, scripted) = monitor.until_marker_all("sipdial-after").await;
+    let commands: Vec<&str> = scripted.iter().map(|l| command(l)).collect();
+    assert_eq!(
+        scripted.len(),
+        DIAL_SCRIPT_COMMANDS,
+        "the dial's scripts ran {} commands: {commands:?}",
+        scripted.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,4 +242,30 @@ async fn a_host_s_own_event_log_gets_the_dial_s_entry_not_the_redis_stream() {
     let id = call["id"].as_str().unwrap();
     let read = replica.get(&format!("/calls/{id}")).await;
     assert_eq!(read.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_s_own_timers_get_the_dial_s_timers_not_redis() {
+    use sipdial_core::api::{CallTimers, InMemoryCallTimers};
+    let redis = redis_or_skip!();
+    let platform = FakePlatform::start().await.unwrap();
+    let prefix = support::fresh_prefix();
+    let mut backend = Backend::from(support::backend(&redis.url(), &prefix).await);
+    let own = Arc::new(InMemoryCallTimers::new());
+    backend.timers = Arc::clone(&own) as Arc<dyn CallTimers>;
+    let replica = Replica::axum("A", api(&platform.url(), backend)).await;
+    let session = session(&replica).await;
+    dial(&replica, &session).await;
+    assert_eq!(own.len(), 1, "the host's timers hold the call's expiry");
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let armed: usize = redis::cmd("EXISTS")
+        .arg(format!("{prefix}timers"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(armed, 0, "nothing was armed in Redis");
 }

@@ -124,3 +124,97 @@ async fn pending_digits_are_taken_once_across_replicas() {
     assert_eq!(got, [digits]);
     assert_eq!(b.take(&id).await.unwrap(), None);
 }
+
+/// A session keeps its last 100 ended calls: older ones go with their connection
+/// index, whether they ended through an update or were recorded ended; live calls stay
+/// and the live-call count follows.
+#[tokio::test]
+async fn a_session_keeps_its_last_ended_calls_with_their_indexes() {
+    use sipdial_core::api::{CallChange, CallStore, CallUpdate, MAX_ENDED_CALLS_PER_SESSION};
+    let redis = redis_or_skip!();
+    let prefix = support::fresh_prefix();
+    let store = RedisBackend::connect(&redis.url(), RedisOptions::with_prefix(&prefix))
+        .await
+        .unwrap()
+        .store;
+    let s = SessionId::new("1_log").unwrap();
+    let live = call(10_000);
+    store.insert_call(live.clone()).await.unwrap();
+    let n = u32::try_from(MAX_ENDED_CALLS_PER_SESSION).unwrap() + 3;
+    let end = CallUpdate::new(
+        CallChange::Ended {
+            reason: Some("Hung up".to_owned()),
+            sip_code: None,
+            authoritative: true,
+        },
+        Timestamp::from_millis(2),
+    );
+    for i in 0..n {
+        let c = call(i);
+        if i % 2 == 0 {
+            store.insert_call(c.clone()).await.unwrap();
+            let u = store.update_call(&c.id, &end).await.unwrap().unwrap();
+            assert!(u.changed);
+        } else {
+            // Recorded ended (a callback for a call this server did not place).
+            let mut ended = c.clone();
+            ended.state = CallState::Ended;
+            store.insert_call(ended).await.unwrap();
+        }
+    }
+    let calls = store.session_calls(&s, true).await.unwrap();
+    assert_eq!(calls.len(), MAX_ENDED_CALLS_PER_SESSION + 1);
+    assert_eq!(store.active_call_count(&s).await.unwrap(), 1);
+    for i in 0..3 {
+        let c = call(i);
+        assert!(store.call(&c.id).await.unwrap().is_none(), "c{i} kept");
+        assert!(
+            store
+                .call_by_connection(&c.connection_id)
+                .await
+                .unwrap()
+                .is_none(),
+            "k{i} kept"
+        );
+        let mut conn = redis::Client::open(redis.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let left: i64 = redis::cmd("EXISTS")
+            .arg(format!("{prefix}conn:k{i}"))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(left, 0, "the connection index of c{i} is gone too");
+    }
+    let kept = call(3);
+    assert!(
+        store
+            .call_by_connection(&kept.connection_id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.call(&live.id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_sessions_room_is_read_back_across_replicas() {
+    use sipdial_core::Room;
+    use sipdial_core::api::CallStore;
+    let redis = redis_or_skip!();
+    let prefix = support::fresh_prefix();
+    let a = support::backend(&redis.url(), &prefix).await;
+    let b = support::backend(&redis.url(), &prefix).await;
+    let room = Room::new("team-a").unwrap();
+    let s = SessionId::new("1_room").unwrap();
+    a.store.insert_room_session(&room, &s).await.unwrap();
+    // What an authorizer on another replica sees as the room of the session's calls.
+    assert_eq!(b.store.session_room(&s).await.unwrap(), Some(room));
+    let bare = SessionId::new("1_bare").unwrap();
+    assert_eq!(b.store.session_room(&bare).await.unwrap(), None);
+    a.store.register_session(&bare).await.unwrap();
+    assert!(b.store.is_known_session(&bare).await.unwrap());
+    assert_eq!(b.store.session_room(&bare).await.unwrap(), None);
+}

@@ -159,6 +159,7 @@ impl Fleet {
         for i in 0..3 {
             let seen = Arc::clone(&seen);
             let api = SipDialApi::builder(fake.clone())
+                .anonymous()
                 .target(
                     SipTarget::new("desk", SipUri::new("sip:desk@pbx.example.com").unwrap())
                         .ring_timeout(Duration::from_millis(600))

@@ -251,7 +251,10 @@ fn build_api(
     backend: Option<Backend>,
     callback_secret: Option<&secrecy::SecretString>,
 ) -> Result<SipDialApi, ConfigError> {
-    let mut builder = SipDialApi::builder(dialer).prefix(API_PREFIX);
+    // Anonymous behind the demo's gate (`gate.rs`): real mode off loopback refuses to
+    // start without SIPDIAL_ACCESS_TOKEN, which the gate checks on every API request,
+    // so the API is open only on loopback or to holders of the token.
+    let mut builder = SipDialApi::builder(dialer).anonymous().prefix(API_PREFIX);
     if let Some(backend) = backend {
         builder = builder.backend(backend);
     }
@@ -267,11 +270,33 @@ fn build_api(
     if let Some(n) = config.dials_per_minute {
         builder = builder.dials_per_minute(n);
     }
+    if let Some(n) = config.max_active_calls_total {
+        builder = builder.max_active_calls_total(n as usize);
+    }
+    if let Some(n) = config.dials_per_minute_total {
+        builder = builder.dials_per_minute_total(n);
+    }
+    if let Some(n) = config.client_dials_per_minute {
+        builder = builder.client_dials_per_minute(n);
+    }
+    if let Some(n) = config.client_max_active_calls {
+        builder = builder.max_active_calls_per_client(n as usize);
+    }
+    if let Some(n) = config.client_sessions_per_minute {
+        builder = builder.client_sessions_per_minute(n);
+    }
+    builder = builder.trusted_proxies(config.trusted_proxies.clone());
     if !config.allowed_origins.is_empty() {
         builder = builder.allowed_origins(config.allowed_origins.clone());
     }
-    if let Some(secret) = callback_secret {
-        builder = builder.callback_secret(secret.expose_secret().to_owned());
+    match callback_secret {
+        Some(secret) => builder = builder.callback_secret(secret.expose_secret().to_owned()),
+        // Real mode without a secret starts only with SIPDIAL_ALLOW_UNSIGNED_CALLBACKS=1
+        // (config/access.rs); the library refuses unsigned callbacks otherwise.
+        None if config.allows_unsigned_callbacks() => {
+            builder = builder.accept_unsigned_callbacks();
+        }
+        None => {}
     }
     if let Some(webhook) = &config.status_webhook {
         let transport = sipdial_opentok::webhooks::ReqwestTransport::new()
@@ -298,6 +323,37 @@ mod tests {
         let html = String::from_utf8(page.body().to_vec()).unwrap();
         assert!(html.contains(DEMO_BANNER));
         assert!(html.contains(r#""servedBy":"test-demo""#));
+    }
+
+    /// Real mode without a callback secret starts only with
+    /// `SIPDIAL_ALLOW_UNSIGNED_CALLBACKS=1`, and then the API accepts unsigned callbacks;
+    /// with a secret, an unsigned one is refused.
+    #[tokio::test]
+    async fn allowing_unsigned_callbacks_reaches_the_api() {
+        let creds = || {
+            Some(sipdial_opentok::Credentials::project(
+                "123456",
+                "1234567890abcdef1234567890abcdef1234567890",
+            ))
+        };
+        let callback = |api: &SipDialApi| {
+            let req = http::Request::post("/sip/callbacks")
+                .header("content-type", "application/json")
+                .body(String::from(r#"{"future":true}"#))
+                .unwrap();
+            let api = api.clone();
+            async move { api.handle(req).await.status() }
+        };
+        let config = config_from(&[("SIPDIAL_ALLOW_UNSIGNED_CALLBACKS", "1")], creds()).unwrap();
+        let demo = Demo::from_config("test-demo", config).unwrap();
+        assert_eq!(callback(&demo.api()).await, 200);
+        let config = config_from(
+            &[("SIPDIAL_CALLBACK_SECRET", "whsec-0123456789abcdef")],
+            creds(),
+        )
+        .unwrap();
+        let demo = Demo::from_config("test-demo", config).unwrap();
+        assert_eq!(callback(&demo.api()).await, 401);
     }
 
     #[test]

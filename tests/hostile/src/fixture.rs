@@ -54,6 +54,7 @@ impl HostileFixture {
         let mut headers = SipHeaders::new();
         headers.insert("X-Team", "sales").expect("valid header");
         let builder = SipDialApi::builder(dialer.clone() as Arc<dyn SipDialer>)
+            .anonymous()
             .prefix(PREFIX)
             .target(
                 SipTarget::new(DEFAULT_TARGET, uri("desk"))
@@ -69,7 +70,12 @@ impl HostileFixture {
             .allow_uri(UriAllowList::new().allow(format!("sip:*@{SIP_HOST}")))
             .allowed_origins([ALLOWED_ORIGIN])
             .max_active_calls_per_session(50)
-            .dials_per_minute(500);
+            .dials_per_minute(500)
+            .max_active_calls_per_client(usize::MAX / 2)
+            .client_dials_per_minute(u32::MAX)
+            .client_sessions_per_minute(u32::MAX)
+            .max_active_calls_total(usize::MAX / 2)
+            .dials_per_minute_total(u32::MAX);
         let api = configure(builder).build().expect("fixture configuration");
         Self { dialer, api }
     }

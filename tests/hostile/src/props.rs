@@ -287,6 +287,7 @@ fn api_under_fuzz() -> &'static ApiUnderFuzz {
             .expect("a current-thread runtime");
         let dialer = Arc::new(FakeDialer::new());
         let api = SipDialApi::builder(dialer.clone() as Arc<dyn SipDialer>)
+            .anonymous()
             .target(sipdial_core::api::SipTarget::new(
                 "support",
                 SipUri::new("sip:desk@pbx.fuzz.example").expect("valid"),
@@ -294,6 +295,13 @@ fn api_under_fuzz() -> &'static ApiUnderFuzz {
             .allow_uri(sipdial_core::api::UriAllowList::new().allow("sip:*@pbx.fuzz.example"))
             .max_active_calls_per_session(usize::MAX / 2)
             .dials_per_minute(u32::MAX)
+            .max_active_calls_per_client(usize::MAX / 2)
+            .client_dials_per_minute(u32::MAX)
+            .client_sessions_per_minute(u32::MAX)
+            .max_active_calls_total(usize::MAX / 2)
+            .dials_per_minute_total(u32::MAX)
+            // Arbitrary callback bodies must reach the parser, not stop at the signature.
+            .accept_unsigned_callbacks()
             .build()
             .expect("valid configuration");
         let (session, call) = runtime.block_on(async {

@@ -111,6 +111,7 @@ impl Stack {
         )
         .label("Support desk");
         let api = SipDialApi::builder(Arc::new(dialer))
+            .anonymous()
             .prefix(PREFIX)
             .target(target)
             .default_target(TARGET)
@@ -118,6 +119,13 @@ impl Stack {
             // elsewhere.
             .max_active_calls_per_session(100_000)
             .dials_per_minute(1_000_000)
+            .max_active_calls_per_client(usize::MAX / 2)
+            .client_dials_per_minute(u32::MAX)
+            .client_sessions_per_minute(u32::MAX)
+            .max_active_calls_total(usize::MAX / 2)
+            .dials_per_minute_total(u32::MAX)
+            // The fake platform's callbacks come unsigned.
+            .accept_unsigned_callbacks()
             .build()
             .expect("API configuration");
         Self { api, config }

@@ -94,10 +94,17 @@ async fn run() -> Result<(), String> {
     let dialer = Arc::new(KeepsNothing::default());
     let uri = SipUri::new("sip:support@pbx.example.com").map_err(|e| e.to_string())?;
     let api = SipDialApi::builder(dialer)
+        .anonymous()
         .target(SipTarget::new("support", uri))
         .default_target("support")
         .max_active_calls_per_session(per_session)
         .dials_per_minute(u32::try_from(per_session * ROUNDS).unwrap_or(u32::MAX))
+        // One client, every session: the per-client and total limits would stop it.
+        .max_active_calls_per_client(usize::MAX / 2)
+        .client_dials_per_minute(u32::MAX)
+        .client_sessions_per_minute(u32::MAX)
+        .max_active_calls_total(usize::MAX / 2)
+        .dials_per_minute_total(u32::MAX)
         .default_ring_timeout(Duration::from_secs(60))
         .default_max_duration(Duration::from_secs(3600))
         .build()

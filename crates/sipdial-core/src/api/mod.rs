@@ -19,8 +19,10 @@ pub use crate::backend::event_log::{
     EventId, EventListener, EventLog, Listeners, LoggedEvent, MAX_EVENT_ID_LEN, Since,
 };
 pub use crate::backend::limits::{
-    ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW,
-    DialLimits, DialPolicy, Refusal,
+    ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_CLIENT_DIALS_PER_MINUTE, DEFAULT_CLIENT_MAX_ACTIVE_CALLS,
+    DEFAULT_CLIENT_SESSIONS_PER_MINUTE, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS,
+    DEFAULT_TOTAL_DIALS_PER_MINUTE, DEFAULT_TOTAL_MAX_ACTIVE_CALLS, DIAL_RATE_WINDOW, DialLimits,
+    DialPolicy, DialScope, Limit, Quota, Refusal,
 };
 pub use crate::backend::memory::store::{MAX_ENDED_CALLS_PER_SESSION, MAX_SESSIONS_IN_MEMORY};
 pub use crate::backend::memory::{
@@ -39,6 +41,9 @@ pub use crate::call::transition::{CallChange, CallUpdate, reason_for_code};
 pub use crate::call::{CallRecord, CallState};
 pub use crate::config::SipDialApiBuilder;
 pub use crate::engine::answer_wait::DEFAULT_ANSWER_WAIT;
+pub use crate::engine::dtmf_rate::{
+    DTMF_DIGIT_WINDOW, DTMF_DIGITS, DTMF_REQUEST_WINDOW, DTMF_REQUESTS,
+};
 pub use crate::engine::metrics;
 #[cfg(feature = "jwt")]
 pub use crate::engine::signature;
@@ -54,13 +59,21 @@ pub use crate::http::{
     ApiError, BoxError, DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, MountPath, SIP_CONNECTION_DATA,
     SipDialApi,
 };
-pub use crate::policy::allow_list::UriAllowList;
-pub use crate::policy::authorizer::{Action, Authorizer, Decision, DefaultAuthorizer};
+pub use crate::policy::allow_list::{
+    CALLER_USER_FORBIDDEN, MAX_WILDCARD_DIGITS, MAX_WILDCARD_USER, UriAllowList,
+};
+#[allow(deprecated)]
+pub use crate::policy::authorizer::DefaultAuthorizer;
+pub use crate::policy::authorizer::{
+    Action, Authorizer, AuthorizerExt, Both, Decision, SafeDefaults, Unauthenticated,
+};
 pub use crate::policy::calls::{
     DEFAULT_CALL_EXPIRY, DEFAULT_TIMER_POLL_INTERVAL, MAX_CALL_DURATION, MAX_CALL_EXPIRY,
     MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL,
 };
 pub use crate::policy::config_error::ApiConfigError;
+#[cfg(feature = "jwt")]
+pub use crate::policy::grant::{Grant, GrantAuthorizer, GrantError, MIN_HS256_KEY_LEN};
 pub use crate::policy::principal::{
     ClientAddr, ClientKey, MAX_SUBJECT_LEN, Principal, TrustedProxies,
 };

@@ -6,11 +6,15 @@
 //! all of them, so [`crate::api::CallStore::record_dialed`] lets a store that holds the
 //! event log and the parked events too (Redis) do them in one atomic step. The default
 //! ([`record_dialed_separately`]) composes the separate calls, so every other store
-//! works unchanged.
+//! works unchanged. The call's first timers (its expiry, and its ring timeout when one
+//! is set) come along as data: a store that shares its connection with the API's
+//! timers (Redis) may set them in the same step, through the timers' own code, so
+//! that the store learns nothing about timers and the dial costs one round trip less.
 
 use crate::backend::event_log::{EventId, EventLog};
 use crate::backend::parked::ParkedEvents;
 use crate::backend::store::{CallStore, StoreError};
+use crate::backend::timers::{CallTimers, TimerOp};
 use crate::call::CallRecord;
 use crate::call::ticket::DialTicket;
 use crate::events::PlatformEvent;
@@ -31,6 +35,13 @@ pub struct DialRecording<'a> {
     pub events: &'a dyn EventLog,
     /// The API's parked events: likewise.
     pub parked: &'a dyn ParkedEvents,
+    /// The API's call timers: a store may set `timer_ops` itself only when these are
+    /// timers it can reach in the same step.
+    pub timers: &'a dyn CallTimers,
+    /// The timer changes the dial makes to `call` as placed (planned by the call
+    /// policies). Valid only for that record: a store that records over an earlier
+    /// one leaves them to the API, which plans them for the call as recorded.
+    pub timer_ops: &'a [TimerOp],
 }
 
 impl std::fmt::Debug for DialRecording<'_> {
@@ -49,6 +60,8 @@ impl<'a> DialRecording<'a> {
         may_exist: bool,
         events: &'a dyn EventLog,
         parked: &'a dyn ParkedEvents,
+        timers: &'a dyn CallTimers,
+        timer_ops: &'a [TimerOp],
     ) -> Self {
         Self {
             call,
@@ -56,6 +69,8 @@ impl<'a> DialRecording<'a> {
             may_exist,
             events,
             parked,
+            timers,
+            timer_ops,
         }
     }
 }
@@ -74,6 +89,9 @@ pub struct DialRecorded {
     /// The events parked for the call, oldest first, now taken: the API applies them
     /// after the call's own entry.
     pub parked: Vec<PlatformEvent>,
+    /// Whether the store set the dial's `timer_ops` in the same step (else the API
+    /// sets the timers of the call as recorded).
+    pub timers_set: bool,
 }
 
 impl DialRecorded {
@@ -89,7 +107,15 @@ impl DialRecorded {
             slot_freed,
             logged,
             parked,
+            timers_set: false,
         }
+    }
+
+    /// This, with the dial's timer changes set by the store in the same step.
+    #[must_use]
+    pub fn with_timers_set(mut self) -> Self {
+        self.timers_set = true;
+        self
     }
 }
 

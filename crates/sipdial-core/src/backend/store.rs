@@ -12,6 +12,8 @@ use async_trait::async_trait;
 
 use crate::backend::dial_record::{DialRecorded, DialRecording, record_dialed_separately};
 pub use crate::backend::error::StoreError;
+use crate::call::event::{CallEvent, CallEventCause};
+use crate::call::outcome::CallOutcome;
 use crate::call::ticket::DialTicket;
 use crate::call::transition::{CallChange, CallUpdate};
 use crate::call::{CallRecord, CallState};
@@ -58,6 +60,17 @@ pub trait CallStore: Send + Sync + 'static {
 
     /// Whether `session` was created (or registered) through this store.
     async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError>;
+
+    /// The room `session` was created for (the reverse of
+    /// [`CallStore::room_session`]), so that whatever authorizes a request sees the room
+    /// of the session or call it touches. `None` for a session registered without a
+    /// room or unknown. Kept as long as the room's mapping. The default knows no room:
+    /// a store that keeps the mapping should answer it, or an authorizer scoped to rooms
+    /// refuses every action on an existing session.
+    async fn session_room(&self, session: &SessionId) -> Result<Option<Room>, StoreError> {
+        let _ = session;
+        Ok(None)
+    }
 
     /// Records a new call.
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError>;
@@ -154,6 +167,20 @@ pub struct Updated {
     pub call: CallRecord,
     /// Its state before the update.
     pub previous: CallState,
+    /// Its outcome before the update (what a refined end replaced).
+    pub previous_outcome: Option<CallOutcome>,
     /// Whether the update changed it.
     pub changed: bool,
+}
+
+impl Updated {
+    /// The change, as the engine hands it on.
+    pub(crate) fn into_event(self, cause: CallEventCause) -> CallEvent {
+        CallEvent {
+            call: self.call,
+            previous: Some(self.previous),
+            previous_outcome: self.previous_outcome,
+            cause,
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 
 /// One POST to a status webhook.
 #[derive(Clone)]
@@ -43,11 +43,15 @@ pub enum WebhookTransportError {
     Other(String),
 }
 
-/// Sends one POST and reports the receiver's status. Implementations bound every
+/// Sends one POST and reports the receiver's answer. Implementations bound every
 /// request by a timeout (a hanging receiver must end as [`WebhookTransportError::Timeout`])
 /// and do not follow redirects: a signed body goes only where the host pointed it.
 #[async_trait]
 pub trait WebhookTransport: Send + Sync + 'static {
-    /// POSTs `request`; the status of any HTTP answer, or why there was none.
-    async fn post(&self, request: WebhookRequest) -> Result<StatusCode, WebhookTransportError>;
+    /// POSTs `request`; the status and headers of any HTTP answer (its body is not
+    /// read; a `Retry-After` paces the next attempt), or why there was none.
+    async fn post(
+        &self,
+        request: WebhookRequest,
+    ) -> Result<http::Response<()>, WebhookTransportError>;
 }

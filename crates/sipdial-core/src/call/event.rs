@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::call::outcome::CallOutcome;
 use crate::call::timer::TimerKind;
 use crate::call::{CallRecord, CallState};
 use crate::events::PlatformEvent;
@@ -21,8 +22,25 @@ pub struct CallEvent {
     pub call: CallRecord,
     /// Its state before; `None` when the call was just recorded.
     pub previous: Option<CallState>,
+    /// Its outcome before: for a change of an ended call, the outcome the platform's
+    /// `callDestroyed` replaced (a provisional one). Carried here, read atomically with
+    /// the change by the store, so that whichever replica applies a refinement can
+    /// count it without having seen the end.
+    pub previous_outcome: Option<CallOutcome>,
     /// What caused it.
     pub cause: CallEventCause,
+}
+
+impl CallEvent {
+    /// A call just recorded: nothing before.
+    pub(crate) fn recorded(call: CallRecord, cause: CallEventCause) -> Self {
+        Self {
+            call,
+            previous: None,
+            previous_outcome: None,
+            cause,
+        }
+    }
 }
 
 /// What changed a call.
@@ -35,10 +53,31 @@ pub enum CallEventCause {
     HungUp,
     /// The platform no longer knew its connection when we asked.
     Gone,
-    /// A platform event (callback or in-process).
+    /// A platform event the platform verifiably sent: a signed callback, or an
+    /// in-process event from the dialer.
     Platform(PlatformEvent),
+    /// A platform event nobody vouches for: an unsigned callback (accepted only with
+    /// `accept_unsigned_callbacks`), or one the host applied itself. An end of this
+    /// kind was confirmed by disconnecting the leg before it was applied.
+    UnverifiedPlatform(PlatformEvent),
     /// A call policy's timer (ring timeout, maximum duration, expiry) ended it.
     Timer(TimerKind),
+}
+
+impl CallEventCause {
+    /// Whether the change is known to be true: our own action, a timer, or the
+    /// platform's verified word; `false` only for [`CallEventCause::UnverifiedPlatform`].
+    pub fn is_verified(&self) -> bool {
+        !matches!(self, CallEventCause::UnverifiedPlatform(_))
+    }
+
+    /// The platform event behind the change, verified or not.
+    pub fn platform_event(&self) -> Option<&PlatformEvent> {
+        match self {
+            CallEventCause::Platform(e) | CallEventCause::UnverifiedPlatform(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 /// What applying one platform event did; `POST /callbacks` answers it as `status`.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::Backend;
-use crate::backend::limits::{DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS, DialPolicy};
+use crate::backend::limits::DialPolicy;
 use crate::backend::store::CallStore;
 use crate::call::event::CallEventHook;
 use crate::engine::call_timers::PolicyTimers;
@@ -22,9 +22,10 @@ use crate::http::prefix::normalize_path_prefix;
 use crate::http::sse::{DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_REPLAY, Streams};
 use crate::http::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX, Inner, SipDialApi};
 use crate::policy::allow_list::{CompiledAllowList, UriAllowList};
-use crate::policy::authorizer::{Authorizer, DefaultAuthorizer};
+use crate::policy::authorizer::{Authorizer, SafeDefaults};
 use crate::policy::calls::{CallPolicies, PolicySettings};
 use crate::policy::config_error::ApiConfigError;
+use crate::policy::principal::TrustedProxies;
 use crate::policy::targets::{SipTarget, Targets};
 use crate::{Dtmf, SipDialer};
 
@@ -48,16 +49,18 @@ pub struct SipDialApiBuilder {
     targets: Vec<SipTarget>,
     default_target: Option<String>,
     allow_uri: UriAllowList,
-    authorizer: Arc<dyn Authorizer>,
+    /// `None` until the host chose: `build()` refuses to guess.
+    authorizer: Option<Arc<dyn Authorizer>>,
     allowed_origins: Vec<String>,
     trust_request_host: bool,
-    max_active_calls: usize,
-    dials_per_minute: u32,
+    limits: DialPolicy,
+    trusted_proxies: TrustedProxies,
     backend: Option<Backend>,
     store: Option<Arc<dyn CallStore>>,
     #[cfg(feature = "jwt")]
     callback_secret: Option<secrecy::SecretString>,
     record_unknown_calls: bool,
+    accept_unsigned_callbacks: bool,
     sse_heartbeat: Duration,
     sse_replay: usize,
     on_call_event: Option<CallEventHook>,
@@ -86,16 +89,17 @@ impl SipDialApiBuilder {
             targets: Vec::new(),
             default_target: None,
             allow_uri: UriAllowList::new(),
-            authorizer: Arc::new(DefaultAuthorizer),
+            authorizer: None,
             allowed_origins: Vec::new(),
             trust_request_host: true,
-            max_active_calls: DEFAULT_MAX_ACTIVE_CALLS,
-            dials_per_minute: DEFAULT_DIALS_PER_MINUTE,
+            limits: DialPolicy::default(),
+            trusted_proxies: TrustedProxies::none(),
             backend: None,
             store: None,
             #[cfg(feature = "jwt")]
             callback_secret: None,
             record_unknown_calls: false,
+            accept_unsigned_callbacks: false,
             sse_heartbeat: DEFAULT_SSE_HEARTBEAT,
             sse_replay: DEFAULT_SSE_REPLAY,
             on_call_event: None,
@@ -138,9 +142,22 @@ impl SipDialApiBuilder {
         self
     }
 
-    /// The authorizer (default: [`DefaultAuthorizer`]).
+    /// Who may do what: the host's authorizer (a
+    /// [`GrantAuthorizer`](crate::api::GrantAuthorizer), or its own rules on top of
+    /// sipdial's: `Arc::new(SafeDefaults.and(rules))`). This or
+    /// [`SipDialApiBuilder::anonymous`] must be chosen: `build()` refuses to guess.
     pub fn authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
-        self.authorizer = authorizer;
+        self.authorizer = Some(authorizer);
+        self
+    }
+
+    /// Serves anyone who can reach the routes, with [`SafeDefaults`] alone (no
+    /// moderator tokens, everything else allowed): for demos and tests on loopback
+    /// only. Anyone who reaches an anonymous API can place calls to the configured
+    /// targets at the owner's cost, hear a room through a publisher token and end
+    /// anyone's calls; the limits bound how much, not who.
+    pub fn anonymous(mut self) -> Self {
+        self.authorizer = Some(Arc::new(SafeDefaults));
         self
     }
 
@@ -167,13 +184,58 @@ impl SipDialApiBuilder {
 
     /// Most calls active at once in one session (default 3).
     pub fn max_active_calls_per_session(mut self, max: usize) -> Self {
-        self.max_active_calls = max;
+        self.limits.max_active = max;
         self
     }
 
     /// Most dial attempts per session in a sliding minute (default 6).
     pub fn dials_per_minute(mut self, max: u32) -> Self {
-        self.dials_per_minute = max;
+        self.limits.per_minute = max;
+        self
+    }
+
+    /// Most calls one client has active at once, over all its sessions (default 5).
+    /// A client is the request's [`Principal`](crate::api::Principal), else its
+    /// address (see [`Self::trusted_proxies`]).
+    pub fn max_active_calls_per_client(mut self, max: usize) -> Self {
+        self.limits.client.max_active = max;
+        self
+    }
+
+    /// Most dial attempts per client in a sliding minute, over all its sessions
+    /// (default 10): new rooms are free, so per-session limits alone are no bound.
+    pub fn client_dials_per_minute(mut self, max: u32) -> Self {
+        self.limits.client.per_minute = max;
+        self
+    }
+
+    /// Most new sessions (rooms not yet known) one client may create in a sliding
+    /// minute (default 10): each creation spends the platform's rate limit, shared
+    /// by every user of the project. Joining a known room is not counted.
+    pub fn client_sessions_per_minute(mut self, max: u32) -> Self {
+        self.limits.client_sessions_per_minute = max;
+        self
+    }
+
+    /// Most calls active at once in total (default 20): every session and client,
+    /// and every replica on a shared backend. The bill's ceiling.
+    pub fn max_active_calls_total(mut self, max: usize) -> Self {
+        self.limits.total.max_active = max;
+        self
+    }
+
+    /// Most dial attempts in total in a sliding minute (default 60).
+    pub fn dials_per_minute_total(mut self, max: u32) -> Self {
+        self.limits.total.per_minute = max;
+        self
+    }
+
+    /// Proxies (load balancers) whose `X-Forwarded-For` is believed when the per-client
+    /// limits key an anonymous request by address (default none: the header is
+    /// ignored, since any client can write it and would get a fresh limit per
+    /// request). Trust only the hops you run.
+    pub fn trusted_proxies(mut self, proxies: TrustedProxies) -> Self {
+        self.trusted_proxies = proxies;
         self
     }
 
@@ -195,11 +257,23 @@ impl SipDialApiBuilder {
 
     /// Requires every `POST {prefix}/callbacks` to carry an HS256 JWT signed with
     /// `secret` (the signature secret of the project's callbacks in the platform
-    /// dashboard). Without it, callbacks are accepted unsigned: anyone who can reach the
-    /// route can then report call states (never place calls).
+    /// dashboard). Without it, every callback is refused (401) unless the host calls
+    /// [`Self::accept_unsigned_callbacks`].
     #[cfg(feature = "jwt")]
     pub fn callback_secret(mut self, secret: impl Into<String>) -> Self {
         self.callback_secret = Some(secrecy::SecretString::from(secret.into()));
+        self
+    }
+
+    /// Accepts unsigned `POST {prefix}/callbacks` when no `callback_secret` is set
+    /// (default: refused with 401 `callbacks_unsigned`). Anyone who can reach the route
+    /// can then report call states, so such changes are marked unverified (the hook's
+    /// cause, the status webhooks' `verified: false`), and an unsigned end is applied
+    /// only after the platform was asked to disconnect the leg: a forged end can end a
+    /// call early, but never leave a leg running whose limit slot was freed. Meant for
+    /// development and for platforms that cannot sign; with a secret it changes nothing.
+    pub fn accept_unsigned_callbacks(mut self) -> Self {
+        self.accept_unsigned_callbacks = true;
         self
     }
 
@@ -256,11 +330,27 @@ impl SipDialApiBuilder {
         if self.body_limit == 0 {
             return Err(ApiConfigError::BodyLimit);
         }
-        if self.max_active_calls == 0 {
-            return Err(ApiConfigError::Limit("max_active_calls_per_session"));
-        }
-        if self.dials_per_minute == 0 {
-            return Err(ApiConfigError::Limit("dials_per_minute"));
+        for (value, name) in [
+            (self.limits.max_active, "max_active_calls_per_session"),
+            (self.limits.per_minute as usize, "dials_per_minute"),
+            (self.limits.client.max_active, "max_active_calls_per_client"),
+            (
+                self.limits.client.per_minute as usize,
+                "client_dials_per_minute",
+            ),
+            (
+                self.limits.client_sessions_per_minute as usize,
+                "client_sessions_per_minute",
+            ),
+            (self.limits.total.max_active, "max_active_calls_total"),
+            (
+                self.limits.total.per_minute as usize,
+                "dials_per_minute_total",
+            ),
+        ] {
+            if value == 0 {
+                return Err(ApiConfigError::Limit(name));
+            }
         }
         if self.sse_heartbeat.is_zero() {
             return Err(ApiConfigError::Limit("sse_heartbeat"));
@@ -280,6 +370,7 @@ impl SipDialApiBuilder {
             return Err(ApiConfigError::CallbackSecret);
         }
         self.policy.check()?;
+        let authorizer = self.authorizer.ok_or(ApiConfigError::NoAuthorizer)?;
         let targets = Targets::new(
             self.targets,
             self.default_target,
@@ -320,6 +411,7 @@ impl SipDialApiBuilder {
                 events: Arc::clone(&backend.events),
                 dedupe: backend.dedupe,
                 parked: backend.parked,
+                limits: Arc::clone(&backend.limits),
                 dtmf_at_answer: Arc::clone(&dtmf_at_answer),
                 timers,
                 webhooks: webhooks.clone(),
@@ -332,20 +424,20 @@ impl SipDialApiBuilder {
         // same state machine as HTTP callbacks.
         self.dialer.attach_events(EventQueue::sink(&lifecycle));
         Ok(SipDialApi {
+            routes: crate::http::RouteSet::All,
             inner: Arc::new(Inner {
                 dialer: self.dialer,
                 prefix,
                 body_limit: self.body_limit,
                 targets,
                 allow_list,
-                authorizer: self.authorizer,
+                authorizer,
                 origins: OriginPolicy::new(origins, self.trust_request_host),
                 limits: backend.limits,
-                policy: DialPolicy {
-                    max_active: self.max_active_calls,
-                    per_minute: self.dials_per_minute,
-                },
+                policy: self.limits,
+                trusted_proxies: self.trusted_proxies,
                 dtmf_at_answer,
+                dtmf_rate: Default::default(),
                 events: Arc::clone(&backend.events),
                 answer_wait_limit: self.answer_wait_limit,
                 streams: Streams::new(
@@ -359,6 +451,7 @@ impl SipDialApiBuilder {
                 webhooks,
                 #[cfg(feature = "jwt")]
                 callback_secret: self.callback_secret,
+                accept_unsigned_callbacks: self.accept_unsigned_callbacks,
             }),
         })
     }

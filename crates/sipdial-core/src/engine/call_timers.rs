@@ -64,21 +64,44 @@ impl PolicyTimers {
         cause: &CallEventCause,
     ) {
         self.poller.serve(owner);
-        let limits = self.policies.limits(call.target.as_deref());
-        let ops = plan(
-            call,
-            previous,
-            cause,
-            limits,
-            self.policies.expiry,
-            Timestamp::now(),
-        );
+        let ops = self.plan_change(call, previous, cause);
         if ops.is_empty() {
             return;
         }
         if let Err(e) = self.timers.schedule(&call.id, &ops).await {
             tracing::warn!(error = %e, call_id = %call.id, "the call's timers could not be set");
         }
+    }
+}
+
+impl PolicyTimers {
+    /// The timer changes a change of `call` makes under the policies in force.
+    pub(crate) fn plan_change(
+        &self,
+        call: &CallRecord,
+        previous: Option<CallState>,
+        cause: &CallEventCause,
+    ) -> Vec<TimerOp> {
+        let limits = self.policies.limits(call.target.as_deref());
+        plan(
+            call,
+            previous,
+            cause,
+            limits,
+            self.policies.expiry,
+            Timestamp::now(),
+        )
+    }
+
+    /// The timer store, for a call store that sets a dial's timers with its record.
+    pub(crate) fn store(&self) -> &dyn CallTimers {
+        &*self.timers
+    }
+
+    /// A change whose timers the store set already: only makes sure this instance
+    /// polls.
+    pub(crate) fn on_change_set(&self, owner: &Weak<impl TimerOwner>) {
+        self.poller.serve(owner);
     }
 }
 

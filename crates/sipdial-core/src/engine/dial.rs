@@ -7,6 +7,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable as _};
+
 use crate::backend::limits::DialSlot;
 use crate::call::CallRecord;
 use crate::call::ticket::DialTicket;
@@ -94,7 +96,7 @@ pub(crate) async fn place_and_record(placement: Placement) -> Result<CallRecord,
 /// Attempts at recording a placed call before giving up, and the pause after the first
 /// failure (doubled after each one): about one second in all, so a store that blinks
 /// (a failover, a reconnect) does not cost a placed call.
-const RECORD_ATTEMPTS: u32 = 4;
+const RECORD_ATTEMPTS: usize = 4;
 const RECORD_BACKOFF: Duration = Duration::from_millis(150);
 
 /// Records a call the platform accepted. A placed call is never silently lost: when the
@@ -109,22 +111,23 @@ async fn record_dialed(
 ) -> Result<Dialed, DialFailure> {
     let none = DialTicket(String::new());
     let ticket = slot.ticket().unwrap_or(&none);
-    let mut pause = RECORD_BACKOFF;
-    let mut attempt = 1;
-    let error = loop {
-        match lifecycle
-            .insert_dialed(record.clone(), ticket, attempt > 1)
-            .await
-        {
-            Ok(dialed) => return Ok(dialed),
-            Err(e) if attempt >= RECORD_ATTEMPTS => break e,
-            Err(e) => {
-                tracing::warn!(error = %e, attempt, "a placed call could not be recorded; retrying");
-                tokio::time::sleep(pause).await;
-                pause *= 2;
-                attempt += 1;
-            }
-        }
+    let mut retry = false;
+    let insert = || {
+        // A retry tells the store an earlier attempt may have got through.
+        let again = std::mem::replace(&mut retry, true);
+        lifecycle.insert_dialed(record.clone(), ticket, again)
+    };
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(RECORD_BACKOFF)
+        .with_factor(2.0)
+        .with_max_times(RECORD_ATTEMPTS - 1);
+    let recorded = insert
+        .retry(backoff)
+        .notify(|e, wait| tracing::warn!(error = %e, retry_in = ?wait, "a placed call could not be recorded; retrying"))
+        .await;
+    let error = match recorded {
+        Ok(dialed) => return Ok(dialed),
+        Err(e) => e,
     };
     tracing::error!(error = %error, "call store failed");
     let hung_up = match dialer

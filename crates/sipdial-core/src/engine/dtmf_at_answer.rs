@@ -43,7 +43,7 @@ impl DtmfAtAnswer {
         self.failures.load(Ordering::Relaxed)
     }
 
-    /// Reacts to one change of `call` (called by `Lifecycle::emit`, with its gate
+    /// Reacts to one change of `call` (called by `Lifecycle::emit`, with the call's gate
     /// held): the work runs in a task of its own, so neither the gate nor the
     /// callback that caused the change waits for the platform.
     pub(crate) fn on_change(self: &Arc<Self>, call: &CallRecord, previous: Option<CallState>) {

@@ -7,7 +7,8 @@
 //!   in the store.
 //! - **Dedupe**: the platform delivers at least once; [`crate::backend::dedupe`] drops a
 //!   delivery already applied.
-//! - **Order**: changes are applied one at a time (an async gate), and the state
+//! - **Order**: each call's changes are applied one at a time (a gate per call, so
+//!   different calls' changes run side by side: [`call_gate`]), and the state
 //!   machine ([`crate::call::transition`]) never moves a call backwards, so a late delivery
 //!   cannot undo a newer one; a shared store applies each update atomically, so
 //!   replicas cannot interleave either. Events for a call dial has not recorded yet
@@ -18,9 +19,12 @@
 //!   session back, which is how calls reappear after a shared store lost its state.
 //! - **Recording a dial** (`dialed`): one store operation where the store allows it.
 
+mod call_gate;
 mod dialed;
 mod provenance;
 mod unknown;
+
+use call_gate::CallGates;
 
 use std::sync::{Arc, Weak};
 
@@ -30,6 +34,7 @@ pub(crate) use provenance::Provenance;
 
 use crate::backend::dedupe::{DeliveryDedupe, dedupe_key};
 use crate::backend::event_log::EventLog;
+use crate::backend::limits::DialLimits;
 use crate::backend::parked::ParkedEvents;
 use crate::backend::store::{CallStore, StoreError};
 use crate::call::outcome::LocalEnd;
@@ -48,9 +53,12 @@ pub(crate) struct Lifecycle {
     events: Arc<dyn EventLog>,
     dedupe: Arc<dyn DeliveryDedupe>,
     parked: Arc<dyn ParkedEvents>,
-    /// Serialises this process's changes, so its log entries, the store and the hook
-    /// agree on one order.
-    gate: tokio::sync::Mutex<()>,
+    /// Told of ends, so live-call slots free (under the call's gate, in the order of
+    /// changes).
+    limits: Arc<dyn DialLimits>,
+    /// Orders each call's changes in this process, so its log entries, the store and
+    /// the hook agree on one order per call; different calls' changes run side by side.
+    gates: CallGates,
     hook: Option<CallEventHook>,
     record_unknown: bool,
     dtmf_at_answer: Arc<DtmfAtAnswer>,
@@ -75,6 +83,7 @@ pub(crate) struct Parts {
     pub(crate) events: Arc<dyn EventLog>,
     pub(crate) dedupe: Arc<dyn DeliveryDedupe>,
     pub(crate) parked: Arc<dyn ParkedEvents>,
+    pub(crate) limits: Arc<dyn DialLimits>,
     pub(crate) dtmf_at_answer: Arc<DtmfAtAnswer>,
     pub(crate) timers: PolicyTimers,
     pub(crate) webhooks: Option<Arc<Webhooks>>,
@@ -91,7 +100,8 @@ impl Lifecycle {
             events: parts.events,
             dedupe: parts.dedupe,
             parked: parts.parked,
-            gate: tokio::sync::Mutex::new(()),
+            limits: parts.limits,
+            gates: CallGates::default(),
             hook,
             record_unknown,
             dtmf_at_answer: parts.dtmf_at_answer,
@@ -112,46 +122,51 @@ impl Lifecycle {
         self.timers.poller().serve(&self.me);
     }
 
-    /// Tells the event log and the hook. Called with the gate held, after the store
+    /// Tells the event log and the hook. Called with the call's gate held, after the store
     /// has the change: a log that cannot take it is logged, not failed, since the
     /// change itself is recorded (streams catch up on their next snapshot).
-    async fn emit(&self, call: CallRecord, previous: Option<CallState>, cause: CallEventCause) {
-        self.emit_logged(call, previous, cause, false).await;
+    async fn emit(&self, event: CallEvent) {
+        self.emit_logged(event, false, false).await;
     }
 
-    /// [`Self::emit`] of a change whose log entry the store may have appended already
-    /// (`logged`, see [`crate::api::CallStore::record_dialed`]): only the append is
-    /// skipped then; every other reaction runs.
-    async fn emit_logged(
-        &self,
-        call: CallRecord,
-        previous: Option<CallState>,
-        cause: CallEventCause,
-        logged: bool,
-    ) {
-        crate::engine::metrics::call_changed(&call, previous, &cause);
-        if !logged && let Err(e) = self.events.append(&call).await {
+    /// [`Self::emit`] of a change whose log entry (`logged`) or timers (`timers_set`)
+    /// the store may have set already (see [`crate::api::CallStore::record_dialed`]):
+    /// only those are skipped then; every other reaction runs.
+    async fn emit_logged(&self, event: CallEvent, logged: bool, timers_set: bool) {
+        crate::engine::metrics::call_changed(&event);
+        let CallEvent {
+            call,
+            previous,
+            cause,
+            ..
+        } = &event;
+        let previous = *previous;
+        if call.state == CallState::Ended
+            && previous != Some(CallState::Ended)
+            && let Err(e) = self.limits.call_ended(&call.id).await
+        {
+            tracing::warn!(error = %e, call_id = %call.id, "an ended call's limit slots could not be freed");
+        }
+        if !logged && let Err(e) = self.events.append(call).await {
             tracing::warn!(error = %e, call_id = %call.id, "a call change did not reach the event log");
         }
-        self.timers
-            .on_change(&self.me, &call, previous, &cause)
-            .await;
+        if timers_set {
+            self.timers.on_change_set(&self.me);
+        } else {
+            self.timers.on_change(&self.me, call, previous, cause).await;
+        }
         tracing::info!(
             call_id = %call.id,
             state = call.state.as_str(),
             previous = previous.map(CallState::as_str),
             "call changed"
         );
-        self.dtmf_at_answer.on_change(&call, previous);
+        self.dtmf_at_answer.on_change(call, previous);
         if let Some(w) = &self.webhooks {
-            w.enqueue(&call, previous, &cause).await;
+            w.enqueue(call, previous, cause).await;
         }
         if let Some(hook) = &self.hook {
-            hook(&CallEvent {
-                call,
-                previous,
-                cause,
-            });
+            hook(&event);
         }
     }
 
@@ -174,7 +189,11 @@ impl Lifecycle {
             tracing::debug!(event = event.name(), "duplicate platform event");
             return Ok(ApplyOutcome::Duplicate);
         }
-        let _gate = self.gate.lock().await;
+        let gate = self.gate_key(&event.kind).await?;
+        let _gate = match &gate {
+            Some(key) => Some(self.gates.lock(key).await),
+            None => None,
+        };
         let result = self.apply_locked(&event, provenance).await;
         if result.is_err()
             && let Some(k) = &key
@@ -184,6 +203,37 @@ impl Lifecycle {
             tracing::warn!(error = %e, "a failed delivery could not be forgotten");
         }
         result
+    }
+
+    /// The gate an event waits for: its call's id, found by the connection when the
+    /// event names only that (one more store read, for session events), or while the
+    /// call is not recorded, what the event names it by. `None`: nothing to apply.
+    async fn gate_key(&self, kind: &PlatformEventKind) -> Result<Option<String>, StoreError> {
+        let connection = match kind {
+            PlatformEventKind::CallCreated { call }
+            | PlatformEventKind::MuteForced { call }
+            | PlatformEventKind::CallUpdated { call, .. }
+            | PlatformEventKind::CallDestroyed { call, .. } => {
+                match (&call.id, &call.connection_id) {
+                    (Some(id), _) => return Ok(Some(id.as_str().to_owned())),
+                    (None, Some(c)) => c,
+                    (None, None) => return Ok(None),
+                }
+            }
+            PlatformEventKind::ConnectionDestroyed { connection_id, .. }
+            | PlatformEventKind::StreamCreated {
+                connection_id: Some(connection_id),
+                ..
+            } => connection_id,
+            _ => return Ok(None),
+        };
+        Ok(Some(
+            match self.store.call_by_connection(connection).await? {
+                Some(call) => call.id.as_str().to_owned(),
+                // Call ids hold no ':', so this names no call's gate.
+                None => format!("connection:{}", connection.as_str()),
+            },
+        ))
     }
 
     async fn find(&self, call: &CallRef) -> Result<Option<CallRecord>, StoreError> {
@@ -254,7 +304,7 @@ impl Lifecycle {
                         authoritative: false,
                     },
                 };
-                return self.update(&found, change, at, event).await;
+                return self.update(&found, change, at, event, provenance).await;
             }
             PlatformEventKind::StreamCreated {
                 stream_id,
@@ -264,14 +314,20 @@ impl Lifecycle {
                     return Ok(ApplyOutcome::Ignored);
                 };
                 return self
-                    .update(&found, CallChange::Stream(stream_id.clone()), at, event)
+                    .update(
+                        &found,
+                        CallChange::Stream(stream_id.clone()),
+                        at,
+                        event,
+                        provenance,
+                    )
                     .await;
             }
             _ => return Ok(ApplyOutcome::Ignored),
         };
         let (call, change) = change;
         match self.find(call).await? {
-            Some(found) => self.update(&found, change, at, event).await,
+            Some(found) => self.update(&found, change, at, event, provenance).await,
             None => {
                 self.unknown_call(event, call, Some(change), at, provenance)
                     .await
@@ -285,6 +341,7 @@ impl Lifecycle {
         change: CallChange,
         at: Timestamp,
         event: &PlatformEvent,
+        provenance: Provenance,
     ) -> Result<ApplyOutcome, StoreError> {
         match self
             .store
@@ -292,12 +349,7 @@ impl Lifecycle {
             .await?
         {
             Some(u) if u.changed => {
-                self.emit(
-                    u.call,
-                    Some(u.previous),
-                    CallEventCause::Platform(event.clone()),
-                )
-                .await;
+                self.emit(u.into_event(provenance.cause(event))).await;
                 Ok(ApplyOutcome::Applied)
             }
             Some(_) => Ok(ApplyOutcome::Unchanged),
@@ -331,15 +383,16 @@ impl Lifecycle {
         change: CallChange,
         cause: CallEventCause,
     ) -> Result<Option<CallRecord>, StoreError> {
-        let _gate = self.gate.lock().await;
+        let _gate = self.gates.lock(id.as_str()).await;
         match self
             .store
             .update_call(id, &CallUpdate::new(change, Timestamp::now()))
             .await?
         {
             Some(u) if u.changed => {
-                self.emit(u.call.clone(), Some(u.previous), cause).await;
-                Ok(Some(u.call))
+                let call = u.call.clone();
+                self.emit(u.into_event(cause)).await;
+                Ok(Some(call))
             }
             _ => Ok(None),
         }

@@ -13,19 +13,18 @@
 //! unknown target is counted as `unknown`, so that it cannot grow the series.
 
 use std::future::Future;
-use std::sync::Mutex;
 use std::time::Instant;
 
 use metrics::{
     Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 
-use crate::call::event::{ApplyOutcome, CallEventCause};
+use crate::DialError;
+use crate::call::CallState;
+use crate::call::event::{ApplyOutcome, CallEvent};
 use crate::call::outcome::CallOutcome;
-use crate::call::{CallRecord, CallState};
 use crate::events::{PlatformEvent, PlatformEventKind};
 use crate::policy::targets::Targets;
-use crate::{CallId, DialError};
 
 /// Counter of `POST /dial` answers, labelled `target` (a configured target's name,
 /// `custom` for a caller's URI dialled without one, `unknown` for a name the server
@@ -52,9 +51,9 @@ pub const CALLS_ENDED: &str = "sipdial_calls_ended_total";
 /// known yet (the SIP leg's connection gone first) is `failed` (or `completed` once
 /// answered) until the platform's code says `busy`, `rejected`, ... So the calls that
 /// finally had outcome X are `sipdial_calls_ended_total{outcome="X"}` plus the
-/// refinements `to="X"` minus those `from="X"`. Counted by the process that recorded
-/// the end, when it also applies the refinement (it remembers its last 1024
-/// provisional ends).
+/// refinements `to="X"` minus those `from="X"`. Counted by the process that applies
+/// the refinement (the call event carries the outcome it replaced), so in a fleet
+/// each refinement is counted once, whichever replica recorded the end.
 pub const OUTCOMES_REFINED: &str = "sipdial_call_outcomes_refined_total";
 /// Counter of `POST /callbacks` deliveries, labelled `result` (`accepted` or `refused`)
 /// and `reason`: for accepted ones what applying did (`applied`, `unchanged`,
@@ -222,71 +221,35 @@ pub(crate) fn platform_error(op: &'static str, e: &DialError) {
 /// Counts one call change, as `Lifecycle::emit` hands it on: a state entered and, for
 /// an end, its outcome; for a change of an ended call, a refined outcome. Changes that
 /// only learn the stream or the reason count nothing.
-pub(crate) fn call_changed(call: &CallRecord, previous: Option<CallState>, cause: &CallEventCause) {
+pub(crate) fn call_changed(event: &CallEvent) {
+    let call = &event.call;
     let target = || call.target.clone().unwrap_or_else(|| "none".to_owned());
-    if previous != Some(call.state) {
+    if event.previous != Some(call.state) {
         counter!(CALL_TRANSITIONS, "state" => call.state.as_str()).increment(1);
         if call.state == CallState::Ended {
             counter!(CALLS_ENDED, "outcome" => outcome_label(call.outcome), "target" => target())
                 .increment(1);
-            if let Some(outcome) = call.outcome.filter(|o| o.is_provisional()) {
-                lock(&PROVISIONAL).remember(&call.id, outcome);
-            }
         }
         return;
     }
     // Only the platform's `callDestroyed` replaces the outcome of an ended call, and
     // only a provisional one.
     let explains = matches!(
-        cause,
-        CallEventCause::Platform(PlatformEvent {
+        event.cause.platform_event(),
+        Some(PlatformEvent {
             kind: PlatformEventKind::CallDestroyed { .. },
             ..
         })
     );
     if call.state == CallState::Ended
         && explains
-        && let Some(was) = lock(&PROVISIONAL).take(&call.id)
+        && let Some(was) = event.previous_outcome.filter(|o| o.is_provisional())
         && call.outcome.is_some_and(|now| now != was)
     {
         counter!(OUTCOMES_REFINED, "from" => was.as_str(), "to" => outcome_label(call.outcome),
             "target" => target())
         .increment(1);
     }
-}
-
-/// Most provisional ends remembered: a call whose end is never explained is forgotten
-/// after this many later ones.
-const PROVISIONAL_CAPACITY: usize = 1024;
-
-/// The provisional outcomes of calls this process ended, until the platform explains
-/// them: the change that refines one carries the new outcome only.
-static PROVISIONAL: Mutex<Provisional> = Mutex::new(Provisional {
-    outcomes: Vec::new(),
-});
-
-/// Oldest first; small enough that a scan costs less than hashing.
-struct Provisional {
-    outcomes: Vec<(CallId, CallOutcome)>,
-}
-
-impl Provisional {
-    fn remember(&mut self, id: &CallId, outcome: CallOutcome) {
-        if self.outcomes.len() >= PROVISIONAL_CAPACITY {
-            self.outcomes.remove(0);
-        }
-        self.outcomes.push((id.clone(), outcome));
-    }
-
-    fn take(&mut self, id: &CallId) -> Option<CallOutcome> {
-        let at = self.outcomes.iter().position(|(known, _)| known == id)?;
-        Some(self.outcomes.remove(at).1)
-    }
-}
-
-/// A poisoned lock only means a panic elsewhere mid-update of this cache: keep going.
-fn lock(m: &Mutex<Provisional>) -> std::sync::MutexGuard<'_, Provisional> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The `outcome` label of an ended call (`none` for a record from before outcomes).
@@ -320,5 +283,61 @@ impl SubscriberCount {
 impl Drop for SubscriberCount {
     fn drop(&mut self) {
         gauge!(SSE_SUBSCRIBERS).decrement(1.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call::CallRecord;
+    use crate::call::event::CallEventCause;
+    use crate::events::CallRef;
+    use crate::{CallId, ConnectionId, SessionId, Timestamp};
+    use metrics_exporter_prometheus::PrometheusBuilder;
+
+    /// A refinement is counted from what its event carries: this process never saw the
+    /// end it refines (in a fleet, another replica recorded it).
+    #[test]
+    fn a_refinement_counts_from_the_event_alone() {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let (id, conn) = (CallId::new("c").unwrap(), ConnectionId::new("k").unwrap());
+        let session = SessionId::new("1_s").unwrap();
+        let mut call = CallRecord::new(id.clone(), session.clone(), conn.clone(), Timestamp::now());
+        call.state = CallState::Ended;
+        call.outcome = Some(CallOutcome::Busy);
+        call.target = Some("sales".to_owned());
+        let destroyed = PlatformEvent::new(
+            session,
+            PlatformEventKind::CallDestroyed {
+                call: CallRef::new(id, conn),
+                reason_code: Some("486".to_owned()),
+                reason_message: None,
+            },
+        );
+        let event = |previous_outcome| CallEvent {
+            call: call.clone(),
+            previous: Some(CallState::Ended),
+            previous_outcome,
+            cause: CallEventCause::Platform(destroyed.clone()),
+        };
+        metrics::with_local_recorder(&recorder, || {
+            call_changed(&event(Some(CallOutcome::Failed)));
+            // Not provisional before, or none known: nothing was refined.
+            call_changed(&event(Some(CallOutcome::Canceled)));
+            call_changed(&event(None));
+        });
+        let text = handle.render();
+        assert!(
+            text.contains(
+                r#"sipdial_call_outcomes_refined_total{from="failed",to="busy",target="sales"} 1"#
+            ),
+            "{text}"
+        );
+        assert_eq!(
+            text.matches("sipdial_call_outcomes_refined_total{").count(),
+            1,
+            "{text}"
+        );
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared};
 
+use crate::backend::limits::{DialLimits, DialPolicy, Refusal};
 use crate::backend::store::{CallStore, StoreError};
 use crate::sync::lock;
 use crate::{DialError, Room, SessionId, SessionOptions, SipDialer, Timestamp};
@@ -21,6 +22,26 @@ pub(crate) enum RoomError {
     Store(StoreError),
     /// The platform refused to create the session.
     Dial(DialError),
+    /// The client may create no more sessions now (under the policy quoted).
+    Refused(Refusal, DialPolicy),
+}
+
+/// Who asks for a room, so that the request that actually creates its session counts
+/// against the client's new sessions per minute: joining a known room, or a creation
+/// already in flight, costs the platform nothing and is not counted.
+pub(crate) struct SessionAdmission {
+    pub(crate) limits: Arc<dyn DialLimits>,
+    pub(crate) client: String,
+    pub(crate) policy: DialPolicy,
+}
+
+impl SessionAdmission {
+    async fn admit(&self) -> Result<(), RoomError> {
+        self.limits
+            .admit_session(&self.client, &self.policy)
+            .await?
+            .map_err(|r| RoomError::Refused(r, self.policy))
+    }
 }
 
 impl From<StoreError> for RoomError {
@@ -43,6 +64,7 @@ pub(crate) async fn session_of_room(
     store: &Arc<dyn CallStore>,
     flights: &RoomFlights,
     room: Room,
+    admission: SessionAdmission,
 ) -> Result<SessionId, RoomError> {
     if let Some(s) = store.room_session(&room).await? {
         return Ok(s);
@@ -57,7 +79,7 @@ pub(crate) async fn session_of_room(
                 let store = Arc::clone(store);
                 let room = room.clone();
                 async move {
-                    let result = create_room_session(&*dialer, &*store, &room).await;
+                    let result = create_room_session(&*dialer, &*store, &room, &admission).await;
                     // Removed only after the store holds the mapping, so a later
                     // request finds it there instead of starting a second creation.
                     if let Some(map) = weak.upgrade() {
@@ -85,6 +107,7 @@ async fn create_room_session(
     dialer: &dyn SipDialer,
     store: &dyn CallStore,
     room: &Room,
+    admission: &SessionAdmission,
 ) -> Result<SessionId, RoomError> {
     let owner = claim_owner();
     loop {
@@ -92,7 +115,7 @@ async fn create_room_session(
             return Ok(existing);
         }
         if store.claim_room(room, &owner, ROOM_CLAIM_TTL).await? {
-            let result = create_claimed(dialer, store, room).await;
+            let result = create_claimed(dialer, store, room, admission).await;
             if let Err(e) = store.release_room(room, &owner).await {
                 tracing::warn!(error = %e, "a room claim could not be released; it lapses");
             }
@@ -106,11 +129,13 @@ async fn create_claimed(
     dialer: &dyn SipDialer,
     store: &dyn CallStore,
     room: &Room,
+    admission: &SessionAdmission,
 ) -> Result<SessionId, RoomError> {
     // Another replica may have finished between our look-up and the claim.
     if let Some(existing) = store.room_session(room).await? {
         return Ok(existing);
     }
+    admission.admit().await?;
     let created = dialer
         .create_session(SessionOptions::default())
         .await

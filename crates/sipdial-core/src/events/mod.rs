@@ -22,13 +22,23 @@ pub type EventSink = Arc<dyn Fn(PlatformEvent) + Send + Sync>;
 
 /// The call an SIP event is about: the platform's call id and the SIP leg's
 /// connection, either of which may be missing from a delivery.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Serde reads and writes it as a callback's `call` object: a field of the wrong type
+/// or an invalid id reads as absent, and an absent one is left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
 pub struct CallRef {
     /// The call (conference) id, as dial answered it.
+    #[serde(deserialize_with = "callback_json::lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<CallId>,
     /// The SIP leg's connection id, as dial answered it.
+    #[serde(deserialize_with = "callback_json::lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub connection_id: Option<ConnectionId>,
     /// When the platform created the call.
+    #[serde(deserialize_with = "callback_json::lenient")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at: Option<Timestamp>,
 }
 

@@ -181,3 +181,45 @@ fn reasons_are_clamped_and_cleaned() {
         Some("Busy Here")
     );
 }
+
+#[test]
+fn odd_shapes_read_as_before() {
+    // An array where an object belongs is no object, even though serde could read a
+    // struct from it by position.
+    let e = parse(json!({ "event": "callCreated", "call": ["c1", "k1"] }));
+    assert!(matches!(e.kind, PlatformEventKind::Other { .. }));
+    // A repeated key keeps its last value rather than refusing the delivery.
+    let body = br#"{"event":"x","event":"muteForced","call":{"id":"c"}}"#;
+    let e = PlatformEvent::from_callback_json(body).unwrap();
+    assert!(matches!(e.kind, PlatformEventKind::MuteForced { .. }));
+    // `reasonCode` is read only when `reason_code` is absent; `reasonMessage` also
+    // when `reason_message` is unreadable.
+    let destroyed = |extra: Value| {
+        let mut v = json!({ "event": "callDestroyed", "call": { "id": "c" } });
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        match parse(v).kind {
+            PlatformEventKind::CallDestroyed {
+                reason_code,
+                reason_message,
+                ..
+            } => (reason_code, reason_message),
+            k => panic!("{k:?}"),
+        }
+    };
+    assert_eq!(
+        destroyed(json!({ "reason_code": " ", "reasonCode": "486" })).0,
+        None
+    );
+    assert_eq!(
+        destroyed(json!({ "reasonCode": " 486 " })).0.as_deref(),
+        Some("486")
+    );
+    assert_eq!(
+        destroyed(json!({ "reason_message": 5, "reasonMessage": "Busy" }))
+            .1
+            .as_deref(),
+        Some("Busy")
+    );
+}

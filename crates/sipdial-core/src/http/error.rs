@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use http::{HeaderValue, StatusCode, header};
 
-use crate::backend::limits::{ACTIVE_LIMIT_RETRY_AFTER, DialPolicy, Refusal};
+use crate::backend::limits::{ACTIVE_LIMIT_RETRY_AFTER, DialPolicy, Limit, Refusal};
 #[cfg(feature = "jwt")]
 use crate::engine::signature::SignatureRefusal;
 
@@ -30,7 +30,8 @@ pub struct ApiError {
     message: Cow<'static, str>,
     retry_after: Option<Duration>,
     allow: Option<HeaderValue>,
-    challenge: bool,
+    /// The `WWW-Authenticate` value of a 401.
+    challenge: Option<&'static str>,
 }
 
 impl ApiError {
@@ -46,13 +47,13 @@ impl ApiError {
             message: message.into(),
             retry_after: None,
             allow: None,
-            challenge: false,
+            challenge: None,
         }
     }
 
     /// Adds `WWW-Authenticate: Bearer` (a 401 must say how to authenticate).
     pub fn with_challenge(mut self) -> Self {
-        self.challenge = true;
+        self.challenge = Some("Bearer realm=\"sipdial-callbacks\"");
         self
     }
 
@@ -74,6 +75,19 @@ impl ApiError {
     /// 400 for a field refused by a validated newtype.
     pub fn invalid_value(field: &str, e: &ValidationError) -> Self {
         Self::invalid_field(field, e.reason())
+    }
+
+    /// 401 `unauthenticated` with `WWW-Authenticate: Bearer`: the request carries no
+    /// credentials the authorizer accepts (none, expired, garbled or signed with
+    /// another key; the caller is not told which).
+    pub fn unauthenticated() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "valid credentials are required",
+        );
+        e.challenge = Some("Bearer realm=\"sipdial\"");
+        e
     }
 
     /// 403: the authorizer or a policy refused.
@@ -166,10 +180,10 @@ impl ApiError {
         if let Some(allow) = self.allow {
             headers.insert(header::ALLOW, allow);
         }
-        if self.challenge {
+        if let Some(challenge) = self.challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"sipdial-callbacks\""),
+                HeaderValue::from_static(challenge),
             );
         }
         res
@@ -291,7 +305,55 @@ impl Refusal {
             Refusal::UnknownSession => {
                 ApiError::not_found("session_not_found", "this server knows no such session")
             }
+            Refusal::Over { limit, retry_after } => {
+                let (code, message) = limit_message(limit, policy);
+                ApiError::too_many(code, message, retry_after)
+            }
         }
+    }
+}
+
+/// The code and message of a limit beyond the session's. The target's own numbers are
+/// not quoted: they are the host's configuration, not the client's business.
+fn limit_message(limit: Limit, policy: &DialPolicy) -> (&'static str, String) {
+    match limit {
+        Limit::ClientCalls => (
+            "client_too_many_calls",
+            format!(
+                "at most {} active calls per client",
+                policy.client.max_active
+            ),
+        ),
+        Limit::ClientDials => (
+            "client_dial_rate_limited",
+            format!(
+                "at most {} dials per minute per client",
+                policy.client.per_minute
+            ),
+        ),
+        Limit::ClientSessions => (
+            "client_session_rate_limited",
+            format!(
+                "at most {} new sessions per minute per client",
+                policy.client_sessions_per_minute
+            ),
+        ),
+        Limit::TargetCalls => (
+            "target_too_many_calls",
+            "this target has as many active calls as it allows".to_owned(),
+        ),
+        Limit::TargetDials => (
+            "target_dial_rate_limited",
+            "this target takes no more dials this minute".to_owned(),
+        ),
+        Limit::TotalCalls => (
+            "total_too_many_calls",
+            "this server has as many active calls as it allows".to_owned(),
+        ),
+        Limit::TotalDials => (
+            "total_dial_rate_limited",
+            "this server takes no more dials this minute".to_owned(),
+        ),
     }
 }
 

@@ -62,6 +62,17 @@ pub const SIP_CONNECTION_DATA: &str = "sip=true";
 #[derive(Clone)]
 pub struct SipDialApi {
     pub(crate) inner: Arc<Inner>,
+    /// Which routes this handle serves: all, the platform's callbacks only, or the
+    /// user-facing ones only (so a host mounts the callbacks outside its login).
+    pub(crate) routes: RouteSet,
+}
+
+/// The routes a [`SipDialApi`] handle serves; see [`SipDialApi::callbacks_only`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RouteSet {
+    All,
+    CallbacksOnly,
+    WithoutCallbacks,
 }
 
 /// What every request shares; assembled by the builder (`config`).
@@ -75,16 +86,21 @@ pub(crate) struct Inner {
     pub(crate) origins: origin::OriginPolicy,
     pub(crate) limits: Arc<dyn DialLimits>,
     pub(crate) policy: DialPolicy,
+    pub(crate) trusted_proxies: crate::policy::principal::TrustedProxies,
     pub(crate) store: Arc<dyn CallStore>,
     pub(crate) rooms_in_flight: rooms::RoomFlights,
     pub(crate) lifecycle: Arc<lifecycle::Lifecycle>,
     pub(crate) dtmf_at_answer: Arc<dtmf_at_answer::DtmfAtAnswer>,
+    /// Each call's budget of caller DTMF.
+    pub(crate) dtmf_rate: crate::engine::dtmf_rate::DtmfRate,
     pub(crate) events: Arc<dyn EventLog>,
     pub(crate) answer_wait_limit: Option<std::time::Duration>,
     pub(crate) webhooks: Option<Arc<webhooks::Webhooks>>,
     pub(crate) streams: sse::Streams,
     #[cfg(feature = "jwt")]
     pub(crate) callback_secret: Option<secrecy::SecretString>,
+    /// Unsigned callbacks are applied (as unverified) when no secret is set.
+    pub(crate) accept_unsigned_callbacks: bool,
 }
 
 impl std::fmt::Debug for SipDialApi {
@@ -114,6 +130,26 @@ impl SipDialApi {
             .as_ref()
             .map(|w| w.stats())
             .unwrap_or_default()
+    }
+
+    /// This API serving only `POST /callbacks`, which is authorized by the platform's
+    /// signature alone: a host mounts it outside its login middleware (and mounts
+    /// [`SipDialApi::without_callbacks`] behind it). Every other route answers 404
+    /// here. Both handles share the same state.
+    pub fn callbacks_only(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            routes: RouteSet::CallbacksOnly,
+        }
+    }
+
+    /// This API serving every route but `POST /callbacks` (which answers 404 here); see
+    /// [`SipDialApi::callbacks_only`].
+    pub fn without_callbacks(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+            routes: RouteSet::WithoutCallbacks,
+        }
     }
 
     /// The API's prefix below the host's mount (`/sip` by default), without a
@@ -224,7 +260,7 @@ impl SipDialApi {
         B: http_body::Body<Data = Bytes> + Send,
         B::Error: Into<BoxError>,
     {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
         let path = parts.uri.path();
         let rest = path
             .strip_prefix(self.prefix())
@@ -232,6 +268,15 @@ impl SipDialApi {
             .ok_or_else(ApiError::no_route)?;
         let matched = routes::match_route(&parts.method, rest)?;
         let spec = matched.spec;
+        let is_callback = spec.id == routes::RouteId::Callbacks;
+        let served = match self.routes {
+            RouteSet::All => true,
+            RouteSet::CallbacksOnly => is_callback,
+            RouteSet::WithoutCallbacks => !is_callback,
+        };
+        if !served {
+            return Err(ApiError::no_route());
+        }
         let param = matched.param.map(str::to_owned);
         tracing::Span::current().record("route", spec.path);
         if spec.checks_origin() {
@@ -249,6 +294,16 @@ impl SipDialApi {
                     };
                     ApiError::forbidden("origin_not_allowed", message)
                 })?;
+        }
+        // Who the request is from, before any id it names is looked up (a stranger gets
+        // 401 whatever it asks for). Callbacks carry the platform's signature instead,
+        // and the OpenAPI document is public.
+        if !is_callback && spec.id != routes::RouteId::OpenApi {
+            self.inner
+                .authorizer
+                .authenticate(&mut parts)
+                .await
+                .map_err(|_| ApiError::unauthenticated())?;
         }
         // Borrowed, not joined into the base URL here: only the routes that emit a URL
         // (the dial's `Location`, the OpenAPI document) pay for formatting it.
@@ -364,6 +419,7 @@ mod tests {
     #[test]
     fn the_request_future_stays_small() {
         let api = super::SipDialApi::builder(std::sync::Arc::new(crate::fake::FakeDialer::new()))
+            .anonymous()
             .build()
             .unwrap();
         let req = http::Request::new(http_body_util::Full::new(bytes::Bytes::new()));

@@ -31,79 +31,29 @@ fn resource_id_schema() -> Value {
     json!({ "type": "string", "minLength": 1, "maxLength": MAX_RESOURCE_ID_LEN, "pattern": ID_PATTERN })
 }
 
-/// `SipUri`'s grammar (`crate::sip::uri`): `sip:`/`sips:` (any case), a user part, `@`, a
+/// `SipUri`'s grammar (`crate::sip::uri`) as a caller may send it: `sip:`/`sips:` (any
+/// case), a user part without the characters a caller may not use
+/// (`policy::allow_list::CALLER_USER_FORBIDDEN`), `@`, a
 /// host name (labels of letters, digits and inner `-`), an optional port from 1 to
 /// 65535 and `;name[=value]` parameters. IPv6 hosts are accepted by the server too but
 /// left out here: their full grammar is no regular expression worth reading.
 const SIP_URI_PATTERN: &str = concat!(
     "^[Ss][Ii][Pp][Ss]?:",
-    "[A-Za-z0-9_.!~*'()%&=+$,?/-]+",
+    "[A-Za-z0-9_.!~*'()+$-]+",
     "@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*",
     "(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
     "(?:;[A-Za-z0-9_.!~*'()%\\[\\]/:&+$-]+(?:=[A-Za-z0-9_.!~*'()%\\[\\]/:&+$=-]*)?)*$"
 );
 
-/// An RFC 3261 token that is none of the headers the SIP stack owns nor one that sets
-/// the caller's identity (`crate::sip::headers`), in any letter case.
+/// A header name a caller may set by default: `X-` and an RFC 3261 token
+/// (`crate::policy::targets::check_caller_headers`). A host may let callers set more on a
+/// target (`SipTarget::caller_headers`); the document states the default, which holds
+/// for every target (no `X-` name is one the SIP stack owns or one of identity).
 fn sip_header_name_schema() -> Value {
-    let reserved = [
-        "via",
-        "v",
-        "from",
-        "f",
-        "to",
-        "t",
-        "call-id",
-        "i",
-        "cseq",
-        "contact",
-        "m",
-        "content-length",
-        "l",
-        "content-type",
-        "c",
-        "content-encoding",
-        "e",
-        "max-forwards",
-        "route",
-        "record-route",
-        "authorization",
-        "proxy-authorization",
-        "www-authenticate",
-        "proxy-authenticate",
-        "expires",
-        "allow",
-        "supported",
-        "k",
-        "require",
-        "proxy-require",
-        "p-asserted-identity",
-        "p-preferred-identity",
-        "remote-party-id",
-        "privacy",
-        "diversion",
-        "history-info",
-        "referred-by",
-        "identity",
-        "y",
-    ];
-    let any_case = |name: &str| -> String {
-        name.chars()
-            .map(|c| {
-                if c.is_ascii_alphabetic() {
-                    format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
-                } else if c == '-' {
-                    "\\-".to_owned()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    };
-    let refused: Vec<String> = reserved.iter().map(|n| any_case(n)).collect();
     json!({
         "type": "string",
-        "pattern": format!("^(?!(?:{})$)[A-Za-z0-9.!%*_+`'~-]+$", refused.join("|")),
+        "minLength": 3,
+        "pattern": "^[Xx]-[A-Za-z0-9.!%*_+`'~-]+$",
     })
 }
 
@@ -226,7 +176,7 @@ fn error_description(status: u16) -> &'static str {
         413 => "The body is larger than the limit.",
         415 => "The body is not JSON.",
         429 => {
-            "A per-session limit (calls, dials, open event streams) or the platform's rate limit; see Retry-After."
+            "A limit of the session, the client, the target, the server, a call's DTMF or its open event streams, or the platform's rate limit; see Retry-After."
         }
         500 => "The answer could not be encoded.",
         503 => {
@@ -469,7 +419,7 @@ fn schemas() -> Value {
                         "maxLength": MAX_SIP_HEADER_VALUE_LEN,
                         "pattern": "^[^\\u0000-\\u0008\\u000a-\\u001f\\u007f-\\u009f]*$"
                     },
-                    "description": format!("Custom INVITE headers under the target's own. Names are RFC 3261 tokens, not headers the SIP stack owns and not caller identity; compared without regard to case, so two names differing only in case are refused; values without control characters, at most {MAX_SIP_HEADER_VALUE_LEN} bytes each and {MAX_SIP_HEADERS_BYTES} bytes in all.")
+                    "description": format!("Custom INVITE headers under the target's own. Names are `X-` headers (a host may let callers set more on a target, `SipTarget::caller_headers`); compared without regard to case, so two names differing only in case are refused; values without control characters, at most {MAX_SIP_HEADER_VALUE_LEN} bytes each and {MAX_SIP_HEADERS_BYTES} bytes in all.")
                 },
                 "streams": { "type": "array", "items": id },
                 "dtmfAfterAnswer": {

@@ -148,7 +148,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "playDtmf",
         summary: "Play DTMF digits into a call",
         success: 204,
-        errors: &[400, 403, 404, 409, 413, 415, 500, 503],
+        errors: &[400, 403, 404, 409, 413, 415, 429, 500, 503],
         calls_dialer: true,
     },
     RouteSpec {

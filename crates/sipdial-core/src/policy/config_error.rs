@@ -10,6 +10,13 @@ use crate::policy::webhook::WebhookConfigError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiConfigError {
+    /// Neither an authorizer nor anonymous mode was chosen: an API that places calls
+    /// at its owner's cost is not opened to everyone by omission.
+    #[error(
+        "choose who may use the API: `.authorizer(..)` (e.g. a GrantAuthorizer, or your \
+         rules on top of SafeDefaults), or `.anonymous()` for a demo on loopback"
+    )]
+    NoAuthorizer,
     /// The mount prefix is not `/segment[/segment…]` of URL-safe characters.
     #[error("invalid prefix: {0}")]
     Prefix(&'static str),
@@ -68,6 +75,18 @@ pub enum ApiConfigError {
         scope: String,
         /// Its upper bound.
         max: Duration,
+    },
+    /// A header a target lets callers set is not one they may ever set (not a header
+    /// name, one the SIP stack owns, one that sets the caller's identity, or a compact
+    /// form).
+    #[error("target `{target}` cannot let callers set `{header}`: {reason}")]
+    TargetCallerHeader {
+        /// The target.
+        target: String,
+        /// The header name as configured.
+        header: String,
+        /// Why it is refused.
+        reason: &'static str,
     },
     /// A status webhook is misconfigured.
     #[error(transparent)]

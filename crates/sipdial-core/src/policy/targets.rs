@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use crate::backend::limits::Quota;
 use crate::policy::calls::CallLimits;
 use crate::policy::config_error::ApiConfigError;
 use crate::policy::webhook::StatusWebhook;
@@ -57,6 +58,10 @@ pub struct SipTarget {
     pub(crate) limits: CallLimits,
     pub(crate) dtmf_after_answer: Option<Dtmf>,
     pub(crate) status_webhook: Option<StatusWebhook>,
+    pub(crate) quota: Quota,
+    pub(crate) caller_headers: Vec<String>,
+    pub(crate) caller_dtmf: bool,
+    pub(crate) caller_dtmf_after_answer: bool,
 }
 
 impl SipTarget {
@@ -87,7 +92,57 @@ impl SipTarget {
             limits: CallLimits::default(),
             dtmf_after_answer: None,
             status_webhook: None,
+            quota: Quota::UNLIMITED,
+            caller_headers: Vec::new(),
+            caller_dtmf: true,
+            caller_dtmf_after_answer: true,
         }
+    }
+
+    /// Most calls to this target active at once, across every session and client
+    /// (and, on a shared backend, every replica); unlimited unless set. A 429
+    /// `target_too_many_calls` above it: a line or trunk with N channels wants N.
+    pub fn max_active_calls(mut self, max: usize) -> Self {
+        self.quota.max_active = max;
+        self
+    }
+
+    /// Most dials to this target in a sliding minute, across every session and
+    /// client; unlimited unless set. A 429 `target_dial_rate_limited` above it.
+    pub fn dials_per_minute(mut self, max: u32) -> Self {
+        self.quota.per_minute = max;
+        self
+    }
+
+    /// Whether `POST /calls/{id}/dtmf` may play digits into calls to this target
+    /// (default true). Refuse it (403 `dtmf_not_allowed`) for an IVR or a PBX with an
+    /// outside line: whoever controls the call could key in any number.
+    pub fn caller_dtmf(mut self, allowed: bool) -> Self {
+        self.caller_dtmf = allowed;
+        self
+    }
+
+    /// Whether a dial request may bring its own `dtmfAfterAnswer` for this target
+    /// (default true; a target with digits of its own never takes a caller's). Refuse
+    /// it (403 `dtmf_not_allowed`) for the same targets as [`Self::caller_dtmf`].
+    pub fn caller_dtmf_after_answer(mut self, allowed: bool) -> Self {
+        self.caller_dtmf_after_answer = allowed;
+        self
+    }
+
+    /// Headers beyond `X-…` that a dial request may set on calls to this target (e.g.
+    /// `Call-Info` for a PBX that reads it); names compare case-insensitively. By
+    /// default callers may set only `X-` headers: a header such as
+    /// `Call-Info: …;answer-after=0` (auto-answer) or `P-Charge-Info` (billing) is the
+    /// host's decision. Names the SIP stack owns, identity headers and compact forms
+    /// are refused by `build()`.
+    pub fn caller_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.caller_headers = names.into_iter().map(Into::into).collect();
+        self
     }
 
     /// What pages show for it (default: the name).
@@ -237,6 +292,14 @@ pub(crate) struct Target {
     /// The target's own digits at answer, or the builder's default.
     pub(crate) dtmf_after_answer: Option<Dtmf>,
     pub(crate) status_webhook: Option<StatusWebhook>,
+    /// Its fleet-wide dial limits.
+    pub(crate) quota: Quota,
+    /// Headers beyond `X-…` callers may set.
+    pub(crate) caller_headers: Vec<String>,
+    /// Whether callers may play DTMF into its calls.
+    pub(crate) caller_dtmf: bool,
+    /// Whether a dial may bring its own digits at answer.
+    pub(crate) caller_dtmf_after_answer: bool,
 }
 
 impl SipTarget {
@@ -246,10 +309,27 @@ impl SipTarget {
         let label = self.label.clone().unwrap_or_else(|| self.name.clone());
         check_target_label(&self.name, &label)?;
         self.limits.check(&format!("target `{}`", self.name))?;
+        if self.quota.max_active == 0 {
+            return Err(ApiConfigError::Limit("a target's max_active_calls"));
+        }
+        if self.quota.per_minute == 0 {
+            return Err(ApiConfigError::Limit("a target's dials_per_minute"));
+        }
         let uri = self.uri.map_err(|source| ApiConfigError::TargetUri {
             name: self.name.clone(),
             source,
         })?;
+        if let Some((header, reason)) = self
+            .caller_headers
+            .iter()
+            .find_map(|h| SipHeaders::never_from_callers(h).map(|r| (h, r)))
+        {
+            return Err(ApiConfigError::TargetCallerHeader {
+                target: self.name.clone(),
+                header: header.clone(),
+                reason,
+            });
+        }
         Ok(Target {
             name: self.name,
             label,
@@ -263,8 +343,39 @@ impl SipTarget {
             limits: self.limits,
             dtmf_after_answer: self.dtmf_after_answer.or_else(|| default_dtmf.cloned()),
             status_webhook: self.status_webhook,
+            quota: self.quota,
+            caller_headers: self.caller_headers,
+            caller_dtmf: self.caller_dtmf,
+            caller_dtmf_after_answer: self.caller_dtmf_after_answer,
         })
     }
+}
+
+/// Checks the headers of a dial request against what callers may set: `X-…` headers,
+/// plus the names `target` allows ([`SipTarget::caller_headers`]); never one the SIP
+/// stack owns, one that sets the caller's identity, or a compact form. The reason
+/// names the header.
+pub(crate) fn check_caller_headers(
+    headers: &SipHeaders,
+    target: Option<&Target>,
+) -> Result<(), String> {
+    for (name, _) in headers.iter() {
+        if let Some(reason) = SipHeaders::never_from_callers(name) {
+            return Err(format!("`{name}` may not come from a caller: {reason}"));
+        }
+        let x_header = name.len() > 2 && name[..2].eq_ignore_ascii_case("x-");
+        let allowed = target.is_some_and(|t| {
+            t.caller_headers
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(name))
+        });
+        if !x_header && !allowed {
+            return Err(format!(
+                "`{name}`: callers may set only `X-` headers and those the target allows"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Every validated target and which one a dial that names none uses.

@@ -96,8 +96,10 @@ impl std::fmt::Debug for StatusWebhook {
 }
 
 /// How a delivery is retried: after a timeout, a connection error, a 5xx, 408 or
-/// 429, waiting `first_backoff` and doubling up to `max_backoff` (each wait ±20 %,
-/// so a fleet's retries do not arrive in lockstep), `max_attempts` attempts in all.
+/// 429, waiting `first_backoff` and doubling up to `max_backoff` (each wait drawn
+/// between 80 % and 160 % of that, so a fleet's retries do not arrive in lockstep), or
+/// what the answer's `Retry-After` asks, up to `max_backoff`; `max_attempts` attempts
+/// in all.
 /// Any other answer ends the delivery: 2xx delivered, the rest refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -106,7 +108,8 @@ pub struct WebhookRetry {
     pub max_attempts: u32,
     /// Wait before the second attempt.
     pub first_backoff: Duration,
-    /// Longest wait between two attempts.
+    /// Longest wait between two attempts before jitter, and the longest `Retry-After`
+    /// honoured.
     pub max_backoff: Duration,
 }
 

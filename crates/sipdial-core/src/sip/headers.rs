@@ -44,7 +44,8 @@ const RESERVED_HEADERS: &[&str] = &[
 
 /// Headers that tell the far end (or a PSTN gateway) who is calling. A host may put them
 /// on a configured target; coming from a browser they would let any visitor choose the
-/// caller id the host's trunk presents. `y` is the compact form of `Identity`.
+/// caller id the host's trunk presents. `y` is the compact form of `Identity`, `b` of
+/// `Referred-By`.
 const IDENTITY_HEADERS: &[&str] = &[
     "P-Asserted-Identity",
     "P-Preferred-Identity",
@@ -55,6 +56,7 @@ const IDENTITY_HEADERS: &[&str] = &[
     "Referred-By",
     "Identity",
     "y",
+    "b",
 ];
 
 /// Whether `name` is an RFC 3261 `token` (the grammar of a header name).
@@ -174,6 +176,27 @@ impl SipHeaders {
             .iter()
             .copied()
             .find(|name| self.get(name).is_some())
+    }
+
+    /// Why a caller (not the host) may never set `name`, whatever a target allows: a
+    /// name that is not a token, one the SIP stack owns, one that sets the caller's
+    /// identity, or a compact form (one letter: RFC 3261 §7.3.3 gives many headers a
+    /// one-letter alias, so `b` is `Referred-By`; callers use the long names).
+    pub fn never_from_callers(name: &str) -> Option<&'static str> {
+        if !is_token(name) {
+            Some("not an RFC 3261 header name")
+        } else if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            Some("the SIP stack sets it")
+        } else if IDENTITY_HEADERS
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+        {
+            Some("it sets the caller's identity")
+        } else if name.len() == 1 {
+            Some("a compact form")
+        } else {
+            None
+        }
     }
 
     /// Adds every header of `other` that is not set here yet; fails on the first bad one.

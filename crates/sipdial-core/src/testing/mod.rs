@@ -10,7 +10,8 @@
 //!
 //! Forms that can hand out an open response (every real one) also implement
 //! [`StreamingIntegration`] and run [`run_sse_suite`]: the Server-Sent Events cases of
-//! `GET {prefix}/events`. [`Http1Client`] serves forms tested over a real socket.
+//! `GET {prefix}/events`. [`Served`] runs a form over a real socket through
+//! [`Http1Client`]: the form only says how it starts its server ([`ServedForm`]).
 //!
 //! [`SipDialApi`]: crate::SipDialApi
 
@@ -24,7 +25,7 @@ pub mod sse;
 mod streaming;
 
 pub use fixture::Fixture;
-pub use http1::Http1Client;
+pub use http1::{Http1Client, Served, ServedForm, StopServer};
 pub use request::{TestBody, TestRequest, TestRequestBody, TestResponse};
 pub use runner::{
     BackendFactory, CASES, CaseFailure, HttpIntegration, run_suite, run_suite_on, run_suite_report,

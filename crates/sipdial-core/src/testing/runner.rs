@@ -71,7 +71,18 @@ impl<I: HttpIntegration> Cx<I> {
             Some(make) => Some(make().await),
             None => None,
         };
-        let fixture = Fixture::with_prefix_and_backend(I::prefix(), backend);
+        Self::over(Fixture::with_prefix_and_backend(I::prefix(), backend)).await
+    }
+
+    /// The form over the fixture's API (in memory) configured further by `configure`,
+    /// which also chooses the callback settings (the fixture's secret is not set).
+    pub(super) async fn configured(
+        configure: impl FnOnce(crate::api::SipDialApiBuilder) -> crate::api::SipDialApiBuilder,
+    ) -> Self {
+        Self::over(Fixture::configured(I::prefix(), None, configure)).await
+    }
+
+    async fn over(fixture: Fixture) -> Self {
         let http = I::build(fixture.api.clone()).await;
         let base = format!("{}{}", http.mount(), fixture.api.prefix());
         Self {
@@ -93,6 +104,26 @@ impl<I: HttpIntegration> Cx<I> {
     /// `{mount}{prefix}` as the client sees it (empty when the API is the whole app).
     pub(super) fn base(&self) -> &str {
         &self.base
+    }
+
+    /// A `POST /callbacks` of `body` signed as the platform signs it, with the
+    /// fixture's [`Fixture::CALLBACK_SECRET`].
+    pub(super) fn signed_callback(&self, body: &serde_json::Value) -> TestRequest {
+        self.signed_callback_bytes(serde_json::to_vec(body).unwrap_or_default())
+    }
+
+    /// [`Self::signed_callback`] of a raw body (which need not be JSON).
+    pub(super) fn signed_callback_bytes(&self, bytes: Vec<u8>) -> TestRequest {
+        let key = crate::jwt::Hs256Key::new(Fixture::CALLBACK_SECRET.as_bytes());
+        let now = crate::Timestamp::now().as_secs();
+        let token = crate::engine::signature::sign_body(&bytes, &key, now).unwrap_or_default();
+        let mut req = TestRequest::post(self.path("/callbacks"))
+            .content_type("application/json")
+            .body(super::TestBody::Full(bytes::Bytes::from(bytes)));
+        if let Ok(v) = http::HeaderValue::from_str(&format!("Bearer {token}")) {
+            req = req.header(http::header::AUTHORIZATION, v);
+        }
+        req
     }
 
     /// A JSON `POST` to `path` below the API.
@@ -150,10 +181,13 @@ suite![
     dial_unknown_target_is_refused,
     dial_uri_without_allow_list_is_refused,
     dial_unknown_session_is_404,
+    dial_caller_headers_follow_the_allow_list,
+    dial_caller_uris_match_digits_and_borrow_nothing,
     calls_list_and_get,
     hang_up_is_204_and_idempotent,
     dtmf_is_204,
     dtmf_invalid_digits_names_the_field,
+    dtmf_is_rate_limited_and_targets_may_refuse_it,
     mute_is_204_and_mutes_the_sip_stream,
     mute_unknown_call_is_404,
     mute_ended_call_is_409,
@@ -177,6 +211,9 @@ suite![
     non_json_body_is_415,
     active_call_limit_is_429_with_retry_after,
     dial_rate_limit_is_429_with_retry_after,
+    rooms_do_not_dodge_the_client_limit,
+    session_flood_is_429_with_retry_after,
+    target_dial_rate_limit_is_429_with_retry_after,
     platform_rate_limit_is_429_with_retry_after,
     platform_error_is_502_without_its_body,
     rejected_credentials_are_502,
@@ -186,9 +223,16 @@ suite![
     safe_methods_ignore_origin,
     callbacks_update_calls_without_an_origin_check,
     callbacks_accept_unknown_events_and_fields,
+    callbacks_unsigned_are_refused_by_default,
+    callbacks_unsigned_end_disconnects_the_leg,
     openapi_names_the_mount_as_its_server,
     foreign_paths_pass_through,
     responses_never_leak_secrets,
+    grants_are_required_on_every_user_route,
+    grants_hide_other_rooms_as_unknown,
+    grants_refuse_roles_they_do_not_name,
+    a_host_authorizer_sees_its_user_and_the_room,
+    callbacks_never_reach_the_authorizer,
 ];
 
 /// Runs every case against `I` and panics with the name and reason of every failing

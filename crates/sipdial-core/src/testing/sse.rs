@@ -1,24 +1,27 @@
-//! Reading Server-Sent Events as a client does, for the streaming cases: a parser and
-//! an open stream ([`TestStream`]) fed by any body (the socket client is in
-//! `http1.rs`).
+//! Reading Server-Sent Events as a client does, for the streaming cases: an open stream
+//! ([`TestStream`]) fed by any body (the socket client is in `http1.rs`), parsed by
+//! `eventsource-stream`.
 
+use std::cell::RefCell;
+use std::future::poll_fn;
 use std::pin::Pin;
+use std::rc::Rc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use eventsource_stream::EventStream;
 use futures_util::{Stream, StreamExt};
 use http::{HeaderMap, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::Value;
-
-use super::TestResponse;
 
 /// One event of a stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SseEvent {
     /// The `event:` field (`message` when absent).
     pub event: String,
-    /// The `id:` field.
+    /// The `id:` field, or the last one the stream sent (the page's `EventSource`
+    /// keeps it the same way).
     pub id: Option<String>,
     /// The `data:` lines, joined with `\n`.
     pub data: String,
@@ -59,64 +62,24 @@ impl SseEvent {
     }
 }
 
-/// An event or a comment line (`: heartbeat`).
+/// What one read of a stream yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SseItem {
     /// An event.
     Event(SseEvent),
-    /// A comment, without its leading `:` and space.
-    Comment(String),
+    /// Bytes that ended a block (a blank line) without completing an event, verbatim:
+    /// a comment such as the heartbeat (`": heartbeat\n\n"`), which the parser skips.
+    /// Seen when the stream pauses after it; one read holding a comment and a later
+    /// event yields only the event.
+    Other(String),
 }
 
-/// Splits a byte stream into [`SseItem`]s (the WHATWG rules the page's `EventSource`
-/// follows, minus `retry`).
-#[derive(Debug, Default)]
-pub struct SseParser {
-    buf: BytesMut,
-}
-
-impl SseParser {
-    /// Adds received bytes.
-    pub fn push(&mut self, chunk: &[u8]) {
-        self.buf.extend_from_slice(chunk);
-    }
-
-    /// The next complete item, if the bytes so far hold one.
-    pub fn next_item(&mut self) -> Option<SseItem> {
-        loop {
-            let text = std::str::from_utf8(&self.buf).ok()?;
-            let text = text.replace("\r\n", "\n");
-            let end = text.find("\n\n")?;
-            let block = text[..end].to_owned();
-            let rest = text.as_bytes()[end + 2..].to_vec();
-            self.buf = BytesMut::from(&rest[..]);
-            let mut event = SseEvent::default();
-            let mut data: Vec<String> = Vec::new();
-            let mut comment = None;
-            for line in block.lines() {
-                if let Some(c) = line.strip_prefix(':') {
-                    comment = Some(c.strip_prefix(' ').unwrap_or(c).to_owned());
-                    continue;
-                }
-                let (field, value) = line.split_once(':').unwrap_or((line, ""));
-                let value = value.strip_prefix(' ').unwrap_or(value);
-                match field {
-                    "event" => event.event = value.to_owned(),
-                    "id" => event.id = Some(value.to_owned()),
-                    "data" => data.push(value.to_owned()),
-                    _ => {}
-                }
-            }
-            if !data.is_empty() || !event.event.is_empty() {
-                if event.event.is_empty() {
-                    event.event = "message".to_owned();
-                }
-                event.data = data.join("\n");
-                return Some(SseItem::Event(event));
-            }
-            if let Some(c) = comment {
-                return Some(SseItem::Comment(c));
-            }
+impl From<eventsource_stream::Event> for SseEvent {
+    fn from(e: eventsource_stream::Event) -> Self {
+        Self {
+            event: e.event,
+            id: Some(e.id).filter(|id| !id.is_empty()),
+            data: e.data,
         }
     }
 }
@@ -130,8 +93,9 @@ pub struct TestStream {
     pub status: StatusCode,
     /// The headers.
     pub headers: HeaderMap,
-    chunks: Chunks,
-    parser: SseParser,
+    events: EventStream<Chunks>,
+    /// The bytes received since the last item, to see a block that held no event.
+    unclaimed: Rc<RefCell<BytesMut>>,
 }
 
 impl std::fmt::Debug for TestStream {
@@ -150,11 +114,18 @@ impl TestStream {
         headers: HeaderMap,
         chunks: impl Stream<Item = Result<Bytes, String>> + 'static,
     ) -> Self {
+        let unclaimed = Rc::new(RefCell::new(BytesMut::new()));
+        let seen = Rc::clone(&unclaimed);
+        let chunks = chunks.inspect(move |chunk| {
+            if let Ok(bytes) = chunk {
+                seen.borrow_mut().extend_from_slice(bytes);
+            }
+        });
         Self {
             status,
             headers,
-            chunks: Box::pin(chunks),
-            parser: SseParser::default(),
+            events: EventStream::new(Box::pin(chunks)),
+            unclaimed,
         }
     }
 
@@ -181,18 +152,30 @@ impl TestStream {
 
     /// The next event or comment, waiting at most `within`.
     pub async fn next_item(&mut self, within: Duration) -> Result<SseItem, String> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if let Some(item) = self.parser.next_item() {
-                return Ok(item);
+        let item = poll_fn(|cx| match self.events.poll_next_unpin(cx) {
+            Poll::Ready(Some(Ok(event))) => {
+                // The event is claimed with every block before it; a block begun after
+                // it stays (a comment split across reads is still seen whole).
+                let mut unclaimed = self.unclaimed.borrow_mut();
+                let ended = unclaimed.windows(2).rposition(|w| w == b"\n\n");
+                drop(unclaimed.split_to(ended.map_or(0, |i| i + 2)));
+                Poll::Ready(Ok(SseItem::Event(event.into())))
             }
-            match tokio::time::timeout_at(deadline, self.chunks.next()).await {
-                Err(_) => return Err(format!("no complete event within {within:?}")),
-                Ok(None) => return Err("the event stream ended".to_owned()),
-                Ok(Some(Err(e))) => return Err(format!("the event stream failed: {e}")),
-                Ok(Some(Ok(chunk))) => self.parser.push(&chunk),
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Err(format!("the event stream failed: {e}"))),
+            Poll::Ready(None) => Poll::Ready(Err("the event stream ended".to_owned())),
+            Poll::Pending => {
+                let mut unclaimed = self.unclaimed.borrow_mut();
+                if unclaimed.ends_with(b"\n\n") || unclaimed.ends_with(b"\r\n\r\n") {
+                    let text = String::from_utf8_lossy(&unclaimed.split()).into_owned();
+                    Poll::Ready(Ok(SseItem::Other(text)))
+                } else {
+                    Poll::Pending
+                }
             }
-        }
+        });
+        tokio::time::timeout(within, item)
+            .await
+            .map_err(|_| format!("no complete event within {within:?}"))?
     }
 
     /// The next event (heartbeats skipped), waiting at most `within`.
@@ -207,53 +190,44 @@ impl TestStream {
     }
 }
 
-/// Collects a non-streaming answer of an `http` 1.x service (helper for forms that
-/// answer both kinds through one call).
-pub async fn collect<B>(response: http::Response<B>) -> TestResponse
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: std::fmt::Display,
-{
-    let (parts, body) = response.into_parts();
-    match body.collect().await {
-        Ok(c) => TestResponse {
-            status: parts.status,
-            headers: parts.headers,
-            body: c.to_bytes(),
-        },
-        Err(e) => TestResponse {
-            status: StatusCode::from_u16(599).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            headers: parts.headers,
-            body: Bytes::from(e.to_string()),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn parses_events_comments_and_split_chunks() {
-        let mut p = SseParser::default();
-        p.push(b"event: snapshot\nid: 7\ndata: {\"calls\":[]}\n\n: heart");
+    #[tokio::test]
+    async fn reads_events_comments_and_split_chunks() {
+        let chunks: [&'static [u8]; 4] = [
+            b"event: snapshot\nid: 7\ndata: {\"calls\":[]}\n\n: heart",
+            b"beat\n\n",
+            b"data: a\r\ndata: b\r\n",
+            b"\r\n",
+        ];
+        // Each chunk after a pause, as a socket delivers them.
+        let body = futures_util::stream::iter(chunks).then(|c| async move {
+            tokio::task::yield_now().await;
+            Ok(Bytes::from_static(c))
+        });
+        let mut s = TestStream::new(StatusCode::OK, HeaderMap::new(), body);
+        let within = Duration::from_secs(1);
         assert_eq!(
-            p.next_item(),
-            Some(SseItem::Event(SseEvent {
+            s.next_item(within).await,
+            Ok(SseItem::Event(SseEvent {
                 event: "snapshot".into(),
                 id: Some("7".into()),
                 data: "{\"calls\":[]}".into()
             }))
         );
-        assert_eq!(p.next_item(), None);
-        p.push(b"beat\n\ndata: a\r\ndata: b\r\n\r\n");
-        assert_eq!(p.next_item(), Some(SseItem::Comment("heartbeat".into())));
-        match p.next_item() {
-            Some(SseItem::Event(e)) => {
+        assert_eq!(
+            s.next_item(within).await,
+            Ok(SseItem::Other(": heartbeat\n\n".into()))
+        );
+        match s.next_item(within).await {
+            Ok(SseItem::Event(e)) => {
                 assert_eq!(e.event, "message");
                 assert_eq!(e.data, "a\nb");
             }
             other => panic!("{other:?}"),
         }
+        assert!(s.next_item(within).await.is_err());
     }
 }

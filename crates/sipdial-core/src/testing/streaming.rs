@@ -74,7 +74,7 @@ async fn callback<I: HttpIntegration>(
         "timestamp": at, "state": state,
         "call": { "id": call["id"], "connectionId": call["connectionId"], "createdAt": at },
     });
-    let res = cx.send(cx.post_json("/callbacks", body)).await;
+    let res = cx.send(cx.signed_callback(&body)).await;
     ensure(res.status == StatusCode::OK, || {
         format!("POST /callbacks answered {}: {}", res.status, res.text())
     })?;
@@ -170,7 +170,7 @@ pub(super) async fn sse_sends_heartbeats<I: StreamingIntegration>(cx: &Cx<I>) ->
     let mut stream = open_events(cx, events_request(cx, &session)).await?;
     stream.next_event(PROMPT).await?;
     match stream.next_item(Fixture::SSE_HEARTBEAT * 10).await? {
-        SseItem::Comment(c) if c == "heartbeat" => Ok(()),
+        SseItem::Other(text) if text == ": heartbeat\n\n" => Ok(()),
         other => Err(format!("expected a heartbeat comment, got {other:?}")),
     }
 }

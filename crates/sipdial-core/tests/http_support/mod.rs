@@ -20,6 +20,8 @@ use tower::ServiceExt;
 pub const SIP_PASSWORD: &str = "sip-Pa55word-that-must-not-leak";
 /// The fake's API secret.
 pub const API_SECRET: &str = "api-secret-that-must-not-leak-0123456789";
+/// The secret the fixture's callbacks are signed with ([`request`] signs them).
+pub const CALLBACK_SECRET: &str = "fixture-callback-secret-0123456789";
 /// The host of every test request.
 pub const HOST: &str = "app.example.com";
 
@@ -34,11 +36,22 @@ pub fn builder(fake: &Arc<FakeDialer>) -> SipDialApiBuilder {
     builder_for(fake.clone())
 }
 
-/// [`builder`] over any dialer.
+/// [`builder`] over any dialer: callbacks are refused unless signed, and [`request`]
+/// signs the fixture's with [`CALLBACK_SECRET`].
 pub fn builder_for(dialer: Arc<dyn sipdial_core::SipDialer>) -> SipDialApiBuilder {
+    let builder = builder_without_secret(dialer);
+    #[cfg(feature = "jwt")]
+    let builder = builder.callback_secret(CALLBACK_SECRET);
+    builder
+}
+
+/// [`builder_for`] without a callback secret: unsigned callbacks are refused unless
+/// the test accepts them.
+pub fn builder_without_secret(dialer: Arc<dyn sipdial_core::SipDialer>) -> SipDialApiBuilder {
     let mut host_headers = SipHeaders::new();
     host_headers.insert("X-Source", "host").unwrap();
     SipDialApi::builder(dialer)
+        .anonymous()
         .target(
             SipTarget::new(
                 "support",
@@ -71,6 +84,16 @@ pub fn fixture() -> Fixture {
 pub fn fixture_with(f: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder) -> Fixture {
     let fake = fake();
     let api = f(builder(&fake)).build().unwrap();
+    Fixture { fake, api }
+}
+
+/// [`fixture_with`] without a callback secret, accepting unsigned callbacks: every
+/// callback is applied as unverified.
+pub fn fixture_unsigned(f: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder) -> Fixture {
+    let fake = fake();
+    let api = f(builder_without_secret(fake.clone()).accept_unsigned_callbacks())
+        .build()
+        .unwrap();
     Fixture { fake, api }
 }
 
@@ -127,7 +150,7 @@ impl Res {
 /// A request to `path` with an optional JSON body, from the app's own origin.
 pub fn request(method: Method, path: &str, body: Option<Value>) -> Request<Full<Bytes>> {
     let mut b = Request::builder()
-        .method(method)
+        .method(&method)
         .uri(path)
         .header(http::header::HOST, HOST);
     let body = match body {
@@ -137,7 +160,20 @@ pub fn request(method: Method, path: &str, body: Option<Value>) -> Request<Full<
         }
         None => Bytes::new(),
     };
+    #[cfg(feature = "jwt")]
+    if method == Method::POST && path.ends_with("/callbacks") {
+        b = b.header(http::header::AUTHORIZATION, signed(&body));
+    }
     b.body(Full::new(body)).unwrap()
+}
+
+/// `Bearer <JWT>` signing `body` with [`CALLBACK_SECRET`], as the platform signs.
+#[cfg(feature = "jwt")]
+pub fn signed(body: &[u8]) -> String {
+    let key = sipdial_core::jwt::Hs256Key::new(CALLBACK_SECRET.as_bytes());
+    let now = sipdial_core::Timestamp::now().as_secs();
+    let token = sipdial_core::api::signature::sign_body(body, &key, now).unwrap();
+    format!("Bearer {token}")
 }
 
 pub async fn send_req<B>(api: &SipDialApi, req: Request<B>) -> Res
@@ -227,4 +263,13 @@ pub fn jwt_claims(token: &str) -> Value {
         .decode(payload)
         .expect("base64url payload");
     serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Lifts the per-client and total limits, for tests that dial more than one client
+/// may in a minute (the limits' own tests set them).
+pub fn many_clients(b: SipDialApiBuilder) -> SipDialApiBuilder {
+    b.max_active_calls_per_client(10_000)
+        .client_dials_per_minute(10_000)
+        .max_active_calls_total(10_000)
+        .dials_per_minute_total(10_000)
 }

@@ -26,6 +26,8 @@ pub const SECRET: &str = "webhook-secret-0123456789";
 #[derive(Debug, Clone, Copy)]
 pub enum Reply {
     Status(u16),
+    /// Answers this status with `Retry-After` of this many seconds.
+    RetryAfter(u16, u64),
     /// Answers 200 after this long (longer than the transport's timeout: a hang).
     After(Duration),
 }
@@ -65,7 +67,7 @@ async fn endpoint(
     State(script): State<Arc<Mutex<Script>>>,
     headers: HeaderMap,
     body: Bytes,
-) -> StatusCode {
+) -> (StatusCode, HeaderMap) {
     let reply = {
         let mut s = script.lock().unwrap();
         s.replies
@@ -75,7 +77,7 @@ async fn endpoint(
     };
     // Recorded on arrival: a client that gives up cancels this handler.
     let recorded = match reply {
-        Reply::Status(s) => s,
+        Reply::Status(s) | Reply::RetryAfter(s, _) => s,
         Reply::After(_) => 0,
     };
     script.lock().unwrap().received.push(Received {
@@ -84,14 +86,19 @@ async fn endpoint(
         status: recorded,
         at: Instant::now(),
     });
+    let mut answer = HeaderMap::new();
     let status = match reply {
         Reply::Status(s) => s,
+        Reply::RetryAfter(s, secs) => {
+            answer.insert(http::header::RETRY_AFTER, secs.into());
+            s
+        }
         Reply::After(d) => {
             tokio::time::sleep(d).await;
             200
         }
     };
-    StatusCode::from_u16(status).unwrap()
+    (StatusCode::from_u16(status).unwrap(), answer)
 }
 
 impl Receiver {
@@ -186,9 +193,17 @@ pub fn api_on(
     backend: Option<Backend>,
 ) -> SipDialApi {
     let mut b = SipDialApi::builder(dialer)
+        .anonymous()
         .target(SipTarget::parse("desk", "sip:desk@pbx.example.com"))
         .max_active_calls_per_session(100)
         .dials_per_minute(1000)
+        .max_active_calls_per_client(1000)
+        .client_dials_per_minute(1000)
+        .client_sessions_per_minute(1000)
+        .max_active_calls_total(1000)
+        .dials_per_minute_total(1000)
+        // The tests post the platform's callbacks unsigned.
+        .accept_unsigned_callbacks()
         .status_webhook(StatusWebhook::new(receiver.url(), SECRET))
         .webhook_transport(Arc::new(ReqwestTransport::with_timeout(timeout).unwrap()))
         .webhook_retry(retry);

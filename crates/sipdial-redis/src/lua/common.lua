@@ -1,9 +1,60 @@
 -- Shared helpers; ARGV[1] is always the key prefix.
+--
+-- Cost: every redis.call from Lua costs about 1-2 µs of redis-server CPU over the
+-- command itself (arguments and answer converted both ways), and a cjson.decode of a
+-- call record a few more; the helpers below avoid both where the caller knows the
+-- answer (ids and states come as arguments, not out of the JSON).
 local P = ARGV[1]
 local function k(kind, id) return P .. kind .. ':' .. id end
-local function decr_floor(key)
+-- Counts down `key` to no less than 0 (a key it creates gets the expiry `ttl`).
+local function decr_floor(key, ttl)
   local v = redis.call('DECR', key)
-  if v < 0 then redis.call('SET', key, 0) end
+  if v < 0 then redis.call('SET', key, 0, 'PX', ttl) end
+end
+-- The connection id in a stored call's JSON (serde's `CallRecord`; ids hold no quote
+-- or backslash, and a quote inside any string value is escaped, so the pattern can
+-- only match the field itself).
+local function conn_of(json) return string.match(json, '"connectionId":"([^"]+)"') end
+-- The live-call set of a client ('c'), a target ('t') or of all ('a'): in-flight
+-- tickets and live call ids, scored by when they lapse (a lost end frees at last).
+local function live_key(kind, id)
+  if kind == 'a' then return P .. 'alllive' end
+  return k(kind .. 'live', id)
+end
+-- The live sets a dial ticket or call id `member` is held in (by its holder record).
+local function held_in(member)
+  local h = redis.call('HMGET', k('holder', member), 'c', 't')
+  if not h[1] then return nil end
+  local keys = {live_key('c', h[1]), live_key('a', '')}
+  if h[2] and h[2] ~= '' then keys[3] = live_key('t', h[2]) end
+  return keys, h
+end
+-- Frees the client, target and total slots of the call `id` (it ended).
+local function free_live(id)
+  local keys = held_in(id)
+  if not keys then return end
+  for _, key in ipairs(keys) do redis.call('ZREM', key, id) end
+  redis.call('DEL', k('holder', id))
+end
+-- Hands the slots of dial `ticket` over to call `id` (live for `ttl` ms more), or
+-- frees them when the call is recorded ended.
+local function hand_over(ticket, id, ended, ttl)
+  local keys, h = held_in(ticket)
+  if not keys then return end
+  redis.call('DEL', k('holder', ticket))
+  local t = redis.call('TIME')
+  local lapse = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
+  for _, key in ipairs(keys) do
+    redis.call('ZREM', key, ticket)
+    if not ended then
+      redis.call('ZADD', key, lapse, id)
+      if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+    end
+  end
+  if not ended then
+    redis.call('HSET', k('holder', id), 'c', h[1], 't', h[2] or '')
+    redis.call('PEXPIRE', k('holder', id), ttl)
+  end
 end
 -- Forgets the oldest ended calls of a session beyond `max`.
 local function trim_ended(sid, max)
@@ -13,52 +64,71 @@ local function trim_ended(sid, max)
   local old = redis.call('ZRANGE', ended, 0, n - max - 1)
   for _, id in ipairs(old) do
     local j = redis.call('GET', k('call', id))
-    if j then
-      local c = cjson.decode(j)
-      if redis.call('GET', k('conn', c.connectionId)) == id then
-        redis.call('DEL', k('conn', c.connectionId))
-      end
+    local conn = j and conn_of(j)
+    if conn and redis.call('GET', k('conn', conn)) == id then
+      redis.call('DEL', k('conn', conn))
     end
     redis.call('DEL', k('call', id))
-    redis.call('ZREM', k('calls', sid), id)
   end
+  redis.call('ZREM', k('calls', sid), unpack(old))
   redis.call('ZREMRANGEBYRANK', ended, 0, n - max - 1)
 end
--- Keeps a session's keys (and its room's) alive for `ttl` ms more.
+-- Keeps a session's keys (and its room's) alive for `ttl` ms more. Six commands, so
+-- skipped while the session's call index was refreshed within the last 1/64 of `ttl`
+-- (e.g. 2.6 h of 7 days): every key it refreshes was refreshed with it then, and a key
+-- created since (`active`, `ended`) gets its expiry where it is created. So the keys
+-- expire between 63/64 of `ttl` and `ttl` after the session's last change.
 local function touch_session(sid, ttl)
+  if redis.call('PTTL', k('calls', sid)) > ttl - math.floor(ttl / 64) then return end
   for _, kind in ipairs({'calls', 'active', 'ended', 'session'}) do
     redis.call('PEXPIRE', k(kind, sid), ttl)
   end
   local room = redis.call('GET', k('session', sid))
-  if room then redis.call('PEXPIRE', k('room', room), ttl) end
+  if room and room ~= '' then redis.call('PEXPIRE', k('room', room), ttl) end
 end
--- Writes the call `json` (decoded: `c`) with its indexes, replacing an earlier record
--- of it, and hands the in-flight slot `ticket` (or '') over to it.
-local function put_call(json, c, session_ttl, ended_ttl, max_ended, ticket)
-  local id, sid = c.id, c.sessionId
-  local old = redis.call('GET', k('call', id))
+-- Ends the count of a live call of `sid`, and indexes it as ended (with the session's
+-- retention `session_ttl`), keeping at most `max_ended`.
+local function index_ended(id, sid, session_ttl, max_ended)
+  local seq = redis.call('INCR', P .. 'seq')
+  redis.call('ZADD', k('ended', sid), seq, id)
+  redis.call('PEXPIRE', k('ended', sid), session_ttl)
+  trim_ended(sid, max_ended)
+  return seq
+end
+-- Writes call `id` of session `sid` on connection `conn` (`json`; `ended`: its state
+-- is ended) with its indexes, replacing `old` (its earlier record's JSON, or false),
+-- and hands the in-flight slot `ticket` (or '') over to it. `written`: the record
+-- itself is stored already (SET NX by the caller).
+local function put_call(json, id, sid, conn, ended, ttls, ticket, old, written)
+  local session_ttl, ended_ttl, max_ended = ttls[1], ttls[2], ttls[3]
   if old then
     local o = cjson.decode(old)
     if redis.call('GET', k('conn', o.connectionId)) == id then
       redis.call('DEL', k('conn', o.connectionId))
     end
-    if o.state ~= 'ended' then decr_floor(k('active', o.sessionId)) end
+    if o.state ~= 'ended' then decr_floor(k('active', o.sessionId), session_ttl) end
     redis.call('ZREM', k('calls', o.sessionId), id)
     redis.call('ZREM', k('ended', o.sessionId), id)
   end
-  local seq = redis.call('INCR', P .. 'seq')
-  local ended = c.state == 'ended'
   local ttl = session_ttl
   if ended then ttl = ended_ttl end
-  redis.call('SET', k('call', id), json, 'PX', ttl)
-  redis.call('SET', k('conn', c.connectionId), id, 'PX', ttl)
-  redis.call('ZADD', k('calls', sid), seq, id)
+  if not written then redis.call('SET', k('call', id), json, 'PX', ttl) end
+  redis.call('SET', k('conn', conn), id, 'PX', ttl)
+  local seq
   if ended then
-    redis.call('ZADD', k('ended', sid), seq, id)
-    trim_ended(sid, max_ended)
+    seq = index_ended(id, sid, session_ttl, max_ended)
   else
-    redis.call('INCR', k('active', sid))
+    seq = redis.call('INCR', P .. 'seq')
+    -- A count that was 0 may be a new key: it needs its expiry now.
+    if redis.call('INCR', k('active', sid)) == 1 then
+      redis.call('PEXPIRE', k('active', sid), session_ttl)
+    end
   end
-  if ticket ~= '' then redis.call('ZREM', k('inflight', sid), ticket) end
+  redis.call('ZADD', k('calls', sid), seq, id)
+  if ticket ~= '' then
+    redis.call('ZREM', k('inflight', sid), ticket)
+    hand_over(ticket, id, ended, session_ttl)
+  end
+  if ended then free_live(id) end
   touch_session(sid, session_ttl)
 end

@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 use sipdial_core::api::Backend;
 use sipdial_testing::FakePlatform;
 
-use super::replica::{Replica, api};
+use super::replica::{Replica, api_with};
 use super::{RedisServer, backend, fresh_prefix};
+use sipdial_core::api::SipDialApiBuilder;
 
 pub struct Fleet {
     pub platform: FakePlatform,
@@ -18,6 +19,14 @@ pub struct Fleet {
 impl Fleet {
     /// Replicas A (Axum), B (Actix) and C (Axum), sharing one key prefix.
     pub async fn start(redis: &RedisServer) -> Self {
+        Self::start_with(redis, |b| b).await
+    }
+
+    /// [`Fleet::start`] with more configuration (the same on every replica).
+    pub async fn start_with(
+        redis: &RedisServer,
+        configure: impl Fn(SipDialApiBuilder) -> SipDialApiBuilder,
+    ) -> Self {
         let platform = FakePlatform::start()
             .await
             .expect("the fake platform starts");
@@ -26,7 +35,7 @@ impl Fleet {
         let mut replicas = Vec::new();
         for name in ["A", "B", "C"] {
             let b = Backend::from(backend(&redis.url(), &prefix).await);
-            let api = api(&platform.url(), b);
+            let api = api_with(&platform.url(), b, &configure);
             replicas.push(if name == "B" {
                 Replica::actix(name, api)
             } else {

@@ -4,8 +4,9 @@ use axum::Router;
 use axum::body::Body;
 use sipdial_core::SipDialApi;
 use sipdial_core::testing::{
-    Http1Client, HttpIntegration, StreamingIntegration, TestRequest, TestResponse, TestStream, host,
+    self, HttpIntegration, ServedForm, StopServer, TestRequest, TestResponse, host,
 };
+use std::net::SocketAddr;
 use tower::ServiceExt;
 
 /// The API router inside a host app whose fallback answers the host marker.
@@ -33,54 +34,35 @@ impl HttpIntegration for Merged {
 }
 
 /// The same app served over TCP, for the event streams.
-pub struct Served {
-    client: Http1Client,
-    server: tokio::task::JoinHandle<()>,
-}
+pub struct AxumOnSocket;
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-impl HttpIntegration for Served {
-    async fn build(api: SipDialApi) -> Self {
+impl ServedForm for AxumOnSocket {
+    async fn serve(api: SipDialApi) -> (SocketAddr, StopServer) {
         let Merged(app) = Merged::build(api).await;
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
         });
-        Served {
-            client: Http1Client::new(addr),
-            server,
-        }
-    }
-
-    fn wraps_host_app(&self) -> bool {
-        true
-    }
-
-    async fn send(&self, request: TestRequest) -> TestResponse {
-        self.client.send(request).await
+        (addr, Box::new(move || server.abort()))
     }
 }
 
-impl StreamingIntegration for Served {
-    async fn open(&self, request: TestRequest) -> TestStream {
-        self.client.open(request).await
-    }
-}
+/// [`AxumOnSocket`] as the suite runs it.
+pub type Served = testing::Served<AxumOnSocket>;
 
 /// The API in `sipdial_actix::scope` inside an Actix app whose default service answers
 /// the host marker, served by an `HttpServer` on a thread of its own.
-pub struct ActixServed {
-    client: Http1Client,
-    handle: actix_web::dev::ServerHandle,
-}
+pub struct ActixOnSocket;
+
+/// [`ActixOnSocket`] as the suite runs it.
+pub type ActixServed = testing::Served<ActixOnSocket>;
 
 async fn actix_host(
     req: actix_web::HttpRequest,
@@ -98,15 +80,8 @@ async fn actix_host(
     res.body(marker.into_body())
 }
 
-impl Drop for ActixServed {
-    fn drop(&mut self) {
-        let handle = self.handle.clone();
-        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)));
-    }
-}
-
-impl HttpIntegration for ActixServed {
-    async fn build(api: SipDialApi) -> Self {
+impl ServedForm for ActixOnSocket {
+    async fn serve(api: SipDialApi) -> (SocketAddr, StopServer) {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
@@ -126,23 +101,9 @@ impl HttpIntegration for ActixServed {
             });
         });
         let (addr, handle) = rx.recv().expect("the actix server started");
-        Self {
-            client: Http1Client::new(addr),
-            handle,
-        }
-    }
-
-    fn wraps_host_app(&self) -> bool {
-        true
-    }
-
-    async fn send(&self, request: TestRequest) -> TestResponse {
-        self.client.send(request).await
-    }
-}
-
-impl StreamingIntegration for ActixServed {
-    async fn open(&self, request: TestRequest) -> TestStream {
-        self.client.open(request).await
+        let stop = move || {
+            std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)));
+        };
+        (addr, Box::new(stop))
     }
 }

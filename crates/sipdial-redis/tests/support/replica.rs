@@ -41,6 +41,7 @@ pub fn api_over(
     configure: impl FnOnce(SipDialApiBuilder) -> SipDialApiBuilder,
 ) -> SipDialApi {
     let builder = SipDialApi::builder(dialer)
+        .anonymous()
         .prefix("/sip")
         .target(
             SipTarget::new(
@@ -51,6 +52,8 @@ pub fn api_over(
         )
         .default_target("support")
         .record_unknown_calls(true)
+        // The fake platform's callbacks come unsigned unless a test sets a secret.
+        .accept_unsigned_callbacks()
         .sse_heartbeat(std::time::Duration::from_millis(300))
         .backend(backend);
     configure(builder).build().expect("API configuration")
@@ -82,7 +85,11 @@ impl Replica {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
         });
         Self {
             name,

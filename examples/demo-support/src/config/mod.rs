@@ -66,6 +66,13 @@ pub struct DemoConfig {
     pub(crate) opentok_js_url: String,
     pub(crate) max_active_calls: Option<u32>,
     pub(crate) dials_per_minute: Option<u32>,
+    /// The limits beyond a room's; `None` keeps the API's default.
+    pub(crate) max_active_calls_total: Option<u32>,
+    pub(crate) dials_per_minute_total: Option<u32>,
+    pub(crate) client_dials_per_minute: Option<u32>,
+    pub(crate) client_max_active_calls: Option<u32>,
+    pub(crate) client_sessions_per_minute: Option<u32>,
+    pub(crate) trusted_proxies: sipdial_core::api::TrustedProxies,
     pub(crate) allowed_origins: Vec<String>,
     /// Never printed: `SecretString`'s `Debug` redacts it.
     pub(crate) callback_secret: Option<secrecy::SecretString>,
@@ -155,6 +162,26 @@ impl DemoConfig {
         if let Some(max) = lookup(vars::MAX_CONNECTIONS)? {
             connections.max_connections = parse_positive(vars::MAX_CONNECTIONS, &max)? as usize;
         }
+        let positive = |var: &'static str| -> Result<Option<u32>, ConfigError> {
+            lookup(var)?.map(|v| parse_positive(var, &v)).transpose()
+        };
+        let max_active_calls_total = positive(vars::MAX_ACTIVE_CALLS_TOTAL)?;
+        let dials_per_minute_total = positive(vars::DIALS_PER_MINUTE_TOTAL)?;
+        let client_dials_per_minute = positive(vars::CLIENT_DIALS_PER_MINUTE)?;
+        let client_max_active_calls = positive(vars::CLIENT_MAX_ACTIVE_CALLS)?;
+        let client_sessions_per_minute = positive(vars::CLIENT_SESSIONS_PER_MINUTE)?;
+        let trusted_proxies = match lookup(vars::TRUSTED_PROXIES)? {
+            None => sipdial_core::api::TrustedProxies::none(),
+            Some(list) => sipdial_core::api::TrustedProxies::parse(
+                list.split(',').map(str::trim).filter(|s| !s.is_empty()),
+            )
+            .map_err(|_| {
+                ConfigError::invalid(
+                    vars::TRUSTED_PROXIES,
+                    "must be comma-separated IP addresses or CIDR networks (e.g. `10.0.0.0/8`)",
+                )
+            })?,
+        };
         let allowed_origins = match lookup(vars::ALLOWED_ORIGINS)? {
             None => Vec::new(),
             Some(list) => parse_origins(&list)?,
@@ -205,6 +232,12 @@ impl DemoConfig {
             opentok_js_url,
             max_active_calls,
             dials_per_minute,
+            max_active_calls_total,
+            dials_per_minute_total,
+            client_dials_per_minute,
+            client_max_active_calls,
+            client_sessions_per_minute,
+            trusted_proxies,
             allowed_origins,
             callback_secret,
             connections,

@@ -30,6 +30,8 @@ fn defaults_are_demo_mode_on_localhost_3000() {
     assert_eq!(c.default_target.as_deref(), Some("demo"));
     assert!(c.allowed_origins.is_empty());
     assert_eq!((c.max_active_calls, c.dials_per_minute), (None, None));
+    assert_eq!(c.client_sessions_per_minute, None, "the API's safe default");
+    assert_eq!(c.trusted_proxies, sipdial_core::api::TrustedProxies::none());
 }
 
 #[test]
@@ -123,6 +125,11 @@ fn optional_knobs_are_read() {
             ("SIPDIAL_DIALS_PER_MINUTE", "4"),
             ("SIPDIAL_HEADER_TIMEOUT_SECS", "3"),
             ("SIPDIAL_MAX_CONNECTIONS", "7"),
+            ("SIPDIAL_MAX_ACTIVE_CALLS_TOTAL", "7"),
+            ("SIPDIAL_DIALS_PER_MINUTE_TOTAL", "8"),
+            ("SIPDIAL_CLIENT_DIALS_PER_MINUTE", "9"),
+            ("SIPDIAL_CLIENT_SESSIONS_PER_MINUTE", "11"),
+            ("SIPDIAL_TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
             (
                 "SIPDIAL_ALLOWED_ORIGINS",
                 "https://app.example, http://localhost:3000",
@@ -140,6 +147,17 @@ fn optional_knobs_are_read() {
     assert_eq!(c.connections().max_connections(), 7);
     let defaults = config_from(&[], None).unwrap().connections();
     assert_eq!(defaults, crate::ConnectionLimits::default());
+    assert_eq!(
+        (
+            c.max_active_calls_total,
+            c.dials_per_minute_total,
+            c.client_dials_per_minute,
+            c.client_sessions_per_minute
+        ),
+        (Some(7), Some(8), Some(9), Some(11))
+    );
+    assert!(c.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+    assert!(!c.trusted_proxies.contains("192.0.2.1".parse().unwrap()));
     assert_eq!(
         c.allowed_origins,
         ["https://app.example", "http://localhost:3000"]

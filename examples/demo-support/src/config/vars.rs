@@ -44,6 +44,20 @@ pub const DIALS_PER_MINUTE: &str = "SIPDIAL_DIALS_PER_MINUTE";
 pub const HEADER_TIMEOUT_SECS: &str = "SIPDIAL_HEADER_TIMEOUT_SECS";
 /// Most connections served at once (default 4096); more wait in the listen backlog.
 pub const MAX_CONNECTIONS: &str = "SIPDIAL_MAX_CONNECTIONS";
+/// Most calls active at once in total, over every room and client (the API's
+/// default is 20).
+pub const MAX_ACTIVE_CALLS_TOTAL: &str = "SIPDIAL_MAX_ACTIVE_CALLS_TOTAL";
+/// Most dials per minute in total (the API's default is 60).
+pub const DIALS_PER_MINUTE_TOTAL: &str = "SIPDIAL_DIALS_PER_MINUTE_TOTAL";
+/// Most dials per minute of one client, over every room (the API's default is 10).
+pub const CLIENT_DIALS_PER_MINUTE: &str = "SIPDIAL_CLIENT_DIALS_PER_MINUTE";
+/// Most calls one client has active at once, over every room (the API's default is 5).
+pub const CLIENT_MAX_ACTIVE_CALLS: &str = "SIPDIAL_CLIENT_MAX_ACTIVE_CALLS";
+/// Most new rooms one client may create a minute (the API's default is 10).
+pub const CLIENT_SESSIONS_PER_MINUTE: &str = "SIPDIAL_CLIENT_SESSIONS_PER_MINUTE";
+/// Comma-separated proxies (IP addresses or CIDR networks) whose `X-Forwarded-For` is
+/// believed when counting a client by its address (default: none).
+pub const TRUSTED_PROXIES: &str = "SIPDIAL_TRUSTED_PROXIES";
 /// Comma-separated origins allowed to call state-changing routes (default: the
 /// request's own host).
 pub const ALLOWED_ORIGINS: &str = "SIPDIAL_ALLOWED_ORIGINS";

@@ -168,6 +168,14 @@ pub fn malformed_config_exits(bin: &str, app: &str) {
             &[("SIPDIAL_MAX_ACTIVE_CALLS", "0")],
             "SIPDIAL_MAX_ACTIVE_CALLS",
         ),
+        (
+            &[("SIPDIAL_CLIENT_SESSIONS_PER_MINUTE", "0")],
+            "SIPDIAL_CLIENT_SESSIONS_PER_MINUTE",
+        ),
+        (
+            &[("SIPDIAL_TRUSTED_PROXIES", "the load balancer")],
+            "SIPDIAL_TRUSTED_PROXIES",
+        ),
         (&[("SIP_RING_TIMEOUT_SECS", "0")], "SIP_RING_TIMEOUT_SECS"),
         (
             &[(
@@ -260,7 +268,8 @@ pub fn mounted_below_sipdial_mount(bin: &str) {
 }
 
 /// `SIPDIAL_DIALS_PER_MINUTE` and `SIPDIAL_MAX_ACTIVE_CALLS` reach the API: the
-/// dial beyond them answers 429 with `Retry-After`.
+/// dial beyond them answers 429 with `Retry-After`; and the per-client session limit
+/// is on by default.
 pub fn limits_from_env(bin: &str) {
     let demo = RunningDemo::start(
         bin,
@@ -288,6 +297,21 @@ pub fn limits_from_env(bin: &str) {
         limited.body.contains(r#""error":{"code""#),
         "{}",
         limited.body
+    );
+    // On by default: an anonymous client creating room after room is refused after
+    // `SIPDIAL_CLIENT_SESSIONS_PER_MINUTE` (10) new ones, the first room included.
+    for room in 1..10 {
+        let body = format!(r#"{{"room":"flood-{room}"}}"#);
+        let ok = demo.request("POST", "/sip/session", Some(&body));
+        assert_eq!(ok.status, 200, "{}", ok.body);
+    }
+    let flood = demo.request("POST", "/sip/session", Some(r#"{"room":"flood-x"}"#));
+    assert_eq!(flood.status, 429, "{}", flood.body);
+    assert!(flood.header("retry-after").is_some(), "{:?}", flood.headers);
+    assert!(
+        flood.body.contains("client_session_rate_limited"),
+        "{}",
+        flood.body
     );
 }
 
@@ -341,4 +365,55 @@ pub fn metrics_after_a_dial(bin: &str) {
             scrape.body
         );
     }
+}
+
+/// Declares the binary's tests (demo-mode start-up line and banner, real-mode
+/// start-up, malformed configuration, busy port, mount, limits, signed callbacks,
+/// metrics) for one example, so both examples run the same list:
+/// `sipdial_demo_support::binary_tests!(env!("CARGO_BIN_EXE_axum-demo"), "axum-demo");`.
+#[macro_export]
+macro_rules! binary_tests {
+    ($bin:expr, $name:literal) => {
+        const BIN: &str = $bin;
+
+        #[test]
+        fn demo_mode_prints_its_line_serves_the_banner_and_stops_on_sigterm() {
+            $crate::harness::checks::demo_mode_startup(BIN, $name);
+        }
+
+        #[test]
+        fn credentials_switch_to_the_real_dialer_without_leaking_them() {
+            $crate::harness::checks::cloud_mode_startup(BIN);
+        }
+
+        #[test]
+        fn malformed_variables_stop_startup_naming_the_variable() {
+            $crate::harness::checks::malformed_config_exits(BIN, $name);
+        }
+
+        #[test]
+        fn a_busy_port_stops_startup() {
+            $crate::harness::checks::busy_port_exits(BIN, $name);
+        }
+
+        #[test]
+        fn sipdial_mount_moves_the_page_and_the_api() {
+            $crate::harness::checks::mounted_below_sipdial_mount(BIN);
+        }
+
+        #[test]
+        fn limit_variables_reach_the_api() {
+            $crate::harness::checks::limits_from_env(BIN);
+        }
+
+        #[test]
+        fn platform_callbacks_must_be_signed_and_move_the_call() {
+            $crate::harness::signed_callbacks(BIN);
+        }
+
+        #[test]
+        fn metrics_are_served_as_prometheus_text() {
+            $crate::harness::checks::metrics_after_a_dial(BIN);
+        }
+    };
 }

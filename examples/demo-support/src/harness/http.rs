@@ -1,8 +1,9 @@
-//! A minimal HTTP/1.1 client for the binaries' checks.
+//! The binaries' checks' requests, sent with the conformance suite's HTTP/1.1 client.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::ToSocketAddrs;
 use std::time::Duration;
+
+use sipdial_core::testing::{Http1Client, TestBody, TestRequest};
 
 /// A parsed HTTP/1.1 response.
 #[derive(Debug, Clone)]
@@ -25,8 +26,7 @@ impl HttpReply {
     }
 }
 
-/// A minimal HTTP/1.1 client (`Connection: close`, identity or chunked bodies): enough
-/// for a test, and no HTTP client crate pulled into the examples.
+/// Sends one request to the demo and waits at most 30 s for the whole answer.
 ///
 /// `path` is below `base_url`'s own path, so the same checks run against a demo
 /// mounted at `/app`.
@@ -46,79 +46,61 @@ pub fn http_request_with(
     let rest = base_url.strip_prefix("http://").expect("an http:// URL");
     let (authority, mount) = rest.split_once('/').unwrap_or((rest, ""));
     let mount = mount.trim_end_matches('/');
-    let path = &if mount.is_empty() {
+    let path = if mount.is_empty() {
         path.to_owned()
     } else {
         format!("/{mount}{path}")
     };
-    let mut stream = TcpStream::connect(authority).expect("connect to the demo");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("set a read timeout");
+    let addr = authority
+        .to_socket_addrs()
+        .expect("the demo's address")
+        .next()
+        .expect("the demo's address");
+    let method = http::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
     let host = headers
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("host"))
         .map_or(authority, |(_, v)| *v);
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    let mut request = TestRequest::new(method, path).header(
+        http::header::HOST,
+        http::HeaderValue::from_str(host).expect("a valid Host header"),
+    );
     for (name, value) in headers {
         if !name.eq_ignore_ascii_case("host") {
-            req.push_str(&format!("{name}: {value}\r\n"));
+            request = request.header(
+                http::HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                http::HeaderValue::from_str(value).expect("a header value"),
+            );
         }
     }
     if let Some(b) = body {
-        req.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            b.len()
-        ));
+        request = request
+            .content_type("application/json")
+            .body(TestBody::Full(b.to_owned().into()));
     }
-    req.push_str("\r\n");
-    if let Some(b) = body {
-        req.push_str(b);
-    }
-    stream.write_all(req.as_bytes()).expect("send the request");
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).expect("read the response");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete response head");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    if chunked {
-        body = dechunk(&body);
-    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let reply = runtime
+        .block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(30),
+                Http1Client::new(addr).send(request),
+            )
+            .await
+        })
+        .expect("the demo answered within 30 s");
     HttpReply {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        status: reply.status.as_u16(),
+        headers: reply
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                let value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (k.as_str().to_owned(), value)
+            })
+            .collect(),
+        body: reply.text(),
     }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(line_end) = data.windows(2).position(|w| w == b"\r\n") {
-        let size_text = String::from_utf8_lossy(&data[..line_end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .unwrap_or(0);
-        data = &data[line_end + 2..];
-        if size == 0 || data.len() < size {
-            break;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = data.get(size + 2..).unwrap_or(&[]);
-    }
-    out
 }

@@ -10,13 +10,15 @@
 //!              "headers": {"X-Queue": "vip"}, "secure": true, "video": false}}
 //! ```
 //!
-//! The JSON is walked by hand rather than deserialized with serde so that no error
-//! message can quote a value: serde's type errors echo the offending string, which for a
-//! misplaced password would print it.
+//! The JSON is read with serde through `serde_path_to_error`, and a refusal is worded
+//! here from the path alone ([`refusal`]): serde's own messages echo the offending value,
+//! which for a misplaced password would print it.
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use serde_path_to_error::Segment;
 use sipdial_core::api::{
     MAX_TARGET_LABEL_LEN, MAX_TARGET_NAME_LEN, SipTarget, check_target_label, check_target_name,
 };
@@ -169,13 +171,8 @@ fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<SipTarget>, C
     };
     let headers = match lookup(vars::SIP_HEADERS)? {
         Some(json) => {
-            let value: Value = serde_json::from_str(&json).map_err(|e| {
-                ConfigError::invalid(
-                    vars::SIP_HEADERS,
-                    format!("is not valid JSON ({})", json_position(&e)),
-                )
-            })?;
-            headers_from_value(&value)
+            read_json::<BTreeMap<String, String>>(&json, |path| headers_refusal(path).to_owned())
+                .and_then(|h| SipHeaders::try_from(h).map_err(|e| e.to_string()))
                 .map_err(|reason| ConfigError::invalid(vars::SIP_HEADERS, reason))?
         }
         None => SipHeaders::new(),
@@ -193,9 +190,34 @@ fn default_target(lookup: Lookup<'_>, demo: bool) -> Result<Option<SipTarget>, C
     )))
 }
 
-/// Where a JSON syntax error is, without the text around it.
-fn json_position(e: &serde_json::Error) -> String {
-    format!("line {}, column {}", e.line(), e.column())
+/// Deserializes `json`; a refusal says where a syntax error is, or what is wrong at a
+/// path as `reason` words it, never quoting the text.
+fn read_json<T: serde::de::DeserializeOwned>(
+    json: &str,
+    reason: impl FnOnce(&[Segment]) -> String,
+) -> Result<T, String> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let (path, inner) = (e.path().iter().cloned().collect::<Vec<_>>(), e.inner());
+        if inner.is_data() {
+            reason(&path)
+        } else {
+            format!(
+                "is not valid JSON (line {}, column {})",
+                inner.line(),
+                inner.column()
+            )
+        }
+    })
+}
+
+/// What is wrong with a `headers` object at `path` (below the object).
+fn headers_refusal(path: &[Segment]) -> &'static str {
+    if path.is_empty() {
+        "must be a JSON object of header names to string values"
+    } else {
+        "every header value must be a JSON string"
+    }
 }
 
 /// The API's rule for labels (a blank label is refused too: it would show as nothing).
@@ -215,59 +237,78 @@ fn valid_target_name(name: &str) -> bool {
     check_target_name(name).is_ok()
 }
 
-/// A JSON object of string values as [`SipHeaders`]; the reason never quotes a value.
-fn headers_from_value(value: &Value) -> Result<SipHeaders, String> {
-    let Value::Object(map) = value else {
-        return Err("must be a JSON object of header names to string values".into());
+/// One `SIP_TARGETS` entry as written; every field may be `null`.
+#[derive(Deserialize)]
+struct Entry {
+    uri: Option<String>,
+    label: Option<String>,
+    from: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+    headers: Option<BTreeMap<String, String>>,
+    secure: Option<bool>,
+    video: Option<bool>,
+    /// The call policy's fields (read by [`target_policy`]) and any unknown one.
+    #[serde(flatten)]
+    rest: Map<String, Value>,
+}
+
+/// Why `SIP_TARGETS` was refused, from the path serde stopped at: a name is echoed only
+/// once it is known to be harmless, a value never.
+fn refusal(path: &[Segment]) -> String {
+    let key = |i: usize| match path.get(i) {
+        Some(Segment::Map { key }) => Some(key.as_str()),
+        _ => None,
     };
-    let mut headers = BTreeMap::new();
-    for (name, v) in map {
-        let Value::String(s) = v else {
-            return Err("every header value must be a JSON string".into());
-        };
-        headers.insert(name.clone(), s.clone());
+    let Some(name) = key(0) else {
+        return "must be a JSON object keyed by target name, e.g. {\"support\": {\"uri\": \"sip:...\"}}".into();
+    };
+    if !valid_target_name(name) {
+        return name_refusal();
     }
-    SipHeaders::try_from(headers).map_err(|e| e.to_string())
+    let reason = match key(1) {
+        None => return format!("target `{name}` must be a JSON object, each field once"),
+        Some("headers") => format!("`headers`: {}", headers_refusal(&path[2..])),
+        Some(field @ ("secure" | "video")) => format!("`{field}` must be true or false"),
+        Some(field @ ("uri" | "label" | "from" | "username" | "password")) => {
+            format!("`{field}` must be a string")
+        }
+        Some(_) => "has a field of the wrong type".into(),
+    };
+    format!("target `{name}`: {reason}")
+}
+
+fn name_refusal() -> String {
+    format!(
+        "a target name must be 1 to {MAX_TARGET_NAME_LEN} ASCII letters, digits, '-', '_' or '.'"
+    )
 }
 
 fn parse_targets_json(json: &str) -> Result<Vec<(SipTarget, TargetPolicy)>, ConfigError> {
     let bad = |reason: String| ConfigError::invalid(vars::SIP_TARGETS, reason);
-    let value: Value = serde_json::from_str(json)
-        .map_err(|e| bad(format!("is not valid JSON ({})", json_position(&e))))?;
-    let Value::Object(entries) = value else {
-        return Err(bad(
-            "must be a JSON object keyed by target name, e.g. {\"support\": {\"uri\": \"sip:...\"}}".into(),
-        ));
-    };
-    let mut out = Vec::with_capacity(entries.len());
-    for (name, entry) in &entries {
-        if !valid_target_name(name) {
-            return Err(bad(format!(
-                "a target name must be 1 to {MAX_TARGET_NAME_LEN} ASCII letters, digits, '-', '_' or '.'"
-            )));
-        }
-        let Value::Object(fields) = entry else {
-            return Err(bad(format!("target `{name}` must be a JSON object")));
-        };
-        out.push(
-            target_from_fields(name, fields)
-                .map_err(|reason| bad(format!("target `{name}`: {reason}")))?,
-        );
-    }
-    // serde_json's map order depends on its features: make it name order always.
-    out.sort_by(|a, b| a.0.name().cmp(b.0.name()));
-    Ok(out)
+    let entries: BTreeMap<String, Entry> = read_json(json, refusal).map_err(bad)?;
+    // A BTreeMap: name order always.
+    entries
+        .into_iter()
+        .map(|(name, entry)| {
+            if !valid_target_name(&name) {
+                return Err(bad(name_refusal()));
+            }
+            target_from_entry(&name, entry)
+                .map_err(|reason| bad(format!("target `{name}`: {reason}")))
+        })
+        .collect()
 }
 
-fn target_from_fields(
-    name: &str,
-    fields: &Map<String, Value>,
-) -> Result<(SipTarget, TargetPolicy), String> {
+fn target_from_entry(name: &str, entry: Entry) -> Result<(SipTarget, TargetPolicy), String> {
     const KNOWN: &[&str] = &[
         "uri", "label", "from", "username", "password", "headers", "secure", "video",
     ];
-    let known = |k: &str| KNOWN.contains(&k) || POLICY_FIELDS.contains(&k);
-    if let Some(unknown) = fields.keys().find(|k| !known(k)) {
+    if let Some(unknown) = entry
+        .rest
+        .keys()
+        .find(|k| !POLICY_FIELDS.contains(&k.as_str()))
+    {
         // Field names are safe to echo only once they are known to be harmless.
         return Err(if valid_target_name(unknown) {
             format!(
@@ -283,41 +324,26 @@ fn target_from_fields(
             )
         });
     }
-    let string = |field: &str| -> Result<Option<String>, String> {
-        match fields.get(field) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(_) => Err(format!("`{field}` must be a string")),
-        }
-    };
-    let boolean = |field: &str| -> Result<bool, String> {
-        match fields.get(field) {
-            None | Some(Value::Null) => Ok(false),
-            Some(Value::Bool(b)) => Ok(*b),
-            Some(_) => Err(format!("`{field}` must be true or false")),
-        }
-    };
-    let uri = string("uri")?.ok_or("`uri` is required")?;
+    let uri = entry.uri.ok_or("`uri` is required")?;
     let uri = SipUri::new(uri).map_err(|e| format!("`uri`: {e}"))?;
-    let label = match string("label")? {
+    let label = match entry.label {
         Some(l) => check_label(vars::SIP_TARGETS, l).map_err(|_| {
             format!("`label` is 1 to {MAX_TARGET_LABEL_LEN} characters without control characters")
         })?,
         None => name.to_owned(),
     };
-    let from = string("from")?
+    let from = entry
+        .from
         .map(|f| SipFrom::new(f).map_err(|e| format!("`from`: {e}")))
         .transpose()?;
-    let auth = match (string("username")?, string("password")?) {
+    let auth = match (entry.username, entry.password) {
         (Some(u), Some(p)) => Some(SipAuth::new(u, p)),
         (None, None) => None,
         _ => return Err("`username` and `password` go together".into()),
     };
-    let headers = match fields.get("headers") {
-        None | Some(Value::Null) => SipHeaders::new(),
-        Some(v) => headers_from_value(v).map_err(|e| format!("`headers`: {e}"))?,
-    };
-    let policy = target_policy(fields)?;
+    let headers = SipHeaders::try_from(entry.headers.unwrap_or_default())
+        .map_err(|e| format!("`headers`: {e}"))?;
+    let policy = target_policy(&entry.rest)?;
     let target = target(
         name,
         label,
@@ -325,8 +351,8 @@ fn target_from_fields(
         from,
         auth,
         headers,
-        boolean("secure")?,
-        boolean("video")?,
+        entry.secure.unwrap_or(false),
+        entry.video.unwrap_or(false),
     );
     Ok((target, policy))
 }

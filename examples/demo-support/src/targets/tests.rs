@@ -177,3 +177,55 @@ fn messages_never_quote_secrets() {
         assert!(!message.contains("TOPSECRET"), "{message}");
     }
 }
+
+#[test]
+fn refusals_say_which_field_is_wrong() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "SIP_TARGETS",
+            r#"{"a": {"uri": "sip:a@b.example", "secure": "x"}}"#,
+            "target `a`: `secure` must be true or false",
+        ),
+        (
+            "SIP_TARGETS",
+            r#"{"a": {"uri": 7}}"#,
+            "target `a`: `uri` must be a string",
+        ),
+        (
+            "SIP_TARGETS",
+            r#"{"a": {"uri": "sip:a@b.example", "headers": {"X-A": 1}}}"#,
+            "target `a`: `headers`: every header value must be a JSON string",
+        ),
+        (
+            "SIP_TARGETS",
+            r#"{"a": {"uri": "sip:a@b.example", "headers": [1]}}"#,
+            "target `a`: `headers`: must be a JSON object of header names",
+        ),
+        (
+            "SIP_TARGETS",
+            r#"{"a": 5}"#,
+            "target `a` must be a JSON object",
+        ),
+        ("SIP_TARGETS", r#"{"a b": 5}"#, "a target name must be 1 to"),
+        (
+            "SIP_TARGETS",
+            r#"{"a": {"uri": "sip:a@b.example", "pasword": "x"}}"#,
+            "target `a`: unknown field `pasword`",
+        ),
+        (
+            "SIP_TARGETS",
+            "{\"a\": {\n\"uri\"",
+            "is not valid JSON (line 2, column 5)",
+        ),
+        (
+            "SIP_HEADERS",
+            r#"{"X-A": 1}"#,
+            "every header value must be a JSON string",
+        ),
+        ("SIP_HEADERS", "[]", "must be a JSON object of header names"),
+    ];
+    for (var, value, want) in cases {
+        let (_, message) = refused(&[(var, value)]);
+        assert!(message.contains(want), "{value}: {message}");
+    }
+}

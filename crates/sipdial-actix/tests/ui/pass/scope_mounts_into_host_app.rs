@@ -17,7 +17,7 @@ async fn index(visits: web::Data<Visits>) -> String {
 }
 
 fn main() {
-    let api = SipDialApi::builder(Arc::new(FakeDialer::new()))
+    let api = SipDialApi::builder(Arc::new(FakeDialer::new())).anonymous()
         .build()
         .unwrap();
     let visits = web::Data::new(Visits(Mutex::new(0)));

@@ -22,7 +22,7 @@ where
 }
 
 fn main() {
-    let api = SipDialApi::builder(Arc::new(FakeDialer::new()))
+    let api = SipDialApi::builder(Arc::new(FakeDialer::new())).anonymous()
         .build()
         .unwrap();
 

@@ -20,7 +20,7 @@ async fn index(State(state): State<AppState>) -> String {
 }
 
 fn main() {
-    let api = SipDialApi::builder(Arc::new(FakeDialer::new()))
+    let api = SipDialApi::builder(Arc::new(FakeDialer::new())).anonymous()
         .build()
         .unwrap();
     let state = AppState {

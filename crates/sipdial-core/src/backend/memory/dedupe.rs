@@ -3,21 +3,15 @@
 
 use crate::backend::dedupe::{DEDUPE_CAPACITY, DeliveryDedupe};
 use crate::backend::error::StoreError;
+use crate::backend::memory::bounded::{Bounded, NO_TTL};
 use crate::sync::lock;
 use async_trait::async_trait;
-use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 
 /// The default [`DeliveryDedupe`]: the last [`DEDUPE_CAPACITY`] keys of this process.
 #[derive(Debug, Default)]
 pub struct InMemoryDedupe {
-    keys: Mutex<Keys>,
-}
-
-#[derive(Debug, Default)]
-struct Keys {
-    set: HashSet<String>,
-    order: VecDeque<String>,
+    keys: Mutex<Bounded<String, (), DEDUPE_CAPACITY, NO_TTL>>,
 }
 
 impl InMemoryDedupe {
@@ -27,32 +21,15 @@ impl InMemoryDedupe {
     }
 }
 
-impl Keys {
-    fn insert(&mut self, key: &str) -> bool {
-        if self.set.contains(key) {
-            return false;
-        }
-        self.set.insert(key.to_owned());
-        self.order.push_back(key.to_owned());
-        while self.order.len() > DEDUPE_CAPACITY {
-            if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
-            }
-        }
-        true
-    }
-
-    fn remove(&mut self, key: &str) {
-        if self.set.remove(key) {
-            self.order.retain(|k| k != key);
-        }
-    }
-}
-
 #[async_trait]
 impl DeliveryDedupe for InMemoryDedupe {
     async fn first_delivery(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(lock(&self.keys).insert(key))
+        let mut keys = lock(&self.keys);
+        if keys.contains(key) {
+            return Ok(false);
+        }
+        keys.insert(key.to_owned(), ());
+        Ok(true)
     }
 
     async fn forget(&self, key: &str) -> Result<(), StoreError> {
@@ -69,18 +46,21 @@ mod tests {
     use crate::events::{CallRef, PlatformEvent, PlatformEventKind};
     use crate::{SessionId, Timestamp};
 
-    #[test]
-    fn dedupe_forgets_the_oldest_keys() {
-        let mut d = Keys::default();
-        assert!(d.insert("a"));
-        assert!(!d.insert("a"));
+    #[tokio::test]
+    async fn dedupe_forgets_the_oldest_keys() {
+        let d = InMemoryDedupe::new();
+        assert!(d.first_delivery("a").await.unwrap());
+        assert!(!d.first_delivery("a").await.unwrap());
         for i in 0..DEDUPE_CAPACITY {
-            d.insert(&format!("k{i}"));
+            d.first_delivery(&format!("k{i}")).await.unwrap();
         }
-        assert!(d.set.len() <= DEDUPE_CAPACITY && d.order.len() <= DEDUPE_CAPACITY);
-        assert!(d.insert("a"), "the oldest key is forgotten");
-        d.remove("a");
-        assert!(d.insert("a"));
+        assert!(lock(&d.keys).len() <= DEDUPE_CAPACITY);
+        assert!(
+            d.first_delivery("a").await.unwrap(),
+            "the oldest key is forgotten"
+        );
+        d.forget("a").await.unwrap();
+        assert!(d.first_delivery("a").await.unwrap());
     }
 
     #[test]

@@ -2,20 +2,23 @@
 //! [`Backend::in_memory`](crate::backend::Backend::in_memory).
 
 use crate::backend::error::StoreError;
+use crate::backend::memory::bounded::Bounded;
 use crate::backend::parked::{PARKED_CAPACITY, PARKED_PER_CALL, PARKED_TTL, ParkedEvents, is_for};
 use crate::events::PlatformEvent;
 use crate::sync::lock;
 use crate::{CallId, ConnectionId};
 use async_trait::async_trait;
-use std::collections::VecDeque;
 use std::sync::Mutex;
-use std::time::Instant;
 
 /// The default [`ParkedEvents`]: the last [`PARKED_CAPACITY`] events of this process, at
 /// most [`PARKED_PER_CALL`] of them for one call.
 #[derive(Debug, Default)]
 pub struct InMemoryParked {
-    events: Mutex<VecDeque<(Instant, PlatformEvent)>>,
+    /// Keyed by the order they were parked in.
+    events: Mutex<(
+        Bounded<u64, PlatformEvent, PARKED_CAPACITY, { PARKED_TTL.as_secs() }>,
+        u64,
+    )>,
 }
 
 impl InMemoryParked {
@@ -28,14 +31,7 @@ impl InMemoryParked {
 #[async_trait]
 impl ParkedEvents for InMemoryParked {
     async fn park(&self, event: &PlatformEvent) -> Result<(), StoreError> {
-        let mut parked = lock(&self.events);
-        let now = Instant::now();
-        while parked
-            .front()
-            .is_some_and(|(t, _)| now.duration_since(*t) > PARKED_TTL)
-        {
-            parked.pop_front();
-        }
+        let (parked, next) = &mut *lock(&self.events);
         // The same call named by id or by SIP leg.
         let same = |e: &PlatformEvent| match (e.call(), event.call()) {
             (Some(a), Some(b)) => {
@@ -44,15 +40,12 @@ impl ParkedEvents for InMemoryParked {
             }
             _ => false,
         };
-        if parked.iter().filter(|(_, e)| same(e)).count() >= PARKED_PER_CALL
-            && let Some(oldest) = parked.iter().position(|(_, e)| same(e))
-        {
-            parked.remove(oldest);
+        let mine = parked.keys_where(same);
+        if mine.len() >= PARKED_PER_CALL {
+            parked.remove(&mine[0]);
         }
-        if parked.len() >= PARKED_CAPACITY {
-            parked.pop_front();
-        }
-        parked.push_back((now, event.clone()));
+        *next += 1;
+        parked.insert(*next, event.clone());
         Ok(())
     }
 
@@ -61,17 +54,68 @@ impl ParkedEvents for InMemoryParked {
         id: &CallId,
         connection: &ConnectionId,
     ) -> Result<Vec<PlatformEvent>, StoreError> {
-        let mut parked = lock(&self.events);
-        let (mine, rest): (Vec<_>, Vec<_>) = parked
-            .drain(..)
-            .partition(|(_, e)| is_for(e, id, connection));
-        parked.extend(rest);
-        Ok(mine.into_iter().map(|(_, e)| e).collect())
+        let (parked, _) = &mut *lock(&self.events);
+        Ok(parked.take_where(|e| is_for(e, id, connection)))
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::events::{CallRef, PlatformEventKind};
+    use crate::{SessionId, Timestamp};
+
+    fn ids(call: u64) -> (CallId, ConnectionId) {
+        let id = CallId::new(format!("c{call}")).unwrap();
+        (id, ConnectionId::new(format!("k{call}")).unwrap())
+    }
+
+    fn created(call: u64, at: u64) -> PlatformEvent {
+        let (id, conn) = ids(call);
+        let kind = PlatformEventKind::CallCreated {
+            call: CallRef::new(id, conn),
+        };
+        PlatformEvent::new(SessionId::new("1_s").unwrap(), kind).at(Timestamp::from_millis(at))
+    }
+
+    #[tokio::test]
+    async fn the_last_events_wait_and_are_taken_once_oldest_first() {
+        let p = InMemoryParked::new();
+        p.park(&created(0, 0)).await.unwrap();
+        p.park(&created(1, 1)).await.unwrap();
+        const CALLS: u64 = (PARKED_CAPACITY / PARKED_PER_CALL) as u64;
+        for n in 0..PARKED_CAPACITY as u64 {
+            // Spread so that no call reaches its own bound first.
+            p.park(&created(2 + n % CALLS, 2 + n)).await.unwrap();
+        }
+        let (id, conn) = ids(0);
+        assert!(
+            p.take(&id, &conn).await.unwrap().is_empty(),
+            "the oldest went"
+        );
+        // Found by connection as well as by id, oldest first, once.
+        let (_, conn) = ids(2);
+        let taken = p.take(&CallId::new("x").unwrap(), &conn).await.unwrap();
+        let times: Vec<_> = taken
+            .iter()
+            .map(|e| e.timestamp.unwrap().as_millis())
+            .collect();
+        assert_eq!(times.len(), PARKED_PER_CALL);
+        assert!(times.is_sorted());
+        assert!(
+            p.take(&CallId::new("x").unwrap(), &conn)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let (id, _) = ids(3);
+        let other = ConnectionId::new("y").unwrap();
+        assert_eq!(p.take(&id, &other).await.unwrap().len(), PARKED_PER_CALL);
+    }
+}
+
+#[cfg(test)]
+mod bound_tests {
     use super::*;
     use futures_util::FutureExt;
 
@@ -96,7 +140,7 @@ mod tests {
         for n in 0..1000 {
             p.park(&event("flood", n)).now_or_never().unwrap().unwrap();
         }
-        assert_eq!(lock(&p.events).len(), PARKED_PER_CALL + 1);
+        assert_eq!(lock(&p.events).0.len(), PARKED_PER_CALL + 1);
         let id = |s: &str| CallId::new(s).unwrap();
         let conn = |s: &str| ConnectionId::new(format!("k-{s}")).unwrap();
         let victim = p
@@ -110,6 +154,6 @@ mod tests {
                 .unwrap()
                 .unwrap();
         }
-        assert_eq!(lock(&p.events).len(), PARKED_CAPACITY);
+        assert_eq!(lock(&p.events).0.len(), PARKED_CAPACITY);
     }
 }

@@ -2,44 +2,18 @@
 //! [`Backend::in_memory`](crate::backend::Backend::in_memory).
 
 use crate::backend::error::StoreError;
+use crate::backend::memory::bounded::Bounded;
 use crate::backend::pending_dtmf::{PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf};
 use crate::sync::lock;
 use crate::{CallId, Dtmf};
 use async_trait::async_trait;
-use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
-use std::time::Instant;
 
 /// The default [`PendingDtmf`]: this process's memory, bounded by
 /// [`PENDING_DTMF_CAPACITY`] and [`PENDING_DTMF_TTL`].
 #[derive(Debug, Default)]
 pub struct InMemoryPendingDtmf {
-    inner: Mutex<Entries>,
-}
-
-#[derive(Debug, Default)]
-struct Entries {
-    /// Digits, when they were put, and the put's number (so that a stale entry of
-    /// `order` never removes a newer put of the same call).
-    map: HashMap<CallId, (Dtmf, Instant, u64)>,
-    order: VecDeque<(CallId, u64)>,
-    seq: u64,
-}
-
-impl Entries {
-    /// Whether the oldest entry of `order` should go: taken already, expired, or
-    /// beyond the capacity.
-    fn front_is_done(&self, now: Instant) -> bool {
-        let Some((id, seq)) = self.order.front() else {
-            return false;
-        };
-        self.map.len() > PENDING_DTMF_CAPACITY
-            || self.order.len() > 2 * PENDING_DTMF_CAPACITY
-            || self
-                .map
-                .get(id)
-                .is_none_or(|(_, at, s)| s != seq || now.duration_since(*at) > PENDING_DTMF_TTL)
-    }
+    inner: Mutex<Bounded<CallId, Dtmf, PENDING_DTMF_CAPACITY, { PENDING_DTMF_TTL.as_secs() }>>,
 }
 
 impl InMemoryPendingDtmf {
@@ -50,7 +24,7 @@ impl InMemoryPendingDtmf {
 
     /// How many calls have digits pending.
     pub fn len(&self) -> usize {
-        lock(&self.inner).map.len()
+        lock(&self.inner).len()
     }
 
     /// Whether no digits are pending.
@@ -62,29 +36,12 @@ impl InMemoryPendingDtmf {
 #[async_trait]
 impl PendingDtmf for InMemoryPendingDtmf {
     async fn put(&self, call: &CallId, digits: &Dtmf) -> Result<(), StoreError> {
-        let mut e = lock(&self.inner);
-        let now = Instant::now();
-        e.seq += 1;
-        let seq = e.seq;
-        e.map.insert(call.clone(), (digits.clone(), now, seq));
-        e.order.push_back((call.clone(), seq));
-        while e.front_is_done(now) {
-            let Some((old, old_seq)) = e.order.pop_front() else {
-                break;
-            };
-            if e.map.get(&old).is_some_and(|(_, _, s)| *s == old_seq) {
-                e.map.remove(&old);
-            }
-        }
+        lock(&self.inner).insert(call.clone(), digits.clone());
         Ok(())
     }
 
     async fn take(&self, call: &CallId) -> Result<Option<Dtmf>, StoreError> {
-        let mut e = lock(&self.inner);
-        Ok(e.map
-            .remove(call)
-            .filter(|(_, at, _)| at.elapsed() <= PENDING_DTMF_TTL)
-            .map(|(d, _, _)| d))
+        Ok(lock(&self.inner).remove(call))
     }
 }
 
@@ -134,6 +91,6 @@ mod tests {
             p.put(&id(n), &d).await.unwrap();
             p.take(&id(n)).await.unwrap();
         }
-        assert!(lock(&p.inner).order.len() <= 2 * PENDING_DTMF_CAPACITY + 1);
+        assert_eq!(p.len(), 1, "only the untaken entry is held");
     }
 }

@@ -224,6 +224,10 @@ impl CallStore for InMemoryCallStore {
         Ok(st.sessions.contains_key(session))
     }
 
+    async fn session_room(&self, session: &SessionId) -> Result<Option<Room>, StoreError> {
+        Ok(self.lock().sessions.get(session).cloned().flatten())
+    }
+
     async fn register_session(&self, session: &SessionId) -> Result<bool, StoreError> {
         let mut st = self.lock();
         if st.sessions.contains_key(session) {
@@ -304,11 +308,12 @@ impl CallStore for InMemoryCallStore {
         let Some(call) = st.calls.get_mut(id) else {
             return Ok(None);
         };
-        let previous = call.state;
+        let (previous, previous_outcome) = (call.state, call.outcome);
         let Some(next) = update.apply_to(call) else {
             return Ok(Some(Updated {
                 call: call.clone(),
                 previous,
+                previous_outcome,
                 changed: false,
             }));
         };
@@ -323,6 +328,7 @@ impl CallStore for InMemoryCallStore {
         Ok(Some(Updated {
             call: next,
             previous,
+            previous_outcome,
             changed: true,
         }))
     }
@@ -435,6 +441,11 @@ mod tests {
         assert_eq!(now(store.insert_room_session(&room, &b)).unwrap(), a);
         assert!(now(store.is_known_session(&a)).unwrap());
         assert!(!now(store.is_known_session(&b)).unwrap());
+        // The reverse lookup the authorizer's room comes from.
+        assert_eq!(now(store.session_room(&a)).unwrap(), Some(room));
+        assert_eq!(now(store.session_room(&b)).unwrap(), None);
+        now(store.register_session(&b)).unwrap();
+        assert_eq!(now(store.session_room(&b)).unwrap(), None);
     }
 
     #[test]

@@ -6,6 +6,8 @@
 use super::Lifecycle;
 use crate::SessionId;
 use crate::backend::error::StoreError;
+use crate::call::event::CallEventCause;
+use crate::events::PlatformEvent;
 
 /// Where a platform event comes from, which decides whether it may make a session
 /// known (see `Lifecycle::adopts`).
@@ -17,6 +19,17 @@ pub(crate) enum Provenance {
     /// The platform's own: a callback whose signature verified, or an in-process event
     /// from the dialer.
     Verified,
+}
+
+impl Provenance {
+    /// The cause a change from `event` carries: whether it was verified reaches the
+    /// hook and the status webhooks.
+    pub(crate) fn cause(self, event: &PlatformEvent) -> CallEventCause {
+        match self {
+            Provenance::Verified => CallEventCause::Platform(event.clone()),
+            Provenance::Unverified => CallEventCause::UnverifiedPlatform(event.clone()),
+        }
+    }
 }
 
 impl Lifecycle {

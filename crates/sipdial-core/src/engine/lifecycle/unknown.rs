@@ -2,7 +2,7 @@
 //! in (and the session may hold them, see `provenance`), or parked for a dial that has
 //! not recorded its call yet and applied when it does.
 
-use super::{ApplyOutcome, CallEventCause, Lifecycle, Provenance};
+use super::{ApplyOutcome, CallEvent, Lifecycle, Provenance};
 use crate::Timestamp;
 use crate::backend::error::StoreError;
 use crate::call::CallRecord;
@@ -28,14 +28,10 @@ impl Lifecycle {
             let record =
                 CallRecord::new(id.clone(), session.clone(), connection_id.clone(), created);
             self.store.insert_call(record.clone()).await?;
-            self.emit(
-                record.clone(),
-                None,
-                CallEventCause::Platform(event.clone()),
-            )
-            .await;
+            self.emit(CallEvent::recorded(record.clone(), provenance.cause(event)))
+                .await;
             if let Some(change) = change {
-                self.update(&record, change, at, event).await?;
+                self.update(&record, change, at, event, provenance).await?;
             }
             return Ok(ApplyOutcome::Applied);
         }

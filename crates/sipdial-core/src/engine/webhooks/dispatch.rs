@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use backon::{ExponentialBuilder, Retryable as _};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use secrecy::ExposeSecret;
@@ -174,6 +175,8 @@ impl Shared {
         true
     }
 
+    /// Attempts `entry` until it is delivered, refused or given up (backon paces the
+    /// retries); `None` when this replica stopped dispatching first.
     async fn attempts(
         &self,
         entry: &OutboxEntry,
@@ -181,49 +184,72 @@ impl Shared {
         body: Bytes,
         generation: u64,
     ) -> Option<Final> {
-        let mut attempt = 1;
-        loop {
-            if !self.current(generation) {
-                return None;
-            }
-            let why = match self.attempt(dest, body.clone()).await {
-                Ok(status) if status.is_success() => return Some(Final::Delivered),
-                Ok(status) if retried(status) => format!("HTTP {}", status.as_u16()),
-                Ok(status) => {
-                    tracing::warn!(
-                        call_id = %entry.call_id,
-                        sequence = entry.sequence,
-                        host = %dest.host,
-                        status = status.as_u16(),
-                        "the webhook receiver refused a call change; not retried"
-                    );
-                    return Some(Final::Refused);
-                }
-                Err(e) => e.to_string(),
-            };
-            if attempt >= self.retry.max_attempts {
-                tracing::error!(
-                    call_id = %entry.call_id,
-                    sequence = entry.sequence,
-                    host = %dest.host,
-                    attempts = attempt,
-                    error = %why,
-                    "a call change could not be delivered to the webhook; given up"
-                );
-                return Some(Final::Failed);
-            }
-            tracing::debug!(call_id = %entry.call_id, sequence = entry.sequence, attempt, error = %why, "webhook attempt failed; retrying");
-            self.counters.retried();
-            tokio::time::sleep(jittered(self.retry.backoff(attempt))).await;
-            attempt += 1;
+        let mut retries = 0;
+        let result = (|| self.try_once(entry, dest, body.clone(), generation))
+            .retry(schedule(&self.retry))
+            .adjust(|e: &Again, wait| {
+                let cap = self.retry.max_backoff;
+                wait.map(|w| e.retry_after.map_or(w, |asked| asked.min(cap)))
+            })
+            .notify(|e, _| {
+                retries += 1;
+                tracing::debug!(call_id = %entry.call_id, sequence = entry.sequence, attempt = retries, error = %e.why, "webhook attempt failed; retrying");
+                self.counters.retried();
+            })
+            .await;
+        result.unwrap_or_else(|e| {
+            tracing::error!(
+                call_id = %entry.call_id,
+                sequence = entry.sequence,
+                host = %dest.host,
+                attempts = retries + 1,
+                error = %e.why,
+                "a call change could not be delivered to the webhook; given up"
+            );
+            Some(Final::Failed)
+        })
+    }
+
+    /// One attempt; `None` when this replica stopped dispatching.
+    async fn try_once(
+        &self,
+        entry: &OutboxEntry,
+        dest: &Destination,
+        body: Bytes,
+        generation: u64,
+    ) -> Result<Option<Final>, Again> {
+        if !self.current(generation) {
+            return Ok(None);
         }
+        let answer = self.attempt(dest, body).await.map_err(|e| Again {
+            why: e.to_string(),
+            retry_after: None,
+        })?;
+        let status = answer.status();
+        if status.is_success() {
+            return Ok(Some(Final::Delivered));
+        }
+        if retried(status) {
+            return Err(Again {
+                why: format!("HTTP {}", status.as_u16()),
+                retry_after: retry_after(answer.headers()),
+            });
+        }
+        tracing::warn!(
+            call_id = %entry.call_id,
+            sequence = entry.sequence,
+            host = %dest.host,
+            status = status.as_u16(),
+            "the webhook receiver refused a call change; not retried"
+        );
+        Ok(Some(Final::Refused))
     }
 
     async fn attempt(
         &self,
         dest: &Destination,
         body: Bytes,
-    ) -> Result<StatusCode, WebhookTransportError> {
+    ) -> Result<http::Response<()>, WebhookTransportError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -260,15 +286,30 @@ fn retried(status: StatusCode) -> bool {
         || status == StatusCode::TOO_MANY_REQUESTS
 }
 
-/// `wait` ±20 %, from the clock's nanoseconds (no randomness needed beyond spreading
-/// a fleet's retries).
-fn jittered(wait: Duration) -> Duration {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .subsec_nanos();
-    let factor = 0.8 + 0.4 * (f64::from(nanos % 1000) / 1000.0);
-    wait.mul_f64(factor)
+/// An attempt worth repeating: why it failed (for the log), and how long the receiver
+/// asked us to wait.
+struct Again {
+    why: String,
+    retry_after: Option<Duration>,
+}
+
+/// The waits between attempts: `first_backoff` doubling to `max_backoff`, each drawn
+/// by backon between 80 % and 160 % of that (its jitter adds up to as much again to
+/// 80 % of it), so a fleet's retries do not arrive in lockstep, and never sooner than
+/// 80 %.
+fn schedule(retry: &WebhookRetry) -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(retry.first_backoff.mul_f64(0.8))
+        .with_max_delay(retry.max_backoff.mul_f64(0.8))
+        .with_factor(2.0)
+        .with_max_times(usize::try_from(retry.max_attempts.saturating_sub(1)).unwrap_or(usize::MAX))
+        .with_jitter()
+}
+
+/// A `Retry-After` in delta-seconds (an HTTP date is ignored).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse().ok().map(Duration::from_secs)
 }
 
 async fn run(shared: Arc<Shared>) {
@@ -350,10 +391,35 @@ mod tests {
     }
 
     #[test]
-    fn jitter_stays_within_a_fifth() {
-        for _ in 0..100 {
-            let j = jittered(Duration::from_millis(1000)).as_millis();
-            assert!((800..=1200).contains(&j), "{j}");
+    fn waits_double_within_their_jitter_up_to_the_cap() {
+        use backon::BackoffBuilder as _;
+        let retry = WebhookRetry::new(6, Duration::from_millis(100), Duration::from_millis(350));
+        let mut drawn = Vec::new();
+        for _ in 0..50 {
+            let waits: Vec<_> = schedule(&retry).build().map(|w| w.as_millis()).collect();
+            assert_eq!(waits.len(), 5, "one wait per retry");
+            for (wait, base) in waits.iter().zip([100, 200, 350, 350, 350]) {
+                // backon computes in f32: a millisecond of slack below.
+                assert!(
+                    (base * 8 / 10 - 1..=base * 16 / 10).contains(wait),
+                    "{waits:?}"
+                );
+            }
+            drawn.push(waits[0]);
         }
+        drawn.dedup();
+        assert!(drawn.len() > 1, "the jitter varies");
+    }
+
+    #[test]
+    fn retry_after_is_read_in_seconds() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::RETRY_AFTER, HeaderValue::from_str(v).unwrap());
+            retry_after(&h)
+        };
+        assert_eq!(with(" 7 "), Some(Duration::from_secs(7)));
+        assert_eq!(with("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
     }
 }

@@ -13,7 +13,9 @@ use crate::call::event::CallEventCause;
 use crate::call::timer::TimerKind;
 use crate::call::{CallRecord, CallState};
 
-/// `{"type":"call.changed", "callId", "call", "previousState", "cause", "platformEvent"?, "changedAt"}`.
+/// `{"type":"call.changed", "callId", "call", "previousState", "cause", "platformEvent"?, "verified", "changedAt"}`.
+/// `verified` is false only for a change from an unsigned callback (or an event the
+/// host applied itself): a receiver must not take such a change as the platform's word.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Change<'a> {
@@ -25,6 +27,7 @@ struct Change<'a> {
     cause: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     platform_event: Option<&'a str>,
+    verified: bool,
     changed_at: Timestamp,
 }
 
@@ -34,11 +37,14 @@ pub(crate) fn change_json(
     previous: Option<CallState>,
     cause: &CallEventCause,
 ) -> String {
+    let verified = cause.is_verified();
     let (cause, platform_event) = match cause {
         CallEventCause::Dialed => ("dialed", None),
         CallEventCause::HungUp => ("hung_up", None),
         CallEventCause::Gone => ("gone", None),
-        CallEventCause::Platform(e) => ("platform", Some(e.name())),
+        CallEventCause::Platform(e) | CallEventCause::UnverifiedPlatform(e) => {
+            ("platform", Some(e.name()))
+        }
         CallEventCause::Timer(TimerKind::RingTimeout) => ("ring_timeout", None),
         CallEventCause::Timer(TimerKind::MaxDuration) => ("max_duration", None),
         CallEventCause::Timer(TimerKind::Expiry) => ("expired", None),
@@ -50,6 +56,7 @@ pub(crate) fn change_json(
         previous_state: previous,
         cause,
         platform_event,
+        verified,
         changed_at: Timestamp::now(),
     };
     // A struct of strings, numbers and a record that serialises for the API already.
@@ -68,6 +75,36 @@ pub(crate) fn body(change: &str, sequence: u64) -> Result<Vec<u8>, serde_json::E
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_change_says_whether_it_was_verified() {
+        use crate::events::{PlatformEvent, PlatformEventKind};
+        let call = CallRecord::new(
+            crate::CallId::new("c").unwrap(),
+            crate::SessionId::new("1_s").unwrap(),
+            crate::ConnectionId::new("k").unwrap(),
+            Timestamp::from_millis(1),
+        );
+        let event = PlatformEvent::new(
+            crate::SessionId::new("1_s").unwrap(),
+            PlatformEventKind::Other {
+                event: "x".to_owned(),
+            },
+        );
+        let verified = |cause: CallEventCause| -> Value {
+            let v: Value = serde_json::from_str(&change_json(&call, None, &cause)).unwrap();
+            v["verified"].clone()
+        };
+        assert_eq!(
+            verified(CallEventCause::Platform(event.clone())),
+            Value::Bool(true)
+        );
+        assert_eq!(
+            verified(CallEventCause::UnverifiedPlatform(event)),
+            Value::Bool(false)
+        );
+        assert_eq!(verified(CallEventCause::HungUp), Value::Bool(true));
+    }
 
     #[test]
     fn the_sequence_joins_the_change() {

@@ -5,6 +5,9 @@ use http::StatusCode;
 use super::{Answer, Handlers, call_ended, dial_error, session_field, store_error, stream_unknown};
 use crate::call::CallState;
 use crate::call::event::CallEventCause;
+use crate::engine::dtmf_rate::{
+    DTMF_DIGIT_WINDOW, DTMF_DIGITS, DTMF_REQUEST_WINDOW, DTMF_REQUESTS,
+};
 use crate::http::error::ApiError;
 use crate::http::extract::query_pairs;
 use crate::http::wire::{CallsResponse, DtmfBody};
@@ -32,11 +35,15 @@ impl Handlers<'_> {
             Some("true") | Some("1") => true,
             Some(_) => return Err(ApiError::invalid_field("all", "must be true or false")),
         };
-        self.known_session(&session).await?;
-        self.authorize(Action::ListCalls {
-            session_id: session.clone(),
-            include_ended,
-        })
+        let (room, known) = self.session_context(&session, true).await?;
+        self.authorize_known(
+            Action::ListCalls {
+                session_id: session.clone(),
+                include_ended,
+                room,
+            },
+            known,
+        )
         .await?;
         let calls = self
             .inner
@@ -53,6 +60,7 @@ impl Handlers<'_> {
         self.authorize(Action::GetCall {
             call_id: call.id.clone(),
             session_id: call.session_id.clone(),
+            room: self.call_room(&call).await?,
         })
         .await?;
         json_response(StatusCode::OK, &call)
@@ -66,6 +74,7 @@ impl Handlers<'_> {
         self.authorize(Action::HangUp {
             call_id: call.id.clone(),
             session_id: call.session_id.clone(),
+            room: self.call_room(&call).await?,
         })
         .await?;
         if call.state == CallState::Ended {
@@ -94,14 +103,43 @@ impl Handlers<'_> {
     pub(crate) async fn play_dtmf(&self, param: Option<&str>, body: DtmfBody) -> Answer {
         let digits = Dtmf::new(body.digits).map_err(|e| ApiError::invalid_value("digits", &e))?;
         let call = self.find_call(param).await?;
-        if call.state == CallState::Ended {
-            return Err(call_ended());
-        }
+        // Authorized before its state shows: a call outside the caller's grant answers
+        // 404, ended or not.
         self.authorize(Action::PlayDtmf {
             call_id: call.id.clone(),
             session_id: call.session_id.clone(),
+            room: self.call_room(&call).await?,
         })
         .await?;
+        if call.state == CallState::Ended {
+            return Err(call_ended());
+        }
+        if call
+            .target
+            .as_deref()
+            .and_then(|name| self.inner.targets.find(name))
+            .is_some_and(|t| !t.caller_dtmf)
+        {
+            return Err(ApiError::forbidden(
+                "dtmf_not_allowed",
+                "this call's target takes no DTMF from callers",
+            ));
+        }
+        self.inner
+            .dtmf_rate
+            .take(&call.id, digits.as_str().len())
+            .map_err(|wait| {
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "dtmf_rate_limited",
+                    format!(
+                        "at most {DTMF_REQUESTS} DTMF requests per {} s and {DTMF_DIGITS} digits per {} s per call",
+                        DTMF_REQUEST_WINDOW.as_secs(),
+                        DTMF_DIGIT_WINDOW.as_secs()
+                    ),
+                )
+                .with_retry_after(wait)
+            })?;
         let target = DtmfTarget::Connection(call.session_id.clone(), call.connection_id.clone());
         match self.inner.dialer.play_dtmf(&target, &digits).await {
             Ok(()) => Ok(no_content()),
@@ -124,6 +162,7 @@ impl Handlers<'_> {
         self.authorize(Action::Mute {
             call_id: call.id.clone(),
             session_id: call.session_id.clone(),
+            room: self.call_room(&call).await?,
         })
         .await?;
         if call.state == CallState::Ended {

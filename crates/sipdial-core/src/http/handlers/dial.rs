@@ -7,7 +7,7 @@ use std::time::Duration;
 use http::{HeaderValue, StatusCode, header};
 
 use super::{Answer, Handlers, dial_error, session_field, store_error};
-use crate::backend::limits::DialSlot;
+use crate::backend::limits::{DialScope, DialSlot};
 use crate::engine::answer_wait::{Wait, answer_wait_bound, wait_for_answer};
 use crate::engine::completion::run_to_completion;
 use crate::engine::dial::{DialFailure, Placement, place_and_record};
@@ -16,19 +16,17 @@ use crate::http::error::ApiError;
 use crate::http::extract::query_pairs;
 use crate::http::json_response;
 use crate::http::wire::DialBody;
+use crate::policy::allow_list::caller_uri_refusal;
 use crate::policy::authorizer::Action;
-use crate::policy::targets::Target;
+use crate::policy::principal::ClientKey;
+use crate::policy::targets::{Target, check_caller_headers};
 use crate::{
     ConnectionData, DialRequest, Dtmf, Role, SipDialer, SipHeaders, SipUri, StreamId, TokenOptions,
 };
 
 impl Handlers<'_> {
-    /// Which configured target a dial uses.
-    fn resolve_target(
-        &self,
-        requested: Option<&str>,
-        custom_uri: bool,
-    ) -> Result<Option<&Target>, ApiError> {
+    /// Which configured target a dial without a `uri` uses.
+    fn resolve_target(&self, requested: Option<&str>) -> Result<&Target, ApiError> {
         let targets = &self.inner.targets;
         match requested {
             // A well-formed name no target has is a missing resource (404), as the
@@ -40,13 +38,12 @@ impl Handlers<'_> {
                         "must be 1 to 64 of A-Z a-z 0-9 _ . -",
                     ));
                 }
-                targets.find(name).map(Some).ok_or_else(|| {
+                targets.find(name).ok_or_else(|| {
                     ApiError::not_found("target_not_found", "no configured target has this name")
                 })
             }
             None => match targets.default() {
-                Some(t) => Ok(Some(t)),
-                None if custom_uri => Ok(None),
+                Some(t) => Ok(t),
                 None if targets.is_empty() => Err(ApiError::invalid_field(
                     "target",
                     "is required: the server configured no target",
@@ -68,9 +65,24 @@ impl Handlers<'_> {
             Some(u) => Some(SipUri::new(u).map_err(|e| ApiError::invalid_value("uri", &e))?),
             None => None,
         };
-        let target = self.resolve_target(body.target.as_deref(), custom_uri.is_some())?;
+        if let Some(uri) = &custom_uri
+            && let Some(reason) = caller_uri_refusal(uri)
+        {
+            return Err(ApiError::invalid_field("uri", reason));
+        }
+        // A caller's own URI is dialled as it is: it never borrows a target's From,
+        // credentials, headers, digits or settings (the default target's included).
+        let target = match (&custom_uri, body.target.as_deref()) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid_field(
+                    "uri",
+                    "give either a `target` or a `uri`, not both",
+                ));
+            }
+            (Some(_), None) => None,
+            (None, requested) => Some(self.resolve_target(requested)?),
+        };
         let (uri, auth) = match (&custom_uri, target) {
-            // A caller-chosen URI never receives the host's digest credentials.
             (Some(uri), _) => (uri.clone(), None),
             (None, Some(t)) => (t.uri.clone(), t.auth.clone()),
             (None, None) => return Err(ApiError::invalid_field("target", "is required")),
@@ -86,12 +98,8 @@ impl Handlers<'_> {
             }
             None => SipHeaders::new(),
         };
-        if let Some(name) = caller_headers.identity_header() {
-            return Err(ApiError::invalid_field(
-                "headers",
-                format!("`{name}` sets the caller's identity: only the host's target may set it"),
-            ));
-        }
+        check_caller_headers(&caller_headers, target)
+            .map_err(|reason| ApiError::invalid_field("headers", reason))?;
         let mut headers = target.map(|t| t.headers.clone()).unwrap_or_default();
         headers
             .merge_missing(&caller_headers)
@@ -119,14 +127,18 @@ impl Handlers<'_> {
                 ));
             }
         }
-        if !inner.limits.checks_session() {
-            self.known_session(&session).await?;
-        }
-        self.authorize(Action::Dial {
-            session_id: session.clone(),
-            target: target.map(|t| t.name.clone()),
-            custom_uri: custom_uri.is_some(),
-        })
+        let (room, known) = self
+            .session_context(&session, !inner.limits.checks_session())
+            .await?;
+        self.authorize_known(
+            Action::Dial {
+                session_id: session.clone(),
+                target: target.map(|t| t.name.clone()),
+                custom_uri: custom_uri.is_some(),
+                room,
+            },
+            known,
+        )
         .await?;
         let active = if inner.limits.counts_active() {
             0
@@ -137,9 +149,14 @@ impl Handlers<'_> {
                 .await
                 .map_err(store_error)?
         };
+        let client = ClientKey::of(self.head, &inner.trusted_proxies).to_key();
+        let scope = DialScope {
+            client: &client,
+            target: target.map(|t| (t.name.as_str(), t.quota)),
+        };
         let ticket = inner
             .limits
-            .admit(&session, active, &inner.policy)
+            .admit(&session, active, &inner.policy, &scope)
             .await
             .map_err(store_error)?
             .map_err(|refusal| refusal.into_error(&inner.policy))?;
@@ -217,6 +234,12 @@ fn digits_after_answer(
             "dtmf_not_allowed",
             "`dtmfAfterAnswer`: this target sends its own digits at answer",
         )),
+        (None, Some(_)) if target.is_some_and(|t| !t.caller_dtmf_after_answer) => {
+            Err(ApiError::forbidden(
+                "dtmf_not_allowed",
+                "`dtmfAfterAnswer`: this target takes no digits from callers",
+            ))
+        }
         (own, requested) => Ok(own.cloned().or(requested)),
     }
 }

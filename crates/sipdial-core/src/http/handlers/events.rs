@@ -17,10 +17,14 @@ impl Handlers<'_> {
             .map(|(_, v)| v)
             .ok_or_else(|| ApiError::invalid_field("sessionId", "is required"))
             .and_then(|s| session_field(&s, "sessionId"))?;
-        self.known_session(&session).await?;
-        self.authorize(Action::WatchEvents {
-            session_id: session.clone(),
-        })
+        let (room, known) = self.session_context(&session, true).await?;
+        self.authorize_known(
+            Action::WatchEvents {
+                session_id: session.clone(),
+                room,
+            },
+            known,
+        )
         .await?;
         let slot = self.inner.streams.reserve(&session).ok_or_else(|| {
             ApiError::too_many(

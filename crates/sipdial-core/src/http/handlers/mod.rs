@@ -1,6 +1,9 @@
 //! One module per route group, each method validating its input field by field,
-//! checking that the session or call exists, asking the authorizer and applying the
-//! limits before it calls the dialer. This module holds what every route shares: the
+//! looking up the session or call with its room, asking the authorizer and applying
+//! the limits before it calls the dialer. An unknown session or call answers 404 only
+//! after the authorizer was asked (and the caller authenticated in dispatch), and a
+//! refusal the authorizer words as "not found" answers the same 404, so a stranger
+//! cannot tell which ids exist. This module holds what every route shares: the
 //! per-request context and the error mapping of the dialer and the store.
 
 mod callbacks;
@@ -22,7 +25,7 @@ use crate::call::event::CallEventCause;
 use crate::engine::rooms::RoomError;
 use crate::http::error::ApiError;
 use crate::policy::authorizer::{Action, Decision};
-use crate::{CallId, DialError, Role, SessionId};
+use crate::{CallId, DialError, Role, Room, SessionId};
 
 /// What a route answers.
 pub(crate) type Answer = Result<http::Response<ResponseBody>, ApiError>;
@@ -80,10 +83,28 @@ impl Handlers<'_> {
         [self.mount, &self.inner.prefix].concat()
     }
 
-    async fn authorize(&self, action: Action) -> Result<Option<Role>, ApiError> {
-        match self.inner.authorizer.authorize(self.head, &action).await {
+    /// Asks the authorizer about `action` on a session or call that exists when
+    /// `known`. On an unknown one every refusal but 401, and an allow too, answers the
+    /// unknown id's 404, so the answer never depends on whether it exists; a "not
+    /// found" decision answers the same 404.
+    async fn authorize_known(&self, action: Action, known: bool) -> Result<Option<Role>, ApiError> {
+        let not_found = || {
+            if action.call().is_some() {
+                call_not_found()
+            } else {
+                session_not_found()
+            }
+        };
+        let decision = self.inner.authorizer.authorize(self.head, &action).await;
+        match decision {
+            Decision::Unauthenticated => Err(ApiError::unauthenticated()),
+            _ if !known => Err(not_found()),
             Decision::Allow => Ok(None),
             Decision::AllowWithRole(role) => Ok(Some(role)),
+            Decision::NotFound => {
+                tracing::info!(action = action.name(), "hidden by the authorizer");
+                Err(not_found())
+            }
             Decision::Deny(reason) => {
                 tracing::info!(action = action.name(), "denied by the authorizer");
                 Err(ApiError::forbidden("forbidden", reason))
@@ -91,12 +112,41 @@ impl Handlers<'_> {
         }
     }
 
-    async fn known_session(&self, session: &SessionId) -> Result<(), ApiError> {
-        match self.inner.store.is_known_session(session).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(session_not_found()),
-            Err(e) => Err(store_error(e)),
+    /// [`Handlers::authorize_known`] for an action whose session or call was found.
+    async fn authorize(&self, action: Action) -> Result<Option<Role>, ApiError> {
+        self.authorize_known(action, true).await
+    }
+
+    /// The room of `session` (when the authorizer reads rooms) and whether the session
+    /// exists. `check` false skips the existence check of a session without a room
+    /// (the dial's limits check it).
+    async fn session_context(
+        &self,
+        session: &SessionId,
+        check: bool,
+    ) -> Result<(Option<Room>, bool), ApiError> {
+        let store = &self.inner.store;
+        let room = if self.inner.authorizer.reads_rooms() {
+            store.session_room(session).await.map_err(store_error)?
+        } else {
+            None
+        };
+        let known = room.is_some()
+            || !check
+            || store.is_known_session(session).await.map_err(store_error)?;
+        Ok((room, known))
+    }
+
+    /// The room of the session `call` is in, when the authorizer reads rooms.
+    async fn call_room(&self, call: &CallRecord) -> Result<Option<Room>, ApiError> {
+        if !self.inner.authorizer.reads_rooms() {
+            return Ok(None);
         }
+        self.inner
+            .store
+            .session_room(&call.session_id)
+            .await
+            .map_err(store_error)
     }
 
     async fn find_call(&self, param: Option<&str>) -> Result<CallRecord, ApiError> {
@@ -133,6 +183,7 @@ impl From<RoomError> for ApiError {
         match e {
             RoomError::Store(e) => store_error(e),
             RoomError::Dial(e) => dial_error("create_session", e),
+            RoomError::Refused(r, policy) => r.into_error(&policy),
         }
     }
 }

@@ -2,13 +2,16 @@
 
 use http::StatusCode;
 
+use std::sync::Arc;
+
 use super::{Answer, Handlers};
 use crate::Room;
-use crate::engine::rooms::session_of_room;
+use crate::engine::rooms::{SessionAdmission, session_of_room};
 use crate::http::error::ApiError;
 use crate::http::json_response;
 use crate::http::wire::{SessionRequest, SessionResponse};
 use crate::policy::authorizer::Action;
+use crate::policy::principal::ClientKey;
 
 impl Handlers<'_> {
     /// `POST /session`.
@@ -24,6 +27,11 @@ impl Handlers<'_> {
             &self.inner.store,
             &self.inner.rooms_in_flight,
             room.clone(),
+            SessionAdmission {
+                limits: Arc::clone(&self.inner.limits),
+                client: ClientKey::of(self.head, &self.inner.trusted_proxies).to_key(),
+                policy: self.inner.policy,
+            },
         )
         .await?;
         let platform = self.inner.dialer.platform();

@@ -33,12 +33,16 @@ impl Handlers<'_> {
             }
             None => None,
         };
-        self.known_session(&session).await?;
+        let (room, known) = self.session_context(&session, true).await?;
         let role = self
-            .authorize(Action::IssueToken {
-                session_id: session.clone(),
-                role: requested,
-            })
+            .authorize_known(
+                Action::IssueToken {
+                    session_id: session.clone(),
+                    role: requested,
+                    room,
+                },
+                known,
+            )
             .await?
             .unwrap_or(requested);
         let options = TokenOptions {

@@ -18,7 +18,7 @@ pub(in crate::testing) async fn callback<I: HttpIntegration>(
     if let (Some(b), Some(e)) = (body.as_object_mut(), event.as_object()) {
         b.extend(e.clone());
     }
-    let res = cx.send(cx.post_json("/callbacks", body)).await;
+    let res = cx.send(cx.signed_callback(&body)).await;
     json_ok(&res, StatusCode::OK)
         .map(drop)
         .map_err(|e| format!("callback {event}: {e}"))

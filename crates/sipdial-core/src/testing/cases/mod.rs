@@ -4,7 +4,9 @@
 //! contract and not to one implementation's wording.
 
 mod answer_wait;
+mod authz;
 mod callbacks;
+mod caller_input;
 mod calls;
 mod control;
 mod errors;
@@ -14,7 +16,9 @@ mod origin;
 mod sessions;
 
 pub(super) use answer_wait::*;
+pub(super) use authz::*;
 pub(super) use callbacks::*;
+pub(super) use caller_input::*;
 pub(super) use calls::*;
 pub(super) use control::*;
 pub(super) use errors::*;

@@ -1,0 +1,20 @@
+-- The call timers' schedule, as a function: the timers' own script calls it, and so
+-- does the store's dial script when it sets a dial's first timers with its record (the
+-- timers' code, composed in; the store only passes their arguments on).
+-- Arms and disarms call `id`'s timers, on the server's clock, from ARGV pairs (kind, ms
+-- from now; negative = disarm) starting at ARGV[first]. Per timer: ZADD or ZREM, and
+-- one TIME per call.
+local function schedule_timers(id, first)
+  local key = P .. 'timers'
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  for i = first, #ARGV, 2 do
+    local member = ARGV[i] .. ':' .. id
+    local after = tonumber(ARGV[i + 1])
+    if after < 0 then
+      redis.call('ZREM', key, member)
+    else
+      redis.call('ZADD', key, now + after, member)
+    end
+  end
+end
