@@ -18,6 +18,9 @@ pub use crate::backend::dial_record::{DialRecorded, DialRecording};
 pub use crate::backend::event_log::{
     EventId, EventListener, EventLog, Listeners, LoggedEvent, MAX_EVENT_ID_LEN, Since,
 };
+pub use crate::backend::idempotency::{
+    IDEMPOTENCY_CAPACITY, IDEMPOTENCY_RETENTION, IdempotencyStore, KeyState, StoredAnswer,
+};
 pub use crate::backend::limits::{
     ACTIVE_LIMIT_RETRY_AFTER, DEFAULT_CLIENT_DIALS_PER_MINUTE, DEFAULT_CLIENT_MAX_ACTIVE_CALLS,
     DEFAULT_CLIENT_SESSIONS_PER_MINUTE, DEFAULT_DIALS_PER_MINUTE, DEFAULT_MAX_ACTIVE_CALLS,
@@ -27,7 +30,7 @@ pub use crate::backend::limits::{
 pub use crate::backend::memory::store::{MAX_ENDED_CALLS_PER_SESSION, MAX_SESSIONS_IN_MEMORY};
 pub use crate::backend::memory::{
     InMemoryCallStore, InMemoryCallTimers, InMemoryDedupe, InMemoryDialLimits, InMemoryEventLog,
-    InMemoryParked, InMemoryPendingDtmf,
+    InMemoryIdempotency, InMemoryParked, InMemoryPendingDtmf,
 };
 pub use crate::backend::parked::{PARKED_CAPACITY, PARKED_PER_CALL, PARKED_TTL, ParkedEvents};
 pub use crate::backend::pending_dtmf::{PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf};

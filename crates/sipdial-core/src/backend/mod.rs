@@ -1,6 +1,7 @@
 //! The state the API keeps between requests, as one bundle of plugins: rooms and calls,
 //! dial limits, callback dedupe, parked early events, the per-session event log,
-//! the call policies' timers and the status webhook outbox.
+//! the call policies' timers, the status webhook outbox and the dials' idempotency
+//! keys.
 //!
 //! One process uses [`Backend::in_memory`] (the default). Replicas of one app behind a
 //! load balancer share one backend (the `sipdial-redis` crate), so that every replica
@@ -10,6 +11,7 @@ pub(crate) mod dedupe;
 pub mod dial_record;
 pub(crate) mod error;
 pub(crate) mod event_log;
+pub(crate) mod idempotency;
 pub(crate) mod limits;
 pub(crate) mod memory;
 pub(crate) mod parked;
@@ -24,10 +26,11 @@ use std::sync::Arc;
 use crate::backend::dedupe::DeliveryDedupe;
 use crate::backend::event_log::DEFAULT_SSE_REPLAY;
 use crate::backend::event_log::EventLog;
+use crate::backend::idempotency::IdempotencyStore;
 use crate::backend::limits::DialLimits;
 use crate::backend::memory::{
     InMemoryCallStore, InMemoryCallTimers, InMemoryDedupe, InMemoryDialLimits, InMemoryEventLog,
-    InMemoryOutbox, InMemoryParked, InMemoryPendingDtmf,
+    InMemoryIdempotency, InMemoryOutbox, InMemoryParked, InMemoryPendingDtmf,
 };
 use crate::backend::parked::ParkedEvents;
 use crate::backend::pending_dtmf::PendingDtmf;
@@ -57,6 +60,8 @@ pub struct Backend {
     pub timers: Arc<dyn CallTimers>,
     /// Status webhook deliveries waiting to be sent (see [`Backend::with_webhook_outbox`]).
     pub webhooks: Arc<dyn WebhookOutbox>,
+    /// The `Idempotency-Key`s of `POST /dial` (see [`Backend::with_idempotency`]).
+    pub idempotency: Arc<dyn IdempotencyStore>,
 }
 
 impl Backend {
@@ -78,6 +83,7 @@ impl Backend {
             pending_dtmf: Arc::new(InMemoryPendingDtmf::new()),
             timers: Arc::new(InMemoryCallTimers::new()),
             webhooks: Arc::new(InMemoryOutbox::new()),
+            idempotency: Arc::new(InMemoryIdempotency::new()),
         }
     }
 
@@ -93,6 +99,15 @@ impl Backend {
     /// restart).
     pub fn with_webhook_outbox(mut self, outbox: Arc<dyn WebhookOutbox>) -> Self {
         self.webhooks = outbox;
+        self
+    }
+
+    /// Replaces the idempotency keys (default: an
+    /// [`InMemoryIdempotency`](crate::backend::memory::InMemoryIdempotency), which a
+    /// fleet must not use: a retry reaching another replica would place a second
+    /// call).
+    pub fn with_idempotency(mut self, keys: Arc<dyn IdempotencyStore>) -> Self {
+        self.idempotency = keys;
         self
     }
 

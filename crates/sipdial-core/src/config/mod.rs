@@ -446,6 +446,7 @@ impl SipDialApiBuilder {
                     self.sse_heartbeat,
                 ),
                 store: backend.store,
+                idempotency: backend.idempotency,
                 rooms_in_flight: Default::default(),
                 lifecycle,
                 webhooks,

@@ -14,6 +14,7 @@ pub(crate) mod completion;
 pub(crate) mod dial;
 pub(crate) mod dtmf_at_answer;
 pub(crate) mod dtmf_rate;
+pub(crate) mod idempotency;
 pub(crate) mod lifecycle;
 pub mod metrics;
 pub(crate) mod queue;

@@ -67,8 +67,10 @@ pub(crate) struct TokenResponse<'a> {
     pub(crate) expires_at: u64,
 }
 
-/// `POST /dial`.
-#[derive(Debug, Deserialize)]
+/// `POST /dial`. `Serialize` gives the canonical form an `Idempotency-Key`'s
+/// fingerprint is taken of: fields in one order, headers sorted, whitespace and the
+/// order the client wrote them in ignored.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub(crate) struct DialBody {
     pub(crate) session_id: String,

@@ -62,6 +62,15 @@ impl<K: Hash + Eq + Clone, V, const CAPACITY: usize, const TTL_SECS: u64>
         self.entries.get(key).is_some_and(|(at, _)| self.live(*at))
     }
 
+    /// The live value of `key`.
+    pub(crate) fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        let (at, value) = self.entries.get(key)?;
+        self.live(*at).then_some(value)
+    }
+
     /// Removes the entry of `key`; its value if it was live.
     pub(crate) fn remove<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
     where

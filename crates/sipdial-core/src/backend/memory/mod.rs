@@ -5,6 +5,7 @@
 mod bounded;
 pub(crate) mod dedupe;
 pub(crate) mod event_log;
+pub(crate) mod idempotency;
 pub(crate) mod limits;
 pub(crate) mod parked;
 pub(crate) mod pending_dtmf;
@@ -14,6 +15,7 @@ pub(crate) mod webhook_outbox;
 
 pub use dedupe::InMemoryDedupe;
 pub use event_log::InMemoryEventLog;
+pub use idempotency::InMemoryIdempotency;
 pub use limits::InMemoryDialLimits;
 pub use parked::InMemoryParked;
 pub use pending_dtmf::InMemoryPendingDtmf;

@@ -7,10 +7,13 @@ use std::time::Duration;
 use http::{HeaderValue, StatusCode, header};
 
 use super::{Answer, Handlers, dial_error, session_field, store_error};
+use crate::backend::idempotency::StoredAnswer;
 use crate::backend::limits::{DialScope, DialSlot};
+use crate::body::ResponseBody;
 use crate::engine::answer_wait::{Wait, answer_wait_bound, wait_for_answer};
 use crate::engine::completion::run_to_completion;
 use crate::engine::dial::{DialFailure, Placement, place_and_record};
+use crate::engine::idempotency::{self, Begun, IN_FLIGHT_ALLOWANCE};
 use crate::http::SIP_CONNECTION_DATA;
 use crate::http::error::ApiError;
 use crate::http::extract::query_pairs;
@@ -21,7 +24,8 @@ use crate::policy::authorizer::Action;
 use crate::policy::principal::ClientKey;
 use crate::policy::targets::{Target, check_caller_headers};
 use crate::{
-    ConnectionData, DialRequest, Dtmf, Role, SipDialer, SipHeaders, SipUri, StreamId, TokenOptions,
+    ConnectionData, DialRequest, Dtmf, IdempotencyKey, Role, SipDialer, SipHeaders, SipUri,
+    StreamId, TokenOptions,
 };
 
 impl Handlers<'_> {
@@ -60,6 +64,12 @@ impl Handlers<'_> {
     pub(crate) async fn dial(&self, body: DialBody) -> Answer {
         let inner = self.inner;
         let wait = parse_wait(self.head.uri.query())?;
+        let idempotency_key = idempotency_key(&self.head.headers)?;
+        // Taken before the body's fields are moved out; only a keyed dial pays for it.
+        let fingerprint = idempotency_key
+            .as_ref()
+            .map(|_| request_fingerprint(&body, wait))
+            .transpose()?;
         let session = session_field(&body.session_id, "sessionId")?;
         let custom_uri = match body.uri.as_deref() {
             Some(u) => Some(SipUri::new(u).map_err(|e| ApiError::invalid_value("uri", &e))?),
@@ -140,6 +150,33 @@ impl Handlers<'_> {
             known,
         )
         .await?;
+        let client = ClientKey::of(self.head, &inner.trusted_proxies).to_key();
+        // After the authorizer (a replay is shown only to a caller allowed to place
+        // this very dial) and before the limits (a replay places nothing, so it takes
+        // no dial slot).
+        let bound = answer_wait_bound(
+            &inner.lifecycle.timers().policies,
+            target.map(|t| t.name.as_str()),
+            inner.answer_wait_limit,
+        );
+        let claim = match (idempotency_key, fingerprint) {
+            (Some(key), Some(fingerprint)) => {
+                let in_flight = match wait {
+                    Wait::Placed => IN_FLIGHT_ALLOWANCE,
+                    Wait::Answered => bound + IN_FLIGHT_ALLOWANCE,
+                };
+                match idempotency::begin(&inner.idempotency, &client, &key, fingerprint, in_flight)
+                    .await
+                    .map_err(store_error)?
+                {
+                    Begun::Fresh(claim) => Some(claim),
+                    Begun::Replay(answer) => return stored_response(&answer, true),
+                    Begun::InFlight => return Err(key_in_flight()),
+                    Begun::Mismatch => return Err(key_reused()),
+                }
+            }
+            _ => None,
+        };
         let active = if inner.limits.counts_active() {
             0
         } else {
@@ -149,7 +186,6 @@ impl Handlers<'_> {
                 .await
                 .map_err(store_error)?
         };
-        let client = ClientKey::of(self.head, &inner.trusted_proxies).to_key();
         let scope = DialScope {
             client: &client,
             target: target.map(|t| (t.name.as_str(), t.quota)),
@@ -192,11 +228,38 @@ impl Handlers<'_> {
             target_name: target.map(|t| t.name.clone()),
             slot,
         };
-        let bound = answer_wait_bound(
-            &inner.lifecycle.timers().policies,
-            target.map(|t| t.name.as_str()),
-            inner.answer_wait_limit,
-        );
+        // Relative to the mount the client used, so following it reaches this API
+        // wherever the host nested it.
+        let location = format!("{}{}/calls/", self.mount, inner.prefix);
+        if let Some(claim) = claim {
+            // A keyed dial runs to completion with its wait: the answer kept for the
+            // retries is the one this request gets, even when its client left.
+            let store = Arc::clone(&inner.store);
+            let events = Arc::clone(&inner.events);
+            let answer = run_to_completion(async move {
+                let record = match place_and_record(placement).await {
+                    Ok(record) => record,
+                    Err(e) => {
+                        claim.release().await;
+                        return Err(e);
+                    }
+                };
+                let record = match wait {
+                    Wait::Placed => record,
+                    Wait::Answered => wait_for_answer(&*store, &*events, record, bound).await,
+                };
+                let answer = StoredAnswer {
+                    status: StatusCode::CREATED.as_u16(),
+                    location: Some(format!("{location}{}", record.id)),
+                    body: serde_json::to_string(&record).unwrap_or_default(),
+                };
+                claim.complete(&answer).await;
+                Ok(answer)
+            })
+            .await
+            .map_err(dial_failure)?;
+            return stored_response(&answer, false);
+        }
         let record = run_to_completion(place_and_record(placement))
             .await
             .map_err(dial_failure)?;
@@ -207,10 +270,7 @@ impl Handlers<'_> {
             Wait::Answered => wait_for_answer(&*inner.store, &*inner.events, record, bound).await,
         };
         let mut res = json_response(StatusCode::CREATED, &record)?;
-        // Relative to the mount the client used, so following it reaches this API
-        // wherever the host nested it.
-        let location = format!("{}{}/calls/{}", self.mount, inner.prefix, record.id);
-        if let Ok(v) = HeaderValue::from_str(&location) {
+        if let Ok(v) = HeaderValue::from_str(&format!("{location}{}", record.id)) {
             res.headers_mut().insert(header::LOCATION, v);
         }
         Ok(res)
@@ -278,6 +338,89 @@ fn dial_failure(e: DialFailure) -> ApiError {
         )
         .with_retry_after(Duration::from_secs(1)),
     }
+}
+
+/// The header a replayed answer carries, so a client can tell its retry found the
+/// first request's call.
+pub(crate) const REPLAYED_HEADER: &str = "idempotent-replayed";
+
+/// The dial's `Idempotency-Key`, if it sent one; 400 naming the header for a malformed
+/// one or two of them (which one would be meant?).
+fn idempotency_key(headers: &http::HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+    const FIELD: &str = "Idempotency-Key";
+    let mut values = headers.get_all("idempotency-key").iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(ApiError::invalid_field(FIELD, "is given twice"));
+    }
+    let text = value
+        .to_str()
+        .map_err(|_| ApiError::invalid_field(FIELD, "must be ASCII"))?;
+    IdempotencyKey::from_header(text)
+        .map(Some)
+        .map_err(|e| ApiError::invalid_value(FIELD, &e))
+}
+
+/// The fingerprint a key is bound to: the body in its canonical form and the wait (a
+/// `?wait=answered` retry of a plain dial asks for another answer).
+fn request_fingerprint(body: &DialBody, wait: Wait) -> Result<String, ApiError> {
+    let mut canonical = serde_json::to_vec(body).map_err(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the request could not be encoded",
+        )
+    })?;
+    if wait == Wait::Answered {
+        canonical.extend_from_slice(b"\nwait=answered");
+    }
+    Ok(idempotency::fingerprint(&canonical))
+}
+
+/// 409: the first request with this key is still being answered.
+fn key_in_flight() -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency_key_in_use",
+        "a request with this Idempotency-Key is still in progress; retry later",
+    )
+    .with_retry_after(Duration::from_secs(1))
+}
+
+/// 422: the key was used for another request.
+fn key_reused() -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "idempotency_key_reused",
+        "this Idempotency-Key was used with another request",
+    )
+}
+
+/// The answer of a keyed dial, first or replayed: the same status, `Location` and body
+/// either way; a replay says so in [`REPLAYED_HEADER`].
+fn stored_response(answer: &StoredAnswer, replayed: bool) -> Answer {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::CREATED);
+    let mut res = http::Response::new(ResponseBody::full(answer.body.clone().into_bytes()));
+    *res.status_mut() = status;
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(v) = answer
+        .location
+        .as_deref()
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
+        headers.insert(header::LOCATION, v);
+    }
+    if replayed {
+        headers.insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    }
+    Ok(res)
 }
 
 /// Reads `wait` from the dial's query; other parameters are ignored, as on every
