@@ -13,8 +13,9 @@ use super::{DEFAULT_BODY_LIMIT, DEFAULT_PREFIX};
 use crate::http::routes::{ROUTES, RouteId, RouteSpec, statuses};
 use crate::policy::targets::MAX_TARGET_NAME_LEN;
 use crate::{
-    MAX_CONNECTION_DATA_LEN, MAX_DTMF_LEN, MAX_RESOURCE_ID_LEN, MAX_ROOM_LEN, MAX_SESSION_ID_LEN,
-    MAX_SIP_HEADER_VALUE_LEN, MAX_SIP_HEADERS, MAX_SIP_HEADERS_BYTES, MAX_SIP_URI_LEN,
+    MAX_CONNECTION_DATA_LEN, MAX_DTMF_LEN, MAX_IDEMPOTENCY_KEY_LEN, MAX_RESOURCE_ID_LEN,
+    MAX_ROOM_LEN, MAX_SESSION_ID_LEN, MAX_SIP_HEADER_VALUE_LEN, MAX_SIP_HEADERS,
+    MAX_SIP_HEADERS_BYTES, MAX_SIP_URI_LEN,
 };
 
 /// The character set of platform ids (`crate::ids`): what needs no escaping in a REST
@@ -171,10 +172,13 @@ fn error_description(status: u16) -> &'static str {
         403 => "Denied by the authorizer, the origin check or the URI allow-list.",
         404 => "Unknown session or call (or the platform no longer knows it).",
         409 => {
-            "Conflict: the session is not routed, the call has ended, or (mute) its stream is not known yet."
+            "Conflict: the session is not routed, the call has ended, (mute) its stream is not known yet, or (dial) a request with the same Idempotency-Key is still in progress (`idempotency_key_in_use`, with Retry-After)."
         }
         413 => "The body is larger than the limit.",
         415 => "The body is not JSON.",
+        422 => {
+            "The Idempotency-Key was used with another request (another body or `wait`): `idempotency_key_reused`."
+        }
         429 => {
             "A limit of the session, the client, the target, the server, a call's DTMF or its open event streams, or the platform's rate limit; see Retry-After."
         }
@@ -210,6 +214,10 @@ fn operation(spec: &RouteSpec) -> Value {
                     "Location": {
                         "description": "The call's URL below the server URL the client used: `{mount}{prefix}/calls/{id}`.",
                         "schema": { "type": "string" }
+                    },
+                    "Idempotent-Replayed": {
+                        "description": "`true` when this is the stored answer of an earlier request with the same Idempotency-Key (no call was placed by this one).",
+                        "schema": { "type": "string", "enum": ["true"] }
                     }
                 });
             }
@@ -219,7 +227,7 @@ fn operation(spec: &RouteSpec) -> Value {
                 "description": error_description(status),
                 "content": json_content("Error"),
             });
-            if status == 429 {
+            if status == 429 || (status == 409 && spec.id == RouteId::Dial) {
                 r["headers"] =
                     json!({ "Retry-After": { "$ref": "#/components/headers/RetryAfter" } });
             }
@@ -254,7 +262,11 @@ fn operation(spec: &RouteSpec) -> Value {
         op["parameters"] = json!([
             { "name": "wait", "in": "query", "required": false,
               "description": "`answered`: hold the response until the call is answered or has ended, at most the call policy's ring timeout plus one timer poll and 0.5 s (so a call it ends comes back ended, outcome `no_answer`), or 60 s when none is set; the call's `state` and `outcome` tell which. A client that leaves does not cancel the call.",
-              "schema": { "type": "string", "enum": ["answered"] } }
+              "schema": { "type": "string", "enum": ["answered"] } },
+            { "name": "Idempotency-Key", "in": "header", "required": false,
+              "description": format!("Makes a retried dial safe: the same key with the same request within 24 hours answers the first request's call again (same status, Location and body, with `Idempotent-Replayed: true`) and places nothing; while the first is in progress it answers 409 `idempotency_key_in_use`; with another body or `wait` 422 `idempotency_key_reused`. Scoped to the caller (its principal, or its address when anonymous). A dial that failed frees its key. The draft's quoted form (`\"key\"`) is accepted. At most {MAX_IDEMPOTENCY_KEY_LEN} characters."),
+              "schema": { "type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LEN + 2,
+                          "pattern": "^\"?[A-Za-z0-9_.~:+/=-]+\"?$" } }
         ]);
     }
     if spec.id == RouteId::HangUp {

@@ -98,7 +98,7 @@ pub(crate) static ROUTES: &[RouteSpec] = &[
         operation_id: "dial",
         summary: "Dial a configured SIP target into a session",
         success: 201,
-        errors: &[400, 403, 404, 409, 413, 415, 429, 500, 503],
+        errors: &[400, 403, 404, 409, 413, 415, 422, 429, 500, 503],
         calls_dialer: true,
     },
     RouteSpec {

@@ -447,6 +447,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn idempotency_keys_are_read_once_and_validated() {
+        let mut h = http::HeaderMap::new();
+        assert_eq!(idempotency_key(&h).unwrap(), None);
+        h.append("idempotency-key", HeaderValue::from_static("\"abc-1\""));
+        assert_eq!(idempotency_key(&h).unwrap().unwrap().as_str(), "abc-1");
+        h.append("idempotency-key", HeaderValue::from_static("abc-2"));
+        let e = idempotency_key(&h).unwrap_err();
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::BAD_REQUEST, "invalid_field")
+        );
+        assert!(e.message().contains("Idempotency-Key"), "{}", e.message());
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "idempotency-key",
+            HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap(),
+        );
+        assert_eq!(idempotency_key(&h).unwrap_err().status(), 400);
+    }
+
+    #[test]
     fn wait_accepts_answered_only() {
         assert_eq!(parse_wait(None).unwrap(), Wait::Placed);
         assert_eq!(parse_wait(Some("x=1")).unwrap(), Wait::Placed);
