@@ -3,6 +3,7 @@
 mod conn;
 mod deliveries;
 mod events;
+mod idempotency;
 mod limits;
 mod pending;
 mod store;
@@ -17,6 +18,7 @@ use sipdial_core::api::{Backend, CallTimers, EventLog, ParkedEvents};
 
 pub use deliveries::{RedisDedupe, RedisParked};
 pub use events::RedisEventLog;
+pub use idempotency::RedisIdempotency;
 pub use limits::{IN_FLIGHT_TTL, RedisDialLimits};
 pub use pending::RedisPendingDtmf;
 pub use store::RedisCallStore;
@@ -111,6 +113,8 @@ pub struct RedisBackend {
     pub timers: RedisCallTimers,
     /// The status webhook outbox and its dispatch lease.
     pub webhooks: Arc<RedisWebhookOutbox>,
+    /// The dials' `Idempotency-Key`s.
+    pub idempotency: RedisIdempotency,
 }
 
 fn redacted(e: &redis::RedisError) -> String {
@@ -188,6 +192,7 @@ impl RedisBackend {
             parked: RedisParked::new(redis.clone()),
             pending_dtmf: RedisPendingDtmf::new(redis.clone()),
             timers: RedisCallTimers::new(redis.clone()),
+            idempotency: RedisIdempotency::new(redis.clone(), replica.clone()),
             webhooks: Arc::new(RedisWebhookOutbox::new(redis.clone(), replica)),
             events: RedisEventLog::new(redis, tail),
         }
@@ -212,7 +217,8 @@ impl From<RedisBackend> for Backend {
             events,
         )
         .with_timers(timers)
-        .with_webhook_outbox(b.webhooks);
+        .with_webhook_outbox(b.webhooks)
+        .with_idempotency(Arc::new(b.idempotency));
         backend.pending_dtmf = Arc::new(b.pending_dtmf);
         backend
     }
