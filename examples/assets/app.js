@@ -102,8 +102,12 @@
     }
   }
 
-  async function request(method, path, body) {
-    const init = { method, headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+  async function request(method, path, body, headers) {
+    const init = {
+      method,
+      headers: { Accept: 'application/json', ...(headers || {}) },
+      credentials: 'same-origin',
+    };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -537,13 +541,42 @@
     });
   }
 
+  // A fresh Idempotency-Key per Start SIP Call: the server answers a retry with the same
+  // key with the call the first attempt placed (or 409 while it is still being placed),
+  // so retrying after a lost answer never rings the far end twice.
+  function newIdempotencyKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  // Whether a dial's failure leaves it unknown if the call was placed (or says the first
+  // attempt is still running): then the same request is sent again with the same key.
+  const DIAL_RETRIES = 3;
+  const retryableDial = (err) =>
+    err instanceof ApiError &&
+    (err.status === 0 || err.status === 503 || err.code === 'idempotency_key_in_use');
+
   async function startCall() {
     const body = { sessionId: state.sessionId };
     if (state.targets.length > 0) body.target = ui.target.value || state.targets[0].name;
+    const headers = { 'Idempotency-Key': newIdempotencyKey() };
     ui.start.disabled = true;
     say('Dialing ' + targetLabel(body.target) + '…');
     try {
-      const call = await request('POST', '/dial', body);
+      let call;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          call = await request('POST', '/dial', body, headers);
+          break;
+        } catch (err) {
+          if (attempt >= DIAL_RETRIES || !retryableDial(err)) throw err;
+          const waitS = Number(err.retryAfter) || 2 ** attempt;
+          say('Dialing ' + targetLabel(body.target) + '… (retrying in ' + waitS + ' s)');
+          await new Promise((done) => setTimeout(done, waitS * 1000));
+        }
+      }
       say('Dialed ' + targetLabel(call.target || body.target) + '.');
       applyCall(call, true);
       if (state.live !== 'live') await refreshCalls();

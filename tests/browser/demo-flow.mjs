@@ -327,6 +327,10 @@ let opentokJsHref = null;
 // While the flow breaks the event stream on purpose, the browser's complaints about it
 // are expected.
 let sseProvoked = false;
+// The first dial's answer is dropped on purpose (the page must retry with its key).
+let dialProvoked = false;
+// The Idempotency-Key of every POST /dial the page sent, in order.
+const dialKeys = [];
 
 try {
   page = context.pages()[0] || (await context.newPage());
@@ -338,12 +342,14 @@ try {
       /Failed to load resource: .* status of 429/.test(m.text()) ||
       (sseProvoked && (m.location().url || '').includes('/sip/events')) ||
       (sseProvoked && /EventSource/.test(m.text())) ||
+      (dialProvoked && /ERR_CONNECTION_RESET|Failed to fetch/.test(m.text())) ||
       (tokenStep && /Failed to load resource: .* status of 401/.test(m.text()));
     if (m.type() === 'error' && !provoked) consoleErrors.push({ text: m.text(), url: m.location().url });
   });
   page.on('request', (r) => {
     const u = new URL(r.url());
     if (u.origin !== origin && u.protocol.startsWith('http')) foreignRequests.push(r.url());
+    if (r.method() === 'POST' && u.pathname.endsWith('/dial')) dialKeys.push(r.headers()['idempotency-key']);
   });
 
   // ---- the access token, asked for once ------------------------------------------------
@@ -449,9 +455,29 @@ try {
   await check((await page.locator('#calls-empty').isVisible()), 'the empty-list note shows before any call');
   // Timed from the click: the endpoint's timers start when its INVITE arrives, after
   // the click, whereas the page's later steps (list, state) take longer under load.
+  // The first dial reaches the server (which places the call) but its answer is lost
+  // on the way back: the page retries with the same Idempotency-Key and gets that call,
+  // not a second one.
+  dialProvoked = true;
+  await page.route(
+    (url) => url.pathname.endsWith('/dial'),
+    async (route) => {
+      await route.fetch();
+      await route.abort('connectionreset');
+    },
+    { times: 1 },
+  );
   const clickedAt = Date.now();
   await page.getByRole('button', { name: 'Start SIP Call' }).click();
   await waitForCalls(1, 'after Start SIP Call');
+  await waitFor('the page retried the lost dial', () => !document.getElementById('start-call').disabled);
+  dialProvoked = false;
+  await check(
+    dialKeys.length === 2 && /^[0-9a-f-]{32,36}$/.test(dialKeys[0] || '') && dialKeys[0] === dialKeys[1],
+    `the lost dial was retried once with the same Idempotency-Key (${JSON.stringify(dialKeys)})`,
+  );
+  await check((await page.locator('#calls li.call').count()) === 1, 'the retry placed no second call');
+  ok('a Start SIP Call whose answer was lost was retried with its key: one call');
   await waitFor('the call shows a state', () => {
     const s = document.querySelector('#calls li.call .call-state');
     return s && s.textContent.trim().length > 0 && s.textContent !== 'unknown';
