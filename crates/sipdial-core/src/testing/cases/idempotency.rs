@@ -63,7 +63,7 @@ pub(in crate::testing) async fn dial_idempotency_key_in_flight_is_409<I: HttpInt
         tokio::time::sleep(Duration::from_millis(150)).await;
         cx.send(keyed(cx, "slow", body.clone())).await
     };
-    let (first, second) = tokio::join!(first, second);
+    let (first, second) = futures_util::future::join(first, second).await;
     json_ok(&first, StatusCode::CREATED)?;
     api_error(&second, StatusCode::CONFLICT)?;
     let code = second.json()?["error"]["code"].clone();
