@@ -154,6 +154,73 @@ pub struct StreamInfo {
     pub layout_class_list: Vec<String>,
 }
 
+/// The state of a connection as the platform lists it (List Connections,
+/// `connectionState`: `Connecting`, `Connected` or `Disconnected`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Joining the session (a SIP leg that is still ringing may be here).
+    Connecting,
+    /// In the session.
+    Connected,
+    /// Gone from the session (by itself, or forced).
+    Disconnected,
+    /// A state this version does not know: never taken as an end.
+    Unknown,
+}
+
+impl ConnectionState {
+    /// The platform's spelling (`Connecting`, `Connected`, `Disconnected`), any case;
+    /// anything else is [`ConnectionState::Unknown`].
+    pub fn from_platform(s: &str) -> Self {
+        match s.to_ascii_lowercase().as_str() {
+            "connecting" => Self::Connecting,
+            "connected" => Self::Connected,
+            "disconnected" => Self::Disconnected,
+            _ => Self::Unknown,
+        }
+    }
+
+    /// The platform's spelling; `Unknown` for [`ConnectionState::Unknown`].
+    pub fn as_platform_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "Connecting",
+            Self::Connected => "Connected",
+            Self::Disconnected => "Disconnected",
+            Self::Unknown => "Unknown",
+        }
+    }
+}
+
+/// One connection of a session, as the platform lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectionInfo {
+    /// The connection id (a SIP leg's is the dial's `connectionId`).
+    pub connection_id: ConnectionId,
+    /// Its state.
+    pub state: ConnectionState,
+    /// When it was created, if the platform said.
+    pub created_at: Option<Timestamp>,
+}
+
+impl ConnectionInfo {
+    /// A connection in `state` (for dialers outside this crate).
+    pub fn new(connection_id: ConnectionId, state: ConnectionState) -> Self {
+        Self {
+            connection_id,
+            state,
+            created_at: None,
+        }
+    }
+
+    /// With its creation time.
+    pub fn created_at(mut self, at: Timestamp) -> Self {
+        self.created_at = Some(at);
+        self
+    }
+}
+
 /// The plugin point: whatever places SIP calls into video sessions.
 ///
 /// Implementations must be cheap to share (`Arc<dyn SipDialer>`) and safe to call from
@@ -208,6 +275,27 @@ pub trait SipDialer: Send + Sync + 'static {
     /// Lists the streams published in a session (`GET …/session/{sid}/stream`).
     async fn list_streams(&self, session: &SessionId) -> Result<Vec<StreamInfo>, DialError>;
 
+    /// Whether [`SipDialer::list_connections`] works: the reconciler (which asks the
+    /// platform which legs are really there) runs only when it does. Default: no, so
+    /// a dialer written before listing existed keeps compiling and is never asked.
+    fn lists_connections(&self) -> bool {
+        false
+    }
+
+    /// Lists the connections of a session (List Connections,
+    /// `GET …/session/{sid}/connection`), with their state. The default answers a
+    /// [`DialError::Config`] saying the dialer cannot list (see
+    /// [`SipDialer::lists_connections`]).
+    async fn list_connections(
+        &self,
+        session: &SessionId,
+    ) -> Result<Vec<ConnectionInfo>, DialError> {
+        let _ = session;
+        Err(DialError::Config {
+            message: "this dialer cannot list a session's connections".to_owned(),
+        })
+    }
+
     /// Hands the dialer a sink for call events it learns in-process (a platform
     /// connection of its own, a simulated progression); called by the HTTP API when it
     /// is built. Events pushed into it are applied exactly like `POST
@@ -251,6 +339,15 @@ impl<T: SipDialer + ?Sized> SipDialer for Arc<T> {
     }
     async fn list_streams(&self, session: &SessionId) -> Result<Vec<StreamInfo>, DialError> {
         (**self).list_streams(session).await
+    }
+    fn lists_connections(&self) -> bool {
+        (**self).lists_connections()
+    }
+    async fn list_connections(
+        &self,
+        session: &SessionId,
+    ) -> Result<Vec<ConnectionInfo>, DialError> {
+        (**self).list_connections(session).await
     }
     fn attach_events(&self, sink: EventSink) {
         (**self).attach_events(sink)

@@ -36,7 +36,7 @@ pub mod testing;
 pub use api::{SipDialApi, SipDialApiBuilder};
 pub use body::{LayerBody, ResponseBody};
 pub use dialer::{
-    ArchiveMode, DialRequest, DtmfTarget, PlatformInfo, SessionOptions, SipCall, SipDialer,
+    ArchiveMode, ConnectionInfo, ConnectionState, DialRequest, DtmfTarget, PlatformInfo, SessionOptions, SipCall, SipDialer,
     StreamInfo, TokenOptions,
 };
 pub use dtmf::{Dtmf, DtmfDigits, MAX_DTMF_LEN};

@@ -434,6 +434,19 @@ impl SipDialer for FakeDialer {
         self.lock().streams(session)
     }
 
+    fn lists_connections(&self) -> bool {
+        true
+    }
+
+    async fn list_connections(
+        &self,
+        session: &SessionId,
+    ) -> Result<Vec<crate::ConnectionInfo>, DialError> {
+        self.enter(Operation::ListConnections, Some(session), String::new())
+            .await?;
+        self.lock().connections(session)
+    }
+
     fn attach_events(&self, sink: crate::EventSink) {
         self.sinks.attach(sink);
     }

@@ -24,6 +24,8 @@ pub enum Operation {
     ForceMute,
     /// [`crate::SipDialer::list_streams`].
     ListStreams,
+    /// [`crate::SipDialer::list_connections`].
+    ListConnections,
 }
 
 /// What the fake does to a scripted call before (or instead of) its normal behaviour.

@@ -127,6 +127,27 @@ impl State {
             .collect())
     }
 
+    /// The session's SIP legs, all `Connected`: a leg the fake hung up is gone from
+    /// its list, as from the platform's.
+    pub(super) fn connections(
+        &self,
+        session: &SessionId,
+    ) -> Result<Vec<crate::ConnectionInfo>, DialError> {
+        self.require_known(session)?;
+        Ok(self
+            .calls
+            .iter()
+            .filter(|c| &c.call.session_id == session)
+            .map(|c| {
+                crate::ConnectionInfo::new(
+                    c.call.connection_id.clone(),
+                    crate::ConnectionState::Connected,
+                )
+                .created_at(c.call.created_at)
+            })
+            .collect())
+    }
+
     pub(super) fn calls(&self) -> Vec<SipCall> {
         self.calls.iter().map(|c| c.call.clone()).collect()
     }
