@@ -36,8 +36,8 @@ pub mod testing;
 pub use api::{SipDialApi, SipDialApiBuilder};
 pub use body::{LayerBody, ResponseBody};
 pub use dialer::{
-    ArchiveMode, ConnectionInfo, ConnectionState, DialRequest, DtmfTarget, PlatformInfo, SessionOptions, SipCall, SipDialer,
-    StreamInfo, TokenOptions,
+    ArchiveMode, ConnectionInfo, ConnectionState, DialRequest, DtmfTarget, PlatformInfo,
+    SessionOptions, SipCall, SipDialer, StreamInfo, TokenOptions,
 };
 pub use dtmf::{Dtmf, DtmfDigits, MAX_DTMF_LEN};
 pub use error::{DialError, ValidationError};

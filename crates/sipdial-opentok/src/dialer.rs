@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 use sipdial_core::{
-    ClientToken, ConnectionId, DEFAULT_TOKEN_TTL, DialError, DialRequest, Dtmf, DtmfTarget,
-    PlatformInfo, SessionId, SessionOptions, SipCall, SipDialer, StreamId, StreamInfo,
+    ClientToken, ConnectionId, ConnectionInfo, DEFAULT_TOKEN_TTL, DialError, DialRequest, Dtmf,
+    DtmfTarget, PlatformInfo, SessionId, SessionOptions, SipCall, SipDialer, StreamId, StreamInfo,
     TokenOptions, async_trait,
 };
 
@@ -213,6 +213,20 @@ impl SipDialer for OpenTokDialer {
             .send(&wire::list_streams(self.project(), session))
             .await?;
         wire::parse_streams(answer.status, &answer.body)
+    }
+
+    fn lists_connections(&self) -> bool {
+        true
+    }
+
+    async fn list_connections(
+        &self,
+        session: &SessionId,
+    ) -> Result<Vec<ConnectionInfo>, DialError> {
+        let answer = self
+            .send(&wire::list_connections(self.project(), session))
+            .await?;
+        wire::parse_connections(answer.status, &answer.body)
     }
 }
 

@@ -9,13 +9,14 @@ use common::{KINDS, Kind, assert_common_headers, assert_rest_auth, fake, verify}
 use reqwest::Method;
 use sipdial_core::session_format::{self, SessionIdParts};
 use sipdial_core::{
-    ArchiveMode, ConnectionData, DialError, DialRequest, Dtmf, DtmfTarget, LayoutClasses, Role,
-    SessionId, SessionOptions, SipAuth, SipDialer, SipFrom, SipHeaders, SipUri, StreamId,
-    TokenOptions,
+    ArchiveMode, ConnectionData, ConnectionState, DialError, DialRequest, Dtmf, DtmfTarget,
+    LayoutClasses, Role, SessionId, SessionOptions, SipAuth, SipDialer, SipFrom, SipHeaders,
+    SipUri, StreamId, TokenOptions,
 };
 use sipdial_opentok::{Credentials, OpenTokDialer, TokenFormat};
 use sipdial_testing::{
-    ConnectionKind, FakePlatform, MediaMode, TEST_API_KEY, TEST_API_SECRET, TokenFormat as Seen,
+    CallProgress, ConnectionKind, FakePlatform, MediaMode, TEST_API_KEY, TEST_API_SECRET,
+    TokenFormat as Seen,
 };
 
 const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
@@ -482,6 +483,62 @@ async fn force_mute_and_list_streams() {
             .unwrap_err();
         assert_eq!(err, DialError::not_found("stream"));
     }
+}
+
+#[tokio::test]
+async fn list_connections_reads_each_legs_true_state() {
+    let fake = fake().await;
+    fake.clear_call_script();
+    for kind in KINDS {
+        let dialer = kind.dialer(&fake);
+        assert!(dialer.lists_connections());
+        let sid = routed_session(&dialer).await;
+        let token = dialer.issue_token(&sid, sip_token_options()).unwrap();
+        let call = dialer
+            .dial(DialRequest::new(
+                sid.clone(),
+                token,
+                SipUri::new("sip:a@example.com").unwrap(),
+            ))
+            .await
+            .unwrap();
+        fake.clear_requests();
+        let listed = dialer.list_connections(&sid).await.unwrap();
+        let r = &fake.requests()[0];
+        assert_eq!(r.method, Method::GET);
+        assert_eq!(
+            r.path,
+            format!("/v2/project/{}/session/{sid}/connection", kind.id())
+        );
+        assert!(r.body.is_empty());
+        assert_common_headers(r, None);
+        assert_rest_auth(kind, r);
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].connection_id, call.connection_id);
+        assert_eq!(listed[0].state, ConnectionState::Connecting, "ringing");
+        assert!(listed[0].created_at.is_some());
+        assert!(fake.advance_call(call.id.as_str(), CallProgress::Answer));
+        let listed = dialer.list_connections(&sid).await.unwrap();
+        assert_eq!(listed[0].state, ConnectionState::Connected, "answered");
+        assert!(fake.advance_call(
+            call.id.as_str(),
+            CallProgress::HangUp {
+                code: 200,
+                message: "OK".into()
+            }
+        ));
+        let listed = dialer.list_connections(&sid).await.unwrap();
+        assert!(listed.is_empty(), "an ended leg has left the session");
+    }
+    let unknown = SessionId::new("1_not-a-session").unwrap();
+    assert_eq!(
+        Kind::Project
+            .dialer(&fake)
+            .list_connections(&unknown)
+            .await
+            .unwrap_err(),
+        DialError::not_found("session")
+    );
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 use sipdial_core::{
-    CallId, ConnectionId, DialError, SessionId, SipCall, StreamId, StreamInfo, Timestamp,
+    CallId, ConnectionId, ConnectionInfo, ConnectionState, DialError, SessionId, SipCall, StreamId,
+    StreamInfo, Timestamp,
 };
 
 /// A 2xx whose body is not what the platform documents.
@@ -110,6 +111,52 @@ pub(crate) fn parse_streams(status: u16, body: &[u8]) -> Result<Vec<StreamInfo>,
         .collect()
 }
 
+#[derive(Deserialize)]
+struct ConnectionList {
+    items: Vec<ConnectionItem>,
+}
+
+/// One item of List Connections, field names as the Java SDK 9.9.0 reads them
+/// (`com.vonage.client.video.Connection`: `connectionId`, `connectionState`,
+/// `createdAt`); the list is `{"count", "projectId", "sessionId", "items"}`
+/// (`ListConnectionsResponse`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConnectionItem {
+    connection_id: String,
+    #[serde(default)]
+    connection_state: Option<String>,
+    #[serde(default)]
+    created_at: Option<u64>,
+}
+
+/// Reads `{"count":n,"items":[{"connectionId","connectionState","createdAt"}]}` of a
+/// connection list. A state it does not know is `Unknown` (never taken as an end); a
+/// missing one too.
+pub(crate) fn parse_connections(
+    status: u16,
+    body: &[u8],
+) -> Result<Vec<ConnectionInfo>, DialError> {
+    let list: ConnectionList =
+        serde_json::from_slice(body).map_err(|_| bad_answer(status, "not a connection list"))?;
+    list.items
+        .into_iter()
+        .map(|item| {
+            let id = ConnectionId::new(item.connection_id)
+                .map_err(|_| bad_answer(status, "an invalid connection id"))?;
+            let state = item
+                .connection_state
+                .as_deref()
+                .map_or(ConnectionState::Unknown, ConnectionState::from_platform);
+            let info = ConnectionInfo::new(id, state);
+            Ok(match item.created_at {
+                Some(ms) => info.created_at(Timestamp::from_millis(ms)),
+                None => info,
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +165,25 @@ mod tests {
 
     fn sid() -> SessionId {
         SessionId::new(SID).unwrap()
+    }
+
+    #[test]
+    fn parses_connection_lists() {
+        let body = br#"{"count":3,"projectId":"e2343f23-1234-4a2b-9d5e-1234567890ab","sessionId":"1_x",
+            "items":[{"connectionId":"e9f8c166-6c67-440d-994a-04fb6dfed007","connectionState":"Connected","createdAt":1384221730000},
+                     {"connectionId":"a8f8c166-6c67-440d-994a-04fb6dfed007","connectionState":"Disconnected"},
+                     {"connectionId":"b8f8c166-6c67-440d-994a-04fb6dfed007","connectionState":"Sleeping"}]}"#;
+        let list = parse_connections(200, body).unwrap();
+        assert_eq!(list.len(), 3);
+        assert_eq!(list[0].state, ConnectionState::Connected);
+        assert_eq!(
+            list[0].created_at,
+            Some(Timestamp::from_millis(1_384_221_730_000))
+        );
+        assert_eq!(list[1].state, ConnectionState::Disconnected);
+        assert_eq!(list[2].state, ConnectionState::Unknown);
+        assert!(parse_connections(200, b"[]").is_err());
+        assert!(parse_connections(200, br#"{"items":[{"connectionId":"../x"}]}"#).is_err());
     }
 
     #[test]

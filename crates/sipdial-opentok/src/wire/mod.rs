@@ -10,8 +10,9 @@ mod answer;
 mod plan;
 mod request;
 
-pub(crate) use answer::{parse_call, parse_session, parse_streams};
+pub(crate) use answer::{parse_call, parse_connections, parse_session, parse_streams};
 pub(crate) use plan::{
-    check_location, create_session, dial, dial_path, force_mute, hang_up, list_streams, play_dtmf,
+    check_location, create_session, dial, dial_path, force_mute, hang_up, list_connections,
+    list_streams, play_dtmf,
 };
 pub(crate) use request::{Body, Operation, Planned};

@@ -197,6 +197,19 @@ pub(crate) fn list_streams(project: &str, session: &SessionId) -> Planned<'stati
     }
 }
 
+/// List Connections: `GET …/session/{sid}/connection` (docs/platform-api.md,
+/// "List Connections").
+pub(crate) fn list_connections(project: &str, session: &SessionId) -> Planned<'static> {
+    Planned {
+        op: Operation::ListConnections,
+        method: Method::GET,
+        path: project_path(project, &format!("/session/{session}/connection")),
+        body: Body::Empty,
+        not_found: "session",
+        scrub: Scrub::default(),
+    }
+}
+
 /// A location hint must be a routable-looking IPv4 address; the SDKs validate the same.
 pub(crate) fn check_location(location: Option<Ipv4Addr>) -> Result<(), DialError> {
     match location {

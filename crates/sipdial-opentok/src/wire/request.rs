@@ -16,6 +16,7 @@ pub(crate) enum Operation {
     PlayDtmf,
     ForceMute,
     ListStreams,
+    ListConnections,
 }
 
 impl Operation {
@@ -27,6 +28,7 @@ impl Operation {
             Operation::PlayDtmf => "play_dtmf",
             Operation::ForceMute => "force_mute",
             Operation::ListStreams => "list_streams",
+            Operation::ListConnections => "list_connections",
         }
     }
 
@@ -35,7 +37,10 @@ impl Operation {
     /// second call), a session (a second session) or DTMF (digits played twice).
     pub(crate) fn is_idempotent(self) -> bool {
         match self {
-            Operation::HangUp | Operation::ForceMute | Operation::ListStreams => true,
+            Operation::HangUp
+            | Operation::ForceMute
+            | Operation::ListStreams
+            | Operation::ListConnections => true,
             Operation::CreateSession | Operation::Dial | Operation::PlayDtmf => false,
         }
     }

@@ -51,6 +51,10 @@ pub(crate) enum Route {
         key: String,
         session: String,
     },
+    ListConnections {
+        key: String,
+        session: String,
+    },
     GetStream {
         key: String,
         session: String,
@@ -118,6 +122,13 @@ impl Route {
                 },
                 Method::POST,
             ),
+            ["v2", "project", k, "session", sid, "connection"] => (
+                Route::ListConnections {
+                    key: s(k),
+                    session: s(sid),
+                },
+                Method::GET,
+            ),
             ["v2", "project", k, "session", sid, "stream"] => (
                 Route::ListStreams {
                     key: s(k),
@@ -155,6 +166,7 @@ impl Route {
             | Route::MuteStream { key, .. }
             | Route::MuteAll { key, .. }
             | Route::ListStreams { key, .. }
+            | Route::ListConnections { key, .. }
             | Route::GetStream { key, .. } => Some(key),
         }
     }
@@ -233,6 +245,7 @@ pub(crate) fn handle(route: Route, ctx: &Ctx<'_>) -> Result<http::Response<Body>
         } => moderation::mute_stream(ctx, &key, &session, &stream),
         Route::MuteAll { key, session } => moderation::mute_all(ctx, &key, &session),
         Route::ListStreams { session, .. } => streams::list_streams(ctx, &session),
+        Route::ListConnections { session, .. } => streams::list_connections(ctx, &session),
         Route::GetStream {
             session, stream, ..
         } => streams::get_stream(ctx, &session, &stream),

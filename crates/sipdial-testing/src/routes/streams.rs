@@ -1,4 +1,4 @@
-//! Stream listing and lookup (docs/platform-api.md §5).
+//! Stream listing and lookup (docs/platform-api.md §5), and List Connections.
 
 use http::StatusCode;
 use serde_json::{Value, json};
@@ -25,6 +25,42 @@ pub(super) fn list_streams(ctx: &Ctx<'_>, session: &str) -> Result<http::Respons
     Ok(body::json_response(
         StatusCode::OK,
         &json!({ "count": items.len(), "items": items }),
+    ))
+}
+
+/// List Connections: every connection still in the session with its true state. A
+/// SIP leg is `Connecting` until the far end answers, then `Connected`; a leg that
+/// ended has left the session and is not listed (as on the platform, which keeps a
+/// `Disconnected` entry only briefly).
+pub(super) fn list_connections(
+    ctx: &Ctx<'_>,
+    session: &str,
+) -> Result<http::Response<Body>, ApiError> {
+    let store = ctx.store();
+    let found = store.session(session).ok_or_else(session_not_found)?;
+    let items: Vec<Value> = found
+        .connections
+        .iter()
+        .map(|c| {
+            let state = match &c.sip {
+                Some(leg) if !leg.state.answered() => "Connecting",
+                _ => "Connected",
+            };
+            json!({
+                "connectionId": c.connection_id,
+                "connectionState": state,
+                "createdAt": c.created_at.as_millis(),
+            })
+        })
+        .collect();
+    Ok(body::json_response(
+        StatusCode::OK,
+        &json!({
+            "count": items.len(),
+            "projectId": found.info.project_key,
+            "sessionId": session,
+            "items": items,
+        }),
     ))
 }
 
