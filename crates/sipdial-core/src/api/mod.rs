@@ -72,7 +72,7 @@ pub use crate::policy::authorizer::{
 };
 pub use crate::policy::calls::{
     DEFAULT_CALL_EXPIRY, DEFAULT_TIMER_POLL_INTERVAL, MAX_CALL_DURATION, MAX_CALL_EXPIRY,
-    MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL,
+    MAX_RING_TIMEOUT, MAX_TIMER_POLL_INTERVAL, MIN_RECONCILE_INTERVAL,
 };
 pub use crate::policy::config_error::ApiConfigError;
 #[cfg(feature = "jwt")]

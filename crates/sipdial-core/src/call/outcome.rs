@@ -120,6 +120,10 @@ pub enum LocalEnd {
     MaxDuration,
     /// No platform event for longer than a call may last: `expired`.
     Expired,
+    /// The platform no longer has the leg (or lists it `Disconnected`) though no end
+    /// was reported: `completed` once answered, else `failed` (why it ended was lost
+    /// with the callbacks).
+    Reconciled,
 }
 
 impl LocalEnd {
@@ -130,6 +134,7 @@ impl LocalEnd {
             LocalEnd::RingTimeout => "Ring timeout",
             LocalEnd::MaxDuration => "Max duration reached",
             LocalEnd::Expired => "Expired",
+            LocalEnd::Reconciled => "Reconciled: the platform no longer has the leg",
         }
     }
 
@@ -143,6 +148,8 @@ impl LocalEnd {
             (LocalEnd::RingTimeout, false) => Some(CallOutcome::NoAnswer),
             (LocalEnd::MaxDuration, true) => Some(CallOutcome::MaxDuration),
             (LocalEnd::Expired, _) => Some(CallOutcome::Expired),
+            (LocalEnd::Reconciled, true) => Some(CallOutcome::Completed),
+            (LocalEnd::Reconciled, false) => Some(CallOutcome::Failed),
             (LocalEnd::RingTimeout, true) | (LocalEnd::MaxDuration, false) => None,
         }
     }

@@ -13,22 +13,29 @@ pub enum TimerKind {
     MaxDuration,
     /// No platform event for too long: closes the call as `expired`.
     Expiry,
+    /// No change for the reconcile threshold: asks the platform whether the leg is
+    /// still there (List Connections), and ends the call (`reconciled`) when it is not.
+    /// Armed only when reconciliation is on.
+    Reconcile,
 }
 
 impl TimerKind {
     /// Every kind.
-    pub const ALL: [TimerKind; 3] = [
+    pub const ALL: [TimerKind; 4] = [
         TimerKind::RingTimeout,
         TimerKind::MaxDuration,
         TimerKind::Expiry,
+        TimerKind::Reconcile,
     ];
 
-    /// A short stable name (`ring`, `max`, `expiry`), e.g. for a shared store's keys.
+    /// A short stable name (`ring`, `max`, `expiry`, `reconcile`), e.g. for a shared
+    /// store's keys.
     pub fn as_str(self) -> &'static str {
         match self {
             TimerKind::RingTimeout => "ring",
             TimerKind::MaxDuration => "max",
             TimerKind::Expiry => "expiry",
+            TimerKind::Reconcile => "reconcile",
         }
     }
 
@@ -43,6 +50,7 @@ impl TimerKind {
             TimerKind::RingTimeout => LocalEnd::RingTimeout,
             TimerKind::MaxDuration => LocalEnd::MaxDuration,
             TimerKind::Expiry => LocalEnd::Expired,
+            TimerKind::Reconcile => LocalEnd::Reconciled,
         }
     }
 }

@@ -325,7 +325,7 @@ impl SipDialApiBuilder {
     }
 
     /// Validates the configuration.
-    pub fn build(self) -> Result<SipDialApi, ApiConfigError> {
+    pub fn build(mut self) -> Result<SipDialApi, ApiConfigError> {
         let prefix = normalize_path_prefix(&self.prefix)?;
         if self.body_limit == 0 {
             return Err(ApiConfigError::BodyLimit);
@@ -370,6 +370,10 @@ impl SipDialApiBuilder {
             return Err(ApiConfigError::CallbackSecret);
         }
         self.policy.check()?;
+        if self.policy.reconcile.is_some() && !self.dialer.lists_connections() {
+            tracing::warn!("call reconciliation is off: the dialer cannot list connections");
+            self.policy.reconcile = None;
+        }
         let authorizer = self.authorizer.ok_or(ApiConfigError::NoAuthorizer)?;
         let targets = Targets::new(
             self.targets,

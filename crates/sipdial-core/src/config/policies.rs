@@ -31,6 +31,23 @@ impl SipDialApiBuilder {
         self
     }
 
+    /// Reconciles live calls with the platform: a call without any change for
+    /// `after` is looked up in the platform's List Connections, and ended (outcome
+    /// `completed` once answered, else `failed`; cause `reconciled`) when its leg is
+    /// gone or `Disconnected`, through the lifecycle like any end (events, hook,
+    /// webhooks, metrics); while it is still there it is checked again every `every`.
+    /// This is what ends a call whose end callback never came (a callback URL that was
+    /// down, a wrong secret) long before the call expiry. Off by default, and off
+    /// whatever is set when the dialer cannot list connections
+    /// ([`crate::SipDialer::lists_connections`]). Each at least 1 s, at most 6 h. A
+    /// platform error or rate limit backs the checks off and ends nothing. The checks
+    /// are call timers, so a fleet on a shared backend checks each call on one replica
+    /// at a time.
+    pub fn reconcile_calls(mut self, every: Duration, after: Duration) -> Self {
+        self.policy.reconcile = Some(crate::policy::calls::Reconcile { every, after });
+        self
+    }
+
     /// How often this instance looks for due call timers (default 500 ms, at most
     /// a minute): a timer fires at most that late.
     pub fn timer_poll_interval(mut self, every: Duration) -> Self {

@@ -40,7 +40,12 @@ impl PolicyTimers {
         policies: CallPolicies,
         dialer: Arc<dyn SipDialer>,
     ) -> Self {
-        let poller = TimerPoller::new(Arc::clone(&timers), dialer, policies.poll_interval);
+        let poller = TimerPoller::new(
+            Arc::clone(&timers),
+            dialer,
+            policies.poll_interval,
+            policies.reconcile,
+        );
         Self {
             timers,
             policies,
@@ -83,14 +88,22 @@ impl PolicyTimers {
         cause: &CallEventCause,
     ) -> Vec<TimerOp> {
         let limits = self.policies.limits(call.target.as_deref());
-        plan(
+        let mut ops = plan(
             call,
             previous,
             cause,
             limits,
             self.policies.expiry,
             Timestamp::now(),
-        )
+        );
+        // Every change of a live call pushes its platform check back: the threshold
+        // runs from its last change.
+        if let Some(r) = self.policies.reconcile
+            && call.state != CallState::Ended
+        {
+            ops.push(TimerOp::Arm(TimerKind::Reconcile, r.after));
+        }
+        ops
     }
 
     /// The timer store, for a call store that sets a dial's timers with its record.

@@ -413,4 +413,13 @@ impl TimerOwner for Lifecycle {
     ) -> impl std::future::Future<Output = Result<Option<CallRecord>, StoreError>> + Send {
         Lifecycle::end_here(self, id, change, cause)
     }
+
+    fn stored_call(
+        &self,
+        id: &CallId,
+    ) -> impl std::future::Future<Output = Result<Option<CallRecord>, StoreError>> + Send {
+        let store = std::sync::Arc::clone(&self.store);
+        let id = id.clone();
+        async move { store.call(&id).await }
+    }
 }

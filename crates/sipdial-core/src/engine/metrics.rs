@@ -72,6 +72,14 @@ pub const WEBHOOK_RETRIES: &str = "sipdial_webhook_retries_total";
 pub const WEBHOOK_DROPPED: &str = "sipdial_webhook_dropped_total";
 /// Counter of call changes queued for webhook delivery.
 pub const WEBHOOK_QUEUED: &str = "sipdial_webhook_queued_total";
+/// Counter of reconcile checks of a call against the platform's List Connections,
+/// labelled `result` = `present` (the leg is there), `ended` (it was not: the call was
+/// ended) or `error` (the platform could not be asked; nothing ended).
+pub const RECONCILE_CHECKS: &str = "sipdial_reconcile_checks_total";
+/// Counter of connections a reconcile check found in a session without a call checked
+/// with them (SIP legs sipdial has no record of, and the session's browsers: the
+/// platform's list does not tell them apart).
+pub const RECONCILE_UNKNOWN: &str = "sipdial_reconcile_unknown_connections_total";
 
 /// Bucket bounds (seconds) suggested for [`PLATFORM_DIAL_SECONDS`] when the recorder
 /// renders histograms: the platform answers a dial in tens to hundreds of milliseconds,
@@ -92,6 +100,8 @@ pub const ALL: &[&str] = &[
     WEBHOOK_RETRIES,
     WEBHOOK_DROPPED,
     WEBHOOK_QUEUED,
+    RECONCILE_CHECKS,
+    RECONCILE_UNKNOWN,
 ];
 
 /// Registers the help text and unit of every series with the installed recorder. Call it
@@ -150,6 +160,26 @@ pub fn describe() {
         Unit::Count,
         "Call changes queued for webhook delivery"
     );
+    describe_counter!(
+        RECONCILE_CHECKS,
+        Unit::Count,
+        "Reconcile checks of live calls against the platform, by result"
+    );
+    describe_counter!(
+        RECONCILE_UNKNOWN,
+        Unit::Count,
+        "Connections a reconcile check found without a call of ours"
+    );
+}
+
+/// Counts one reconcile check (`present`, `ended` or `error`).
+pub(crate) fn reconcile_checked(result: &'static str) {
+    counter!(RECONCILE_CHECKS, "result" => result).increment(1);
+}
+
+/// Counts connections a reconcile check found without a call.
+pub(crate) fn reconcile_unknown(n: usize) {
+    counter!(RECONCILE_UNKNOWN).increment(u64::try_from(n).unwrap_or(u64::MAX));
 }
 
 /// The `target` label of a dial request, resolved the way the dial route resolves it

@@ -24,12 +24,14 @@ use futures_util::future::join_all;
 use tokio::task::AbortHandle;
 
 use crate::backend::store::StoreError;
-use crate::backend::timers::{CallTimers, DueTimer};
-use crate::call::CallRecord;
+use crate::backend::timers::{CallTimers, DueTimer, TimerOp};
 use crate::call::event::CallEventCause;
+use crate::call::timer::TimerKind;
 use crate::call::transition::CallChange;
+use crate::call::{CallRecord, CallState};
+use crate::policy::calls::Reconcile;
 use crate::sync::lock;
-use crate::{CallId, DialError, SipDialer};
+use crate::{CallId, ConnectionState, DialError, SessionId, SipDialer};
 
 /// Most timers one poll claims.
 const CLAIM_BATCH: usize = 64;
@@ -55,6 +57,12 @@ pub(crate) trait TimerOwner: Send + Sync + 'static {
         change: CallChange,
         cause: CallEventCause,
     ) -> impl Future<Output = Result<Option<CallRecord>, StoreError>> + Send;
+
+    /// The call `id` as stored (for a reconcile check: its session and leg).
+    fn stored_call(
+        &self,
+        id: &CallId,
+    ) -> impl Future<Output = Result<Option<CallRecord>, StoreError>> + Send;
 }
 
 /// This instance's poller of the call policies' timers.
@@ -62,6 +70,8 @@ pub(crate) struct TimerPoller {
     timers: Arc<dyn CallTimers>,
     dialer: Arc<dyn SipDialer>,
     every: Duration,
+    /// Reconciliation, when on (its timers fire into a platform check, not an end).
+    reconcile: Option<Reconcile>,
     running: Arc<AtomicBool>,
     task: Mutex<Option<AbortHandle>>,
 }
@@ -99,11 +109,13 @@ impl TimerPoller {
         timers: Arc<dyn CallTimers>,
         dialer: Arc<dyn SipDialer>,
         every: Duration,
+        reconcile: Option<Reconcile>,
     ) -> Self {
         Self {
             timers,
             dialer,
             every,
+            reconcile,
             running: Arc::new(AtomicBool::new(false)),
             task: Mutex::new(None),
         }
@@ -143,7 +155,130 @@ impl TimerPoller {
                 return;
             }
         };
-        join_all(due.into_iter().map(|t| self.fire(owner, t))).await;
+        let (checks, ends): (Vec<_>, Vec<_>) = due
+            .into_iter()
+            .partition(|t| t.kind == TimerKind::Reconcile);
+        join_all(ends.into_iter().map(|t| self.fire(owner, t))).await;
+        if !checks.is_empty() {
+            self.reconcile(owner, checks).await;
+        }
+    }
+
+    /// Checks the calls of due reconcile timers against the platform: one List
+    /// Connections per session of the batch. A leg the platform no longer lists, or
+    /// lists `Disconnected`, ends its call through the owner (once: the state machine
+    /// refuses a second end, atomically with the store); a leg still there is checked
+    /// again after the interval; a platform error ends nothing and backs the session's
+    /// checks off (its `Retry-After` when rate limited).
+    async fn reconcile<O: TimerOwner>(&self, owner: &O, due: Vec<DueTimer>) {
+        let Some(settings) = self.reconcile else {
+            // Reconciliation was turned off: the timers left from before just go.
+            for t in &due {
+                let _ = self.timers.complete(t).await;
+            }
+            return;
+        };
+        let mut by_session: Vec<(SessionId, Vec<(DueTimer, CallRecord)>)> = Vec::new();
+        for t in due {
+            match owner.stored_call(&t.call).await {
+                Ok(Some(call)) if call.state != CallState::Ended => {
+                    match by_session.iter_mut().find(|(s, _)| *s == call.session_id) {
+                        Some((_, calls)) => calls.push((t, call)),
+                        None => by_session.push((call.session_id.clone(), vec![(t, call)])),
+                    }
+                }
+                // Ended or forgotten meanwhile: nothing to check.
+                Ok(_) => {
+                    let _ = self.timers.complete(&t).await;
+                }
+                // Left claimed: due again when the lease runs out.
+                Err(e) => {
+                    tracing::warn!(error = %e, call_id = %t.call, "a call to reconcile could not be read");
+                }
+            }
+        }
+        for (session, calls) in by_session {
+            let listed = match self.dialer.list_connections(&session).await {
+                Ok(listed) => listed,
+                Err(e) => {
+                    let back_off = match &e {
+                        DialError::RateLimited {
+                            retry_after: Some(after),
+                        } => (*after).max(settings.every * 2),
+                        _ => settings.every * 2,
+                    };
+                    tracing::warn!(error = %e, session_id = %session, retry_in = ?back_off, "the platform's connections could not be listed; nothing is ended");
+                    crate::engine::metrics::reconcile_checked("error");
+                    for (t, call) in calls {
+                        self.check_again(&t, &call.id, back_off).await;
+                    }
+                    continue;
+                }
+            };
+            for (t, call) in &calls {
+                let leg = listed
+                    .iter()
+                    .find(|c| c.connection_id == call.connection_id);
+                let gone = leg.is_none_or(|c| c.state == ConnectionState::Disconnected);
+                if !gone {
+                    crate::engine::metrics::reconcile_checked("present");
+                    self.check_again(t, &call.id, settings.every).await;
+                    continue;
+                }
+                match owner
+                    .end_here(
+                        &call.id,
+                        CallChange::EndedHere(TimerKind::Reconcile.end()),
+                        CallEventCause::Timer(TimerKind::Reconcile),
+                    )
+                    .await
+                {
+                    Ok(Some(ended)) => {
+                        crate::engine::metrics::reconcile_checked("ended");
+                        tracing::info!(call_id = %ended.id, listed = leg.is_some(), "reconciled: the platform no longer has the call's leg; ended it");
+                    }
+                    Ok(None) => {
+                        tracing::debug!(call_id = %call.id, "reconciled: the call ended meanwhile");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, call_id = %call.id, "a reconciled call could not be ended");
+                        continue;
+                    }
+                }
+                let _ = self.timers.complete(t).await;
+            }
+            // Legs the platform has that no call of ours in this batch is: counted (not
+            // dialed, not ended) for an operator to look at. The list does not tell SIP
+            // legs from browsers, so the count includes the session's clients.
+            let unknown = listed
+                .iter()
+                .filter(|c| c.state != ConnectionState::Disconnected)
+                .filter(|c| {
+                    !calls
+                        .iter()
+                        .any(|(_, call)| call.connection_id == c.connection_id)
+                })
+                .count();
+            if unknown > 0 {
+                tracing::debug!(session_id = %session, unknown, "reconcile: connections without a call checked in this batch");
+                crate::engine::metrics::reconcile_unknown(unknown);
+            }
+        }
+    }
+
+    /// Arms the call's reconcile check again after `after`, then lets the claimed one
+    /// go (in this order: completing first could lose the check if arming failed).
+    async fn check_again(&self, due: &DueTimer, call: &CallId, after: Duration) {
+        if let Err(e) = self
+            .timers
+            .schedule(call, &[TimerOp::Arm(TimerKind::Reconcile, after)])
+            .await
+        {
+            // Left claimed: due again when the lease runs out.
+            tracing::warn!(error = %e, call_id = %call, "a reconcile check could not be armed again");
+            return;
+        }
+        let _ = self.timers.complete(due).await;
     }
 
     /// Ends the timer's call if the timer still applies, then hangs it up.

@@ -159,6 +159,14 @@ impl FakeDialer {
         self.lock().recorded.iter().filter(|r| r.op == op).count()
     }
 
+    /// The platform loses a leg and every callback about it: the call leaves the
+    /// session (List Connections no longer has it) and no event is sent, as when the
+    /// far end hung up while the callback URL was down. What reconciliation is for.
+    /// False when there was no such leg. Not recorded: it is test setup.
+    pub fn drop_leg(&self, session: &SessionId, connection: &ConnectionId) -> bool {
+        self.lock().remove_call(session, connection).is_ok()
+    }
+
     /// Creates a relayed (peer-to-peer) session, which the platform refuses to dial
     /// into: [`SipDialer::dial`] answers [`DialError::Conflict`]. Not recorded, as it
     /// is test setup rather than a request.

@@ -66,12 +66,25 @@ fn check_bound(
     }
 }
 
+/// Reconciliation (`SipDialApiBuilder::reconcile_calls`): a live call without a change
+/// for `after` is checked against the platform's List Connections, then again every
+/// `every` while it stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reconcile {
+    pub(crate) every: Duration,
+    pub(crate) after: Duration,
+}
+
+/// Shortest reconcile interval or threshold: each check is a platform request.
+pub const MIN_RECONCILE_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The builder's policy settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct PolicySettings {
     pub(crate) defaults: CallLimits,
     pub(crate) expiry: Duration,
     pub(crate) poll_interval: Duration,
+    pub(crate) reconcile: Option<Reconcile>,
 }
 
 impl Default for PolicySettings {
@@ -80,6 +93,7 @@ impl Default for PolicySettings {
             defaults: CallLimits::default(),
             expiry: DEFAULT_CALL_EXPIRY,
             poll_interval: DEFAULT_TIMER_POLL_INTERVAL,
+            reconcile: None,
         }
     }
 }
@@ -94,7 +108,23 @@ impl PolicySettings {
             "timer poll interval",
             "the API",
             MAX_TIMER_POLL_INTERVAL,
-        )
+        )?;
+        if let Some(r) = self.reconcile {
+            for (setting, value) in [
+                ("reconcile interval", r.every),
+                ("reconcile threshold", r.after),
+            ] {
+                if value < MIN_RECONCILE_INTERVAL {
+                    return Err(ApiConfigError::CallPolicy {
+                        setting,
+                        scope: "the API".to_owned(),
+                        max: MAX_CALL_EXPIRY,
+                    });
+                }
+                check_bound(Some(value), setting, "the API", MAX_CALL_EXPIRY)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -107,6 +137,8 @@ pub(crate) struct CallPolicies {
     defaults: CallLimits,
     pub(crate) expiry: Duration,
     pub(crate) poll_interval: Duration,
+    /// `None`: off (not asked for, or the dialer cannot list connections).
+    pub(crate) reconcile: Option<Reconcile>,
 }
 
 impl CallPolicies {
@@ -125,6 +157,7 @@ impl CallPolicies {
             defaults: settings.defaults,
             expiry: settings.expiry,
             poll_interval: settings.poll_interval,
+            reconcile: settings.reconcile,
         }
     }
 

@@ -48,6 +48,7 @@ pub(crate) fn change_json(
         CallEventCause::Timer(TimerKind::RingTimeout) => ("ring_timeout", None),
         CallEventCause::Timer(TimerKind::MaxDuration) => ("max_duration", None),
         CallEventCause::Timer(TimerKind::Expiry) => ("expired", None),
+        CallEventCause::Timer(TimerKind::Reconcile) => ("reconciled", None),
     };
     let change = Change {
         kind: "call.changed",
