@@ -168,7 +168,12 @@ fn the_end_disarms_everything_once() {
             EXPIRY,
             at(9)
         ),
-        [Disarm(RingTimeout), Disarm(MaxDuration), Disarm(Expiry)]
+        [
+            Disarm(RingTimeout),
+            Disarm(MaxDuration),
+            Disarm(Expiry),
+            Disarm(Reconcile)
+        ]
     );
     assert_eq!(
         plan(
