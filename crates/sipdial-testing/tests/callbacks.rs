@@ -545,6 +545,47 @@ async fn duplicate_delivery_sends_every_event_twice() {
 }
 
 #[tokio::test]
+async fn a_drop_rate_loses_that_share_of_callbacks() {
+    let r = Receiver::start().await;
+    let fake = FakePlatform::builder()
+        .callback_url(&r.url)
+        .callback_delivery(Delivery::new().drop_rate(1.0))
+        .start()
+        .await
+        .unwrap();
+    dial(&fake).await;
+    assert!(fake.wait_for_callbacks(WAIT, |c| c.len() == 4).await);
+    assert!(
+        fake.callbacks()
+            .iter()
+            .all(|c| c.outcome == DeliveryOutcome::Dropped)
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(r.got().is_empty(), "a dropped callback is never sent");
+    // Half: over 400 draws, far from none and far from all.
+    let half = Delivery::new().drop_rate(0.5);
+    assert_eq!(half.drop_per_million, 500_000);
+    assert_eq!(Delivery::new().drop_rate(7.0).drop_per_million, 1_000_000);
+    assert_eq!(Delivery::new().drop_rate(f64::NAN).drop_per_million, 0);
+    let fake = FakePlatform::builder()
+        .callback_url(&r.url)
+        .callback_delivery(half)
+        .start()
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        dial(&fake).await;
+    }
+    assert!(fake.wait_for_callbacks(WAIT, |c| c.len() == 400).await);
+    let dropped = fake
+        .callbacks()
+        .iter()
+        .filter(|c| c.outcome == DeliveryOutcome::Dropped)
+        .count();
+    assert!((100..300).contains(&dropped), "{dropped} of 400 dropped");
+}
+
+#[tokio::test]
 async fn out_of_order_delivery_lets_ringing_arrive_after_the_answer() {
     let r = Receiver::start().await;
     let fake = FakePlatform::builder()

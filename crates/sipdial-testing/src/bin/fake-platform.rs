@@ -5,6 +5,7 @@
 //! `FAKE_APPLICATION_ID` with `FAKE_APPLICATION_PUBLIC_KEY_PATH` (default: the test
 //! application), `HOST` (default `127.0.0.1`), `PORT` (default `0`, an ephemeral port),
 //! `FAKE_DIAL_DELAY_MS` (optional: every dial answers after this delay, for load tests),
+//! `FAKE_CALLBACK_DROP_RATE` (0 to 1: that share of callbacks is lost, never sent),
 //! `FAKE_CALLBACK_URL` and `FAKE_CALLBACK_SECRET` (where the platform's callbacks go, and
 //! the secret that signs them), `FAKE_RING_AFTER_MS` and `FAKE_ANSWER_AFTER_MS` (every
 //! call rings and is answered that long after its dial).
@@ -22,7 +23,9 @@ use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 
-use sipdial_testing::{CallScript, FakePlatform, Fault, FaultRule, TEST_API_KEY, TEST_API_SECRET};
+use sipdial_testing::{
+    CallScript, Delivery, FakePlatform, Fault, FaultRule, TEST_API_KEY, TEST_API_SECRET,
+};
 
 fn env_or(name: &str, default: &str) -> String {
     std::env::var(name)
@@ -106,6 +109,14 @@ async fn run() -> Result<(), String> {
             let ring = ring.unwrap_or_default();
             builder = builder.script_calls(CallScript::new(ring, answer.unwrap_or(ring)));
         }
+    }
+    if let Some(rate) = non_empty("FAKE_CALLBACK_DROP_RATE") {
+        let rate: f64 = rate
+            .parse()
+            .ok()
+            .filter(|r: &f64| (0.0..=1.0).contains(r))
+            .ok_or_else(|| "FAKE_CALLBACK_DROP_RATE must be a number from 0 to 1".to_owned())?;
+        builder = builder.callback_delivery(Delivery::new().drop_rate(rate));
     }
     let (builder, _endpoint) = sip_options(builder).await?;
     let platform = builder

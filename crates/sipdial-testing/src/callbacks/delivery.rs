@@ -33,6 +33,10 @@ pub struct Delivery {
     pub retry_backoff: Duration,
     /// How long one POST may take (connect, send, answer) before it counts as failed.
     pub timeout: Duration,
+    /// Share of callbacks lost, in millionths (0 to 1 000 000): each is recorded as
+    /// [`DeliveryOutcome::Dropped`] and never sent, as when the receiver was down
+    /// past every retry. Set with [`Delivery::drop_rate`].
+    pub drop_per_million: u32,
 }
 
 impl Default for Delivery {
@@ -43,6 +47,7 @@ impl Default for Delivery {
             retries: 0,
             retry_backoff: Duration::from_millis(100),
             timeout: Duration::from_secs(5),
+            drop_per_million: 0,
         }
     }
 }
@@ -81,6 +86,28 @@ impl Delivery {
         self.timeout = timeout;
         self
     }
+
+    /// Loses this share of callbacks (0 to 1, clamped; `FAKE_CALLBACK_DROP_RATE` in
+    /// the `fake-platform` binary): what reconciliation must make up for.
+    #[must_use]
+    pub fn drop_rate(mut self, rate: f64) -> Self {
+        let rate = if rate.is_nan() {
+            0.0
+        } else {
+            rate.clamp(0.0, 1.0)
+        };
+        // In range by the clamp.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let ppm = (rate * 1_000_000.0).round() as u32;
+        self.drop_per_million = ppm;
+        self
+    }
+
+    /// Whether this callback is lost (a fresh random draw each time).
+    fn drops(&self) -> bool {
+        self.drop_per_million > 0
+            && (uuid::Uuid::new_v4().as_u128() % 1_000_000) < u128::from(self.drop_per_million)
+    }
 }
 
 /// What became of one delivery attempt.
@@ -89,6 +116,8 @@ impl Delivery {
 pub enum DeliveryOutcome {
     /// No callback URL was configured when the event was due: nothing was sent.
     NoUrl,
+    /// Lost on purpose ([`Delivery::drop_rate`]): nothing was sent.
+    Dropped,
     /// The receiver answered 2xx.
     Delivered {
         /// The status answered.
@@ -303,6 +332,10 @@ async fn deliver(outbox: &Outbox, client: &reqwest::Result<reqwest::Client>, e: 
         outbox.record(record(None, false, 1, 1, DeliveryOutcome::NoUrl));
         return;
     };
+    if config.delivery.drops() {
+        outbox.record(record(Some(url), false, 1, 1, DeliveryOutcome::Dropped));
+        return;
+    }
     let copies: u8 = if config.delivery.duplicate { 2 } else { 1 };
     for copy in 1..=copies {
         for attempt in 1..=config.delivery.retries.saturating_add(1) {
