@@ -285,6 +285,9 @@ fn build_api(
     if let Some(n) = config.client_sessions_per_minute {
         builder = builder.client_sessions_per_minute(n);
     }
+    if let Some(every) = config.reconcile {
+        builder = builder.reconcile_calls(every, every);
+    }
     builder = builder.trusted_proxies(config.trusted_proxies.clone());
     if !config.allowed_origins.is_empty() {
         builder = builder.allowed_origins(config.allowed_origins.clone());

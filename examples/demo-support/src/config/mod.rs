@@ -72,6 +72,9 @@ pub struct DemoConfig {
     pub(crate) client_dials_per_minute: Option<u32>,
     pub(crate) client_max_active_calls: Option<u32>,
     pub(crate) client_sessions_per_minute: Option<u32>,
+    /// `SIPDIAL_RECONCILE_SECS`: reconcile live calls this often (and after this long
+    /// without a change); `None` keeps it off.
+    pub(crate) reconcile: Option<std::time::Duration>,
     pub(crate) trusted_proxies: sipdial_core::api::TrustedProxies,
     pub(crate) allowed_origins: Vec<String>,
     /// Never printed: `SecretString`'s `Debug` redacts it.
@@ -170,6 +173,8 @@ impl DemoConfig {
         let client_dials_per_minute = positive(vars::CLIENT_DIALS_PER_MINUTE)?;
         let client_max_active_calls = positive(vars::CLIENT_MAX_ACTIVE_CALLS)?;
         let client_sessions_per_minute = positive(vars::CLIENT_SESSIONS_PER_MINUTE)?;
+        let reconcile =
+            positive(vars::RECONCILE_SECS)?.map(|s| std::time::Duration::from_secs(s.into()));
         let trusted_proxies = match lookup(vars::TRUSTED_PROXIES)? {
             None => sipdial_core::api::TrustedProxies::none(),
             Some(list) => sipdial_core::api::TrustedProxies::parse(
@@ -237,6 +242,7 @@ impl DemoConfig {
             client_dials_per_minute,
             client_max_active_calls,
             client_sessions_per_minute,
+            reconcile,
             trusted_proxies,
             allowed_origins,
             callback_secret,

@@ -129,6 +129,7 @@ fn optional_knobs_are_read() {
             ("SIPDIAL_DIALS_PER_MINUTE_TOTAL", "8"),
             ("SIPDIAL_CLIENT_DIALS_PER_MINUTE", "9"),
             ("SIPDIAL_CLIENT_SESSIONS_PER_MINUTE", "11"),
+            ("SIPDIAL_RECONCILE_SECS", "15"),
             ("SIPDIAL_TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
             (
                 "SIPDIAL_ALLOWED_ORIGINS",
@@ -156,6 +157,9 @@ fn optional_knobs_are_read() {
         ),
         (Some(7), Some(8), Some(9), Some(11))
     );
+    assert_eq!(c.reconcile, Some(std::time::Duration::from_secs(15)));
+    assert_eq!(config_from(&[], None).unwrap().reconcile, None);
+    assert!(config_from(&[("SIPDIAL_RECONCILE_SECS", "0")], None).is_err());
     assert!(c.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
     assert!(!c.trusted_proxies.contains("192.0.2.1".parse().unwrap()));
     assert_eq!(

@@ -42,6 +42,10 @@ pub const DIALS_PER_MINUTE: &str = "SIPDIAL_DIALS_PER_MINUTE";
 /// Seconds a connection may take to send a request head, from when it opened or from its
 /// last response (default 10): the header-read and idle timeout of both demos.
 pub const HEADER_TIMEOUT_SECS: &str = "SIPDIAL_HEADER_TIMEOUT_SECS";
+/// Seconds between reconcile checks of a live call against the platform's List
+/// Connections, and since its last change before the first (unset: off). A call whose
+/// end callback was lost ends within this plus one timer poll of its leg ending.
+pub const RECONCILE_SECS: &str = "SIPDIAL_RECONCILE_SECS";
 /// Most connections served at once (default 4096); more wait in the listen backlog.
 pub const MAX_CONNECTIONS: &str = "SIPDIAL_MAX_CONNECTIONS";
 /// Most calls active at once in total, over every room and client (the API's
