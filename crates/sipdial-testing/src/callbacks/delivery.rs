@@ -37,6 +37,8 @@ pub struct Delivery {
     /// [`DeliveryOutcome::Dropped`] and never sent, as when the receiver was down
     /// past every retry. Set with [`Delivery::drop_rate`].
     pub drop_per_million: u32,
+    /// The seed of the drop draws ([`Delivery::seed`]); `None`: random.
+    pub seed: Option<u64>,
 }
 
 impl Default for Delivery {
@@ -48,6 +50,7 @@ impl Default for Delivery {
             retry_backoff: Duration::from_millis(100),
             timeout: Duration::from_secs(5),
             drop_per_million: 0,
+            seed: None,
         }
     }
 }
@@ -103,11 +106,35 @@ impl Delivery {
         self
     }
 
-    /// Whether this callback is lost (a fresh random draw each time).
-    fn drops(&self) -> bool {
-        self.drop_per_million > 0
-            && (uuid::Uuid::new_v4().as_u128() % 1_000_000) < u128::from(self.drop_per_million)
+    /// Draws which callbacks are lost from `seed` (the n-th callback's draw depends on
+    /// the seed and n only), so a failing chaos run can be replayed.
+    #[must_use]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
     }
+
+    /// Whether the `n`-th callback is lost.
+    fn drops(&self, n: u64) -> bool {
+        if self.drop_per_million == 0 {
+            return false;
+        }
+        let draw = match self.seed {
+            Some(seed) => splitmix64(seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15)),
+            // The low half of a v4 UUID: random bits without a generator of our own.
+            #[allow(clippy::cast_possible_truncation)]
+            None => uuid::Uuid::new_v4().as_u128() as u64,
+        };
+        draw % 1_000_000 < u64::from(self.drop_per_million)
+    }
+}
+
+/// SplitMix64's output function: a well-mixed 64-bit value of `x`.
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
 }
 
 /// What became of one delivery attempt.
@@ -203,6 +230,8 @@ pub(crate) struct Outbox {
     tx: mpsc::UnboundedSender<Outgoing>,
     pub(crate) config: Mutex<CallbackConfig>,
     pub(crate) records: Mutex<Vec<CallbackRecord>>,
+    /// Callbacks due so far: the index of each one's drop draw.
+    due: std::sync::atomic::AtomicU64,
 }
 
 impl Outbox {
@@ -214,6 +243,7 @@ impl Outbox {
             tx,
             config: Mutex::new(config),
             records: Mutex::new(Vec::new()),
+            due: std::sync::atomic::AtomicU64::new(0),
         });
         tokio::spawn(run(Arc::clone(&outbox), rx, stop));
         outbox
@@ -332,7 +362,10 @@ async fn deliver(outbox: &Outbox, client: &reqwest::Result<reqwest::Client>, e: 
         outbox.record(record(None, false, 1, 1, DeliveryOutcome::NoUrl));
         return;
     };
-    if config.delivery.drops() {
+    let n = outbox
+        .due
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if config.delivery.drops(n) {
         outbox.record(record(Some(url), false, 1, 1, DeliveryOutcome::Dropped));
         return;
     }
@@ -410,5 +443,25 @@ fn describe(e: &reqwest::Error) -> String {
     } else {
         // reqwest's Display names the URL, which is the test's own; no secret in it.
         e.to_string()
+    }
+}
+
+#[cfg(test)]
+mod drop_tests {
+    use super::*;
+
+    #[test]
+    fn a_seed_replays_the_same_drops() {
+        let d = Delivery::new().drop_rate(0.3).seed(42);
+        let a: Vec<bool> = (0..1000).map(|n| d.drops(n)).collect();
+        let b: Vec<bool> = (0..1000).map(|n| d.drops(n)).collect();
+        assert_eq!(a, b);
+        let dropped = a.iter().filter(|x| **x).count();
+        assert!((200..400).contains(&dropped), "{dropped} of 1000 at 0.3");
+        let other: Vec<bool> = (0..1000)
+            .map(|n| Delivery::new().drop_rate(0.3).seed(43).drops(n))
+            .collect();
+        assert_ne!(a, other);
+        assert!(!(0..1000).any(|n| Delivery::new().seed(1).drops(n)));
     }
 }
