@@ -6,6 +6,7 @@ mod events;
 mod idempotency;
 mod limits;
 mod pending;
+mod session_lease;
 mod store;
 mod timers;
 mod webhooks;
@@ -21,6 +22,7 @@ pub use events::RedisEventLog;
 pub use idempotency::RedisIdempotency;
 pub use limits::{IN_FLIGHT_TTL, RedisDialLimits};
 pub use pending::RedisPendingDtmf;
+pub use session_lease::RedisSessionLease;
 pub use store::RedisCallStore;
 pub use timers::RedisCallTimers;
 pub use webhooks::RedisWebhookOutbox;
@@ -115,6 +117,8 @@ pub struct RedisBackend {
     pub webhooks: Arc<RedisWebhookOutbox>,
     /// The dials' `Idempotency-Key`s.
     pub idempotency: RedisIdempotency,
+    /// Which replica reconciles a session.
+    pub session_lease: RedisSessionLease,
 }
 
 fn redacted(e: &redis::RedisError) -> String {
@@ -193,6 +197,7 @@ impl RedisBackend {
             pending_dtmf: RedisPendingDtmf::new(redis.clone()),
             timers: RedisCallTimers::new(redis.clone()),
             idempotency: RedisIdempotency::new(redis.clone(), replica.clone()),
+            session_lease: RedisSessionLease::new(redis.clone(), replica.clone()),
             webhooks: Arc::new(RedisWebhookOutbox::new(redis.clone(), replica)),
             events: RedisEventLog::new(redis, tail),
         }
@@ -218,7 +223,8 @@ impl From<RedisBackend> for Backend {
         )
         .with_timers(timers)
         .with_webhook_outbox(b.webhooks)
-        .with_idempotency(Arc::new(b.idempotency));
+        .with_idempotency(Arc::new(b.idempotency))
+        .with_session_lease(Arc::new(b.session_lease));
         backend.pending_dtmf = Arc::new(b.pending_dtmf);
         backend
     }

@@ -125,6 +125,49 @@ async fn pending_digits_are_taken_once_across_replicas() {
     assert_eq!(b.take(&id).await.unwrap(), None);
 }
 
+#[tokio::test]
+async fn one_replica_at_a_time_holds_a_sessions_reconcile_lease() {
+    use sipdial_core::api::SessionLease;
+    use std::time::Duration;
+    let redis = redis_or_skip!();
+    let opts = RedisOptions::with_prefix(support::fresh_prefix());
+    let a = RedisBackend::connect(&redis.url(), opts.clone())
+        .await
+        .unwrap()
+        .session_lease;
+    let b = RedisBackend::connect(&redis.url(), opts)
+        .await
+        .unwrap()
+        .session_lease;
+    let s = SessionId::new("1_lease").unwrap();
+    let other = SessionId::new("1_other").unwrap();
+    let ttl = Duration::from_secs(30);
+    let (x, y) = tokio::join!(a.try_lease(&s, ttl), b.try_lease(&s, ttl));
+    assert!(x.unwrap() ^ y.unwrap(), "exactly one replica takes it");
+    let (holder, waiter) = if a.try_lease(&s, ttl).await.unwrap() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    assert!(waiter.try_lease(&other, ttl).await.unwrap(), "per session");
+    // Only its holder lets it go.
+    waiter.release(&s).await.unwrap();
+    assert!(!waiter.try_lease(&s, ttl).await.unwrap());
+    holder.release(&s).await.unwrap();
+    assert!(waiter.try_lease(&s, ttl).await.unwrap());
+    // A holder that dies loses it when it lapses.
+    assert!(!holder.try_lease(&s, ttl).await.unwrap());
+    let short = SessionId::new("1_short").unwrap();
+    assert!(
+        holder
+            .try_lease(&short, Duration::from_millis(50))
+            .await
+            .unwrap()
+    );
+    tokio::time::sleep(Duration::from_millis(120)).await;
+    assert!(waiter.try_lease(&short, ttl).await.unwrap(), "lapsed");
+}
+
 /// A session keeps its last 100 ended calls: older ones go with their connection
 /// index, whether they ended through an update or were recorded ended; live calls stay
 /// and the live-call count follows.

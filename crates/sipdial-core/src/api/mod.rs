@@ -34,6 +34,7 @@ pub use crate::backend::memory::{
 };
 pub use crate::backend::parked::{PARKED_CAPACITY, PARKED_PER_CALL, PARKED_TTL, ParkedEvents};
 pub use crate::backend::pending_dtmf::{PENDING_DTMF_CAPACITY, PENDING_DTMF_TTL, PendingDtmf};
+pub use crate::backend::session_lease::{SESSION_LEASE_TTL, SessionLease, SingleProcessLease};
 pub use crate::backend::store::{CallStore, StoreError, Updated};
 pub use crate::backend::timers::{CallTimers, DueTimer, TimerOp};
 pub use crate::call::event::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook};

@@ -16,6 +16,7 @@ pub(crate) mod limits;
 pub(crate) mod memory;
 pub(crate) mod parked;
 pub(crate) mod pending_dtmf;
+pub(crate) mod session_lease;
 pub(crate) mod store;
 pub(crate) mod timers;
 pub(crate) mod webhook_outbox;
@@ -34,6 +35,7 @@ use crate::backend::memory::{
 };
 use crate::backend::parked::ParkedEvents;
 use crate::backend::pending_dtmf::PendingDtmf;
+use crate::backend::session_lease::{SessionLease, SingleProcessLease};
 use crate::backend::store::CallStore;
 use crate::backend::timers::CallTimers;
 use crate::backend::webhook_outbox::WebhookOutbox;
@@ -62,6 +64,8 @@ pub struct Backend {
     pub webhooks: Arc<dyn WebhookOutbox>,
     /// The `Idempotency-Key`s of `POST /dial` (see [`Backend::with_idempotency`]).
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Which replica reconciles a session (see [`Backend::with_session_lease`]).
+    pub session_lease: Arc<dyn SessionLease>,
 }
 
 impl Backend {
@@ -84,6 +88,7 @@ impl Backend {
             timers: Arc::new(InMemoryCallTimers::new()),
             webhooks: Arc::new(InMemoryOutbox::new()),
             idempotency: Arc::new(InMemoryIdempotency::new()),
+            session_lease: Arc::new(SingleProcessLease),
         }
     }
 
@@ -108,6 +113,14 @@ impl Backend {
     /// call).
     pub fn with_idempotency(mut self, keys: Arc<dyn IdempotencyStore>) -> Self {
         self.idempotency = keys;
+        self
+    }
+
+    /// Replaces the reconcile lease of sessions (default: [`SingleProcessLease`], always
+    /// granted, right for one process): a fleet shares one so that one replica at a
+    /// time lists a session's connections.
+    pub fn with_session_lease(mut self, lease: Arc<dyn SessionLease>) -> Self {
+        self.session_lease = lease;
         self
     }
 

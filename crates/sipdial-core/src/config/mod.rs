@@ -399,6 +399,7 @@ impl SipDialApiBuilder {
         }
         let dtmf_at_answer = DtmfAtAnswer::new(Arc::clone(&self.dialer), backend.pending_dtmf);
         let timers = PolicyTimers::new(
+            backend.session_lease,
             backend.timers,
             CallPolicies::new(
                 targets.iter().map(|t| (t.name.as_str(), t.limits)),

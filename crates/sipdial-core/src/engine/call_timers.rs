@@ -8,6 +8,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use crate::backend::session_lease::SessionLease;
 use crate::backend::timers::{CallTimers, TimerOp};
 use crate::call::event::CallEventCause;
 use crate::call::timer::TimerKind;
@@ -36,6 +37,7 @@ impl std::fmt::Debug for PolicyTimers {
 
 impl PolicyTimers {
     pub(crate) fn new(
+        session_lease: Arc<dyn SessionLease>,
         timers: Arc<dyn CallTimers>,
         policies: CallPolicies,
         dialer: Arc<dyn SipDialer>,
@@ -44,7 +46,7 @@ impl PolicyTimers {
             Arc::clone(&timers),
             dialer,
             policies.poll_interval,
-            policies.reconcile,
+            policies.reconcile.map(|settings| (settings, session_lease)),
         );
         Self {
             timers,

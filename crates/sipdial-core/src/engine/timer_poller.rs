@@ -23,6 +23,7 @@ use std::time::Duration;
 use futures_util::future::join_all;
 use tokio::task::AbortHandle;
 
+use crate::backend::session_lease::{SESSION_LEASE_TTL, SessionLease};
 use crate::backend::store::StoreError;
 use crate::backend::timers::{CallTimers, DueTimer, TimerOp};
 use crate::call::event::CallEventCause;
@@ -70,8 +71,9 @@ pub(crate) struct TimerPoller {
     timers: Arc<dyn CallTimers>,
     dialer: Arc<dyn SipDialer>,
     every: Duration,
-    /// Reconciliation, when on (its timers fire into a platform check, not an end).
-    reconcile: Option<Reconcile>,
+    /// Reconciliation, when on (its timers fire into a platform check, not an end),
+    /// with the lease that lets one replica at a time list a session.
+    reconcile: Option<(Reconcile, Arc<dyn SessionLease>)>,
     running: Arc<AtomicBool>,
     task: Mutex<Option<AbortHandle>>,
 }
@@ -109,7 +111,7 @@ impl TimerPoller {
         timers: Arc<dyn CallTimers>,
         dialer: Arc<dyn SipDialer>,
         every: Duration,
-        reconcile: Option<Reconcile>,
+        reconcile: Option<(Reconcile, Arc<dyn SessionLease>)>,
     ) -> Self {
         Self {
             timers,
@@ -171,7 +173,7 @@ impl TimerPoller {
     /// again after the interval; a platform error ends nothing and backs the session's
     /// checks off (its `Retry-After` when rate limited).
     async fn reconcile<O: TimerOwner>(&self, owner: &O, due: Vec<DueTimer>) {
-        let Some(settings) = self.reconcile else {
+        let Some((settings, lease)) = &self.reconcile else {
             // Reconciliation was turned off: the timers left from before just go.
             for t in &due {
                 let _ = self.timers.complete(t).await;
@@ -197,72 +199,106 @@ impl TimerPoller {
                 }
             }
         }
+        let settings = *settings;
         for (session, calls) in by_session {
-            let listed = match self.dialer.list_connections(&session).await {
-                Ok(listed) => listed,
-                Err(e) => {
-                    let back_off = match &e {
-                        DialError::RateLimited {
-                            retry_after: Some(after),
-                        } => (*after).max(settings.every * 2),
-                        _ => settings.every * 2,
-                    };
-                    tracing::warn!(error = %e, session_id = %session, retry_in = ?back_off, "the platform's connections could not be listed; nothing is ended");
-                    crate::engine::metrics::reconcile_checked("error");
+            match lease.try_lease(&session, SESSION_LEASE_TTL).await {
+                Ok(true) => {}
+                // Another replica is reconciling the session: these calls' turn
+                // comes after the interval.
+                Ok(false) => {
                     for (t, call) in calls {
-                        self.check_again(&t, &call.id, back_off).await;
+                        self.check_again(&t, &call.id, settings.every).await;
                     }
                     continue;
                 }
-            };
-            for (t, call) in &calls {
-                let leg = listed
-                    .iter()
-                    .find(|c| c.connection_id == call.connection_id);
-                let gone = leg.is_none_or(|c| c.state == ConnectionState::Disconnected);
-                if !gone {
-                    crate::engine::metrics::reconcile_checked("present");
-                    self.check_again(t, &call.id, settings.every).await;
+                Err(e) => {
+                    tracing::warn!(error = %e, session_id = %session, "the session's reconcile lease could not be taken");
+                    for (t, call) in calls {
+                        self.check_again(&t, &call.id, settings.every).await;
+                    }
                     continue;
                 }
-                match owner
-                    .end_here(
-                        &call.id,
-                        CallChange::EndedHere(TimerKind::Reconcile.end()),
-                        CallEventCause::Timer(TimerKind::Reconcile),
-                    )
-                    .await
-                {
-                    Ok(Some(ended)) => {
-                        crate::engine::metrics::reconcile_checked("ended");
-                        tracing::info!(call_id = %ended.id, listed = leg.is_some(), "reconciled: the platform no longer has the call's leg; ended it");
-                    }
-                    Ok(None) => {
-                        tracing::debug!(call_id = %call.id, "reconciled: the call ended meanwhile");
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, call_id = %call.id, "a reconciled call could not be ended");
-                        continue;
-                    }
-                }
-                let _ = self.timers.complete(t).await;
             }
-            // Legs the platform has that no call of ours in this batch is: counted (not
-            // dialed, not ended) for an operator to look at. The list does not tell SIP
-            // legs from browsers, so the count includes the session's clients.
-            let unknown = listed
+            self.reconcile_session(owner, &session, &calls, settings)
+                .await;
+            if let Err(e) = lease.release(&session).await {
+                tracing::debug!(error = %e, "a session's reconcile lease could not be let go; it lapses");
+            }
+        }
+    }
+
+    /// The checks of one session's calls, under its lease.
+    async fn reconcile_session<O: TimerOwner>(
+        &self,
+        owner: &O,
+        session: &SessionId,
+        calls: &[(DueTimer, CallRecord)],
+        settings: Reconcile,
+    ) {
+        let listed = match self.dialer.list_connections(session).await {
+            Ok(listed) => listed,
+            Err(e) => {
+                let back_off = match &e {
+                    DialError::RateLimited {
+                        retry_after: Some(after),
+                    } => (*after).max(settings.every * 2),
+                    _ => settings.every * 2,
+                };
+                tracing::warn!(error = %e, session_id = %session, retry_in = ?back_off, "the platform's connections could not be listed; nothing is ended");
+                crate::engine::metrics::reconcile_checked("error");
+                for (t, call) in calls {
+                    self.check_again(t, &call.id, back_off).await;
+                }
+                return;
+            }
+        };
+        for (t, call) in calls {
+            let leg = listed
                 .iter()
-                .filter(|c| c.state != ConnectionState::Disconnected)
-                .filter(|c| {
-                    !calls
-                        .iter()
-                        .any(|(_, call)| call.connection_id == c.connection_id)
-                })
-                .count();
-            if unknown > 0 {
-                tracing::debug!(session_id = %session, unknown, "reconcile: connections without a call checked in this batch");
-                crate::engine::metrics::reconcile_unknown(unknown);
+                .find(|c| c.connection_id == call.connection_id);
+            let gone = leg.is_none_or(|c| c.state == ConnectionState::Disconnected);
+            if !gone {
+                crate::engine::metrics::reconcile_checked("present");
+                self.check_again(t, &call.id, settings.every).await;
+                continue;
             }
+            match owner
+                .end_here(
+                    &call.id,
+                    CallChange::EndedHere(TimerKind::Reconcile.end()),
+                    CallEventCause::Timer(TimerKind::Reconcile),
+                )
+                .await
+            {
+                Ok(Some(ended)) => {
+                    crate::engine::metrics::reconcile_checked("ended");
+                    tracing::info!(call_id = %ended.id, listed = leg.is_some(), "reconciled: the platform no longer has the call's leg; ended it");
+                }
+                Ok(None) => {
+                    tracing::debug!(call_id = %call.id, "reconciled: the call ended meanwhile");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, call_id = %call.id, "a reconciled call could not be ended");
+                    continue;
+                }
+            }
+            let _ = self.timers.complete(t).await;
+        }
+        // Legs the platform has that no call of ours in this batch is: counted (not
+        // dialed, not ended) for an operator to look at. The list does not tell SIP
+        // legs from browsers, so the count includes the session's clients.
+        let unknown = listed
+            .iter()
+            .filter(|c| c.state != ConnectionState::Disconnected)
+            .filter(|c| {
+                !calls
+                    .iter()
+                    .any(|(_, call)| call.connection_id == c.connection_id)
+            })
+            .count();
+        if unknown > 0 {
+            tracing::debug!(session_id = %session, unknown, "reconcile: connections without a call checked in this batch");
+            crate::engine::metrics::reconcile_unknown(unknown);
         }
     }
 
