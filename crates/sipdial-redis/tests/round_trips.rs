@@ -87,6 +87,10 @@ fn command(line: &str) -> &str {
     line.split('"').nth(1).unwrap_or(line)
 }
 
+/// What an `Idempotency-Key` adds to a dial: its claim before and its answer after
+/// (one script each); a replay is the claim's script alone.
+const KEY_ROUND_TRIPS: usize = 2;
+
 async fn session(replica: &Replica) -> String {
     let res = replica.post("/session", json!({ "room": "count" })).await;
     assert_eq!(res.status, 200, "{}", res.text());
@@ -100,6 +104,53 @@ async fn dial(replica: &Replica, session: &str) -> serde_json::Value {
     let res = replica.post("/dial", json!({ "sessionId": session })).await;
     assert_eq!(res.status, 201, "{}", res.text());
     res.json().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotency_key_costs_two_round_trips_and_a_replay_one() {
+    use http::{HeaderName, HeaderValue};
+    use sipdial_core::testing::TestRequest;
+    let redis = redis_or_skip!();
+    let platform = FakePlatform::start().await.unwrap();
+    platform.clear_call_script();
+    let prefix = support::fresh_prefix();
+    let backend = support::backend(&redis.url(), &prefix).await;
+    // The timer poller's claims would fall between the markers: polled once a minute.
+    let replica = Replica::axum(
+        "A",
+        support::replica::api_with(&platform.url(), Backend::from(backend), |b| {
+            b.timer_poll_interval(Duration::from_secs(60))
+        }),
+    )
+    .await;
+    let session = session(&replica).await;
+    let keyed = |key: &'static str| {
+        TestRequest::post("/sip/dial")
+            .json(&json!({ "sessionId": session }))
+            .header(
+                HeaderName::from_static("idempotency-key"),
+                HeaderValue::from_static(key),
+            )
+    };
+    // Loads every script.
+    assert_eq!(replica.send(keyed("warm-up")).await.status, 201);
+
+    let mut monitor = Monitor::start(redis.port).await;
+    monitor.until_marker("sipdial-before").await;
+    assert_eq!(replica.send(keyed("k-1")).await.status, 201);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = monitor.until_marker("sipdial-after").await;
+    assert_eq!(
+        seen.len(),
+        DIAL_ROUND_TRIPS + KEY_ROUND_TRIPS,
+        "a keyed dial: {seen:#?}"
+    );
+    monitor.until_marker("sipdial-before-replay").await;
+    let replay = replica.send(keyed("k-1")).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = monitor.until_marker("sipdial-after-replay").await;
+    assert_eq!(seen.len(), 1, "a replay: {seen:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
