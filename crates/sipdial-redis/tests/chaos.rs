@@ -4,6 +4,8 @@
 //! `Idempotency-Key`), and ends exactly once, within the reconcile interval of its leg
 //! ending, whether its end callback came (once, twice, late) or never.
 //!
+//! Every change goes to a status webhook too: each call's `ended` arrives exactly once.
+//!
 //! The drop draws come from a seed, printed first and in every failure; set
 //! `CHAOS_SEED` to replay one.
 
@@ -16,8 +18,10 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use http::{HeaderName, HeaderValue, Method};
 use serde_json::json;
+use sipdial_core::api::webhooks::StatusWebhook;
 use sipdial_core::api::{CallEvent, CallEventCause, CallState, TimerKind};
 use sipdial_core::testing::TestRequest;
+use sipdial_opentok::webhooks::ReqwestTransport;
 use sipdial_testing::{CallScript, Delivery};
 use support::fleet::{Fleet, eventually};
 
@@ -37,6 +41,30 @@ fn seed() -> u64 {
         })
 }
 
+/// A status webhook receiver: every body it accepted.
+async fn webhook_receiver() -> (String, Arc<Mutex<Vec<serde_json::Value>>>) {
+    let got: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
+    let seen = Arc::clone(&got);
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let seen = Arc::clone(&seen);
+            async move {
+                if let Ok(v) = serde_json::from_slice(&body) {
+                    seen.lock().unwrap().push(v);
+                }
+                http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, got)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_replicas_place_each_call_once_and_end_it_exactly_once() {
     let redis = redis_or_skip!();
@@ -44,20 +72,26 @@ async fn three_replicas_place_each_call_once_and_end_it_exactly_once() {
     eprintln!("chaos seed: {seed} (replay with CHAOS_SEED={seed})");
     let events: Arc<Mutex<Vec<CallEvent>>> = Arc::default();
     let seen = Arc::clone(&events);
+    let (hook_url, hooks) = webhook_receiver().await;
     let fleet = Fleet::start_with(&redis, move |b| {
         let seen = Arc::clone(&seen);
-        b.max_active_calls_per_session(CALLS)
-            .dials_per_minute(10_000)
-            .max_active_calls_per_client(CALLS)
-            .client_dials_per_minute(10_000)
-            .client_sessions_per_minute(1000)
-            .max_active_calls_total(CALLS)
-            .dials_per_minute_total(10_000)
-            .timer_poll_interval(Duration::from_millis(100))
-            .reconcile_calls(RECONCILE, RECONCILE)
-            .on_call_event(Arc::new(move |e: &CallEvent| {
-                seen.lock().unwrap().push(e.clone());
-            }))
+        b.status_webhook(StatusWebhook::new(
+            hook_url.clone(),
+            "chaos-webhook-secret-0123",
+        ))
+        .webhook_transport(Arc::new(ReqwestTransport::new().unwrap()))
+        .max_active_calls_per_session(CALLS)
+        .dials_per_minute(10_000)
+        .max_active_calls_per_client(CALLS)
+        .client_dials_per_minute(10_000)
+        .client_sessions_per_minute(1000)
+        .max_active_calls_total(CALLS)
+        .dials_per_minute_total(10_000)
+        .timer_poll_interval(Duration::from_millis(100))
+        .reconcile_calls(RECONCILE, RECONCILE)
+        .on_call_event(Arc::new(move |e: &CallEvent| {
+            seen.lock().unwrap().push(e.clone());
+        }))
     })
     .await;
     // Callbacks go to B; a third are lost, every one sent twice, neighbours swapped.
@@ -208,6 +242,40 @@ async fn three_replicas_place_each_call_once_and_end_it_exactly_once() {
             e.cause
         );
     }
+    // One `ended` status webhook per call (a refinement after it says `ended` again,
+    // with `previousState` `ended`: not a second end).
+    let webhooks_done = eventually(Duration::from_secs(20), || {
+        let n = hooks
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|h| h["call"]["state"] == "ended" && h["previousState"] != "ended")
+            .count();
+        async move { n >= CALLS }
+    })
+    .await;
+    let mut hook_ends: HashMap<String, usize> = HashMap::new();
+    for h in hooks.lock().unwrap().iter() {
+        if h["call"]["state"] == "ended" && h["previousState"] != "ended" {
+            *hook_ends
+                .entry(h["callId"].as_str().unwrap_or_default().to_owned())
+                .or_insert(0) += 1;
+        }
+    }
+    assert!(
+        webhooks_done,
+        "seed {seed}: {} of {CALLS} ended webhooks arrived",
+        hook_ends.len()
+    );
+    let twice: Vec<_> = hook_ends.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(
+        twice.is_empty(),
+        "seed {seed}: ended webhooks more than once: {twice:?}"
+    );
+    assert!(
+        ids.iter().all(|id| hook_ends.contains_key(id)),
+        "seed {seed}: a call without its ended webhook"
+    );
     let dropped = fleet
         .platform
         .callbacks()
