@@ -204,10 +204,12 @@ impl TimerPoller {
             match lease.try_lease(&session, SESSION_LEASE_TTL).await {
                 Ok(true) => {}
                 // Another replica is reconciling the session: these calls' turn
-                // comes after the interval.
+                // comes a couple of polls later (its listing takes no longer), not a
+                // whole interval later.
                 Ok(false) => {
+                    let soon = (self.every * 2).min(settings.every);
                     for (t, call) in calls {
-                        self.check_again(&t, &call.id, settings.every).await;
+                        self.check_again(&t, &call.id, soon).await;
                     }
                     continue;
                 }
