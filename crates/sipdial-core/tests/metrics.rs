@@ -55,14 +55,15 @@ async fn callback(f: &Fixture, body: Value) -> String {
 /// exact value.
 const EXPECTED: &str = r#"
     sipdial_dials_total{target="support",result="placed"} 1
-    sipdial_dials_total{target="sales",result="placed"} 2
+    sipdial_dials_total{target="sales",result="placed"} 3
+    sipdial_dials_total{target="sales",result="replayed"} 1
     sipdial_dials_total{target="slow",result="placed"} 1
     sipdial_dials_total{target="unknown",result="invalid_field"} 1
     sipdial_dials_total{target="support",result="platform_timeout"} 1
     sipdial_platform_errors_total{op="dial",kind="timeout"} 1
-    sipdial_platform_dial_seconds_count{result="ok"} 4
+    sipdial_platform_dial_seconds_count{result="ok"} 5
     sipdial_platform_dial_seconds_count{result="error"} 1
-    sipdial_call_transitions_total{state="dialing"} 4
+    sipdial_call_transitions_total{state="dialing"} 5
     sipdial_call_transitions_total{state="ringing"} 2
     sipdial_call_transitions_total{state="active"} 1
     sipdial_call_transitions_total{state="ended"} 4
@@ -216,6 +217,18 @@ async fn a_scripted_run_leaves_exact_values() {
         .await
         .json();
     assert_eq!(refined["outcome"], "busy", "{refined}");
+
+    // A dial retried with its Idempotency-Key: placed once, replayed once.
+    for _ in 0..2 {
+        let mut req = request(
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": s2, "target": "sales" })),
+        );
+        req.headers_mut()
+            .insert("idempotency-key", http::HeaderValue::from_static("m-1"));
+        assert_eq!(send_req(&f.api, req).await.status, 201);
+    }
 
     // An event stream counts while its body lives.
     let res = SipDialService::new(f.api.clone())

@@ -198,10 +198,11 @@ pub(crate) fn dial_target(targets: &Targets, requested: Option<&str>, custom_uri
     }
 }
 
-/// Counts one `POST /dial` answer: placed, or refused with `error_code` (the
-/// answer's error code, as the HTTP layer names it).
-pub(crate) fn dial_answered(target: String, error_code: Option<&'static str>) {
-    let result = error_code.unwrap_or("placed");
+/// Counts one `POST /dial` answer: `placed`, or `result`: refused with the answer's
+/// error code (as the HTTP layer names it), or `replayed` (an idempotent replay, which
+/// placed nothing).
+pub(crate) fn dial_answered(target: String, result: Option<&'static str>) {
+    let result = result.unwrap_or("placed");
     counter!(DIALS, "target" => target, "result" => result).increment(1);
 }
 

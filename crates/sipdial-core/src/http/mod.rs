@@ -368,7 +368,15 @@ impl SipDialApi {
                             body.uri.is_some(),
                         );
                         let answer = Box::pin(h.dial(body)).await;
-                        metrics::dial_answered(target, answer.as_ref().err().map(ApiError::code));
+                        // A replayed answer placed nothing: counted apart.
+                        let result = match &answer {
+                            Ok(res) if res.headers().contains_key(handlers::REPLAYED_HEADER) => {
+                                Some("replayed")
+                            }
+                            Ok(_) => None,
+                            Err(e) => Some(e.code()),
+                        };
+                        metrics::dial_answered(target, result);
                         answer
                     }
                     _ => {

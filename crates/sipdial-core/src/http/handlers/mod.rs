@@ -17,6 +17,8 @@ mod token;
 
 use http::StatusCode;
 
+pub(crate) use dial::REPLAYED_HEADER;
+
 use super::Inner;
 use crate::backend::store::StoreError;
 use crate::body::ResponseBody;
