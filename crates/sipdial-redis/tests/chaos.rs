@@ -95,6 +95,10 @@ async fn three_replicas_place_each_call_once_and_end_it_exactly_once() {
         .reconcile_calls(RECONCILE, RECONCILE)
         .on_call_event(Arc::new(move |e: &CallEvent| {
             seen.lock().unwrap().push(e.clone());
+            applied_at.lock().unwrap().push((
+                e.call.id.as_str().to_owned(),
+                sipdial_core::Timestamp::now().as_millis(),
+            ));
         }))
     })
     .await;

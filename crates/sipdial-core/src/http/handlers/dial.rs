@@ -228,10 +228,9 @@ impl Handlers<'_> {
             target_name: target.map(|t| t.name.clone()),
             slot,
         };
-        // Relative to the mount the client used, so following it reaches this API
-        // wherever the host nested it.
-        let location = format!("{}{}/calls/", self.mount, inner.prefix);
         if let Some(claim) = claim {
+            // Relative to the mount the client used, as below.
+            let location = format!("{}{}/calls/", self.mount, inner.prefix);
             // A keyed dial runs to completion with its wait: the answer kept for the
             // retries is the one this request gets, even when its client left.
             let store = Arc::clone(&inner.store);
@@ -270,7 +269,10 @@ impl Handlers<'_> {
             Wait::Answered => wait_for_answer(&*inner.store, &*inner.events, record, bound).await,
         };
         let mut res = json_response(StatusCode::CREATED, &record)?;
-        if let Ok(v) = HeaderValue::from_str(&format!("{location}{}", record.id)) {
+        // Relative to the mount the client used, so following it reaches this API
+        // wherever the host nested it.
+        let location = format!("{}{}/calls/{}", self.mount, inner.prefix, record.id);
+        if let Ok(v) = HeaderValue::from_str(&location) {
             res.headers_mut().insert(header::LOCATION, v);
         }
         Ok(res)
