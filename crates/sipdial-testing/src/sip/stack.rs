@@ -61,6 +61,10 @@ impl Stack {
             .map_err(|e| io_error("no SIP transaction receiver", e))?;
         let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         tokio::spawn(async move { endpoint.serve().await });
+        // rsipstack binds the TCP listener only once the endpoint's serve task runs: wait
+        // for it, so that the address handed out accepts TCP at once (on a busy machine
+        // a caller's first connect otherwise met a closed port).
+        listening(addr).await?;
         Ok((
             Self {
                 dialogs,
@@ -75,4 +79,17 @@ impl Stack {
     pub(crate) fn stop(&self) {
         self.cancel.cancel();
     }
+}
+
+/// Waits until `addr` accepts a TCP connection (at most two seconds).
+async fn listening(addr: std::net::SocketAddr) -> std::io::Result<()> {
+    let mut last = None;
+    for _ in 0..200 {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the SIP TCP listener did not start")))
 }
