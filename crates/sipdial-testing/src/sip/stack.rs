@@ -33,6 +33,7 @@ impl Stack {
         user_agent: &str,
         inspector: Option<Box<dyn MessageInspector>>,
     ) -> std::io::Result<(Self, TransactionReceiver)> {
+        let bind = free_for_both(bind)?;
         let cancel = CancellationToken::new();
         let transports = TransportLayer::new(cancel.child_token());
         let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
@@ -92,4 +93,25 @@ async fn listening(addr: std::net::SocketAddr) -> std::io::Result<()> {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     Err(last.unwrap_or_else(|| std::io::Error::other("the SIP TCP listener did not start")))
+}
+
+/// `bind` with port 0 replaced by a port free for TCP as well as UDP. The OS picks an
+/// ephemeral UDP port without regard to TCP, and on a busy machine that port was now and
+/// then some TCP connection's local port: rsipstack's TCP listener then failed to bind
+/// (it only logs that) and the stack took no TCP at all. A port the OS hands out for a
+/// TCP listener is, at that moment, in no TCP use.
+fn free_for_both(bind: std::net::SocketAddr) -> std::io::Result<std::net::SocketAddr> {
+    if bind.port() != 0 {
+        return Ok(bind);
+    }
+    let mut last = None;
+    for _ in 0..20 {
+        let tcp = std::net::TcpListener::bind(bind)?;
+        let addr = tcp.local_addr()?;
+        match std::net::UdpSocket::bind(addr) {
+            Ok(_) => return Ok(addr),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no port free for TCP and UDP")))
 }
