@@ -251,6 +251,7 @@ impl Store {
     }
 
     /// How many sessions are kept.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.sessions.len()
     }
