@@ -12,8 +12,10 @@
 # Knobs: DEMO (axum-demo), PHASE_SECONDS (20), SETTLE_SECONDS (10), LEGIT_RATE (4),
 #   SSE_STREAMS (2000), SLOW_CONNS (200), SESSION_ATTACKERS (2), CALLBACK_ATTACKERS (2),
 #   SKIP_BUILD (0), OUT (target/bench). Writes $OUT/attack.jsonl and $OUT/attack.md.
-# The demo runs with the per-session dial limits raised (the legitimate client dials far
-# more than 6 a minute); every other setting is its default. The one process this script
+# The demo runs with the dial limits of the session, of a client and in total raised (the
+# legitimate client dials far more than 6 a minute), and trusts loopback as a proxy so
+# that each client names its address in X-Forwarded-For; every other setting is its
+# default (the per-client session limit too: the attackers rotate addresses). The one process this script
 # starts is stopped by its PID on exit.
 set -euo pipefail
 
@@ -51,6 +53,9 @@ env -u OPENTOK_API_KEY -u OPENTOK_API_SECRET -u VONAGE_APPLICATION_ID \
   -u SIPDIAL_ACCESS_TOKEN \
   HOST=127.0.0.1 PORT=0 RUST_LOG=error \
   SIPDIAL_MAX_ACTIVE_CALLS=1000000 SIPDIAL_DIALS_PER_MINUTE=1000000000 \
+  SIPDIAL_MAX_ACTIVE_CALLS_TOTAL=1000000 SIPDIAL_DIALS_PER_MINUTE_TOTAL=1000000000 \
+  SIPDIAL_CLIENT_MAX_ACTIVE_CALLS=1000000 SIPDIAL_CLIENT_DIALS_PER_MINUTE=1000000000 \
+  SIPDIAL_TRUSTED_PROXIES=127.0.0.1 \
   "$BIN/$DEMO" >"$OUT/attack-app.stdout" 2>"$OUT/attack-app.stderr" &
 APP_PID=$!
 url=

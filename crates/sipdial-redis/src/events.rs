@@ -7,7 +7,7 @@
 //! resuming with `Last-Event-ID` on any replica gets what it missed, or a snapshot
 //! when the stream no longer holds it (trimmed past it, expired, or Redis restarted).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -208,7 +208,9 @@ async fn tail_streams(log: Weak<Inner>, mut conn: ConnectionManager) {
         let Some(inner) = log.upgrade() else {
             return;
         };
-        let watched = inner.listeners.watched();
+        // A set: `retain` below asks it once per cursor, which over a list would be
+        // quadratic in the streams watched (up to the thousands an SSE bound allows).
+        let watched: HashSet<SessionId> = inner.listeners.watched().into_iter().collect();
         if watched.is_empty() {
             cursors.clear();
             // Holds the log for at most a second, then re-checks whether it is gone.

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeMap;
 
+use hashlink::LinkedHashMap;
+
 use sipdial_core::Timestamp;
 
 /// How a session routes media (docs/platform-api.md §2).
@@ -188,19 +190,70 @@ pub(crate) struct Session {
     pub(crate) ever_had_stream: bool,
 }
 
-/// Every session, in creation order.
+/// Most sessions the fake keeps. The real platform keeps every session; the fake also
+/// serves the demos' demo mode, where whoever reaches the page creates sessions, so it
+/// forgets the least recently used idle one beyond this (as sipdial's own store does).
+pub(crate) const MAX_SESSIONS: usize = 10_000;
+
+/// Every session by id, least recently used first, with the order it was created in.
 #[derive(Debug, Default)]
 pub(crate) struct Store {
-    pub(crate) sessions: Vec<Session>,
+    sessions: LinkedHashMap<String, (u64, Session)>,
+    created: u64,
 }
 
 impl Store {
-    pub(crate) fn session(&self, id: &str) -> Option<&Session> {
-        self.sessions.iter().find(|s| s.info.session_id == id)
+    /// Adds a new session; beyond [`MAX_SESSIONS`] the least recently used session
+    /// without a connection goes (or, if every one has some, the least recently used).
+    pub(crate) fn insert(&mut self, session: Session) {
+        self.created += 1;
+        let id = session.info.session_id.clone();
+        self.sessions.insert(id, (self.created, session));
+        if self.sessions.len() > MAX_SESSIONS {
+            let idle = (self.sessions.iter())
+                .find(|(_, (_, s))| s.connections.is_empty())
+                .map(|(id, _)| id.clone());
+            match idle {
+                Some(id) => {
+                    self.sessions.remove(&id);
+                }
+                None => {
+                    self.sessions.pop_front();
+                }
+            }
+        }
     }
 
+    pub(crate) fn session(&self, id: &str) -> Option<&Session> {
+        self.sessions.get(id).map(|(_, s)| s)
+    }
+
+    /// The session, now the most recently used.
     pub(crate) fn session_mut(&mut self, id: &str) -> Option<&mut Session> {
-        self.sessions.iter_mut().find(|s| s.info.session_id == id)
+        self.sessions.to_back(id).map(|(_, s)| s)
+    }
+
+    /// Every session, in creation order.
+    pub(crate) fn in_creation_order(&self) -> Vec<&Session> {
+        let mut all: Vec<_> = self.sessions.values().collect();
+        all.sort_unstable_by_key(|(created, _)| *created);
+        all.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// Every session, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Session> {
+        self.sessions.values().map(|(_, s)| s)
+    }
+
+    /// Every session, in no particular order.
+    pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut Session> {
+        self.sessions.values_mut().map(|(_, s)| s)
+    }
+
+    /// How many sessions are kept.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.sessions.len()
     }
 }
 
@@ -248,5 +301,63 @@ impl Session {
         self.connections
             .iter_mut()
             .find(|c| c.sip.as_ref().is_some_and(|leg| leg.call_id == call_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(id: usize) -> Session {
+        Session {
+            info: SessionSnapshot {
+                session_id: format!("2_s{id}"),
+                project_key: "1".to_owned(),
+                media_mode: MediaMode::Routed,
+                archive_mode: "manual".to_owned(),
+                location: None,
+                e2ee: false,
+                created_at: Timestamp::now(),
+                dtmf: Vec::new(),
+                mute_all_active: false,
+            },
+            connections: Vec::new(),
+            streams: Vec::new(),
+            ever_had_stream: false,
+        }
+    }
+
+    /// A flood of new sessions keeps the store at its bound, and pushes out neither the
+    /// session in use nor one with a connection; the listing stays in creation order.
+    #[test]
+    fn sessions_are_bounded_least_recently_used_idle_first() {
+        let mut store = Store::default();
+        let mut busy = session(0);
+        busy.connections.push(ConnectionSnapshot {
+            connection_id: "k".to_owned(),
+            session_id: busy.info.session_id.clone(),
+            kind: ConnectionKind::Client,
+            data: None,
+            created_at: Timestamp::now(),
+            sip: None,
+            dtmf: Vec::new(),
+        });
+        store.insert(busy);
+        store.insert(session(1));
+        for n in 2..MAX_SESSIONS + 500 {
+            store.insert(session(n));
+            assert!(store.session_mut("2_s1").is_some(), "in use, kept ({n})");
+        }
+        assert_eq!(store.len(), MAX_SESSIONS);
+        assert!(store.session("2_s0").is_some(), "a connection keeps it");
+        assert!(store.session("2_s2").is_none(), "the oldest idle went");
+        let order = store.in_creation_order();
+        assert!(
+            (order.windows(2)).all(|w| {
+                let n = |s: &Session| s.info.session_id[3..].parse::<usize>().unwrap();
+                n(w[0]) < n(w[1])
+            }),
+            "creation order"
+        );
     }
 }

@@ -10,6 +10,11 @@
 //! `SSE_STREAMS` (2000), `SLOW_CONNS` (200), `SESSION_ATTACKERS` (2),
 //! `CALLBACK_ATTACKERS` (2). Prints one `ATTACKRESULT {json}` line per phase and exits 1
 //! when the legitimate client saw an error.
+//!
+//! Every client comes from 127.0.0.1, so each names itself in `X-Forwarded-For` (the
+//! script trusts loopback as a proxy): the legitimate client as one address, the session
+//! attackers as a fresh address per request (a botnet, which the per-client limits do
+//! not stop and the session bound must).
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -19,6 +24,15 @@ use std::time::{Duration, Instant};
 use sipdial_bench_ceilings::{env_or, env_required, rss_kib};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+/// The legitimate client's address, as a trusted proxy names it.
+const LEGIT_ADDR: &str = "192.0.2.10";
+
+/// A fresh attacker address from 10.0.0.0/8.
+fn botnet_addr() -> String {
+    let [a, b, c, _] = rand::random::<u32>().to_be_bytes();
+    format!("10.{a}.{b}.{}", c.max(1))
+}
 
 fn main() -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -106,6 +120,7 @@ async fn legit_client(
         let t = Instant::now();
         let dialed = client
             .post(format!("{base}/sip/dial"))
+            .header("x-forwarded-for", LEGIT_ADDR)
             .header("content-type", "application/json")
             .body(body.clone())
             .send()
@@ -135,7 +150,11 @@ async fn legit_client(
             continue;
         };
         let t = Instant::now();
-        let hung_up = client.delete(format!("{base}{location}")).send().await;
+        let hung_up = client
+            .delete(format!("{base}{location}"))
+            .header("x-forwarded-for", LEGIT_ADDR)
+            .send()
+            .await;
         out.latencies_ms.push(t.elapsed().as_secs_f64() * 1000.0);
         match hung_up {
             Ok(r) if r.status().as_u16() == 204 => {}
@@ -152,9 +171,15 @@ async fn legit_client(
     out
 }
 
-async fn create_session(client: &reqwest::Client, base: &str, room: &str) -> Option<String> {
+async fn create_session(
+    client: &reqwest::Client,
+    base: &str,
+    room: &str,
+    from: &str,
+) -> Option<String> {
     let r = client
         .post(format!("{base}/sip/session"))
+        .header("x-forwarded-for", from)
         .header("content-type", "application/json")
         .body(serde_json::json!({ "room": room }).to_string())
         .send()
@@ -178,7 +203,7 @@ async fn session_attacker(
     while !stop.load(Ordering::Relaxed) {
         i += 1;
         let room = format!("atk-{}-{i}", rand::random::<u32>());
-        match create_session(&client, &base, &room).await {
+        match create_session(&client, &base, &room, &botnet_addr()).await {
             Some(_) => n.sessions_created.fetch_add(1, Ordering::Relaxed),
             None => n.sessions_refused.fetch_add(1, Ordering::Relaxed),
         };
@@ -343,7 +368,7 @@ async fn run() -> Result<bool, String> {
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    let session = create_session(&legit_http, &base, "legit")
+    let session = create_session(&legit_http, &base, "legit", LEGIT_ADDR)
         .await
         .ok_or("the legitimate client could not create its session")?;
     let mut all_ok = true;
@@ -379,7 +404,9 @@ async fn run() -> Result<bool, String> {
     // The streams watch a handful of sessions of the attackers' own.
     let mut watched = Vec::new();
     for i in 0..20 {
-        if let Some(s) = create_session(&attack_http, &base, &format!("sse-{i}")).await {
+        if let Some(s) =
+            create_session(&attack_http, &base, &format!("sse-{i}"), &botnet_addr()).await
+        {
             watched.push(s);
         }
     }

@@ -409,6 +409,8 @@ fn schemas() -> Value {
             "type": "object",
             "required": ["sessionId"],
             "additionalProperties": false,
+            "not": { "required": ["target", "uri"] },
+            "description": "A dial to a configured `target` or to a caller's own `uri`, never both: a caller's URI never borrows a target's credentials, headers or digits.",
             "properties": {
                 "sessionId": session_id,
                 "target": {

@@ -56,7 +56,7 @@ pub(crate) fn caller_uri_refusal(uri: &SipUri) -> Option<String> {
         .user
         .chars()
         .find(|c| CALLER_USER_FORBIDDEN.contains(c))
-        .map(|c| format!("the user part may not contain `{c}`"))
+        .map(|c| format!("the user part may not contain {c:?}"))
 }
 
 /// One piece of a user pattern.

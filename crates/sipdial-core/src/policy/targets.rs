@@ -361,7 +361,10 @@ pub(crate) fn check_caller_headers(
 ) -> Result<(), String> {
     for (name, _) in headers.iter() {
         if let Some(reason) = SipHeaders::never_from_callers(name) {
-            return Err(format!("`{name}` may not come from a caller: {reason}"));
+            return Err(format!(
+                "{} may not come from a caller: {reason}",
+                quoted(name)
+            ));
         }
         let x_header = name.len() > 2 && name[..2].eq_ignore_ascii_case("x-");
         let allowed = target.is_some_and(|t| {
@@ -371,11 +374,27 @@ pub(crate) fn check_caller_headers(
         });
         if !x_header && !allowed {
             return Err(format!(
-                "`{name}`: callers may set only `X-` headers and those the target allows"
+                "{}: callers may set only `X-` headers and those the target allows",
+                quoted(name)
             ));
         }
     }
     Ok(())
+}
+
+/// A header name as an error message may show it: in backticks when it is letters,
+/// digits, `-`, `_` and `.` only. RFC 3261 tokens also allow `` ` ``, `'`, `!`, `%` and
+/// more, which would let a caller's text shape the message (and a backtick end the
+/// quote), so such a name is not echoed.
+fn quoted(name: &str) -> String {
+    if name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        format!("`{name}`")
+    } else {
+        "a header name".to_owned()
+    }
 }
 
 /// Every validated target and which one a dial that names none uses.

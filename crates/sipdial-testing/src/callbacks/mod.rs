@@ -292,7 +292,6 @@ impl Lifecycle {
     pub(crate) fn advance(&self, call_id: &str, step: &CallProgress) -> bool {
         let mut store = lock(&self.store);
         let Some(session) = store
-            .sessions
             .iter_mut()
             .find(|s| s.connections.iter().any(|c| is_call(c, call_id)))
         else {
@@ -337,7 +336,6 @@ impl Lifecycle {
 
     fn call_exists(&self, call_id: &str) -> bool {
         lock(&self.store)
-            .sessions
             .iter()
             .any(|s| s.connections.iter().any(|c| is_call(c, call_id)))
     }

@@ -118,7 +118,7 @@ pub(super) fn create_session(ctx: &Ctx<'_>) -> Result<http::Response<Body>, ApiE
         dtmf: Vec::new(),
         mute_all_active: false,
     };
-    ctx.store().sessions.push(Session {
+    ctx.store().insert(Session {
         info,
         connections: Vec::new(),
         streams: Vec::new(),

@@ -95,8 +95,8 @@ impl FakePlatform {
     /// Every session, in creation order.
     pub fn sessions(&self) -> Vec<SessionSnapshot> {
         lock(&self.inner.store)
-            .sessions
-            .iter()
+            .in_creation_order()
+            .into_iter()
             .map(|s| s.info.clone())
             .collect()
     }
@@ -139,7 +139,7 @@ impl FakePlatform {
                 |_| format!("2_{}", uuid::Uuid::new_v4().simple()),
                 |s| s.into_inner(),
             );
-        lock(&self.inner.store).sessions.push(Session {
+        lock(&self.inner.store).insert(Session {
             info: SessionSnapshot {
                 session_id: id.clone(),
                 project_key: self.inner.creds.api_key.clone(),

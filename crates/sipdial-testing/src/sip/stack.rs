@@ -33,6 +33,7 @@ impl Stack {
         user_agent: &str,
         inspector: Option<Box<dyn MessageInspector>>,
     ) -> std::io::Result<(Self, TransactionReceiver)> {
+        let bind = free_for_both(bind)?;
         let cancel = CancellationToken::new();
         let transports = TransportLayer::new(cancel.child_token());
         let udp = UdpConnection::create_connection(bind, None, Some(cancel.child_token()))
@@ -61,6 +62,10 @@ impl Stack {
             .map_err(|e| io_error("no SIP transaction receiver", e))?;
         let dialogs = Arc::new(DialogLayer::new(endpoint.inner.clone()));
         tokio::spawn(async move { endpoint.serve().await });
+        // rsipstack binds the TCP listener only once the endpoint's serve task runs: wait
+        // for it, so that the address handed out accepts TCP at once (on a busy machine
+        // a caller's first connect otherwise met a closed port).
+        listening(addr).await?;
         Ok((
             Self {
                 dialogs,
@@ -75,4 +80,38 @@ impl Stack {
     pub(crate) fn stop(&self) {
         self.cancel.cancel();
     }
+}
+
+/// Waits until `addr` accepts a TCP connection (at most two seconds).
+async fn listening(addr: std::net::SocketAddr) -> std::io::Result<()> {
+    let mut last = None;
+    for _ in 0..200 {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(_) => return Ok(()),
+            Err(e) => last = Some(e),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("the SIP TCP listener did not start")))
+}
+
+/// `bind` with port 0 replaced by a port free for TCP as well as UDP. The OS picks an
+/// ephemeral UDP port without regard to TCP, and on a busy machine that port was now and
+/// then some TCP connection's local port: rsipstack's TCP listener then failed to bind
+/// (it only logs that) and the stack took no TCP at all. A port the OS hands out for a
+/// TCP listener is, at that moment, in no TCP use.
+fn free_for_both(bind: std::net::SocketAddr) -> std::io::Result<std::net::SocketAddr> {
+    if bind.port() != 0 {
+        return Ok(bind);
+    }
+    let mut last = None;
+    for _ in 0..20 {
+        let tcp = std::net::TcpListener::bind(bind)?;
+        let addr = tcp.local_addr()?;
+        match std::net::UdpSocket::bind(addr) {
+            Ok(_) => return Ok(addr),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no port free for TCP and UDP")))
 }

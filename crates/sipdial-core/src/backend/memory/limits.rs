@@ -90,6 +90,10 @@ struct State {
     /// Recorded calls not yet ended.
     calls: HashMap<CallId, Holder>,
     next: u64,
+    /// The size past which `sessions`, `clients` and `client_sessions` are swept next.
+    sweep_at: [usize; 3],
+    #[cfg(test)]
+    client_session_sweeps: usize,
 }
 
 impl State {
@@ -103,24 +107,39 @@ impl State {
         self.total.live = self.total.live.saturating_sub(1);
     }
 
+    /// Drops what no longer counts. A map is swept only once it has doubled since its
+    /// last sweep (and is past [`SWEEP_THRESHOLD`]): a flood of clients that all stay
+    /// within the window (addresses rotated a request each) would otherwise have every
+    /// dial walk the whole map, while this keeps the cost amortised constant per entry
+    /// and each map within twice what the last minute holds.
     fn sweep(&mut self, now: Instant) {
-        if self.sessions.len() > SWEEP_THRESHOLD {
-            self.sessions.retain(|_, s| {
-                s.in_flight > 0
-                    || s.attempts
-                        .back()
-                        .is_some_and(|t| now.saturating_duration_since(*t) < DIAL_RATE_WINDOW)
-            });
-        }
-        if self.clients.len() > SWEEP_THRESHOLD {
-            self.clients.retain(|_, c| !c.idle(now));
-        }
-        if self.client_sessions.len() > SWEEP_THRESHOLD {
-            self.client_sessions.retain(|_, a| {
-                a.back()
+        let [sessions_at, clients_at, client_sessions_at] = &mut self.sweep_at;
+        #[cfg(test)]
+        let before = *client_sessions_at;
+        sweep_map(&mut self.sessions, sessions_at, |_, s| {
+            s.in_flight > 0
+                || s.attempts
+                    .back()
                     .is_some_and(|t| now.saturating_duration_since(*t) < DIAL_RATE_WINDOW)
-            });
+        });
+        sweep_map(&mut self.clients, clients_at, |_, c| !c.idle(now));
+        sweep_map(&mut self.client_sessions, client_sessions_at, |_, a| {
+            a.back()
+                .is_some_and(|t| now.saturating_duration_since(*t) < DIAL_RATE_WINDOW)
+        });
+        #[cfg(test)]
+        if self.sweep_at[2] != before {
+            self.client_session_sweeps += 1;
         }
+    }
+}
+
+/// Retains what `keep` picks once `map` is past `at` (and the threshold), then sets `at`
+/// to twice what is left.
+fn sweep_map<K, V>(map: &mut HashMap<K, V>, at: &mut usize, keep: impl FnMut(&K, &mut V) -> bool) {
+    if map.len() > (*at).max(SWEEP_THRESHOLD) {
+        map.retain(keep);
+        *at = map.len() * 2;
     }
 }
 
@@ -299,6 +318,28 @@ mod tests {
     use crate::backend::limits::*;
     use futures_util::FutureExt;
     use std::time::Duration;
+
+    /// New sessions from 50,000 addresses within one minute (a botnet): every entry
+    /// still counts, so no sweep can drop one, and the map is walked a handful of times,
+    /// not once per request.
+    #[test]
+    fn a_flood_of_live_clients_is_not_swept_on_every_request() {
+        let limits = InMemoryDialLimits::new();
+        let now = Instant::now();
+        let mut p = policy(3, 6);
+        p.client_sessions_per_minute = 10;
+        for n in 0..50_000 {
+            let admitted = limits.admit_session_at(&format!("a:10.0.{n}"), &p, now);
+            assert!(admitted.is_ok());
+        }
+        let st = crate::sync::lock(&limits.state);
+        assert_eq!(st.client_sessions.len(), 50_000);
+        assert!(
+            st.client_session_sweeps <= 7,
+            "{} sweeps",
+            st.client_session_sweeps
+        );
+    }
 
     fn policy(max_active: usize, per_minute: u32) -> DialPolicy {
         DialPolicy {

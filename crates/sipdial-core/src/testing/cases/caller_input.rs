@@ -43,6 +43,21 @@ pub(in crate::testing) async fn dial_caller_headers_follow_the_allow_list<I: Htt
         names_field(&res, StatusCode::BAD_REQUEST, "headers")
             .map_err(|e| format!("`{name}` from a caller: {e}"))?;
     }
+    // A name RFC 3261 allows but a message must not echo: a backtick would end the
+    // quote and let the caller's text shape the message (found by the fuzzer).
+    let res = dial_with(
+        &cx,
+        json!({ "sessionId": session, "headers": { "`-A": "1" } }),
+    )
+    .await;
+    names_field(&res, StatusCode::BAD_REQUEST, "headers")?;
+    let message = res.json().ok().map(|v| v["error"]["message"].to_string());
+    ensure(
+        message
+            .as_deref()
+            .is_some_and(|m| !m.contains("`-A") && m.matches('`').count() % 2 == 0),
+        || format!("the message echoes the caller's header name: {message:?}"),
+    )?;
     count(&cx.fixture.dialer, Operation::Dial, 0)?;
     let res = dial_with(
         &cx,
