@@ -266,7 +266,7 @@ fn operation(spec: &RouteSpec) -> Value {
             { "name": "Idempotency-Key", "in": "header", "required": false,
               "description": format!("Makes a retried dial safe: the same key with the same request within 24 hours answers the first request's call again (same status, Location and body, with `Idempotent-Replayed: true`) and places nothing; while the first is in progress it answers 409 `idempotency_key_in_use`; with another body or `wait` 422 `idempotency_key_reused`. Scoped to the caller (its principal, or its address when anonymous). A dial that failed frees its key. The draft's quoted form (`\"key\"`) is accepted. At most {MAX_IDEMPOTENCY_KEY_LEN} characters."),
               "schema": { "type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LEN + 2,
-                          "pattern": "^\"?[A-Za-z0-9_.~:+/=-]+\"?$" } }
+                          "pattern": format!("^(?:[A-Za-z0-9_.~:+/=-]{{1,{MAX_IDEMPOTENCY_KEY_LEN}}}|\"[A-Za-z0-9_.~:+/=-]{{1,{MAX_IDEMPOTENCY_KEY_LEN}}}\")$") } }
         ]);
     }
     if spec.id == RouteId::HangUp {
