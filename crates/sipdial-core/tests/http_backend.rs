@@ -176,3 +176,79 @@ async fn every_route_answers_503_while_the_store_is_down() {
     let back = f.send(Method::GET, &format!("/sip/calls/{id}"), None).await;
     assert_eq!(back.status, 200);
 }
+
+/// The idempotency keys in memory, with `complete` held until `open` is notified.
+struct SlowCompletion {
+    inner: sipdial_core::api::InMemoryIdempotency,
+    open: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait]
+impl sipdial_core::api::IdempotencyStore for SlowCompletion {
+    async fn begin(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        in_flight: std::time::Duration,
+    ) -> Result<sipdial_core::api::KeyState, StoreError> {
+        self.inner.begin(key, fingerprint, in_flight).await
+    }
+    async fn complete(
+        &self,
+        key: &str,
+        token: &str,
+        fingerprint: &str,
+        answer: &sipdial_core::api::StoredAnswer,
+    ) -> Result<(), StoreError> {
+        self.open.notified().await;
+        self.inner.complete(key, token, fingerprint, answer).await
+    }
+    async fn release(&self, key: &str, token: &str) -> Result<(), StoreError> {
+        self.inner.release(key, token).await
+    }
+}
+
+/// A keyed dial answers once its key is claimed and its call placed: keeping the answer
+/// for the retries is not on the request's path (one store round trip for the key, not
+/// two). A retry before it is kept is told to wait (409), and replayed after.
+#[tokio::test]
+async fn a_keyed_dial_answers_before_its_answer_is_kept() {
+    let open = Arc::new(tokio::sync::Notify::new());
+    let keys = Arc::new(SlowCompletion {
+        inner: sipdial_core::api::InMemoryIdempotency::new(),
+        open: open.clone(),
+    });
+    let f =
+        fixture_with(|b| b.backend(sipdial_core::api::Backend::in_memory().with_idempotency(keys)));
+    let session = f.session("keyed").await;
+    let keyed = || {
+        let mut req = request(
+            Method::POST,
+            "/sip/dial",
+            Some(json!({ "sessionId": session })),
+        );
+        req.headers_mut()
+            .insert("idempotency-key", http::HeaderValue::from_static("k-1"));
+        req
+    };
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), send_req(&f.api, keyed()))
+        .await
+        .expect("the dial waited for its answer to be kept");
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let early = send_req(&f.api, keyed()).await;
+    assert_eq!(early.status, 409, "{:?}", early.body);
+    open.notify_one();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let again = send_req(&f.api, keyed()).await;
+        if again.status == 201 {
+            assert_eq!(again.json()["id"], first.json()["id"]);
+            assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
+            break;
+        }
+        assert_eq!(again.status, 409, "{:?}", again.body);
+        assert!(tokio::time::Instant::now() < deadline, "never replayed");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(f.fake.count(Operation::Dial), 1);
+}

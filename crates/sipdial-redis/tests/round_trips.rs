@@ -87,9 +87,11 @@ fn command(line: &str) -> &str {
     line.split('"').nth(1).unwrap_or(line)
 }
 
-/// What an `Idempotency-Key` adds to a dial: its claim before and its answer after
-/// (one script each); a replay is the claim's script alone.
-const KEY_ROUND_TRIPS: usize = 2;
+/// What an `Idempotency-Key` adds to Redis per dial: its claim before the call is
+/// placed and its answer kept after (one script each); a replay is the claim's script
+/// alone. The dial's answer waits on the claim only: the answer is kept after it left
+/// (`a_keyed_dial_answers_before_its_answer_is_kept` in sipdial-core's `http_backend`).
+const KEY_SCRIPTS: usize = 2;
 
 async fn session(replica: &Replica) -> String {
     let res = replica.post("/session", json!({ "room": "count" })).await;
@@ -107,7 +109,7 @@ async fn dial(replica: &Replica, session: &str) -> serde_json::Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idempotency_key_costs_two_round_trips_and_a_replay_one() {
+async fn an_idempotency_key_costs_two_scripts_one_on_the_answers_path_and_a_replay_one() {
     use http::{HeaderName, HeaderValue};
     use sipdial_core::testing::TestRequest;
     let redis = redis_or_skip!();
@@ -142,7 +144,7 @@ async fn an_idempotency_key_costs_two_round_trips_and_a_replay_one() {
     let seen = monitor.until_marker("sipdial-after").await;
     assert_eq!(
         seen.len(),
-        DIAL_ROUND_TRIPS + KEY_ROUND_TRIPS,
+        DIAL_ROUND_TRIPS + KEY_SCRIPTS,
         "a keyed dial: {seen:#?}"
     );
     monitor.until_marker("sipdial-before-replay").await;

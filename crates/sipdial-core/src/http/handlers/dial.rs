@@ -252,7 +252,12 @@ impl Handlers<'_> {
                     location: Some(format!("{location}{}", record.id)),
                     body: serde_json::to_string(&record).unwrap_or_default(),
                 };
-                claim.complete(&answer).await;
+                // Kept for the retries after this answer leaves, not before: the dial
+                // waits on one store round trip for its key (the claim), not two. A
+                // retry in the moment between answers 409 with `Retry-After: 1` and
+                // then gets this answer replayed.
+                let kept = answer.clone();
+                drop(tokio::spawn(async move { claim.complete(&kept).await }));
                 Ok(answer)
             })
             .await
