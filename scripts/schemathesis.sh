@@ -108,7 +108,7 @@ for demo in "${DEMOS[@]}"; do
   )
   status=0
   # From $OUT: Schemathesis keeps a cache directory (.schemathesis) in its working one.
-  (cd "$OUT" && "$VENV/bin/schemathesis" --no-color run "$url/sip/openapi.json" "${args[@]}") \
+  (cd "$OUT" && "$VENV/bin/schemathesis" --config-file "$ROOT/scripts/schemathesis.toml" --no-color run "$url/sip/openapi.json" "${args[@]}") \
     2>&1 | tee "$OUT/$demo.log" || status=$?
   stop_app
   if [ "$status" -ne 0 ]; then

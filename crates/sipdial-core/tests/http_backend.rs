@@ -209,8 +209,9 @@ impl sipdial_core::api::IdempotencyStore for SlowCompletion {
 }
 
 /// A keyed dial answers once its key is claimed and its call placed: keeping the answer
-/// for the retries is not on the request's path (one store round trip for the key, not
-/// two). A retry before it is kept is told to wait (409), and replayed after.
+/// in the shared store is not on the request's path (one store round trip for the key,
+/// not two). Meanwhile a retry on the same replica is replayed from the answers it gave,
+/// and on another replica answers 409 until the store has the answer, then the replay.
 #[tokio::test]
 async fn a_keyed_dial_answers_before_its_answer_is_kept() {
     let open = Arc::new(tokio::sync::Notify::new());
@@ -218,9 +219,18 @@ async fn a_keyed_dial_answers_before_its_answer_is_kept() {
         inner: sipdial_core::api::InMemoryIdempotency::new(),
         open: open.clone(),
     });
-    let f =
-        fixture_with(|b| b.backend(sipdial_core::api::Backend::in_memory().with_idempotency(keys)));
-    let session = f.session("keyed").await;
+    let backend = sipdial_core::api::Backend::in_memory().with_idempotency(keys);
+    let dialer = fake();
+    let replica = || builder(&dialer).backend(backend.clone()).build().unwrap();
+    let (a, b) = (replica(), replica());
+    let res = send(
+        &a,
+        Method::POST,
+        "/sip/session",
+        Some(json!({ "room": "keyed" })),
+    )
+    .await;
+    let session = res.json()["sessionId"].as_str().unwrap().to_owned();
     let keyed = || {
         let mut req = request(
             Method::POST,
@@ -231,16 +241,19 @@ async fn a_keyed_dial_answers_before_its_answer_is_kept() {
             .insert("idempotency-key", http::HeaderValue::from_static("k-1"));
         req
     };
-    let first = tokio::time::timeout(std::time::Duration::from_secs(5), send_req(&f.api, keyed()))
+    let first = tokio::time::timeout(std::time::Duration::from_secs(5), send_req(&a, keyed()))
         .await
         .expect("the dial waited for its answer to be kept");
     assert_eq!(first.status, 201, "{:?}", first.body);
-    let early = send_req(&f.api, keyed()).await;
-    assert_eq!(early.status, 409, "{:?}", early.body);
+    let same_replica = send_req(&a, keyed()).await;
+    assert_eq!(same_replica.status, 201, "{:?}", same_replica.body);
+    assert_eq!(same_replica.json()["id"], first.json()["id"]);
+    let other_replica = send_req(&b, keyed()).await;
+    assert_eq!(other_replica.status, 409, "{:?}", other_replica.body);
     open.notify_one();
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
     loop {
-        let again = send_req(&f.api, keyed()).await;
+        let again = send_req(&b, keyed()).await;
         if again.status == 201 {
             assert_eq!(again.json()["id"], first.json()["id"]);
             assert_eq!(again.headers.get("idempotent-replayed").unwrap(), "true");
@@ -250,5 +263,5 @@ async fn a_keyed_dial_answers_before_its_answer_is_kept() {
         assert!(tokio::time::Instant::now() < deadline, "never replayed");
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    assert_eq!(f.fake.count(Operation::Dial), 1);
+    assert_eq!(dialer.count(Operation::Dial), 1);
 }

@@ -89,7 +89,7 @@ fn command(line: &str) -> &str {
 
 /// What an `Idempotency-Key` adds to Redis per dial: its claim before the call is
 /// placed and its answer kept after (one script each); a replay is the claim's script
-/// alone. The dial's answer waits on the claim only: the answer is kept after it left
+/// alone (none on the replica that answered). The dial's answer waits on the claim only: the answer is kept after it left
 /// (`a_keyed_dial_answers_before_its_answer_is_kept` in sipdial-core's `http_backend`).
 const KEY_SCRIPTS: usize = 2;
 
@@ -109,7 +109,7 @@ async fn dial(replica: &Replica, session: &str) -> serde_json::Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_idempotency_key_costs_two_scripts_one_on_the_answers_path_and_a_replay_one() {
+async fn an_idempotency_key_costs_two_scripts_one_on_the_answers_path() {
     use http::{HeaderName, HeaderValue};
     use sipdial_core::testing::TestRequest;
     let redis = redis_or_skip!();
@@ -152,7 +152,9 @@ async fn an_idempotency_key_costs_two_scripts_one_on_the_answers_path_and_a_repl
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     tokio::time::sleep(Duration::from_millis(300)).await;
     let seen = monitor.until_marker("sipdial-after-replay").await;
-    assert_eq!(seen.len(), 1, "a replay: {seen:#?}");
+    // On the replica that answered first it comes from the answers it gave in the last
+    // minute; on another replica it is the claim's script alone (one round trip).
+    assert_eq!(seen.len(), 0, "a replay on the same replica: {seen:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

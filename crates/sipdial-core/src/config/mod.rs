@@ -451,7 +451,7 @@ impl SipDialApiBuilder {
                     self.sse_heartbeat,
                 ),
                 store: backend.store,
-                idempotency: backend.idempotency,
+                idempotency: crate::engine::idempotency::Keys::new(backend.idempotency),
                 rooms_in_flight: Default::default(),
                 lifecycle,
                 webhooks,

@@ -9,12 +9,14 @@
 //! anonymous): the store key is the caller's limit key in front of the client's key,
 //! so one caller guessing another's key finds nothing of theirs.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::IdempotencyKey;
 use crate::backend::error::StoreError;
 use crate::backend::idempotency::{IdempotencyStore, KeyState, StoredAnswer};
+use crate::backend::memory::bounded::Bounded;
+use crate::sync::lock;
 
 /// How much longer than the dial's answer wait a key stays held while its request runs:
 /// the platform's dial (bounded by the dialer's own timeout, well under this) and the
@@ -34,28 +36,66 @@ pub(crate) enum Begun {
     Mismatch,
 }
 
-/// Looks `key` up for the caller `client` (its limit key) and a request of
-/// `fingerprint`, claiming it when free.
-pub(crate) async fn begin(
-    store: &Arc<dyn IdempotencyStore>,
-    client: &str,
-    key: &IdempotencyKey,
-    fingerprint: String,
-    in_flight: Duration,
-) -> Result<Begun, StoreError> {
-    let scoped = format!("{client}|{key}");
-    Ok(match store.begin(&scoped, &fingerprint, in_flight).await? {
-        KeyState::Claimed { token } => Begun::Fresh(Claim {
-            store: Arc::clone(store),
-            key: scoped,
-            token,
-            fingerprint,
-            open: true,
-        }),
-        KeyState::Done(answer) => Begun::Replay(answer),
-        KeyState::InFlight => Begun::InFlight,
-        KeyState::Mismatch => Begun::Mismatch,
-    })
+/// Answers this process kept in the last minute, by scoped key: what a retry reaching
+/// this replica is replayed from while the shared store is still being told.
+type Recent = Bounded<String, (String, StoredAnswer), RECENT_CAPACITY, RECENT_TTL_SECS>;
+
+/// How many recent answers a process keeps at hand, and for how long: the store has
+/// them long before (its write follows the response at once).
+const RECENT_CAPACITY: usize = 1024;
+const RECENT_TTL_SECS: u64 = 60;
+
+/// The dials' idempotency keys: the backend's [`IdempotencyStore`] (fleet-wide on
+/// Redis), and the answers this process gave in the last minute. A keyed dial's answer
+/// goes to the store after the response has left (the dial waits on one store round
+/// trip for its key, the claim); a retry of it on this replica is replayed from here
+/// meanwhile, and on another replica answers 409 for that moment.
+pub(crate) struct Keys {
+    store: Arc<dyn IdempotencyStore>,
+    recent: Arc<Mutex<Recent>>,
+}
+
+impl Keys {
+    pub(crate) fn new(store: Arc<dyn IdempotencyStore>) -> Self {
+        Self {
+            store,
+            recent: Arc::default(),
+        }
+    }
+
+    /// Looks `key` up for the caller `client` (its limit key) and a request of
+    /// `fingerprint`, claiming it when free.
+    pub(crate) async fn begin(
+        &self,
+        client: &str,
+        key: &IdempotencyKey,
+        fingerprint: String,
+        in_flight: Duration,
+    ) -> Result<Begun, StoreError> {
+        let scoped = format!("{client}|{key}");
+        if let Some((kept, answer)) = lock(&self.recent).get(&scoped) {
+            return Ok(if *kept == fingerprint {
+                Begun::Replay(answer.clone())
+            } else {
+                Begun::Mismatch
+            });
+        }
+        Ok(
+            match self.store.begin(&scoped, &fingerprint, in_flight).await? {
+                KeyState::Claimed { token } => Begun::Fresh(Claim {
+                    store: Arc::clone(&self.store),
+                    recent: Arc::clone(&self.recent),
+                    key: scoped,
+                    token,
+                    fingerprint,
+                    open: true,
+                }),
+                KeyState::Done(answer) => Begun::Replay(answer),
+                KeyState::InFlight => Begun::InFlight,
+                KeyState::Mismatch => Begun::Mismatch,
+            },
+        )
+    }
 }
 
 /// A key held for one request. Completed with the answer once the call is placed, or
@@ -64,6 +104,7 @@ pub(crate) async fn begin(
 /// task of its own, so the retry the client will send is not refused with a 409.
 pub(crate) struct Claim {
     store: Arc<dyn IdempotencyStore>,
+    recent: Arc<Mutex<Recent>>,
     key: String,
     token: String,
     fingerprint: String,
@@ -71,16 +112,27 @@ pub(crate) struct Claim {
 }
 
 impl Claim {
-    /// Keeps `answer` for the retries. A store failure is logged, not answered: the
-    /// call was placed and the client gets it; a retry then answers 409 until the
-    /// claim lapses.
-    pub(crate) async fn complete(mut self, answer: &StoredAnswer) {
+    /// Keeps `answer` for the retries: at once in this process, then in the store from
+    /// a task of its own, so the response does not wait for it. A store failure is
+    /// logged, not answered: the call was placed and the client gets it; a retry on
+    /// another replica then answers 409 until the claim lapses.
+    pub(crate) fn complete(mut self, answer: StoredAnswer) {
         self.open = false;
-        if let Err(e) = (self.store)
-            .complete(&self.key, &self.token, &self.fingerprint, answer)
-            .await
-        {
-            tracing::error!(error = %e, "a dial's idempotency key could not be completed");
+        lock(&self.recent).insert(self.key.clone(), (self.fingerprint.clone(), answer.clone()));
+        let store = Arc::clone(&self.store);
+        let (key, token, fingerprint) = (
+            std::mem::take(&mut self.key),
+            std::mem::take(&mut self.token),
+            std::mem::take(&mut self.fingerprint),
+        );
+        let keep = async move {
+            if let Err(e) = store.complete(&key, &token, &fingerprint, &answer).await {
+                tracing::error!(error = %e, "a dial's idempotency key could not be completed");
+            }
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(keep)),
+            Err(_) => tracing::error!("no runtime to keep a dial's idempotency answer on"),
         }
     }
 
@@ -139,9 +191,10 @@ mod tests {
 
     #[tokio::test]
     async fn keys_are_scoped_to_their_caller() {
-        let store: Arc<dyn IdempotencyStore> = Arc::new(InMemoryIdempotency::new());
+        let store = Keys::new(Arc::new(InMemoryIdempotency::new()));
         let key = IdempotencyKey::new("k1").unwrap();
-        let first = begin(&store, "s:alice", &key, "f".into(), Duration::from_secs(60))
+        let first = store
+            .begin("s:alice", &key, "f".into(), Duration::from_secs(60))
             .await
             .unwrap();
         let Begun::Fresh(claim) = first else {
@@ -152,15 +205,17 @@ mod tests {
             location: None,
             body: "{}".into(),
         };
-        claim.complete(&answer).await;
-        let bob = begin(&store, "s:bob", &key, "f".into(), Duration::from_secs(60))
+        claim.complete(answer.clone());
+        let bob = store
+            .begin("s:bob", &key, "f".into(), Duration::from_secs(60))
             .await
             .unwrap();
         assert!(
             matches!(bob, Begun::Fresh(_)),
             "bob must not see alice's dial"
         );
-        let again = begin(&store, "s:alice", &key, "f".into(), Duration::from_secs(60))
+        let again = store
+            .begin("s:alice", &key, "f".into(), Duration::from_secs(60))
             .await
             .unwrap();
         assert!(matches!(again, Begun::Replay(a) if a == answer));
@@ -168,15 +223,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_dropped_claim_frees_its_key() {
-        let store: Arc<dyn IdempotencyStore> = Arc::new(InMemoryIdempotency::new());
+        let store = Keys::new(Arc::new(InMemoryIdempotency::new()));
         let key = IdempotencyKey::new("k").unwrap();
-        let first = begin(&store, "u", &key, "f".into(), Duration::from_secs(60))
+        let first = store
+            .begin("u", &key, "f".into(), Duration::from_secs(60))
             .await
             .unwrap();
         drop(first);
         tokio::task::yield_now().await;
         tokio::task::yield_now().await;
-        let again = begin(&store, "u", &key, "f".into(), Duration::from_secs(60))
+        let again = store
+            .begin("u", &key, "f".into(), Duration::from_secs(60))
             .await
             .unwrap();
         assert!(matches!(again, Begun::Fresh(_)));

@@ -89,7 +89,7 @@ pub(crate) struct Inner {
     pub(crate) trusted_proxies: crate::policy::principal::TrustedProxies,
     pub(crate) store: Arc<dyn CallStore>,
     /// The dials' `Idempotency-Key`s.
-    pub(crate) idempotency: Arc<dyn crate::backend::idempotency::IdempotencyStore>,
+    pub(crate) idempotency: crate::engine::idempotency::Keys,
     pub(crate) rooms_in_flight: rooms::RoomFlights,
     pub(crate) lifecycle: Arc<lifecycle::Lifecycle>,
     pub(crate) dtmf_at_answer: Arc<dtmf_at_answer::DtmfAtAnswer>,

@@ -2,7 +2,7 @@
 //! on restart and not shared; [`Backend::in_memory`](crate::backend::Backend::in_memory)
 //! bundles them. A shared backend (`sipdial-redis`) implements the same ports.
 
-mod bounded;
+pub(crate) mod bounded;
 pub(crate) mod dedupe;
 pub(crate) mod event_log;
 pub(crate) mod idempotency;

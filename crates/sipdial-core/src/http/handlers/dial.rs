@@ -165,7 +165,8 @@ impl Handlers<'_> {
                     Wait::Placed => IN_FLIGHT_ALLOWANCE,
                     Wait::Answered => bound + IN_FLIGHT_ALLOWANCE,
                 };
-                match idempotency::begin(&inner.idempotency, &client, &key, fingerprint, in_flight)
+                match (inner.idempotency)
+                    .begin(&client, &key, fingerprint, in_flight)
                     .await
                     .map_err(store_error)?
                 {
@@ -252,12 +253,9 @@ impl Handlers<'_> {
                     location: Some(format!("{location}{}", record.id)),
                     body: serde_json::to_string(&record).unwrap_or_default(),
                 };
-                // Kept for the retries after this answer leaves, not before: the dial
-                // waits on one store round trip for its key (the claim), not two. A
-                // retry in the moment between answers 409 with `Retry-After: 1` and
-                // then gets this answer replayed.
-                let kept = answer.clone();
-                drop(tokio::spawn(async move { claim.complete(&kept).await }));
+                // Kept for the retries: in this process at once, in the store after
+                // this answer leaves (the dial waits on one round trip for its key).
+                claim.complete(answer.clone());
                 Ok(answer)
             })
             .await
