@@ -294,8 +294,13 @@ impl Call {
         ours: bool,
     ) -> bool {
         let (code, message) = match result {
+            // Answered. Ours to follow on (`Confirmed` comes next), unless we had hung up:
+            // then the 2xx crossed a CANCEL (or the CANCEL never reached the far end,
+            // as through a route, where rsipstack sends it to the Request-URI's host),
+            // rsipstack ACKs it and sends the BYE itself, and no `Confirmed` follows for
+            // a dialog it already ended. Waiting for one held the call for good.
             Ok(Ok((_, Some(resp)))) if resp.status_code.kind() == StatusCodeKind::Successful => {
-                return false;
+                return ours;
             }
             Ok(Ok((_, Some(resp)))) => code_and_reason(&resp),
             Ok(Ok((_, None))) => (408, "Request Timeout".to_owned()),
