@@ -4,6 +4,7 @@ mod conn;
 mod deliveries;
 mod events;
 mod idempotency;
+mod known;
 mod limits;
 mod pending;
 mod session_lease;

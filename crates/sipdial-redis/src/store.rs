@@ -21,6 +21,7 @@ use sipdial_core::{CallId, ConnectionId, PlatformEvent, Room, SessionId};
 use crate::conn::{Redis, script, script_with};
 use crate::deliveries::parked_keys;
 use crate::events::RedisEventLog;
+use crate::known::KnownSessions;
 use crate::timers::{SCHEDULE_LIB, schedule_args};
 
 /// Compare-and-set attempts before an update gives up (only under heavy contention on
@@ -67,6 +68,8 @@ impl Fused {
 #[derive(Clone)]
 pub struct RedisCallStore {
     redis: Redis,
+    /// The sessions (and rooms) this replica read lately: immutable once written.
+    known: Arc<KnownSessions>,
     scripts: Arc<Scripts>,
     fused: Option<Arc<Fused>>,
 }
@@ -109,9 +112,30 @@ fn ids(inv: &mut redis::ScriptInvocation<'_>, call: &CallRecord) {
 }
 
 impl RedisCallStore {
+    /// Whether `session` is known here, and its room: from what this replica read in the
+    /// last minute (`crate::known`), else one `GET`. `insert_room.lua` writes the
+    /// session's room beside the room's session, with the same expiry; a session
+    /// registered without a room holds "".
+    async fn read_session(&self, session: &SessionId) -> Result<Option<Option<Room>>, StoreError> {
+        if let Some(room) = self.known.get(session) {
+            return Ok(Some(room));
+        }
+        let key = self.redis.key("session", session.as_str());
+        let got: Option<String> = self
+            .redis
+            .query("session room", redis::cmd("GET").arg(&key))
+            .await?;
+        Ok(got.map(|r| {
+            let room = Room::new(r).ok();
+            self.known.insert(session, room.clone());
+            room
+        }))
+    }
+
     pub(crate) fn new(redis: Redis) -> Self {
         Self {
             redis,
+            known: Arc::default(),
             scripts: Arc::new(Scripts {
                 insert_call: script(include_str!("lua/insert_call.lua")),
                 // The timers' schedule composed in (their code, not the store's).
@@ -252,8 +276,10 @@ impl CallStore for RedisCallStore {
             .arg(session.as_str())
             .arg(self.session_ttl());
         let held: String = self.redis.run("insert room", &call).await?;
-        SessionId::new(held)
-            .map_err(|e| StoreError::new(format!("a stored session id is invalid: {e}")))
+        let held = SessionId::new(held)
+            .map_err(|e| StoreError::new(format!("a stored session id is invalid: {e}")))?;
+        self.known.insert(&held, Some(room.clone()));
+        Ok(held)
     }
 
     async fn claim_room(
@@ -286,21 +312,11 @@ impl CallStore for RedisCallStore {
     }
 
     async fn is_known_session(&self, session: &SessionId) -> Result<bool, StoreError> {
-        let key = self.redis.key("session", session.as_str());
-        self.redis
-            .query("session", redis::cmd("EXISTS").arg(&key))
-            .await
+        Ok(self.read_session(session).await?.is_some())
     }
 
     async fn session_room(&self, session: &SessionId) -> Result<Option<Room>, StoreError> {
-        // `insert_room.lua` writes the session's room beside the room's session, with
-        // the same expiry; a session registered without a room holds "".
-        let key = self.redis.key("session", session.as_str());
-        let got: Option<String> = self
-            .redis
-            .query("session room", redis::cmd("GET").arg(&key))
-            .await?;
-        Ok(got.and_then(|r| Room::new(r).ok()))
+        Ok(self.read_session(session).await?.flatten())
     }
 
     async fn insert_call(&self, call: CallRecord) -> Result<(), StoreError> {

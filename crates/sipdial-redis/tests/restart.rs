@@ -83,8 +83,11 @@ async fn calls_reappear_from_signed_callbacks_after_redis_restarts_empty() {
         .await;
         assert!(back, "{} did not recover", r.name);
     }
-    // Empty: the session and its calls are gone for now.
-    assert_eq!(listed(&a, &session).await, None);
+    // Empty: the calls are gone for now (the session too, unless this replica read it
+    // in the last minute: a session's room never changes, so a replica keeps what it
+    // read, and then lists it with no calls).
+    let now = listed(&a, &session).await;
+    assert!(now.as_ref().is_none_or(Vec::is_empty), "{now:?}");
 
     // The platform goes on with the calls and says so, signed, to B.
     assert!(platform.advance_call(&ids[0], CallProgress::Ringing));

@@ -324,3 +324,46 @@ async fn a_host_s_own_timers_get_the_dial_s_timers_not_redis() {
         .unwrap();
     assert_eq!(armed, 0, "nothing was armed in Redis");
 }
+
+/// A token asks Redis only whether the session exists (and its room), and a session's
+/// room never changes: the replica that created the session, or read it once, answers
+/// the next tokens from what it read, with no round trip. Another replica reads it once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_for_a_session_read_lately_costs_no_round_trip() {
+    async fn token(replica: &Replica, session: &str) {
+        let res = replica.post("/token", json!({ "sessionId": session })).await;
+        assert_eq!(res.status, 200, "{}", res.text());
+    }
+    let redis = redis_or_skip!();
+    let platform = FakePlatform::start().await.unwrap();
+    let prefix = support::fresh_prefix();
+    let a = Replica::axum(
+        "A",
+        api(
+            &platform.url(),
+            Backend::from(support::backend(&redis.url(), &prefix).await),
+        ),
+    )
+    .await;
+    let b = Replica::axum(
+        "B",
+        api(
+            &platform.url(),
+            Backend::from(support::backend(&redis.url(), &prefix).await),
+        ),
+    )
+    .await;
+    let session = session(&a).await;
+    let mut monitor = Monitor::start(redis.port).await;
+    monitor.until_marker("sipdial-before").await;
+    token(&a, &session).await;
+    token(&a, &session).await;
+    let seen = monitor.until_marker("sipdial-after").await;
+    assert!(seen.is_empty(), "tokens on the creating replica: {seen:#?}");
+    monitor.until_marker("sipdial-before-b").await;
+    token(&b, &session).await;
+    token(&b, &session).await;
+    token(&b, &session).await;
+    let seen = monitor.until_marker("sipdial-after-b").await;
+    assert_eq!(seen.len(), 1, "tokens on another replica: {seen:#?}");
+}

@@ -44,16 +44,15 @@ impl Lifecycle {
         session: &SessionId,
         provenance: Provenance,
     ) -> Result<bool, StoreError> {
-        if self.store.is_known_session(session).await? {
-            return Ok(true);
-        }
         if provenance != Provenance::Verified {
-            return Ok(false);
+            return self.store.is_known_session(session).await;
         }
+        // Registered whether or not it reads as known: registering is idempotent and
+        // costs what the question would, and a store may answer "known" from what it
+        // read lately (`sipdial-redis` keeps a minute of it) while its shared state
+        // lost the session, which then must be written back.
         let known = self.store.register_session(session).await?;
-        if known {
-            tracing::info!(session_id = %session, "session registered from a verified platform event");
-        }
+        tracing::debug!(session_id = %session, known, "session registered from a verified platform event");
         Ok(known)
     }
 }
