@@ -331,7 +331,9 @@ async fn a_host_s_own_timers_get_the_dial_s_timers_not_redis() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_for_a_session_read_lately_costs_no_round_trip() {
     async fn token(replica: &Replica, session: &str) {
-        let res = replica.post("/token", json!({ "sessionId": session })).await;
+        let res = replica
+            .post("/token", json!({ "sessionId": session }))
+            .await;
         assert_eq!(res.status, 200, "{}", res.text());
     }
     let redis = redis_or_skip!();
