@@ -5,9 +5,10 @@
 
 use std::borrow::Cow;
 
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 
-use crate::body::{self, Body};
+use crate::body;
 
 /// A refusal the fake answers with, in the cloud's JSON error shape.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,8 +40,10 @@ impl ApiError {
     pub(crate) fn conflict(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::CONFLICT, message)
     }
+}
 
-    pub(crate) fn into_response(self) -> http::Response<Body> {
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
         let json = serde_json::json!({ "code": self.status.as_u16(), "message": self.message });
         body::json_response(self.status, &json)
     }

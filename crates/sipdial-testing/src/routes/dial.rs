@@ -3,12 +3,14 @@
 
 use std::collections::BTreeMap;
 
+use axum::extract::Path;
+use axum::response::Response;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 use sipdial_core::{SessionId, SipFrom, SipHeaders, SipUri, StreamId, Timestamp};
 
 use super::{Ctx, opt_field, session_not_found};
-use crate::body::{self, Body};
+use crate::body;
 use crate::client_token::verify_client_token;
 use crate::error::ApiError;
 use crate::state::{ConnectionKind, ConnectionSnapshot, MediaMode, SipLeg, StreamSnapshot};
@@ -117,7 +119,7 @@ fn parse_sip(sip: &Map<String, Value>) -> Result<DialSip, ApiError> {
     })
 }
 
-pub(super) fn dial(ctx: &Ctx<'_>, key: &str) -> Result<http::Response<Body>, ApiError> {
+pub(super) async fn dial(ctx: Ctx, Path(key): Path<String>) -> Result<Response, ApiError> {
     let body = ctx.json_object(false)?;
     let session_id = req_str(&body, "sessionId", "sessionId")?;
     if SessionId::new(session_id).is_err() {
@@ -134,7 +136,7 @@ pub(super) fn dial(ctx: &Ctx<'_>, key: &str) -> Result<http::Response<Body>, Api
     let session = store
         .session_mut(session_id)
         .ok_or_else(session_not_found)?;
-    let token = verify_client_token(token, session_id, ctx.creds, ctx.now_secs)?;
+    let token = verify_client_token(token, session_id, &ctx.inner.creds, ctx.now_secs)?;
     if session.info.media_mode != MediaMode::Routed {
         return Err(ApiError::conflict(
             "SIP requires a routed session (create it with p2p.preference=disabled)",
@@ -160,7 +162,7 @@ pub(super) fn dial(ctx: &Ctx<'_>, key: &str) -> Result<http::Response<Body>, Api
     // The connection and its stream are there at once, SIP on or not: the dial's answer
     // names both, and clients act on them before the far end answers
     // (docs/platform-api.md §4).
-    let sip_dial = ctx.sip.map(|_| crate::sip_legs::Dial {
+    let sip_dial = ctx.sip().map(|_| crate::sip_legs::Dial {
         call_id: call_id.clone(),
         uri: leg.uri.clone(),
         from: leg.from.clone(),
@@ -179,10 +181,11 @@ pub(super) fn dial(ctx: &Ctx<'_>, key: &str) -> Result<http::Response<Body>, Api
         },
         Some(stream),
     );
-    ctx.lifecycle
+    ctx.inner
+        .lifecycle
         .connection_added(session, &connection_id, sip_dial.is_none());
     drop(store);
-    if let (Some(sip), Some(dial)) = (ctx.sip, sip_dial) {
+    if let (Some(sip), Some(dial)) = (ctx.sip(), sip_dial) {
         sip.place(dial);
     }
     let ms = now.as_millis();

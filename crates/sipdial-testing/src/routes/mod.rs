@@ -1,5 +1,5 @@
 //! The REST routes the fake serves and what each does to the state (docs/platform-api.md
-//! §2, §4, §5): matching a request to its route, and the context its handler gets.
+//! §2, §4, §5): the router that lists them, and the context each handler gets.
 //! Every refusal is the platform's `{code, message}`.
 
 mod dial;
@@ -7,188 +7,167 @@ mod moderation;
 mod session;
 mod streams;
 
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, RawPathParams, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse as _, Response};
+use axum::routing::{MethodRouter, delete, get, post};
 use bytes::Bytes;
-use http::{HeaderMap, Method, StatusCode, header};
+use http::request::Parts;
+use http::{HeaderMap, header};
 use serde_json::{Map, Value};
 
 use crate::auth::Verified;
-use crate::body::Body;
-use crate::credentials::Credentials;
 use crate::error::ApiError;
+use crate::server::Inner;
 use crate::state::Store;
 
-/// A request matched to one of the platform's routes. `key` is the `{apiKey}` path segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Route {
-    CreateSession,
-    Dial {
-        key: String,
-    },
-    HangUp {
-        key: String,
-        session: String,
-        connection: String,
-    },
-    DtmfSession {
-        key: String,
-        session: String,
-    },
-    DtmfConnection {
-        key: String,
-        session: String,
-        connection: String,
-    },
-    MuteStream {
-        key: String,
-        session: String,
-        stream: String,
-    },
-    MuteAll {
-        key: String,
-        session: String,
-    },
-    ListStreams {
-        key: String,
-        session: String,
-    },
-    ListConnections {
-        key: String,
-        session: String,
-    },
-    GetStream {
-        key: String,
-        session: String,
-        stream: String,
-    },
+/// Every route of the platform the fake serves. A known path with another method is a
+/// 405, anything else a 404, both before any credentials are looked at.
+pub(crate) fn router() -> Router<Arc<Inner>> {
+    Router::new()
+        .route("/session/create", post(session::create_session))
+        .route("/v2/project/{key}/dial", post(dial::dial))
+        // PHP posts to `/call`; the cloud evidently answers it like `/dial`.
+        .route("/v2/project/{key}/call", post(dial::dial))
+        .route(
+            "/v2/project/{key}/session/{session}/connection/{connection}",
+            delete(moderation::hang_up),
+        )
+        .route(
+            "/v2/project/{key}/session/{session}/play-dtmf",
+            post(moderation::play_dtmf_session),
+        )
+        .route(
+            "/v2/project/{key}/session/{session}/connection/{connection}/play-dtmf",
+            post(moderation::play_dtmf_connection),
+        )
+        .route(
+            "/v2/project/{key}/session/{session}/stream/{stream}/mute",
+            post(moderation::mute_stream),
+        )
+        .route(
+            "/v2/project/{key}/session/{session}/mute",
+            post(moderation::mute_all),
+        )
+        .route(
+            "/v2/project/{key}/session/{session}/connection",
+            get_only(streams::list_connections),
+        )
+        .route(
+            "/v2/project/{key}/session/{session}/stream",
+            get_only(streams::list_streams),
+        )
+        .route(
+            "/v2/project/{key}/session/{session}/stream/{stream}",
+            get_only(streams::get_stream),
+        )
+        // Both only after the routes: axum gives the 405 handler to the routes it has.
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .layer(middleware::from_fn(refuse_empty_segments))
 }
 
-impl Route {
-    /// Matches `method` and `path`: 404 for an unknown path, 405 for a known path with
-    /// the wrong method.
-    pub(crate) fn parse(method: &Method, path: &str) -> Result<Self, ApiError> {
-        let segs: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
-        if segs.iter().any(|s| s.is_empty()) {
-            return Err(ApiError::not_found("Resource not found"));
-        }
-        let s = |x: &str| x.to_owned();
-        let (route, allowed) = match segs.as_slice() {
-            ["session", "create"] => (Route::CreateSession, Method::POST),
-            // PHP posts to `/call`; the cloud evidently answers it like `/dial`.
-            ["v2", "project", k, "dial" | "call"] => (Route::Dial { key: s(k) }, Method::POST),
-            ["v2", "project", k, "session", sid, "connection", cid] => (
-                Route::HangUp {
-                    key: s(k),
-                    session: s(sid),
-                    connection: s(cid),
-                },
-                Method::DELETE,
-            ),
-            ["v2", "project", k, "session", sid, "play-dtmf"] => (
-                Route::DtmfSession {
-                    key: s(k),
-                    session: s(sid),
-                },
-                Method::POST,
-            ),
-            [
-                "v2",
-                "project",
-                k,
-                "session",
-                sid,
-                "connection",
-                cid,
-                "play-dtmf",
-            ] => (
-                Route::DtmfConnection {
-                    key: s(k),
-                    session: s(sid),
-                    connection: s(cid),
-                },
-                Method::POST,
-            ),
-            ["v2", "project", k, "session", sid, "stream", st, "mute"] => (
-                Route::MuteStream {
-                    key: s(k),
-                    session: s(sid),
-                    stream: s(st),
-                },
-                Method::POST,
-            ),
-            ["v2", "project", k, "session", sid, "mute"] => (
-                Route::MuteAll {
-                    key: s(k),
-                    session: s(sid),
-                },
-                Method::POST,
-            ),
-            ["v2", "project", k, "session", sid, "connection"] => (
-                Route::ListConnections {
-                    key: s(k),
-                    session: s(sid),
-                },
-                Method::GET,
-            ),
-            ["v2", "project", k, "session", sid, "stream"] => (
-                Route::ListStreams {
-                    key: s(k),
-                    session: s(sid),
-                },
-                Method::GET,
-            ),
-            ["v2", "project", k, "session", sid, "stream", st] => (
-                Route::GetStream {
-                    key: s(k),
-                    session: s(sid),
-                    stream: s(st),
-                },
-                Method::GET,
-            ),
-            _ => return Err(ApiError::not_found("Resource not found")),
-        };
-        if *method != allowed {
-            return Err(ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "Method not allowed",
-            ));
-        }
-        Ok(route)
+/// A `{param}` also matches an empty segment (`/v2/project//dial`), which names nothing
+/// on the platform: such a path is a 404 whatever the method or credentials.
+async fn refuse_empty_segments(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path
+        .strip_prefix('/')
+        .unwrap_or(path)
+        .split('/')
+        .any(str::is_empty)
+    {
+        return not_found().await.into_response();
     }
-
-    /// The `{apiKey}` of the path, when it has one.
-    pub(crate) fn key(&self) -> Option<&str> {
-        match self {
-            Route::CreateSession => None,
-            Route::Dial { key }
-            | Route::HangUp { key, .. }
-            | Route::DtmfSession { key, .. }
-            | Route::DtmfConnection { key, .. }
-            | Route::MuteStream { key, .. }
-            | Route::MuteAll { key, .. }
-            | Route::ListStreams { key, .. }
-            | Route::ListConnections { key, .. }
-            | Route::GetStream { key, .. } => Some(key),
-        }
-    }
+    next.run(req).await
 }
 
-/// Everything a handler needs about one request.
-pub(crate) struct Ctx<'a> {
-    pub(crate) creds: &'a Credentials,
-    pub(crate) store: &'a std::sync::Mutex<Store>,
-    pub(crate) lifecycle: &'a crate::callbacks::Lifecycle,
-    pub(crate) sip: Option<&'a dyn crate::sip_legs::SipLegs>,
-    pub(crate) verified: &'a Verified,
-    pub(crate) headers: &'a HeaderMap,
-    pub(crate) body: &'a Bytes,
+/// A GET route. axum would answer HEAD with the GET handler; the fake has always refused
+/// it like any other method not listed.
+fn get_only<H, T>(handler: H) -> MethodRouter<Arc<Inner>>
+where
+    H: axum::handler::Handler<T, Arc<Inner>>,
+    T: 'static,
+{
+    get(handler).head(method_not_allowed)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(http::StatusCode::METHOD_NOT_ALLOWED, "Method not allowed")
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("Resource not found")
+}
+
+/// What the server learnt of a request before routing it. The body is read (under the
+/// size limit) and the credentials checked once, by the server, because every request is
+/// recorded with both, including those no route takes.
+#[derive(Clone)]
+pub(crate) struct Arrived {
+    pub(crate) body: Bytes,
+    pub(crate) auth: Result<Verified, &'static str>,
     pub(crate) now_secs: i64,
 }
 
-impl Ctx<'_> {
+/// Everything a handler needs about one request. Taking it is what makes a handler
+/// authenticated: it is refused (403) unless the credentials verified and stand for the
+/// `{key}` of the path.
+pub(crate) struct Ctx {
+    inner: Arc<Inner>,
+    verified: Verified,
+    headers: HeaderMap,
+    body: Bytes,
+    now_secs: i64,
+}
+
+impl FromRequestParts<Arc<Inner>> for Ctx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        inner: &Arc<Inner>,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(arrived) = parts.extensions.get::<Arrived>().cloned() else {
+            return Err(ApiError::new(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "The request was not read",
+            ));
+        };
+        // The ids are percent-decoded; one that is not UTF-8 names nothing there is.
+        let params = RawPathParams::from_request_parts(parts, inner)
+            .await
+            .map_err(|_| ApiError::not_found("Resource not found"))?;
+        let verified = arrived.auth.map_err(ApiError::forbidden)?;
+        if params
+            .iter()
+            .any(|(name, value)| name == "key" && value != verified.key)
+        {
+            return Err(ApiError::forbidden(
+                "The project key in the path does not match the credentials",
+            ));
+        }
+        Ok(Ctx {
+            inner: Arc::clone(inner),
+            verified,
+            headers: parts.headers.clone(),
+            body: arrived.body,
+            now_secs: arrived.now_secs,
+        })
+    }
+}
+
+impl Ctx {
     fn store(&self) -> std::sync::MutexGuard<'_, Store> {
-        self.store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.inner.store)
+    }
+
+    /// The emulated SIP gateway, when SIP is on.
+    fn sip(&self) -> Option<&dyn crate::sip_legs::SipLegs> {
+        self.inner.sip.as_deref()
     }
 
     fn content_type(&self) -> String {
@@ -215,40 +194,11 @@ impl Ctx<'_> {
                 "Content-Type must be application/json",
             ));
         }
-        match serde_json::from_slice(self.body) {
+        match serde_json::from_slice(&self.body) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(ApiError::bad_request("The body must be a JSON object")),
             Err(_) => Err(ApiError::bad_request("The body is not valid JSON")),
         }
-    }
-}
-
-pub(crate) fn handle(route: Route, ctx: &Ctx<'_>) -> Result<http::Response<Body>, ApiError> {
-    match route {
-        Route::CreateSession => session::create_session(ctx),
-        Route::Dial { key } => dial::dial(ctx, &key),
-        Route::HangUp {
-            session,
-            connection,
-            ..
-        } => moderation::hang_up(ctx, &session, &connection),
-        Route::DtmfSession { session, .. } => moderation::play_dtmf(ctx, &session, None),
-        Route::DtmfConnection {
-            session,
-            connection,
-            ..
-        } => moderation::play_dtmf(ctx, &session, Some(&connection)),
-        Route::MuteStream {
-            key,
-            session,
-            stream,
-        } => moderation::mute_stream(ctx, &key, &session, &stream),
-        Route::MuteAll { key, session } => moderation::mute_all(ctx, &key, &session),
-        Route::ListStreams { session, .. } => streams::list_streams(ctx, &session),
-        Route::ListConnections { session, .. } => streams::list_connections(ctx, &session),
-        Route::GetStream {
-            session, stream, ..
-        } => streams::get_stream(ctx, &session, &stream),
     }
 }
 
@@ -263,45 +213,49 @@ pub(super) fn session_not_found() -> ApiError {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use http::{Method, StatusCode};
 
-    #[test]
-    fn parses_every_route() {
-        let p = |m: Method, path: &str| Route::parse(&m, path);
+    /// Without credentials a route that matches answers 403, so the status tells which
+    /// requests found a route.
+    #[tokio::test]
+    async fn matches_every_route() {
+        let fake = crate::FakePlatform::start().await.unwrap();
+        let client = reqwest::Client::new();
+        let status = |method: Method, path: &str| {
+            let req = client.request(method, format!("{}{path}", fake.url()));
+            async move { req.send().await.unwrap().status() }
+        };
+        let s = "/v2/project/k/session/s";
+        for (method, path) in [
+            (Method::POST, "/session/create".to_owned()),
+            (Method::POST, "/v2/project/k/dial".to_owned()),
+            (Method::POST, "/v2/project/k/call".to_owned()),
+            (Method::DELETE, format!("{s}/connection/c")),
+            (Method::POST, format!("{s}/play-dtmf")),
+            (Method::POST, format!("{s}/connection/c/play-dtmf")),
+            (Method::POST, format!("{s}/stream/x/mute")),
+            (Method::POST, format!("{s}/mute")),
+            (Method::GET, format!("{s}/connection")),
+            (Method::GET, format!("{s}/stream")),
+            (Method::GET, format!("{s}/stream/x")),
+        ] {
+            assert_eq!(status(method, &path).await, StatusCode::FORBIDDEN, "{path}");
+        }
+        assert_eq!(status(Method::GET, "/nope").await, StatusCode::NOT_FOUND);
         assert_eq!(
-            p(Method::POST, "/session/create").unwrap(),
-            Route::CreateSession
-        );
-        assert_eq!(
-            p(Method::POST, "/v2/project/k/dial").unwrap(),
-            Route::Dial { key: "k".into() }
-        );
-        assert!(matches!(
-            p(Method::DELETE, "/v2/project/k/session/s/connection/c").unwrap(),
-            Route::HangUp { .. }
-        ));
-        assert!(matches!(
-            p(
-                Method::POST,
-                "/v2/project/k/session/s/connection/c/play-dtmf"
-            )
-            .unwrap(),
-            Route::DtmfConnection { .. }
-        ));
-        assert!(matches!(
-            p(Method::GET, "/v2/project/k/session/s/stream/x").unwrap(),
-            Route::GetStream { .. }
-        ));
-        assert_eq!(
-            p(Method::GET, "/nope").unwrap_err().status,
-            StatusCode::NOT_FOUND
-        );
-        assert_eq!(
-            p(Method::GET, "/v2/project/k/dial").unwrap_err().status,
+            status(Method::GET, "/v2/project/k/dial").await,
             StatusCode::METHOD_NOT_ALLOWED
         );
         assert_eq!(
-            p(Method::POST, "/v2/project/k//dial").unwrap_err().status,
+            status(Method::HEAD, &format!("{s}/stream")).await,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
+        assert_eq!(
+            status(Method::POST, "/v2/project/k//dial").await,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(Method::GET, &format!("{s}/stream/")).await,
             StatusCode::NOT_FOUND
         );
     }

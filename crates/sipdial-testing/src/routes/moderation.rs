@@ -1,32 +1,35 @@
 //! Moderation routes (docs/platform-api.md §5): hang-up, DTMF, and muting. With SIP on, a
 //! hang-up and DTMF also reach the SIP call.
 
+use axum::extract::Path;
+use axum::response::Response;
 use http::StatusCode;
 use serde_json::{Value, json};
 use sipdial_core::Dtmf;
 
 use super::{Ctx, opt_field, session_not_found};
-use crate::body::{self, Body};
+use crate::body;
 use crate::error::ApiError;
 
-pub(super) fn hang_up(
-    ctx: &Ctx<'_>,
-    session: &str,
-    connection: &str,
-) -> Result<http::Response<Body>, ApiError> {
+pub(super) async fn hang_up(
+    ctx: Ctx,
+    Path((_, session, connection)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
     use crate::callbacks::{EndReason, Missing};
-    let call_id = ctx.store().session(session).and_then(|s| {
+    let call_id = ctx.store().session(&session).and_then(|s| {
         s.connections
             .iter()
             .find(|c| c.connection_id == connection)
             .and_then(|c| c.sip.as_ref().map(|leg| leg.call_id.clone()))
     });
-    match ctx
-        .lifecycle
-        .remove_connection(session, connection, EndReason::ForceDisconnected, None)
-    {
+    match ctx.inner.lifecycle.remove_connection(
+        &session,
+        &connection,
+        EndReason::ForceDisconnected,
+        None,
+    ) {
         Ok(()) => {
-            if let (Some(sip), Some(call_id)) = (ctx.sip, call_id) {
+            if let (Some(sip), Some(call_id)) = (ctx.sip(), call_id) {
                 sip.hang_up(&call_id);
             }
             Ok(body::empty_response(StatusCode::NO_CONTENT))
@@ -38,11 +41,21 @@ pub(super) fn hang_up(
     }
 }
 
-pub(super) fn play_dtmf(
-    ctx: &Ctx<'_>,
-    session: &str,
-    connection: Option<&str>,
-) -> Result<http::Response<Body>, ApiError> {
+pub(super) async fn play_dtmf_session(
+    ctx: Ctx,
+    Path((_, session)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    play_dtmf(&ctx, &session, None)
+}
+
+pub(super) async fn play_dtmf_connection(
+    ctx: Ctx,
+    Path((_, session, connection)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    play_dtmf(&ctx, &session, Some(&connection))
+}
+
+fn play_dtmf(ctx: &Ctx, session: &str, connection: Option<&str>) -> Result<Response, ApiError> {
     let invalid = || ApiError::bad_request("Invalid DTMF Digits");
     let body = ctx.json_object(false).map_err(|_| invalid())?;
     let digits = body
@@ -74,7 +87,7 @@ pub(super) fn play_dtmf(
         }
     };
     drop(store);
-    if let Some(sip) = ctx.sip {
+    if let Some(sip) = ctx.sip() {
         for call_id in calls {
             sip.dtmf(&call_id, &digits);
         }
@@ -93,16 +106,14 @@ fn project_json(key: &str) -> Value {
     })
 }
 
-pub(super) fn mute_stream(
-    ctx: &Ctx<'_>,
-    key: &str,
-    session: &str,
-    stream: &str,
-) -> Result<http::Response<Body>, ApiError> {
+pub(super) async fn mute_stream(
+    ctx: Ctx,
+    Path((key, session, stream)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
     // Node sends `{}`, Java nothing; anything else must at least be JSON.
     ctx.json_object(true)?;
     let mut store = ctx.store();
-    let session = store.session_mut(session).ok_or_else(session_not_found)?;
+    let session = store.session_mut(&session).ok_or_else(session_not_found)?;
     let stream = session
         .streams
         .iter_mut()
@@ -115,16 +126,17 @@ pub(super) fn mute_stream(
         .iter()
         .find(|c| c.connection_id == connection)
     {
-        ctx.lifecycle.mute_forced(&session.info.project_key, c);
+        ctx.inner
+            .lifecycle
+            .mute_forced(&session.info.project_key, c);
     }
-    Ok(body::json_response(StatusCode::OK, &project_json(key)))
+    Ok(body::json_response(StatusCode::OK, &project_json(&key)))
 }
 
-pub(super) fn mute_all(
-    ctx: &Ctx<'_>,
-    key: &str,
-    session: &str,
-) -> Result<http::Response<Body>, ApiError> {
+pub(super) async fn mute_all(
+    ctx: Ctx,
+    Path((key, session)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let body = ctx.json_object(false)?;
     let active = match body.get("active") {
         Some(Value::Bool(b)) => *b,
@@ -140,7 +152,7 @@ pub(super) fn mute_all(
         Some(_) => return Err(ApiError::bad_request("excludedStreamIds must be an array")),
     };
     let mut store = ctx.store();
-    let session = store.session_mut(session).ok_or_else(session_not_found)?;
+    let session = store.session_mut(&session).ok_or_else(session_not_found)?;
     session.info.mute_all_active = active;
     if active {
         for s in &mut session.streams {
@@ -149,5 +161,5 @@ pub(super) fn mute_all(
             }
         }
     }
-    Ok(body::json_response(StatusCode::OK, &project_json(key)))
+    Ok(body::json_response(StatusCode::OK, &project_json(&key)))
 }

@@ -4,23 +4,24 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
+use axum::response::Response;
 use http::StatusCode;
 use serde_json::{Value, json};
 use sipdial_core::Timestamp;
 use sipdial_core::session_format::{self, SessionIdParts};
 
 use super::Ctx;
-use crate::body::{self, Body};
+use crate::body;
 use crate::error::ApiError;
 use crate::state::{MediaMode, Session, SessionSnapshot};
 
-pub(super) fn create_session(ctx: &Ctx<'_>) -> Result<http::Response<Body>, ApiError> {
+pub(super) async fn create_session(ctx: Ctx) -> Result<Response, ApiError> {
     if !ctx.body.is_empty() && ctx.content_type() != "application/x-www-form-urlencoded" {
         return Err(ApiError::bad_request(
             "Content-Type must be application/x-www-form-urlencoded",
         ));
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(ctx.body)
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&ctx.body)
         .map_err(|_| ApiError::bad_request("The body is not a valid form"))?;
     let mut form = BTreeMap::new();
     for (k, v) in pairs {

@@ -1,16 +1,21 @@
 //! Stream listing and lookup (docs/platform-api.md §5), and List Connections.
 
+use axum::extract::Path;
+use axum::response::Response;
 use http::StatusCode;
 use serde_json::{Value, json};
 
 use super::{Ctx, session_not_found};
-use crate::body::{self, Body};
+use crate::body;
 use crate::error::ApiError;
 use crate::state::StreamSnapshot;
 
-pub(super) fn list_streams(ctx: &Ctx<'_>, session: &str) -> Result<http::Response<Body>, ApiError> {
+pub(super) async fn list_streams(
+    ctx: Ctx,
+    Path((_, session)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let store = ctx.store();
-    let session = store.session(session).ok_or_else(session_not_found)?;
+    let session = store.session(&session).ok_or_else(session_not_found)?;
     // The documented behaviour: 404 until the session has had a stream at all.
     if !session.ever_had_stream {
         return Err(ApiError::not_found(
@@ -32,12 +37,12 @@ pub(super) fn list_streams(ctx: &Ctx<'_>, session: &str) -> Result<http::Respons
 /// SIP leg is `Connecting` until the far end answers, then `Connected`; a leg that
 /// ended has left the session and is not listed (as on the platform, which keeps a
 /// `Disconnected` entry only briefly).
-pub(super) fn list_connections(
-    ctx: &Ctx<'_>,
-    session: &str,
-) -> Result<http::Response<Body>, ApiError> {
+pub(super) async fn list_connections(
+    ctx: Ctx,
+    Path((_, session)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
     let store = ctx.store();
-    let found = store.session(session).ok_or_else(session_not_found)?;
+    let found = store.session(&session).ok_or_else(session_not_found)?;
     let items: Vec<Value> = found
         .connections
         .iter()
@@ -64,13 +69,12 @@ pub(super) fn list_connections(
     ))
 }
 
-pub(super) fn get_stream(
-    ctx: &Ctx<'_>,
-    session: &str,
-    stream: &str,
-) -> Result<http::Response<Body>, ApiError> {
+pub(super) async fn get_stream(
+    ctx: Ctx,
+    Path((_, session, stream)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
     let store = ctx.store();
-    let session = store.session(session).ok_or_else(session_not_found)?;
+    let session = store.session(&session).ok_or_else(session_not_found)?;
     let stream = session
         .streams
         .iter()

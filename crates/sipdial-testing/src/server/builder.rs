@@ -206,11 +206,7 @@ impl FakePlatformBuilder {
             sip,
             sip_addr,
         });
-        let task = tokio::spawn(super::http::accept_loop(
-            listener,
-            Arc::clone(&inner),
-            stop_rx,
-        ));
+        let task = tokio::spawn(super::http::serve(listener, Arc::clone(&inner), stop_rx));
         Ok(FakePlatform {
             inner,
             addr,

@@ -1,98 +1,84 @@
-//! Serving HTTP: accepting connections, reading bodies with a limit, recording each
-//! request, applying scripted faults, checking auth, and routing.
+//! Serving HTTP: `axum::serve` runs the router behind a layer that reads each body with
+//! a limit, records the request and applies scripted faults. The one thing axum cannot do
+//! for a fake is close a connection without answering, so the connections come from a
+//! listener that can cut them.
 
-use std::convert::Infallible;
+use std::future::{Future, IntoFuture as _};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::{Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse as _, Response};
+use axum::serve::{IncomingStream, Listener};
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
-use http_body_util::{BodyExt as _, Limited};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 
 use super::Inner;
-use crate::body::{self, Body};
+use crate::body;
 use crate::error::ApiError;
 use crate::faults::{self, Fault};
 use crate::recorded::RecordedRequest;
-use crate::routes::{Ctx, Route};
+use crate::routes::Arrived;
 use crate::sync::lock;
 
 /// Largest request body read; the cloud's bodies are a few kilobytes.
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-pub(super) async fn accept_loop(
+/// How long a stop waits for requests in flight before cutting their connections.
+const GRACE: Duration = Duration::from_secs(1);
+
+pub(super) async fn serve(
     listener: TcpListener,
     inner: Arc<Inner>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut conns = tokio::task::JoinSet::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                conns.spawn(serve_connection(stream, Arc::clone(&inner), stop.clone()));
-            }
-            _ = stop.changed() => break,
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let drain = async { while conns.join_next().await.is_some() {} };
-    if tokio::time::timeout(Duration::from_secs(1), drain)
-        .await
-        .is_err()
-    {
-        conns.abort_all();
-    }
-}
-
-async fn serve_connection(
-    stream: tokio::net::TcpStream,
-    inner: Arc<Inner>,
-    mut stop: watch::Receiver<bool>,
-) {
-    // A `DropConnection` fault fires this; dropping the connection future then closes
-    // the socket with no response written.
-    let kill = Arc::new(Notify::new());
-    let svc_kill = Arc::clone(&kill);
-    let svc = service_fn(move |req| {
-        let inner = Arc::clone(&inner);
-        let kill = Arc::clone(&svc_kill);
-        async move { Ok::<_, Infallible>(handle(&inner, req, &kill).await) }
-    });
-    let conn = http1::Builder::new().serve_connection(TokioIo::new(stream), svc);
-    tokio::pin!(conn);
+    let (cut_all, all_cut) = watch::channel(false);
+    let app = crate::routes::router()
+        .layer(middleware::from_fn_with_state(Arc::clone(&inner), record))
+        .with_state(inner)
+        .into_make_service_with_connect_info::<Cut>();
+    let listener = CuttingListener { listener, all_cut };
+    let mut stopped = stop.clone();
+    let serving = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
+        .into_future();
+    tokio::pin!(serving);
     tokio::select! {
-        _ = conn.as_mut() => {}
-        () = kill.notified() => {}
-        _ = stop.changed() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
-        }
+        _ = &mut serving => return,
+        _ = stop.wait_for(|stop| *stop) => {}
+    }
+    if tokio::time::timeout(GRACE, serving).await.is_err() {
+        let _ = cut_all.send(true);
     }
 }
 
-async fn handle(
-    inner: &Inner,
-    req: http::Request<hyper::body::Incoming>,
-    kill: &Notify,
-) -> http::Response<Body> {
-    let (parts, incoming) = req.into_parts();
-    let body = match Limited::new(incoming, MAX_BODY_BYTES).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(_) => {
-            return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
-                .into_response();
-        }
+/// Reads the body, records the request, and either answers with its scripted fault or
+/// hands it to the routes.
+async fn record(
+    State(inner): State<Arc<Inner>>,
+    ConnectInfo(cut): ConnectInfo<Cut>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large")
+            .into_response();
     };
     let path = parts.uri.path().to_owned();
-    let now = crate::clock::now_secs();
-    let auth = crate::auth::verify_rest(&parts.headers, &inner.creds, now);
+    let now_secs = crate::clock::now_secs();
+    let auth = crate::auth::verify_rest(&parts.headers, &inner.creds, now_secs);
     let index = {
         let mut requests = lock(&inner.requests);
         requests.push(RecordedRequest {
@@ -120,8 +106,8 @@ async fn handle(
             Bytes::from_static(b"{\"id\":\"8d2c0e1a-trunc"),
         )),
         Some(Fault::DropConnection) => {
-            kill.notify_one();
-            // The connection task drops this future with the connection.
+            cut.now();
+            // The connection fails on its next read and is dropped with this future.
             std::future::pending::<()>().await;
             None
         }
@@ -145,7 +131,15 @@ async fn handle(
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             r
         }
-        None => route(inner, &parts, &body, auth, now),
+        None => {
+            let mut req = Request::from_parts(parts, axum::body::Body::empty());
+            req.extensions_mut().insert(Arrived {
+                body,
+                auth,
+                now_secs,
+            });
+            next.run(req).await
+        }
     };
     let resp = match slow {
         Some(d) => body::slow(resp, d).await,
@@ -157,40 +151,7 @@ async fn handle(
     resp
 }
 
-fn route(
-    inner: &Inner,
-    parts: &http::request::Parts,
-    body: &Bytes,
-    auth: Result<crate::auth::Verified, &'static str>,
-    now: i64,
-) -> http::Response<Body> {
-    let result = Route::parse(&parts.method, parts.uri.path()).and_then(|route| {
-        let verified = auth.map_err(ApiError::forbidden)?;
-        if route.key().is_some_and(|k| k != verified.key) {
-            return Err(ApiError::forbidden(
-                "The project key in the path does not match the credentials",
-            ));
-        }
-        let ctx = Ctx {
-            creds: &inner.creds,
-            store: &inner.store,
-            lifecycle: &inner.lifecycle,
-            sip: inner.sip.as_deref(),
-            verified: &verified,
-            headers: &parts.headers,
-            body,
-            now_secs: now,
-        };
-        crate::routes::handle(route, &ctx)
-    });
-    result.unwrap_or_else(ApiError::into_response)
-}
-
-fn status_fault(
-    status: u16,
-    body: Option<String>,
-    retry_after: Option<u64>,
-) -> http::Response<Body> {
+fn status_fault(status: u16, body: Option<String>, retry_after: Option<u64>) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut resp = match body {
         None => ApiError::new(
@@ -213,4 +174,128 @@ fn status_fault(
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     }
     resp
+}
+
+/// Accepts as axum's `TcpListener` does, and hands out connections that can be cut: one
+/// by a `DropConnection` fault, or all once a stop's grace period is over.
+struct CuttingListener {
+    listener: TcpListener,
+    all_cut: watch::Receiver<bool>,
+}
+
+impl Listener for CuttingListener {
+    type Io = CuttableStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, addr) = Listener::accept(&mut self.listener).await;
+        (CuttableStream::new(stream, self.all_cut.clone()), addr)
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Listener::local_addr(&self.listener)
+    }
+}
+
+/// Cuts one connection: what a request sees of the connection it came on.
+#[derive(Clone)]
+struct Cut(Arc<Notify>);
+
+impl Cut {
+    fn now(&self) {
+        self.0.notify_one();
+    }
+}
+
+impl Connected<IncomingStream<'_, CuttingListener>> for Cut {
+    fn connect_info(stream: IncomingStream<'_, CuttingListener>) -> Self {
+        stream.io().cut.clone()
+    }
+}
+
+/// A socket that fails every read and write once cut. hyper reads even while a request
+/// is being handled (to notice a client going away), so a cut ends the connection at
+/// once, drops the request's future and closes the socket with nothing more written.
+struct CuttableStream {
+    stream: TcpStream,
+    cut: Cut,
+    /// Ready once this connection or every connection is cut (or the server is gone).
+    on_cut: Pin<Box<dyn Future<Output = ()> + Send>>,
+    is_cut: bool,
+}
+
+impl CuttableStream {
+    fn new(stream: TcpStream, mut all_cut: watch::Receiver<bool>) -> Self {
+        let cut = Cut(Arc::new(Notify::new()));
+        let this_cut = Arc::clone(&cut.0);
+        let on_cut = Box::pin(async move {
+            tokio::select! {
+                () = this_cut.notified() => {}
+                _ = all_cut.wait_for(|cut| *cut) => {}
+            }
+        });
+        Self {
+            stream,
+            cut,
+            on_cut,
+            is_cut: false,
+        }
+    }
+
+    /// An error once cut; until then, registers the task to be woken by the cut.
+    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if !self.is_cut && self.on_cut.as_mut().poll(cx).is_ready() {
+            self.is_cut = true;
+        }
+        if self.is_cut {
+            Err(io::ErrorKind::ConnectionAborted.into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl AsyncRead for CuttableStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        self.check(cx)?;
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CuttableStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.check(cx)?;
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        self.check(cx)?;
+        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check(cx)?;
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.check(cx)?;
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
