@@ -89,6 +89,7 @@ impl DialLimits for RedisDialLimits {
         for q in [policy.client, policy.total, target] {
             inv.arg(q.max_active).arg(q.per_minute);
         }
+        inv.arg(ms(self.redis.opts.session_retention + IN_FLIGHT_TTL));
         let (verdict, n): (i64, i64) = self.redis.run("admit", &inv).await?;
         let wait = Duration::from_millis(u64::try_from(n).unwrap_or(0));
         let over = |limit| Refusal::Over {

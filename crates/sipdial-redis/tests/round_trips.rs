@@ -23,17 +23,17 @@ use tokio::net::TcpStream;
 const DIAL_ROUND_TRIPS: usize = 2;
 
 /// Commands the scripts of one dial run inside Redis (each costs redis-server about
-/// 1-2 µs over its own work). The session's own share is 22: admit 10 (MGET, TIME,
-/// ZREMRANGEBYSCORE x2, ZCARD x2, ZADD x2, PEXPIRE x2), record 10 (SET NX, INCR x2,
-/// SET, ZADD, ZREM, PTTL, XADD, PEXPIRE, EXISTS), timers 2 (TIME, ZADD); it was 32,
-/// with a JSON decode, before the record script took the call's ids as arguments.
-/// The limits beyond the session (#21: the client's and the fleet's, each a live set
-/// and a rate set) add 43: admit checks and counts both (ZREMRANGEBYSCORE x2, ZCARD x2,
-/// ZADD x2, PEXPIRE, PTTL each, and the holder's HSET, PEXPIRE), and the record hands
-/// each live slot from the dial's ticket to its call (HMGET, DEL, TIME, then ZREM,
-/// ZADD, PTTL, PEXPIRE each, and the call's HSET, PEXPIRE). A target with limits of
-/// its own adds one more scope to both.
-const DIAL_SCRIPT_COMMANDS: usize = 65;
+/// 1-2 µs over its own work), for a dial whose target has limits of its own. The
+/// session's share is 20: admit 8 (MGET, TIME, ZCARD x2, ZADD x2, PEXPIRE x2), record
+/// 12 (SET NX, SET, INCR x2, ZADD, ZREM, TIME, PTTL, XADD, PEXPIRE, EXISTS, and the
+/// timer's ZADD). Each limit scope beyond it (#21: the client, the fleet, the target)
+/// adds 7: admit checks and counts its live set and its rate window (ZCARD x2, ZADD x2,
+/// PEXPIRE x2) and the record moves the live slot's lapse to the call's (ZADD XX). The
+/// slots' holder adds 6 (HSET, PEXPIRE; HMGET, RENAME, HSET, PEXPIRE). It was 65
+/// before #24's last pass: lapsed members were dropped on every dial (a
+/// ZREMRANGEBYSCORE per set), the slots moved from the ticket to the call id (ZREM,
+/// ZADD, PTTL, PEXPIRE per scope) and the record script read the clock twice.
+const DIAL_SCRIPT_COMMANDS: usize = 47;
 
 /// A `MONITOR` connection: every command any client sends, as Redis saw it.
 struct Monitor {

@@ -2,10 +2,8 @@
 -- ARGV: prefix, client, sessions per window, window ms, member (unique). Returns
 -- {0, 0} admitted, {1, retry_after_ms} refused.
 local key, per, window = k('csess', ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-if redis.call('ZCARD', key) >= per then
+local now = now_ms()
+if counted(key, now - window, per) >= per then
   local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
   return {1, tonumber(oldest[2]) + window - now}
 end
