@@ -1,7 +1,8 @@
-//! The limit sets drop lapsed members lazily (one `ZCARD` per check instead of a
-//! trim and a count, `lua/common.lua`'s `counted`), so these show that the answers stay
-//! exact and the sets stay near their live size: slots of a replica that died
-//! mid-dial and dials that left the window, planted straight into Redis.
+//! The limits drop what has lapsed lazily (one `ZCARD` or `LLEN` per check instead of
+//! a trim and a count, `lua/common.lua`'s `counted` and `in_window`), so these show
+//! that the answers stay exact and the keys stay near their live size: slots of a
+//! replica that died mid-dial and dials that left the window, planted straight into
+//! Redis.
 
 mod support;
 
@@ -20,10 +21,17 @@ fn policy(client: Quota, per_minute: u32) -> DialPolicy {
     }
 }
 
-/// Adds `n` members scored 1 (1970: lapsed, and long out of any window) to `key`.
+/// Adds `n` members scored 1 (1970: lapsed) to live set `key`.
 async fn plant(conn: &mut redis::aio::MultiplexedConnection, key: &str, n: usize) {
     for i in 0..n {
         let _: i64 = conn.zadd(key, format!("dead-{i}"), 1).await.unwrap();
+    }
+}
+
+/// Appends `n` dials of 1970 (long out of any window) to rate window `key`.
+async fn plant_dials(conn: &mut redis::aio::MultiplexedConnection, key: &str, n: usize) {
+    for _ in 0..n {
+        let _: i64 = conn.rpush(key, 1).await.unwrap();
     }
 }
 
@@ -83,7 +91,7 @@ async fn lapsed_slots_never_refuse_a_dial_and_leave_within_32_dials() {
     // The session may dial 3 times a minute; 3 dials of an hour ago are still stored.
     let other = SessionId::new("1_window").unwrap();
     backend.store.register_session(&other).await.unwrap();
-    plant(&mut conn, &format!("{prefix}rate:{}", other.as_str()), 3).await;
+    plant_dials(&mut conn, &format!("{prefix}dials:{}", other.as_str()), 3).await;
     let roomy = policy(Quota::UNLIMITED, 3);
     let scope_b = DialScope {
         client: "a:192.0.2.8",
@@ -108,8 +116,8 @@ async fn lapsed_slots_never_refuse_a_dial_and_leave_within_32_dials() {
     );
 
     // Under a limit far away, old dials leave the window within 32 dials of any size.
-    let window = format!("{prefix}crate:a:192.0.2.9");
-    plant(&mut conn, &window, 100).await;
+    let window = format!("{prefix}cdials:a:192.0.2.9");
+    plant_dials(&mut conn, &window, 100).await;
     let high = policy(
         Quota {
             max_active: 1_000,
@@ -140,6 +148,6 @@ async fn lapsed_slots_never_refuse_a_dial_and_leave_within_32_dials() {
             .await
             .unwrap();
     }
-    let kept: usize = conn.zcard(&window).await.unwrap();
+    let kept: usize = conn.llen(&window).await.unwrap();
     assert!(kept <= 32, "{kept} members: the 100 old dials stayed");
 }

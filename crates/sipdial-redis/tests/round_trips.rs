@@ -250,7 +250,7 @@ async fn an_unknown_session_is_refused_in_the_admit_round_trip() {
     assert_eq!(seen.len(), 1, "{seen:#?}");
     // Nothing was counted against the limits of a session nobody created here.
     let rate: usize = redis::cmd("EXISTS")
-        .arg(format!("{prefix}rate:{foreign}"))
+        .arg(format!("{prefix}dials:{foreign}"))
         .query_async(
             &mut redis::Client::open(redis.url())
                 .unwrap()

@@ -45,6 +45,40 @@ local function counted(key, floor, max)
   end
   return n
 end
+-- A sliding window of dial (or session) times in a list, oldest first: `key` gets
+-- `now` appended (RPUSH) by each admitted request, and each script run reads the
+-- server's clock afresh, so the list stays in time order. Appending and counting are
+-- O(1), where a sorted set's ZADD is a skiplist insert (about 3 µs at the 240,000
+-- members a high limit lets a window hold). Returns how many times are newer than
+-- `floor`, exact whenever it could change an answer: the old ones at the head are
+-- dropped when the count reaches `max`, and otherwise once every 32 appends. (Were the
+-- server's clock ever set back, a time appended before it would be dropped only once
+-- the times ahead of it are: the window would count too much for at most its length,
+-- never too little.)
+local function in_window(key, floor, max)
+  local n = redis.call('LLEN', key)
+  if n == 0 or (n < max and n % 32 ~= 0) then return n end
+  if tonumber(redis.call('LINDEX', key, -1)) <= floor then
+    redis.call('DEL', key)
+    return 0
+  end
+  while true do
+    local head = redis.call('LRANGE', key, 0, 63)
+    local old = 0
+    for _, t in ipairs(head) do
+      if tonumber(t) > floor then break end
+      old = old + 1
+    end
+    if old == 0 then return n end
+    redis.call('LTRIM', key, old, -1)
+    n = n - old
+    if old < #head then return n end
+  end
+end
+-- The wait until the oldest time of window `key` (`len` ms long) leaves it.
+local function window_wait(key, len, now)
+  return tonumber(redis.call('LINDEX', key, 0)) + len - now
+end
 -- The live sets a dial ticket or call id holds a slot in (by its holder record), the
 -- holder's fields, and the sets' member: a dial's ticket stays its slots' member for
 -- the call's whole life (the call's holder names it in `m`).
