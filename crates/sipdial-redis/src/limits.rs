@@ -89,6 +89,7 @@ impl DialLimits for RedisDialLimits {
         for q in [policy.client, policy.total, target] {
             inv.arg(q.max_active).arg(q.per_minute);
         }
+        inv.arg(ms(self.redis.opts.session_retention + IN_FLIGHT_TTL));
         let (verdict, n): (i64, i64) = self.redis.run("admit", &inv).await?;
         let wait = Duration::from_millis(u64::try_from(n).unwrap_or(0));
         let over = |limit| Refusal::Over {
@@ -129,17 +130,11 @@ impl DialLimits for RedisDialLimits {
         client: &str,
         policy: &DialPolicy,
     ) -> Result<Result<(), Refusal>, StoreError> {
-        let member = format!(
-            "{}-{}",
-            self.replica,
-            self.next.fetch_add(1, Ordering::Relaxed)
-        );
         let mut inv = self.admit_session.prepare_invoke();
         inv.arg(&self.redis.opts.prefix)
             .arg(client)
             .arg(policy.client_sessions_per_minute)
-            .arg(ms(DIAL_RATE_WINDOW))
-            .arg(member);
+            .arg(ms(DIAL_RATE_WINDOW));
         let (verdict, n): (i64, i64) = self.redis.run("admit session", &inv).await?;
         Ok(if verdict == 0 {
             Ok(())

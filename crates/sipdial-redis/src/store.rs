@@ -13,8 +13,9 @@ use async_trait::async_trait;
 use redis::Script;
 use sipdial_core::api::dial_record::{keep_earlier_progress, record_dialed_separately};
 use sipdial_core::api::{
-    CallRecord, CallState, CallStore, CallTimers, CallUpdate, DialRecorded, DialRecording,
-    DialTicket, EventId, EventLog, MAX_ENDED_CALLS_PER_SESSION, ParkedEvents, StoreError, Updated,
+    CallRecord, CallState, CallStore, CallTimers, CallUpdate, ChangeRecorded, ChangeRecording,
+    DialRecorded, DialRecording, DialTicket, EventId, EventLog, MAX_ENDED_CALLS_PER_SESSION,
+    ParkedEvents, StoreError, TimerOp, Updated,
 };
 use sipdial_core::{CallId, ConnectionId, PlatformEvent, Room, SessionId};
 
@@ -60,8 +61,23 @@ impl Fused {
 
     /// Whether `dial`'s timers are these (the backend's own, on the same Redis).
     fn sets_timers(&self, dial: &DialRecording<'_>) -> bool {
-        std::ptr::addr_eq(self.timers.as_ptr(), dial.timers as *const dyn CallTimers)
+        self.owns_timers(dial.timers)
     }
+
+    fn owns_timers(&self, timers: &dyn CallTimers) -> bool {
+        std::ptr::addr_eq(self.timers.as_ptr(), timers as *const dyn CallTimers)
+    }
+
+    fn owns_log(&self, events: &dyn EventLog) -> bool {
+        std::ptr::addr_eq(self.events.as_ptr(), events as *const dyn EventLog)
+    }
+}
+
+/// What an update writes besides the record, in the same script: the stream entry (to
+/// `log`) and the planned timer changes (when `plan` is set).
+struct Along<'a> {
+    log: &'a RedisEventLog,
+    plan: Option<sipdial_core::api::change_record::TimerPlan<'a>>,
 }
 
 /// The [`CallStore`] of a fleet.
@@ -140,7 +156,7 @@ impl RedisCallStore {
                 insert_call: script(include_str!("lua/insert_call.lua")),
                 // The timers' schedule composed in (their code, not the store's).
                 record_dialed: script_with(&[SCHEDULE_LIB, include_str!("lua/record_dialed.lua")]),
-                update_call: script(include_str!("lua/update_call.lua")),
+                update_call: script_with(&[SCHEDULE_LIB, include_str!("lua/update_call.lua")]),
                 session_calls: script(include_str!("lua/session_calls.lua")),
                 call_by_connection: script(include_str!("lua/call_by_connection.lua")),
                 insert_room: script(include_str!("lua/insert_room.lua")),
@@ -412,6 +428,53 @@ impl CallStore for RedisCallStore {
         id: &CallId,
         update: &CallUpdate,
     ) -> Result<Option<Updated>, StoreError> {
+        Ok(self.update(id, update, None).await?.map(|(u, _)| u))
+    }
+
+    async fn record_change(
+        &self,
+        change: ChangeRecording<'_>,
+    ) -> Result<Option<ChangeRecorded>, StoreError> {
+        let Some(fused) = self.fused.as_deref().filter(|f| f.owns_log(change.events)) else {
+            return Ok(self
+                .update(change.id, change.update, None)
+                .await?
+                .map(|(u, _)| ChangeRecorded::new(u)));
+        };
+        let plan = fused
+            .owns_timers(change.timers)
+            .then_some(change.plan_timers);
+        let along = Along {
+            log: &fused.log,
+            plan,
+        };
+        let Some((updated, entry)) = self.update(change.id, change.update, Some(along)).await?
+        else {
+            return Ok(None);
+        };
+        let mut recorded = ChangeRecorded::new(updated);
+        if let Some(entry) = entry {
+            recorded = recorded.with_logged(entry);
+        }
+        // Planned and set in the script when the update changed anything (an unchanged
+        // call changes no timer).
+        Ok(Some(if plan.is_some() {
+            recorded.with_timers_set()
+        } else {
+            recorded
+        }))
+    }
+}
+
+impl RedisCallStore {
+    /// [`CallStore::update_call`], writing `along` in the same script when given: the
+    /// update, and its stream entry if it wrote one.
+    async fn update(
+        &self,
+        id: &CallId,
+        update: &CallUpdate,
+        along: Option<Along<'_>>,
+    ) -> Result<Option<(Updated, Option<EventId>)>, StoreError> {
         let key = self.redis.key("call", id.as_str());
         for _ in 0..CAS_ATTEMPTS {
             let got: Option<String> = self
@@ -424,12 +487,13 @@ impl CallStore for RedisCallStore {
             let current = decode(&current_json)?;
             let (previous, previous_outcome) = (current.state, current.outcome);
             let Some(next) = update.apply_to(&current) else {
-                return Ok(Some(Updated {
+                let unchanged = Updated {
                     call: current,
                     previous,
                     previous_outcome,
                     changed: false,
-                }));
+                };
+                return Ok(Some((unchanged, None)));
             };
             let mut inv = self.scripts.update_call.prepare_invoke();
             inv.arg(self.prefix())
@@ -444,14 +508,36 @@ impl CallStore for RedisCallStore {
                 .arg(flag(
                     previous != CallState::Ended && next.state == CallState::Ended,
                 ));
-            let written: i64 = self.redis.run("update call", &inv).await?;
+            let ops: Vec<TimerOp> = match &along {
+                Some(a) => {
+                    inv.arg(self.redis.opts.stream_len);
+                    a.plan.map(|plan| plan(&next, previous)).unwrap_or_default()
+                }
+                None => {
+                    inv.arg("");
+                    Vec::new()
+                }
+            };
+            schedule_args(&mut inv, &ops);
+            let (written, entry): (i64, String) = self.redis.run("update call", &inv).await?;
             if written == 1 {
-                return Ok(Some(Updated {
+                let entry =
+                    match &along {
+                        Some(a) => {
+                            a.log.wake(&next.session_id);
+                            Some(EventId::new(entry).ok_or_else(|| {
+                                StoreError::new("Redis issued an invalid stream id")
+                            })?)
+                        }
+                        None => None,
+                    };
+                let updated = Updated {
                     call: next,
                     previous,
                     previous_outcome,
                     changed: true,
-                }));
+                };
+                return Ok(Some((updated, entry)));
             }
         }
         Err(StoreError::new("a call changed too often to update it"))

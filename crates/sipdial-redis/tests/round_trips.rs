@@ -23,17 +23,17 @@ use tokio::net::TcpStream;
 const DIAL_ROUND_TRIPS: usize = 2;
 
 /// Commands the scripts of one dial run inside Redis (each costs redis-server about
-/// 1-2 µs over its own work). The session's own share is 22: admit 10 (MGET, TIME,
-/// ZREMRANGEBYSCORE x2, ZCARD x2, ZADD x2, PEXPIRE x2), record 10 (SET NX, INCR x2,
-/// SET, ZADD, ZREM, PTTL, XADD, PEXPIRE, EXISTS), timers 2 (TIME, ZADD); it was 32,
-/// with a JSON decode, before the record script took the call's ids as arguments.
-/// The limits beyond the session (#21: the client's and the fleet's, each a live set
-/// and a rate set) add 43: admit checks and counts both (ZREMRANGEBYSCORE x2, ZCARD x2,
-/// ZADD x2, PEXPIRE, PTTL each, and the holder's HSET, PEXPIRE), and the record hands
-/// each live slot from the dial's ticket to its call (HMGET, DEL, TIME, then ZREM,
-/// ZADD, PTTL, PEXPIRE each, and the call's HSET, PEXPIRE). A target with limits of
-/// its own adds one more scope to both.
-const DIAL_SCRIPT_COMMANDS: usize = 65;
+/// 1-2 µs over its own work), for a dial whose target has limits of its own. The
+/// session's share is 20: admit 8 (MGET, TIME, ZCARD x2, ZADD x2, PEXPIRE x2), record
+/// 12 (SET NX, SET, INCR x2, ZADD, ZREM, TIME, PTTL, XADD, PEXPIRE, EXISTS, and the
+/// timer's ZADD). Each limit scope beyond it (#21: the client, the fleet, the target)
+/// adds 7: admit checks and counts its live set and its rate window (ZCARD x2, ZADD x2,
+/// PEXPIRE x2) and the record moves the live slot's lapse to the call's (ZADD XX). The
+/// slots' holder adds 6 (HSET, PEXPIRE; HMGET, RENAME, HSET, PEXPIRE). It was 65
+/// before #24's last pass: lapsed members were dropped on every dial (a
+/// ZREMRANGEBYSCORE per set), the slots moved from the ticket to the call id (ZREM,
+/// ZADD, PTTL, PEXPIRE per scope) and the record script read the clock twice.
+const DIAL_SCRIPT_COMMANDS: usize = 47;
 
 /// A `MONITOR` connection: every command any client sends, as Redis saw it.
 struct Monitor {
@@ -204,6 +204,82 @@ async fn a_dial_costs_two_redis_round_trips() {
     assert!(due.is_some(), "the call's expiry is armed");
 }
 
+/// Round trips of a hang-up through the API (`POST /calls/{id}/hangup`) once the call
+/// is known: the call read for the route, the update's read and its script, which also
+/// appends the change's stream entry and disarms the call's timers (core's
+/// `backend::change_record`; they were two round trips more), and the pending digits'
+/// `GETDEL` (DTMF at answer).
+const HANG_UP_ROUND_TRIPS: usize = 4;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hang_up_s_entry_and_timers_travel_with_its_update() {
+    let redis = redis_or_skip!();
+    let platform = FakePlatform::start().await.unwrap();
+    platform.clear_call_script();
+    let prefix = support::fresh_prefix();
+    let backend = support::backend(&redis.url(), &prefix).await;
+    let replica = Replica::axum(
+        "A",
+        support::replica::api_with(&platform.url(), Backend::from(backend), |b| {
+            b.timer_poll_interval(Duration::from_secs(60))
+        }),
+    )
+    .await;
+    let session = session(&replica).await;
+    // The first dial and hang-up load the scripts into Redis.
+    let first = dial(&replica, &session).await;
+    let id = first["id"].as_str().unwrap();
+    let res = replica
+        .post(&format!("/calls/{id}/hangup"), json!({}))
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text());
+    let call = dial(&replica, &session).await;
+    let id = call["id"].as_str().unwrap();
+    let mut conn = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let stream = format!("{prefix}events:{session}");
+    let entries_before: usize = redis::cmd("XLEN")
+        .arg(&stream)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    let mut monitor = Monitor::start(redis.port).await;
+    monitor.until_marker("sipdial-before").await;
+    let res = replica
+        .post(&format!("/calls/{id}/hangup"), json!({}))
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let seen = monitor.until_marker("sipdial-after").await;
+    assert_eq!(
+        seen.len(),
+        HANG_UP_ROUND_TRIPS,
+        "a hang-up made {} round trips: {seen:#?}",
+        seen.len()
+    );
+
+    // The script did what the two round trips it replaced did.
+    let entries_after: usize = redis::cmd("XLEN")
+        .arg(&stream)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(entries_after, entries_before + 1, "the end's stream entry");
+    let due: Option<f64> = redis::cmd("ZSCORE")
+        .arg(format!("{prefix}timers"))
+        .arg(format!("expiry:{id}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(due, None, "the ended call's expiry is disarmed");
+    let read = replica.get(&format!("/calls/{id}")).await;
+    assert_eq!(read.json().unwrap()["state"], "ended");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dial_s_scripts_run_few_commands() {
     let redis = redis_or_skip!();
@@ -250,7 +326,7 @@ async fn an_unknown_session_is_refused_in_the_admit_round_trip() {
     assert_eq!(seen.len(), 1, "{seen:#?}");
     // Nothing was counted against the limits of a session nobody created here.
     let rate: usize = redis::cmd("EXISTS")
-        .arg(format!("{prefix}rate:{foreign}"))
+        .arg(format!("{prefix}dials:{foreign}"))
         .query_async(
             &mut redis::Client::open(redis.url())
                 .unwrap()
@@ -297,6 +373,22 @@ async fn a_host_s_own_event_log_gets_the_dial_s_entry_not_the_redis_stream() {
     let id = call["id"].as_str().unwrap();
     let read = replica.get(&format!("/calls/{id}")).await;
     assert_eq!(read.status, 200);
+    // Its end, too.
+    let res = replica
+        .post(&format!("/calls/{id}/hangup"), json!({}))
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text());
+    let ended = own
+        .position(&SessionId::new(session.clone()).unwrap())
+        .await
+        .unwrap();
+    assert_ne!(after, ended, "the host's log has the end's entry");
+    let stream: usize = redis::cmd("EXISTS")
+        .arg(format!("{prefix}events:{session}"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stream, 0, "nothing was written to the Redis stream");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,8 +402,18 @@ async fn a_host_s_own_timers_get_the_dial_s_timers_not_redis() {
     backend.timers = Arc::clone(&own) as Arc<dyn CallTimers>;
     let replica = Replica::axum("A", api(&platform.url(), backend)).await;
     let session = session(&replica).await;
-    dial(&replica, &session).await;
+    let call = dial(&replica, &session).await;
     assert_eq!(own.len(), 1, "the host's timers hold the call's expiry");
+    let id = call["id"].as_str().unwrap();
+    let res = replica
+        .post(&format!("/calls/{id}/hangup"), json!({}))
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text());
+    assert_eq!(
+        own.len(),
+        0,
+        "the host's timers let the ended call's expiry go"
+    );
     let mut conn = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()

@@ -12,6 +12,8 @@
 //! [`ResponseBody`]: crate::ResponseBody
 
 pub use crate::backend::Backend;
+pub use crate::backend::change_record;
+pub use crate::backend::change_record::{ChangeRecorded, ChangeRecording};
 pub use crate::backend::dedupe::{DEDUPE_CAPACITY, DeliveryDedupe};
 pub use crate::backend::dial_record;
 pub use crate::backend::dial_record::{DialRecorded, DialRecording};

@@ -7,6 +7,7 @@
 //! load balancer share one backend (the `sipdial-redis` crate), so that every replica
 //! sees the same rooms, calls, limits and events.
 
+pub mod change_record;
 pub(crate) mod dedupe;
 pub mod dial_record;
 pub(crate) mod error;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::backend::change_record::{ChangeRecorded, ChangeRecording, record_change_separately};
 use crate::backend::dial_record::{DialRecorded, DialRecording, record_dialed_separately};
 pub use crate::backend::error::StoreError;
 use crate::call::event::{CallEvent, CallEventCause};
@@ -145,6 +146,18 @@ pub trait CallStore: Send + Sync + 'static {
         id: &CallId,
         update: &CallUpdate,
     ) -> Result<Option<Updated>, StoreError>;
+
+    /// Applies a change as [`crate::backend::change_record`] describes: the update of
+    /// [`CallStore::update_call`], and, for a store that also holds the API's event log
+    /// and timers (the `change.events`/`change.timers` it was built with, never
+    /// others), the change's log entry and planned timer changes in the same atomic
+    /// step. The default is the update alone.
+    async fn record_change(
+        &self,
+        change: ChangeRecording<'_>,
+    ) -> Result<Option<ChangeRecorded>, StoreError> {
+        record_change_separately(self, change).await
+    }
 
     /// Moves a call to `state` at `at` and returns it; `None` for an unknown call. Goes
     /// through the state machine, so the call never moves backwards and

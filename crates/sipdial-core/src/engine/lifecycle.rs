@@ -32,6 +32,7 @@ use crate::call::event::{ApplyOutcome, CallEvent, CallEventCause, CallEventHook}
 pub(crate) use dialed::Dialed;
 pub(crate) use provenance::Provenance;
 
+use crate::backend::change_record::{ChangeRecorded, ChangeRecording};
 use crate::backend::dedupe::{DeliveryDedupe, dedupe_key};
 use crate::backend::event_log::EventLog;
 use crate::backend::limits::DialLimits;
@@ -343,18 +344,36 @@ impl Lifecycle {
         event: &PlatformEvent,
         provenance: Provenance,
     ) -> Result<ApplyOutcome, StoreError> {
+        let cause = provenance.cause(event);
         match self
-            .store
-            .update_call(&call.id, &CallUpdate::new(change, at))
+            .record_change(&call.id, &CallUpdate::new(change, at), &cause)
             .await?
         {
-            Some(u) if u.changed => {
-                self.emit(u.into_event(provenance.cause(event))).await;
+            Some(r) if r.updated.changed => {
+                let (logged, timers_set) = (r.logged.is_some(), r.timers_set);
+                self.emit_logged(r.updated.into_event(cause), logged, timers_set)
+                    .await;
                 Ok(ApplyOutcome::Applied)
             }
             Some(_) => Ok(ApplyOutcome::Unchanged),
             None => Ok(ApplyOutcome::Ignored),
         }
+    }
+
+    /// Applies `update` to call `id` through the store, with its log entry and its
+    /// timers where the store can set them in the same step
+    /// ([`crate::backend::change_record`]).
+    async fn record_change(
+        &self,
+        id: &CallId,
+        update: &CallUpdate,
+        cause: &CallEventCause,
+    ) -> Result<Option<ChangeRecorded>, StoreError> {
+        let plan = |call: &CallRecord, previous: CallState| {
+            self.timers.plan_change(call, Some(previous), cause)
+        };
+        let change = ChangeRecording::new(id, update, &*self.events, self.timers.store(), &plan);
+        self.store.record_change(change).await
     }
 
     /// Ends a call from our side (hang-up, or the platform no longer knowing it).
@@ -385,13 +404,14 @@ impl Lifecycle {
     ) -> Result<Option<CallRecord>, StoreError> {
         let _gate = self.gates.lock(id.as_str()).await;
         match self
-            .store
-            .update_call(id, &CallUpdate::new(change, Timestamp::now()))
+            .record_change(id, &CallUpdate::new(change, Timestamp::now()), &cause)
             .await?
         {
-            Some(u) if u.changed => {
-                let call = u.call.clone();
-                self.emit(u.into_event(cause)).await;
+            Some(r) if r.updated.changed => {
+                let call = r.updated.call.clone();
+                let (logged, timers_set) = (r.logged.is_some(), r.timers_set);
+                self.emit_logged(r.updated.into_event(cause), logged, timers_set)
+                    .await;
                 Ok(Some(call))
             }
             _ => Ok(None),

@@ -15,46 +15,102 @@ end
 -- or backslash, and a quote inside any string value is escaped, so the pattern can
 -- only match the field itself).
 local function conn_of(json) return string.match(json, '"connectionId":"([^"]+)"') end
--- The live-call set of a client ('c'), a target ('t') or of all ('a'): in-flight
--- tickets and live call ids, scored by when they lapse (a lost end frees at last).
+-- The live-call set of a client ('c'), a target ('t') or of all ('a'): the tickets of
+-- dials in flight and of live calls, scored by when they lapse (a lost end frees at
+-- last).
 local function live_key(kind, id)
   if kind == 'a' then return P .. 'alllive' end
   return k(kind .. 'live', id)
 end
--- The live sets a dial ticket or call id `member` is held in (by its holder record).
-local function held_in(member)
-  local h = redis.call('HMGET', k('holder', member), 'c', 't')
+-- The server's clock in ms, read once per script run: a script's steps all happen at
+-- one instant, and each TIME is a command.
+local clock
+local function now_ms()
+  if not clock then
+    local t = redis.call('TIME')
+    clock = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  end
+  return clock
+end
+-- How many members of sorted set `key` score above `floor` (the rest have lapsed or
+-- left the window), exact whenever it could change an answer: the lapsed members are
+-- dropped when the count reaches `max`, and otherwise once every 32 members added, so
+-- a set under a high limit stays within 32 of its live size. One ZCARD per check
+-- instead of a ZREMRANGEBYSCORE and a ZCARD.
+local function counted(key, floor, max)
+  local n = redis.call('ZCARD', key)
+  if n >= max or (n > 0 and n % 32 == 0) then
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', floor)
+    n = redis.call('ZCARD', key)
+  end
+  return n
+end
+-- A sliding window of dial (or session) times in a list, oldest first: `key` gets
+-- `now` appended (RPUSH) by each admitted request, and each script run reads the
+-- server's clock afresh, so the list stays in time order. Appending and counting are
+-- O(1), where a sorted set's ZADD is a skiplist insert (about 3 µs at the 240,000
+-- members a high limit lets a window hold). Returns how many times are newer than
+-- `floor`, exact whenever it could change an answer: the old ones at the head are
+-- dropped when the count reaches `max`, and otherwise once every 32 appends. (Were the
+-- server's clock ever set back, a time appended before it would be dropped only once
+-- the times ahead of it are: the window would count too much for at most its length,
+-- never too little.)
+local function in_window(key, floor, max)
+  local n = redis.call('LLEN', key)
+  if n == 0 or (n < max and n % 32 ~= 0) then return n end
+  if tonumber(redis.call('LINDEX', key, -1)) <= floor then
+    redis.call('DEL', key)
+    return 0
+  end
+  while true do
+    local head = redis.call('LRANGE', key, 0, 63)
+    local old = 0
+    for _, t in ipairs(head) do
+      if tonumber(t) > floor then break end
+      old = old + 1
+    end
+    if old == 0 then return n end
+    redis.call('LTRIM', key, old, -1)
+    n = n - old
+    if old < #head then return n end
+  end
+end
+-- The wait until the oldest time of window `key` (`len` ms long) leaves it.
+local function window_wait(key, len, now)
+  return tonumber(redis.call('LINDEX', key, 0)) + len - now
+end
+-- The live sets a dial ticket or call id holds a slot in (by its holder record), the
+-- holder's fields, and the sets' member: a dial's ticket stays its slots' member for
+-- the call's whole life (the call's holder names it in `m`).
+local function held_in(holder)
+  local h = redis.call('HMGET', k('holder', holder), 'c', 't', 'm')
   if not h[1] then return nil end
   local keys = {live_key('c', h[1]), live_key('a', '')}
   if h[2] and h[2] ~= '' then keys[3] = live_key('t', h[2]) end
-  return keys, h
+  return keys, h[3] or holder
 end
--- Frees the client, target and total slots of the call `id` (it ended).
-local function free_live(id)
-  local keys = held_in(id)
+-- Frees the client, target and total slots held by `holder` (a call that ended, or a
+-- dial that placed none).
+local function free_live(holder)
+  local keys, member = held_in(holder)
   if not keys then return end
-  for _, key in ipairs(keys) do redis.call('ZREM', key, id) end
-  redis.call('DEL', k('holder', id))
+  for _, key in ipairs(keys) do redis.call('ZREM', key, member) end
+  redis.call('DEL', k('holder', holder))
 end
--- Hands the slots of dial `ticket` over to call `id` (live for `ttl` ms more), or
--- frees them when the call is recorded ended.
+-- Hands the slots of dial `ticket` over to call `id`, live for `ttl` ms more: the
+-- ticket stays the member and only its lapse moves (the sets' expiry, set when the
+-- dial was admitted, already covers it), and the holder record moves to the call. A
+-- call recorded ended frees them instead.
 local function hand_over(ticket, id, ended, ttl)
-  local keys, h = held_in(ticket)
+  if ended then return free_live(ticket) end
+  local keys = held_in(ticket)
   if not keys then return end
-  redis.call('DEL', k('holder', ticket))
-  local t = redis.call('TIME')
-  local lapse = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) + ttl
-  for _, key in ipairs(keys) do
-    redis.call('ZREM', key, ticket)
-    if not ended then
-      redis.call('ZADD', key, lapse, id)
-      if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
-    end
-  end
-  if not ended then
-    redis.call('HSET', k('holder', id), 'c', h[1], 't', h[2] or '')
-    redis.call('PEXPIRE', k('holder', id), ttl)
-  end
+  local lapse = now_ms() + ttl
+  for _, key in ipairs(keys) do redis.call('ZADD', key, 'XX', lapse, ticket) end
+  local holder = k('holder', id)
+  redis.call('RENAME', k('holder', ticket), holder)
+  redis.call('HSET', holder, 'm', ticket)
+  redis.call('PEXPIRE', holder, ttl)
 end
 -- Forgets the oldest ended calls of a session beyond `max`.
 local function trim_ended(sid, max)

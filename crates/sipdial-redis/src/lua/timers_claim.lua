@@ -2,8 +2,7 @@
 -- so no other caller sees it due until the lease runs out.
 -- ARGV: prefix, max, lease ms. Returns {lease end, member...}.
 local key = P .. 'timers'
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now = now_ms()
 local due = redis.call('ZRANGEBYSCORE', key, '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 local lease = now + tonumber(ARGV[3])
 local out = { tostring(lease) }

@@ -3,11 +3,10 @@
 -- timers' code, composed in; the store only passes their arguments on).
 -- Arms and disarms call `id`'s timers, on the server's clock, from ARGV pairs (kind, ms
 -- from now; negative = disarm) starting at ARGV[first]. Per timer: ZADD or ZREM, and
--- one TIME per call.
+-- the server's clock read once per script (common.lua's `now_ms`).
 local function schedule_timers(id, first)
   local key = P .. 'timers'
-  local t = redis.call('TIME')
-  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local now = now_ms()
   for i = first, #ARGV, 2 do
     local member = ARGV[i] .. ':' .. id
     local after = tonumber(ARGV[i + 1])
