@@ -369,7 +369,9 @@ pub fn metrics_after_a_dial(bin: &str) {
 
 /// Declares the binary's tests (demo-mode start-up line and banner, real-mode
 /// start-up, malformed configuration, busy port, mount, limits, signed callbacks,
-/// metrics) for one example, so both examples run the same list:
+/// metrics; safe by default: [`crate::harness::safety`]; the connection bounds:
+/// [`crate::harness::connections`]) for one example, so both examples run the same
+/// list from one test binary each:
 /// `sipdial_demo_support::binary_tests!(env!("CARGO_BIN_EXE_axum-demo"), "axum-demo");`.
 #[macro_export]
 macro_rules! binary_tests {
@@ -414,6 +416,41 @@ macro_rules! binary_tests {
         #[test]
         fn metrics_are_served_as_prometheus_text() {
             $crate::harness::checks::metrics_after_a_dial(BIN);
+        }
+
+        #[test]
+        fn a_foreign_host_is_misdirected_even_with_a_matching_origin() {
+            $crate::harness::safety::foreign_host_is_misdirected(BIN);
+        }
+
+        #[test]
+        fn the_access_token_guards_the_page_the_api_and_metrics() {
+            $crate::harness::safety::access_token_guards_page_api_and_metrics(BIN);
+        }
+
+        #[test]
+        fn real_mode_refuses_to_start_open() {
+            $crate::harness::safety::real_mode_refuses_to_start_open(BIN, $name);
+        }
+
+        #[test]
+        fn the_content_security_policy_is_exact() {
+            $crate::harness::safety::content_security_policy_is_exact(BIN);
+        }
+
+        #[test]
+        fn demo_mode_refuses_a_forged_unsigned_callback() {
+            $crate::harness::safety::demo_callbacks_are_signed(BIN);
+        }
+
+        #[test]
+        fn a_client_sending_one_header_byte_a_second_is_cut() {
+            $crate::harness::connections::slow_header_client_is_cut(BIN);
+        }
+
+        #[test]
+        fn connections_beyond_the_bound_wait_until_one_closes() {
+            $crate::harness::connections::connections_beyond_the_bound_wait(BIN);
         }
     };
 }

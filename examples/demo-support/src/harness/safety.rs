@@ -1,7 +1,7 @@
 //! Safe by default, through a demo binary: only its own `Host` (DNS rebinding),
 //! `SIPDIAL_ACCESS_TOKEN` in front of the page, the API and `/metrics`, real mode
 //! refusing to start open, the page's Content-Security-Policy, and demo mode's signed
-//! callbacks. Called from each demo's `tests/safety.rs` with its own executable.
+//! callbacks. Run for each demo by `binary_tests!` (its `tests/binary.rs`) with its own executable.
 
 use std::time::{Duration, Instant};
 
