@@ -56,13 +56,13 @@ impl Handlers<'_> {
 
     /// `GET /calls/{id}`.
     pub(crate) async fn get_call(&self, param: Option<&str>) -> Answer {
-        let call = self.find_call(param).await?;
-        self.authorize(Action::GetCall {
-            call_id: call.id.clone(),
-            session_id: call.session_id.clone(),
-            room: self.call_room(&call).await?,
-        })
-        .await?;
+        let call = self
+            .authorized_call(param, |call_id, session_id, room| Action::GetCall {
+                call_id,
+                session_id,
+                room,
+            })
+            .await?;
         json_response(StatusCode::OK, &call)
     }
 
@@ -70,13 +70,13 @@ impl Handlers<'_> {
     /// call, whose record stays readable as `ended`. Idempotent; the platform no longer
     /// knowing the connection means the call already ended.
     pub(crate) async fn hang_up(&self, param: Option<&str>) -> Answer {
-        let call = self.find_call(param).await?;
-        self.authorize(Action::HangUp {
-            call_id: call.id.clone(),
-            session_id: call.session_id.clone(),
-            room: self.call_room(&call).await?,
-        })
-        .await?;
+        let call = self
+            .authorized_call(param, |call_id, session_id, room| Action::HangUp {
+                call_id,
+                session_id,
+                room,
+            })
+            .await?;
         if call.state == CallState::Ended {
             return Ok(no_content());
         }
@@ -102,15 +102,13 @@ impl Handlers<'_> {
     /// `POST /calls/{id}/dtmf`.
     pub(crate) async fn play_dtmf(&self, param: Option<&str>, body: DtmfBody) -> Answer {
         let digits = Dtmf::new(body.digits).map_err(|e| ApiError::invalid_value("digits", &e))?;
-        let call = self.find_call(param).await?;
-        // Authorized before its state shows: a call outside the caller's grant answers
-        // 404, ended or not.
-        self.authorize(Action::PlayDtmf {
-            call_id: call.id.clone(),
-            session_id: call.session_id.clone(),
-            room: self.call_room(&call).await?,
-        })
-        .await?;
+        let call = self
+            .authorized_call(param, |call_id, session_id, room| Action::PlayDtmf {
+                call_id,
+                session_id,
+                room,
+            })
+            .await?;
         if call.state == CallState::Ended {
             return Err(call_ended());
         }
@@ -158,13 +156,13 @@ impl Handlers<'_> {
     /// §5). Authorized like a hang-up; an ended call is a 409, as for DTMF, and so is a
     /// stream the platform no longer has (the leg went with its call).
     pub(crate) async fn mute(&self, param: Option<&str>) -> Answer {
-        let call = self.find_call(param).await?;
-        self.authorize(Action::Mute {
-            call_id: call.id.clone(),
-            session_id: call.session_id.clone(),
-            room: self.call_room(&call).await?,
-        })
-        .await?;
+        let call = self
+            .authorized_call(param, |call_id, session_id, room| Action::Mute {
+                call_id,
+                session_id,
+                room,
+            })
+            .await?;
         if call.state == CallState::Ended {
             return Err(call_ended());
         }

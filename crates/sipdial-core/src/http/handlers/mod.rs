@@ -151,6 +151,21 @@ impl Handlers<'_> {
             .map_err(store_error)
     }
 
+    /// The call `param` names, once the authorizer allows the action `on` builds for it
+    /// (from its id, session and room). Authorized before anything of the call shows, so
+    /// a call outside the caller's grant answers as unknown, ended or not.
+    async fn authorized_call(
+        &self,
+        param: Option<&str>,
+        on: fn(CallId, SessionId, Option<Room>) -> Action,
+    ) -> Result<CallRecord, ApiError> {
+        let call = self.find_call(param).await?;
+        let room = self.call_room(&call).await?;
+        self.authorize(on(call.id.clone(), call.session_id.clone(), room))
+            .await?;
+        Ok(call)
+    }
+
     async fn find_call(&self, param: Option<&str>) -> Result<CallRecord, ApiError> {
         let id = param
             .and_then(|p| CallId::new(p).ok())
