@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use redis::Script;
+use sipdial_core::api::change_record::TimerPlan;
 use sipdial_core::api::dial_record::{keep_earlier_progress, record_dialed_separately};
 use sipdial_core::api::{
     CallRecord, CallState, CallStore, CallTimers, CallUpdate, ChangeRecorded, ChangeRecording,
@@ -41,9 +42,10 @@ struct Scripts {
 
 /// The event log, parked events and call timers of the same backend as the store, as
 /// the API holds them: a dial is recorded in one script only for exactly these log and
-/// parked events (a host that swapped one of them gets the separate calls, which write
-/// where it asked), and its first timers are set in that script only for exactly these
-/// timers (else the API sets them through its own).
+/// parked events, and a change appends its entry in its update's script only for
+/// exactly this log (a host that swapped one of them gets the separate calls, which
+/// write where it asked); the dial's and the change's timers are set in those scripts
+/// only for exactly these timers (else the API sets them through its own).
 struct Fused {
     log: RedisEventLog,
     events: Weak<dyn EventLog>,
@@ -77,7 +79,7 @@ impl Fused {
 /// `log`) and the planned timer changes (when `plan` is set).
 struct Along<'a> {
     log: &'a RedisEventLog,
-    plan: Option<sipdial_core::api::change_record::TimerPlan<'a>>,
+    plan: Option<TimerPlan<'a>>,
 }
 
 /// The [`CallStore`] of a fleet.
