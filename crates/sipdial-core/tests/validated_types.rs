@@ -310,6 +310,31 @@ fn sip_header_names_are_rfc3261_tokens() {
     }
 }
 
+/// A refusal names a header only when its name is plain (letters, digits, `-`, `_`,
+/// `.`): RFC 3261 tokens also allow a backtick, which would end the message's quote
+/// and let the caller's text shape it (found by the fuzzer's `api_request` target).
+#[test]
+fn a_refusal_quotes_a_header_name_only_when_it_is_plain() {
+    let odd = "X-`odd'name";
+    let mut long = SipHeaders::new();
+    let refusals = [
+        SipHeaders::new().insert(odd, "a\0b").unwrap_err(),
+        long.insert(odd, "v".repeat(100_000)).unwrap_err(),
+        {
+            let mut twice = SipHeaders::new();
+            twice.insert(odd, "v").unwrap();
+            twice.insert(odd.to_ascii_uppercase(), "v").unwrap_err()
+        },
+    ];
+    for e in refusals {
+        let msg = e.to_string();
+        assert!(!msg.contains("odd") && !msg.contains("ODD"), "{msg}");
+        assert!(msg.contains("a header name"), "{msg}");
+    }
+    let plain = SipHeaders::new().insert("X-Plain", "a\0b").unwrap_err();
+    assert!(plain.to_string().contains("`X-Plain`"), "{plain}");
+}
+
 #[test]
 fn reserved_sip_headers_are_refused_in_any_case_and_compact_form() {
     let reserved = [

@@ -8,6 +8,7 @@ use crate::backend::limits::Quota;
 use crate::policy::calls::CallLimits;
 use crate::policy::config_error::ApiConfigError;
 use crate::policy::webhook::StatusWebhook;
+use crate::sip::quoted_name;
 use crate::{Dtmf, SipAuth, SipFrom, SipHeaders, SipUri, ValidationError};
 
 /// Longest target name.
@@ -363,7 +364,7 @@ pub(crate) fn check_caller_headers(
         if let Some(reason) = SipHeaders::never_from_callers(name) {
             return Err(format!(
                 "{} may not come from a caller: {reason}",
-                quoted(name)
+                quoted_name(name)
             ));
         }
         let x_header = name.len() > 2 && name[..2].eq_ignore_ascii_case("x-");
@@ -375,26 +376,11 @@ pub(crate) fn check_caller_headers(
         if !x_header && !allowed {
             return Err(format!(
                 "{}: callers may set only `X-` headers and those the target allows",
-                quoted(name)
+                quoted_name(name)
             ));
         }
     }
     Ok(())
-}
-
-/// A header name as an error message may show it: in backticks when it is letters,
-/// digits, `-`, `_` and `.` only. RFC 3261 tokens also allow `` ` ``, `'`, `!`, `%` and
-/// more, which would let a caller's text shape the message (and a backtick end the
-/// quote), so such a name is not echoed.
-fn quoted(name: &str) -> String {
-    if name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
-    {
-        format!("`{name}`")
-    } else {
-        "a header name".to_owned()
-    }
 }
 
 /// Every validated target and which one a dial that names none uses.

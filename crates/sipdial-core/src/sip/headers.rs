@@ -85,6 +85,21 @@ fn is_token(name: &str) -> bool {
 )]
 pub struct SipHeaders(BTreeMap<String, String>);
 
+/// A header name as an error message may show it: in backticks when it is letters,
+/// digits, `-`, `_` and `.` only. RFC 3261 tokens also allow `` ` ``, `'`, `!`, `%` and
+/// more, which would let a caller's text shape the message (and a backtick end the
+/// quote), so such a name is not echoed.
+pub(crate) fn quoted_name(name: &str) -> String {
+    if name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        format!("`{name}`")
+    } else {
+        "a header name".to_owned()
+    }
+}
+
 impl SipHeaders {
     /// No headers.
     pub fn new() -> Self {
@@ -109,23 +124,35 @@ impl SipHeaders {
         if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
             return Err(ValidationError::new(
                 WHAT,
-                format!("`{name}` is set by the SIP stack and cannot be overridden"),
+                format!(
+                    "{} is set by the SIP stack and cannot be overridden",
+                    quoted_name(&name)
+                ),
             ));
         }
         if value.len() > MAX_SIP_HEADER_VALUE_LEN {
             return Err(ValidationError::new(
                 WHAT,
-                format!("value of `{name}` is longer than {MAX_SIP_HEADER_VALUE_LEN} bytes"),
+                format!(
+                    "value of {} is longer than {MAX_SIP_HEADER_VALUE_LEN} bytes",
+                    quoted_name(&name)
+                ),
             ));
         }
         if value.chars().any(|c| c.is_control() && c != '\t') {
             return Err(ValidationError::new(
                 WHAT,
-                format!("value of `{name}` contains a control character (CR, LF, NUL, ...)"),
+                format!(
+                    "value of {} contains a control character (CR, LF, NUL, ...)",
+                    quoted_name(&name)
+                ),
             ));
         }
         if self.0.keys().any(|k| k.eq_ignore_ascii_case(&name)) {
-            return Err(ValidationError::new(WHAT, format!("`{name}` is set twice")));
+            return Err(ValidationError::new(
+                WHAT,
+                format!("{} is set twice", quoted_name(&name)),
+            ));
         }
         if self.0.len() + 1 > MAX_SIP_HEADERS {
             return Err(ValidationError::new(

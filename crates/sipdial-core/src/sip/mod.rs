@@ -10,6 +10,7 @@ mod headers;
 mod uri;
 
 pub use headers::SipHeaders;
+pub(crate) use headers::quoted_name;
 pub use uri::{SipFrom, SipUri};
 
 /// Longest SIP URI accepted, in bytes.
