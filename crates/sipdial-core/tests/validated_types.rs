@@ -333,6 +333,10 @@ fn a_refusal_quotes_a_header_name_only_when_it_is_plain() {
     }
     let plain = SipHeaders::new().insert("X-Plain", "a\0b").unwrap_err();
     assert!(plain.to_string().contains("`X-Plain`"), "{plain}");
+    // A plain but long name would swell the message (found by the fuzzer too).
+    let long_name = format!("X-{}", "o".repeat(200));
+    let e = SipHeaders::new().insert(long_name, "a\0b").unwrap_err();
+    assert!(e.to_string().contains("a header name"), "{e}");
 }
 
 #[test]

@@ -85,14 +85,15 @@ fn is_token(name: &str) -> bool {
 )]
 pub struct SipHeaders(BTreeMap<String, String>);
 
-/// A header name as an error message may show it: in backticks when it is letters,
-/// digits, `-`, `_` and `.` only. RFC 3261 tokens also allow `` ` ``, `'`, `!`, `%` and
-/// more, which would let a caller's text shape the message (and a backtick end the
-/// quote), so such a name is not echoed.
+/// A header name as an error message may show it: in backticks when it is at most 40
+/// letters, digits, `-`, `_` and `.`. RFC 3261 tokens also allow `` ` ``, `'`, `!`, `%`
+/// and more, which would let a caller's text shape the message (and a backtick end the
+/// quote), and a long one would swell it, so such a name is not echoed.
 pub(crate) fn quoted_name(name: &str) -> String {
-    if name
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    if name.len() <= 40
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
     {
         format!("`{name}`")
     } else {
