@@ -61,11 +61,7 @@ impl Fused {
             && std::ptr::addr_eq(self.parked.as_ptr(), dial.parked as *const dyn ParkedEvents)
     }
 
-    /// Whether `dial`'s timers are these (the backend's own, on the same Redis).
-    fn sets_timers(&self, dial: &DialRecording<'_>) -> bool {
-        self.owns_timers(dial.timers)
-    }
-
+    /// Whether `timers` are these (the backend's own, on the same Redis).
     fn owns_timers(&self, timers: &dyn CallTimers) -> bool {
         std::ptr::addr_eq(self.timers.as_ptr(), timers as *const dyn CallTimers)
     }
@@ -199,7 +195,7 @@ impl RedisCallStore {
         let (by_call, by_conn) = parked_keys(&self.redis, &dial.call.id, &dial.call.connection_id);
         let mut call = dial.call.clone();
         let mut expected = String::new();
-        let timer_ops = if fused.sets_timers(&dial) {
+        let timer_ops = if fused.owns_timers(dial.timers) {
             dial.timer_ops
         } else {
             &[]

@@ -12,6 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 use sipdial_core::SessionId;
 use sipdial_core::api::{Backend, EventLog, InMemoryEventLog};
+use sipdial_redis::RedisBackend;
 use sipdial_testing::{FakePlatform, MediaMode};
 use support::replica::{Replica, api};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -108,6 +109,18 @@ async fn dial(replica: &Replica, session: &str) -> serde_json::Value {
     res.json().unwrap()
 }
 
+/// A replica whose timer poller claims once a minute, so its claims do not fall between
+/// a test's markers.
+async fn quiet_replica(platform: &FakePlatform, backend: RedisBackend) -> Replica {
+    Replica::axum(
+        "A",
+        support::replica::api_with(&platform.url(), Backend::from(backend), |b| {
+            b.timer_poll_interval(Duration::from_secs(60))
+        }),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotency_key_costs_two_scripts_one_on_the_answers_path() {
     use http::{HeaderName, HeaderValue};
@@ -117,14 +130,7 @@ async fn an_idempotency_key_costs_two_scripts_one_on_the_answers_path() {
     platform.clear_call_script();
     let prefix = support::fresh_prefix();
     let backend = support::backend(&redis.url(), &prefix).await;
-    // The timer poller's claims would fall between the markers: polled once a minute.
-    let replica = Replica::axum(
-        "A",
-        support::replica::api_with(&platform.url(), Backend::from(backend), |b| {
-            b.timer_poll_interval(Duration::from_secs(60))
-        }),
-    )
-    .await;
+    let replica = quiet_replica(&platform, backend).await;
     let session = session(&replica).await;
     let keyed = |key: &'static str| {
         TestRequest::post("/sip/dial")
@@ -218,13 +224,7 @@ async fn a_hang_up_s_entry_and_timers_travel_with_its_update() {
     platform.clear_call_script();
     let prefix = support::fresh_prefix();
     let backend = support::backend(&redis.url(), &prefix).await;
-    let replica = Replica::axum(
-        "A",
-        support::replica::api_with(&platform.url(), Backend::from(backend), |b| {
-            b.timer_poll_interval(Duration::from_secs(60))
-        }),
-    )
-    .await;
+    let replica = quiet_replica(&platform, backend).await;
     let session = session(&replica).await;
     // The first dial and hang-up load the scripts into Redis.
     let first = dial(&replica, &session).await;

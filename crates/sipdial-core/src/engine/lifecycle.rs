@@ -350,14 +350,19 @@ impl Lifecycle {
             .await?
         {
             Some(r) if r.updated.changed => {
-                let (logged, timers_set) = (r.logged.is_some(), r.timers_set);
-                self.emit_logged(r.updated.into_event(cause), logged, timers_set)
-                    .await;
+                self.emit_recorded(r, cause).await;
                 Ok(ApplyOutcome::Applied)
             }
             Some(_) => Ok(ApplyOutcome::Unchanged),
             None => Ok(ApplyOutcome::Ignored),
         }
+    }
+
+    /// [`Self::emit_logged`] of a change the store recorded, skipping what it did.
+    async fn emit_recorded(&self, r: ChangeRecorded, cause: CallEventCause) {
+        let (logged, timers_set) = (r.logged.is_some(), r.timers_set);
+        self.emit_logged(r.updated.into_event(cause), logged, timers_set)
+            .await;
     }
 
     /// Applies `update` to call `id` through the store, with its log entry and its
@@ -409,9 +414,7 @@ impl Lifecycle {
         {
             Some(r) if r.updated.changed => {
                 let call = r.updated.call.clone();
-                let (logged, timers_set) = (r.logged.is_some(), r.timers_set);
-                self.emit_logged(r.updated.into_event(cause), logged, timers_set)
-                    .await;
+                self.emit_recorded(r, cause).await;
                 Ok(Some(call))
             }
             _ => Ok(None),
