@@ -88,7 +88,8 @@ pub struct SipHeaders(BTreeMap<String, String>);
 /// A header name as an error message may show it: in backticks when it is at most 40
 /// letters, digits, `-`, `_` and `.`. RFC 3261 tokens also allow `` ` ``, `'`, `!`, `%`
 /// and more, which would let a caller's text shape the message (and a backtick end the
-/// quote), and a long one would swell it, so such a name is not echoed.
+/// quote), and a long one would swell it, so such a name is not echoed: "a header"
+/// stands for it, which reads right in every message that uses it.
 pub(crate) fn quoted_name(name: &str) -> String {
     if name.len() <= 40
         && name
@@ -97,7 +98,7 @@ pub(crate) fn quoted_name(name: &str) -> String {
     {
         format!("`{name}`")
     } else {
-        "a header name".to_owned()
+        "a header".to_owned()
     }
 }
 
